@@ -1,0 +1,34 @@
+/**
+ * Keras's Adagrad (`tf.keras.optimizers.Adagrad`, TF 2.4-2.10) on WebGPU: a fused WGSL update over
+ * variables packed into a few large GPU buffers, so that one step is one submit and one dispatch
+ * per arena whatever the number of variables, with nothing read back to the CPU.
+ *
+ * @example
+ * ```ts
+ * import { Adagrad, VariableStore } from "./mod.ts";
+ *
+ * const adapter = await navigator.gpu.requestAdapter();
+ * const device = await adapter!.requestDevice();
+ * const store = new VariableStore(device);
+ * const w = store.variable("dense/kernel", [2], new Float32Array([1, 2]));
+ * const opt = new Adagrad({ learningRate: 3.0 });
+ * // Your shaders would write w.grad; here the gradient comes from the CPU.
+ * await opt.applyGradients([[new Float32Array([0.1, 0.1]), w]]);
+ * console.log(await w.read()); // ≈ [0.0954662, 1.0954662]
+ * device.destroy();
+ * ```
+ *
+ * @module
+ */
+export { Adagrad, type AdagradConfig, type AdagradOptions } from "./src/adagrad.ts";
+export { BufferRegion } from "./src/buffer_region.ts";
+export { Slot } from "./src/slot.ts";
+export type {
+  ExternalVariable,
+  GpuBinding,
+  Gradient,
+  GradientPair,
+  VariableRef,
+} from "./src/types.ts";
+export { Variable } from "./src/variable.ts";
+export { VariableStore, type VariableStoreOptions } from "./src/variable_store.ts";

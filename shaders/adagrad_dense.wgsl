@@ -1,0 +1,70 @@
+// Fused dense Adagrad update, Keras 2.x (OptimizerV2) semantics, as TensorFlow's
+// ResourceApplyAdagradV2 CPU kernel computes it:
+//
+//   accum <- accum + g * g
+//   var   <- var - (g * lr) / (sqrt(accum) + epsilon)     (new accum; epsilon outside the sqrt)
+//
+// One dispatch updates every variable of one arena. WGSL cannot index an array of buffers, so the
+// variables live side by side in one buffer and a tile table maps each workgroup to a run of at
+// most a few thousand elements of one variable. Variables that got no gradient this step have no
+// tiles, so they cost nothing and their accumulators keep their bits.
+
+// Threads per workgroup; fixed at pipeline creation.
+override WORKGROUP_SIZE: u32 = 256u;
+
+// Per-step values, written once per step by the CPU (no readback needed to compute them).
+struct Params {
+  lr: f32,
+  epsilon: f32,
+  pad0: f32,
+  pad1: f32,
+}
+
+// Element offsets: `var_offset` indexes `variables`, `slot_offset` indexes `gradients` and
+// `accumulators`. Store variables have equal offsets (slot arenas mirror the variable arena);
+// variables that live in the caller's own buffer do not.
+struct Tile {
+  var_offset: u32,
+  slot_offset: u32,
+  length: u32,
+  variable: u32,
+}
+
+struct TileTable {
+  count: u32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
+  tiles: array<Tile>,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> table: TileTable;
+@group(0) @binding(2) var<storage, read_write> variables: array<f32>;
+@group(0) @binding(3) var<storage, read_write> accumulators: array<f32>;
+@group(0) @binding(4) var<storage, read> gradients: array<f32>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn update(
+  @builtin(workgroup_id) workgroup: vec3u,
+  @builtin(num_workgroups) workgroups: vec3u,
+  @builtin(local_invocation_index) lane: u32,
+) {
+  // Large tables are dispatched as a 2D grid (65,535 workgroups per dimension at most).
+  let t = workgroup.y * workgroups.x + workgroup.x;
+  if (t >= table.count) {
+    return;
+  }
+  let tile = table.tiles[t];
+  let lr = params.lr;
+  let epsilon = params.epsilon;
+  // Consecutive lanes touch consecutive elements, so every pass over the tile is coalesced.
+  for (var i = lane; i < tile.length; i += WORKGROUP_SIZE) {
+    let s = tile.slot_offset + i;
+    let g = gradients[s];
+    let a = accumulators[s] + g * g;
+    accumulators[s] = a;
+    let v = tile.var_offset + i;
+    variables[v] = variables[v] - (g * lr) / (sqrt(a) + epsilon);
+  }
+}

@@ -1,0 +1,221 @@
+// Turning `applyGradients` pairs into a validated plan. Nothing here touches the GPU: every
+// error is thrown before a buffer is written, a slot created or a command encoded.
+
+import { type Arena, arenaBuffers } from "./_arena.ts";
+import { bindingWindow, type ExternalGroup, type ExternalRef } from "./_external.ts";
+import { checkByteRange, describe, isGpuBuffer } from "./_validate.ts";
+import { COPY_SRC, STORAGE } from "./_usage.ts";
+import { BufferRegion } from "./buffer_region.ts";
+import { arenaOf, memberIndexOf, Variable } from "./variable.ts";
+
+/** Where a step's gradient comes from. */
+export type GradSource =
+  | { kind: "in-place" }
+  | { kind: "upload"; data: Float32Array }
+  | { kind: "copy"; buffer: GPUBuffer; offset: number };
+
+/** A store variable with a gradient this step. */
+export interface StoreEntry {
+  kind: "store";
+  variable: Variable;
+  arena: Arena;
+  /** The variable's member index in its arena. */
+  index: number;
+  grad: GradSource;
+}
+
+/** A variable in a caller-owned buffer with a gradient this step. */
+export interface ExternalEntry {
+  kind: "external";
+  ref: ExternalRef;
+  grad: GradSource;
+}
+
+/** A validated step. */
+export interface StepPlan {
+  entries: (StoreEntry | ExternalEntry)[];
+  /** Names of the variables whose gradient was missing. */
+  missing: string[];
+  /** The device of the store variables, if any. */
+  device: GPUDevice | undefined;
+}
+
+/** What the planner needs to know of the optimizer. */
+export interface PlanContext {
+  device: GPUDevice | undefined;
+  externalGroups: ReadonlyMap<GPUBuffer, ExternalGroup>;
+}
+
+function externalRef(v: unknown, what: string): ExternalRef {
+  const binding = isGpuBuffer(v) ? { buffer: v } : v as Record<string, unknown>;
+  const buffer = binding.buffer;
+  if (!isGpuBuffer(buffer)) {
+    throw new TypeError(
+      `${what}: the variable must be a Variable, a GPUBuffer or { buffer, offset?, size? }, ` +
+        `got ${describe(v)}`,
+    );
+  }
+  if (arenaBuffers.has(buffer)) {
+    throw new TypeError(
+      `${what}: this buffer belongs to a VariableStore; pass the Variable itself`,
+    );
+  }
+  const offset = binding.offset ?? 0;
+  const size = binding.size ?? buffer.size - (offset as number);
+  const name = binding.name ?? `${buffer.label || "buffer"}@${offset}`;
+  if (typeof name !== "string") {
+    throw new TypeError(`${what}: name must be a string, got ${describe(name)}`);
+  }
+  checkByteRange(offset, size, buffer.size, `${what} (variable '${name}')`);
+  if ((buffer.usage & STORAGE) === 0) {
+    throw new TypeError(`variable '${name}': its buffer needs GPUBufferUsage.STORAGE`);
+  }
+  return { buffer, offset: offset as number, byteLength: size as number, name };
+}
+
+function gradSource(
+  g: unknown,
+  byteLength: number,
+  what: string,
+  own: { buffer: GPUBuffer | null; offset: number },
+): GradSource | null {
+  if (g === null || g === undefined) return null;
+  if (g instanceof Float32Array) {
+    if (g.length !== byteLength / 4) {
+      throw new TypeError(`${what} has ${g.length} elements, expected ${byteLength / 4}`);
+    }
+    return { kind: "upload", data: g };
+  }
+  if (g instanceof Variable) {
+    throw new TypeError(`${what} is a Variable; pass its gradient region (.grad) instead`);
+  }
+  let buffer: GPUBuffer;
+  let offset: unknown;
+  let size: unknown;
+  if (g instanceof BufferRegion) {
+    ({ buffer, offset } = g);
+    size = g.byteLength;
+  } else if (isGpuBuffer(g)) {
+    [buffer, offset, size] = [g, 0, g.size];
+  } else if (typeof g === "object" && isGpuBuffer((g as { buffer?: unknown }).buffer)) {
+    const b = g as GPUBufferBinding;
+    buffer = b.buffer;
+    offset = b.offset ?? 0;
+    size = b.size ?? buffer.size - (typeof offset === "number" ? offset : 0);
+  } else {
+    throw new TypeError(
+      `${what} must be a Float32Array, a BufferRegion, a GPUBuffer, { buffer, offset?, size? } ` +
+        `or null, got ${describe(g)}`,
+    );
+  }
+  checkByteRange(offset, size, buffer.size, what);
+  if (size !== byteLength) {
+    throw new TypeError(`${what} covers ${size} bytes, expected ${byteLength}`);
+  }
+  if (buffer === own.buffer) {
+    if (offset === own.offset) return { kind: "in-place" };
+    throw new TypeError(
+      `${what} lies in the same gradient arena at another offset; WebGPU cannot copy within one ` +
+        `buffer, so write the gradient into the variable's own .grad region`,
+    );
+  }
+  if ((buffer.usage & COPY_SRC) === 0) {
+    throw new TypeError(`${what}: its buffer needs GPUBufferUsage.COPY_SRC to be copied`);
+  }
+  return { kind: "copy", buffer, offset: offset as number };
+}
+
+/** Validates `pairs` completely; throws a TypeError or RangeError naming what is wrong. */
+export function planStep(pairs: unknown, context: PlanContext): StepPlan {
+  if (
+    typeof pairs !== "object" || pairs === null ||
+    typeof (pairs as Iterable<unknown>)[Symbol.iterator] !== "function"
+  ) {
+    throw new TypeError(
+      `applyGradients: expected an iterable of [gradient, variable] pairs, got ${describe(pairs)}`,
+    );
+  }
+  const plan: StepPlan = { entries: [], missing: [], device: context.device };
+  const seenVariables = new Set<Variable>();
+  const seenExternal = new Map<GPUBuffer, ExternalRef[]>();
+  let i = 0;
+  for (const pair of pairs as Iterable<unknown>) {
+    const at = `applyGradients: pair ${i++}`;
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new TypeError(`${at} must be [gradient, variable], got ${describe(pair)}`);
+    }
+    const [g, v] = pair;
+    if (v instanceof Variable) {
+      const arena = arenaOf(v);
+      arena.assertAlive(`variable '${v.name}'`);
+      if (plan.device && plan.device !== arena.device) {
+        throw new TypeError(
+          `variable '${v.name}' lives on another GPUDevice than the other variables of this ` +
+            `optimizer`,
+        );
+      }
+      plan.device = arena.device;
+      if (seenVariables.has(v)) {
+        throw new TypeError(`variable '${v.name}' appears more than once in one step`);
+      }
+      seenVariables.add(v);
+      const own = { buffer: arena.materialized ? arena.gradBuffer : null, offset: v.offset };
+      const grad = gradSource(g, v.byteLength, `gradient for variable '${v.name}'`, own);
+      if (grad) {
+        plan.entries.push({ kind: "store", variable: v, arena, index: memberIndexOf(v), grad });
+      } else plan.missing.push(v.name);
+      continue;
+    }
+    const ref = externalRef(v, at);
+    const group = context.externalGroups.get(ref.buffer);
+    const seen = seenExternal.get(ref.buffer) ?? [];
+    const known = group ? group.indexOf(ref.offset, ref.byteLength) >= 0 : false;
+    for (const other of [...(known ? [] : group?.refs ?? []), ...seen]) {
+      const overlaps = ref.offset < other.offset + other.byteLength &&
+        other.offset < ref.offset + ref.byteLength;
+      if (!overlaps) continue;
+      const same = other.offset === ref.offset && other.byteLength === ref.byteLength;
+      throw same
+        ? new TypeError(`variable '${ref.name}' appears more than once in one step`)
+        : new RangeError(
+          `variable '${ref.name}' (bytes ${ref.offset}..${ref.offset + ref.byteLength}) ` +
+            `overlaps variable '${other.name}' in the same buffer`,
+        );
+    }
+    seen.push(ref);
+    seenExternal.set(ref.buffer, seen);
+    const grad = gradSource(g, ref.byteLength, `gradient for variable '${ref.name}'`, {
+      buffer: null,
+      offset: 0,
+    });
+    if (grad) plan.entries.push({ kind: "external", ref, grad });
+    else plan.missing.push(ref.name);
+  }
+  if (plan.entries.length === 0 && plan.missing.length > 0) {
+    throw new RangeError(
+      `No gradients provided for any variable: [${plan.missing.map((n) => `'${n}'`).join(", ")}].`,
+    );
+  }
+  const external = plan.entries.some((e) => e.kind === "external");
+  if (external && !plan.device) {
+    throw new TypeError(
+      "applyGradients: variables in your own buffers need a device; pass `device` to the " +
+        "Adagrad constructor or update a VariableStore variable first",
+    );
+  }
+  if (external) {
+    const limit = plan.device!.limits.maxStorageBufferBindingSize;
+    const alignment = plan.device!.limits.minStorageBufferOffsetAlignment;
+    for (const [buffer, refs] of seenExternal) {
+      const all = [...(context.externalGroups.get(buffer)?.refs ?? []), ...refs];
+      const window = bindingWindow(all, alignment);
+      if (window.size > limit) {
+        throw new RangeError(
+          `variables in buffer '${buffer.label}' span ${window.size} bytes, more than one ` +
+            `binding may cover (maxStorageBufferBindingSize ${limit})`,
+        );
+      }
+    }
+  }
+  return plan;
+}

@@ -1,0 +1,502 @@
+import type { Arena } from "./_arena.ts";
+import { ExternalGroup, type ExternalRef } from "./_external.ts";
+import { denseKernel, PARAMS_BYTES } from "./_kernels.ts";
+import { type ExternalEntry, planStep, type StoreEntry } from "./_plan.ts";
+import { createFilledBuffer, UpdateGroup } from "./_update_group.ts";
+import { writeFloats } from "./_transfer.ts";
+import { COPY_DST, UNIFORM } from "./_usage.ts";
+import { describe, finiteNumber, isGpuBuffer } from "./_validate.ts";
+import { BufferRegion } from "./buffer_region.ts";
+import { Slot } from "./slot.ts";
+import type { GradientPair, VariableRef } from "./types.ts";
+import { Variable } from "./variable.ts";
+
+/**
+ * Constructor options of {@linkcode Adagrad}, Keras's arguments in camelCase.
+ *
+ * @example
+ * ```ts ignore
+ * const options: AdagradOptions = { learningRate: 0.01, initialAccumulatorValue: 0.1 };
+ * ```
+ */
+export interface AdagradOptions {
+  /** Keras `learning_rate`. Default 0.001. */
+  learningRate?: number;
+  /** Keras `initial_accumulator_value`: starting value of every accumulator. Default 0.1. */
+  initialAccumulatorValue?: number;
+  /** Keras `epsilon`, added to `sqrt(accumulator)`. Default 1e-7; 0 also means 1e-7, as in Keras. */
+  epsilon?: number;
+  /** Keras `decay`: `lr_t = lr / (1 + decay * iterations)`. Default 0. */
+  decay?: number;
+  /** Keras `name`. Default `"Adagrad"`. */
+  name?: string;
+  /**
+   * The device, for an optimizer that only updates variables in your own buffers. Not needed
+   * when it updates {@linkcode VariableStore} variables: it takes their device. Not part of
+   * the Keras config.
+   */
+  device?: GPUDevice;
+}
+
+/**
+ * The optimizer's config with Keras's keys, as `tf.keras.optimizers.Adagrad.get_config()`
+ * returns it (TF 2.4-2.10).
+ *
+ * @example
+ * ```ts ignore
+ * const config: AdagradConfig = {
+ *   name: "Adagrad", learning_rate: 0.001, decay: 0, initial_accumulator_value: 0.1, epsilon: 1e-7,
+ * };
+ * ```
+ */
+export interface AdagradConfig {
+  /** The optimizer's name. */
+  name: string;
+  /** Keras `learning_rate`. */
+  learning_rate: number;
+  /** Keras `decay`. */
+  decay: number;
+  /** Keras `initial_accumulator_value`. */
+  initial_accumulator_value: number;
+  /** Keras `epsilon`. */
+  epsilon: number;
+}
+
+const OPTION_KEYS = new Set([
+  "learningRate",
+  "initialAccumulatorValue",
+  "epsilon",
+  "decay",
+  "name",
+  "device",
+]);
+
+// fromConfig key -> constructor option; Keras's snake_case, TF.js's camelCase, and `lr`.
+const CONFIG_KEYS: Record<string, keyof AdagradOptions> = {
+  name: "name",
+  learning_rate: "learningRate",
+  learningRate: "learningRate",
+  lr: "learningRate",
+  decay: "decay",
+  initial_accumulator_value: "initialAccumulatorValue",
+  initialAccumulatorValue: "initialAccumulatorValue",
+  epsilon: "epsilon",
+};
+
+/** Keras's backend epsilon, used when `epsilon` is 0 or absent. */
+const BACKEND_EPSILON = 1e-7;
+const SLOT = "accumulator";
+
+interface SlotRecord {
+  slot: Slot;
+  key: Variable | ExternalRef;
+}
+
+/**
+ * `tf.keras.optimizers.Adagrad` (TF 2.4-2.10, OptimizerV2) on WebGPU. Per element of every
+ * variable with a gradient, in one fused kernel:
+ *
+ *     accumulator += g * g
+ *     variable    -= lr_t * g / (sqrt(accumulator) + epsilon)
+ *
+ * with `lr_t = learning_rate / (1 + decay * iterations)`. A step is one submit and one dispatch per
+ * arena, whatever the number of variables; nothing is read back to the CPU.
+ *
+ * @example
+ * ```ts
+ * import { Adagrad, VariableStore } from "./mod.ts";
+ *
+ * const adapter = await navigator.gpu.requestAdapter();
+ * const device = await adapter!.requestDevice();
+ * const store = new VariableStore(device);
+ * const var0 = store.variable("var0", [2], new Float32Array([1, 2]));
+ * const var1 = store.variable("var1", [2], new Float32Array([3, 4]));
+ * const opt = new Adagrad({ learningRate: 3.0 });
+ * for (let step = 0; step < 3; step++) {
+ *   await opt.applyGradients([
+ *     [new Float32Array([0.1, 0.1]), var0],
+ *     [new Float32Array([0.01, 0.01]), var1],
+ *   ]);
+ * }
+ * console.log(await var0.read()); // ≈ [-1.6026092, -0.6026092] (Keras testBasic)
+ * console.log(await opt.getSlot(var0, "accumulator").read()); // ≈ [0.13, 0.13]
+ * device.destroy();
+ * ```
+ */
+export class Adagrad {
+  /** Keras `name`. */
+  readonly name: string;
+  /** Keras `initial_accumulator_value`. */
+  readonly initialAccumulatorValue: number;
+  /** Keras `epsilon` (0 is replaced by 1e-7, as Keras does). */
+  readonly epsilon: number;
+  /** Keras `decay`. */
+  readonly decay: number;
+  #learningRate: number;
+  #iterations = 0;
+  #device: GPUDevice | undefined;
+  #params: GPUBuffer | null = null;
+  readonly #paramsData = new Float32Array(PARAMS_BYTES / 4);
+  readonly #arenaGroups = new Map<Arena, UpdateGroup>();
+  readonly #arenaSlots = new Map<Arena, GPUBuffer>();
+  readonly #externalGroups = new Map<GPUBuffer, ExternalGroup>();
+  readonly #slots = new Map<Variable, Slot>();
+  readonly #slotOrder: SlotRecord[] = [];
+  #destroyed = false;
+
+  /**
+   * @param options Keras's arguments in camelCase; unknown keys are rejected
+   * @throws {TypeError} for an unknown option or a value of the wrong type
+   * @throws {RangeError} for a non-finite or negative value where Keras forbids one
+   */
+  constructor(options: AdagradOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`Adagrad: options must be an object, got ${describe(options)}`);
+    }
+    for (const key of Object.keys(options)) {
+      if (!OPTION_KEYS.has(key)) {
+        throw new TypeError(
+          `Unexpected keyword argument passed to optimizer: ${key}. Allowed kwargs are ` +
+            `${[...OPTION_KEYS].join(", ")}.`,
+        );
+      }
+    }
+    const {
+      learningRate = 0.001,
+      initialAccumulatorValue = 0.1,
+      epsilon,
+      decay = 0,
+      name = "Adagrad",
+      device,
+    } = options;
+    this.#learningRate = finiteNumber(learningRate, "learningRate");
+    finiteNumber(initialAccumulatorValue, "initialAccumulatorValue");
+    if (initialAccumulatorValue < 0) {
+      throw new RangeError(
+        `initial_accumulator_value must be non-negative: ${initialAccumulatorValue}`,
+      );
+    }
+    if (epsilon !== undefined && epsilon !== null) {
+      finiteNumber(epsilon, "epsilon");
+      if (epsilon < 0) throw new RangeError(`epsilon must be non-negative: ${epsilon}`);
+    }
+    finiteNumber(decay, "decay");
+    if (decay < 0) throw new RangeError(`decay cannot be less than 0: ${decay}`);
+    if (typeof name !== "string") {
+      throw new TypeError(`Adagrad: name must be a string, got ${describe(name)}`);
+    }
+    if (device !== undefined && (typeof device !== "object" || !("createBuffer" in device))) {
+      throw new TypeError(`Adagrad: device must be a GPUDevice, got ${describe(device)}`);
+    }
+    this.name = name;
+    this.initialAccumulatorValue = initialAccumulatorValue;
+    this.epsilon = epsilon || BACKEND_EPSILON;
+    this.decay = decay;
+    this.#device = device;
+  }
+
+  /**
+   * Builds an optimizer from a config dict: Keras's `get_config()` keys as Python writes them
+   * (`learning_rate`, `initial_accumulator_value`, ..., and the deprecated `lr`), or TF.js's
+   * camelCase keys. A missing `initial_accumulator_value` means 0.1, as in Keras.
+   *
+   * @example
+   * ```ts
+   * import { Adagrad } from "./mod.ts";
+   *
+   * const opt = Adagrad.fromConfig({
+   *   name: "Adagrad", learning_rate: 0.01, decay: 0.0, initial_accumulator_value: 0.1,
+   *   epsilon: 1e-7,
+   * });
+   * console.log(opt.learningRate); // 0.01
+   * ```
+   */
+  static fromConfig(config: Record<string, unknown>): Adagrad {
+    if (typeof config !== "object" || config === null) {
+      throw new TypeError(`Adagrad.fromConfig: expected an object, got ${describe(config)}`);
+    }
+    const options: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(config)) {
+      // Written by tf.keras.optimizers.legacy (TF 2.11+); it says nothing we need.
+      if (key === "is_legacy_optimizer") continue;
+      const option = CONFIG_KEYS[key];
+      if (!option) {
+        throw new TypeError(`Adagrad.fromConfig: unsupported config key '${key}'`);
+      }
+      // `lr` wins over `learning_rate`, as in Keras.
+      if (option === "learningRate" && key !== "lr" && "lr" in config) continue;
+      options[option] = value;
+    }
+    return new Adagrad(options as AdagradOptions);
+  }
+
+  /**
+   * The config with Keras's snake_case keys; `Adagrad.fromConfig(opt.getConfig())` rebuilds it.
+   *
+   * @example
+   * ```ts
+   * import { Adagrad } from "./mod.ts";
+   *
+   * console.log(new Adagrad().getConfig());
+   * // { name: "Adagrad", learning_rate: 0.001, decay: 0, initial_accumulator_value: 0.1, epsilon: 1e-7 }
+   * ```
+   */
+  getConfig(): AdagradConfig {
+    return {
+      name: this.name,
+      learning_rate: this.#learningRate,
+      decay: this.decay,
+      initial_accumulator_value: this.initialAccumulatorValue,
+      epsilon: this.epsilon,
+    };
+  }
+
+  /** Keras `learning_rate`; a new value takes effect at the next step. */
+  get learningRate(): number {
+    return this.#learningRate;
+  }
+
+  set learningRate(value: number) {
+    this.#learningRate = finiteNumber(value, "learningRate");
+  }
+
+  /** Number of `applyGradients` calls applied so far (Keras `iterations`). */
+  get iterations(): number {
+    return this.#iterations;
+  }
+
+  set iterations(value: number) {
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`iterations must be a non-negative integer, got ${value}`);
+    }
+    this.#iterations = value;
+  }
+
+  /** The learning rate the next step will use, `learning_rate / (1 + decay * iterations)`. */
+  get currentLearningRate(): number {
+    // Keras computes this in the variable's dtype, float32.
+    const f = Math.fround;
+    const lr = f(this.#learningRate);
+    if (this.decay <= 0) return lr;
+    return f(lr / f(1 + f(f(this.decay) * f(this.#iterations))));
+  }
+
+  /** Slot names of this optimizer: `["accumulator"]`. */
+  getSlotNames(): string[] {
+    return [SLOT];
+  }
+
+  /**
+   * The slot `slotName` of `variable`, created by the first step that gave it a gradient.
+   *
+   * @throws {RangeError} if the variable has no such slot yet
+   */
+  getSlot(variable: VariableRef, slotName: string): Slot {
+    if (slotName !== SLOT) {
+      throw new RangeError(`Adagrad has no slot '${slotName}'; its only slot is '${SLOT}'`);
+    }
+    if (variable instanceof Variable) {
+      const slot = this.#slots.get(variable);
+      if (slot) return slot;
+      throw new RangeError(
+        `variable '${variable.name}' has no '${SLOT}' slot yet: no step has updated it`,
+      );
+    }
+    const binding = isGpuBuffer(variable) ? { buffer: variable } : variable;
+    const group = binding && this.#externalGroups.get(binding.buffer);
+    const offset = binding?.offset ?? 0;
+    const size = binding?.size ?? (binding ? binding.buffer.size - offset : 0);
+    const found = this.#slotOrder.find((r) =>
+      !(r.key instanceof Variable) && r.key.buffer === binding?.buffer &&
+      r.key.offset === offset && r.key.byteLength === size
+    );
+    if (!group || !found) {
+      throw new RangeError(`this variable has no '${SLOT}' slot yet: no step has updated it`);
+    }
+    return found.slot;
+  }
+
+  /**
+   * Applies one Adagrad step to every `[gradient, variable]` pair, in one submit, and increments
+   * `iterations` (even for an empty list, as Keras does). Pairs whose gradient is `null` or
+   * `undefined` are skipped: their variable and accumulator do not change. Accumulators are
+   * created, at `initialAccumulatorValue`, the first time a variable gets a gradient.
+   *
+   * Every argument is checked before anything is written or encoded. If the GPU rejects the step
+   * (for example a buffer destroyed by its owner), the returned promise rejects, no variable or
+   * slot changes, and `iterations` is not incremented.
+   *
+   * @param pairs `[gradient, variable]` pairs, Keras's `zip(grads, vars)` order
+   * @returns `iterations` after the step
+   * @throws {TypeError} for a malformed pair, a gradient of the wrong type or size, a variable
+   *   given twice, or a destroyed store
+   * @throws {RangeError} when every gradient is missing, for bytes out of a buffer's range, or
+   *   for overlapping variables in one buffer
+   */
+  async applyGradients(pairs: Iterable<GradientPair>): Promise<number> {
+    this.#assertAlive();
+    const plan = planStep(pairs, {
+      device: this.#device,
+      externalGroups: this.#externalGroups,
+    });
+    if (plan.entries.length === 0) return ++this.#iterations;
+    const device = this.#device ??= plan.device!;
+    const kernel = denseKernel(device);
+    this.#params ??= device.createBuffer({
+      label: `${this.name} params`,
+      size: PARAMS_BYTES,
+      usage: UNIFORM | COPY_DST,
+    });
+
+    // Slots first (Keras creates them before applying), then the step itself.
+    const storeEntries = plan.entries.filter((e): e is StoreEntry => e.kind === "store");
+    const externalEntries = plan.entries.filter((e): e is ExternalEntry => e.kind === "external");
+    for (const e of storeEntries) this.#ensureStoreSlot(e.variable, e.arena);
+    const externalIndex = this.#ensureExternalSlots(externalEntries, kernel);
+
+    device.pushErrorScope("validation");
+    this.#paramsData[0] = this.currentLearningRate;
+    this.#paramsData[1] = this.epsilon;
+    device.queue.writeBuffer(this.#params, 0, this.#paramsData);
+
+    const encoder = device.createCommandEncoder({ label: `${this.name} step` });
+    const participants = new Map<UpdateGroup, number[]>();
+    const join = (group: UpdateGroup, id: number) => {
+      const ids = participants.get(group);
+      if (ids) ids.push(id);
+      else participants.set(group, [id]);
+    };
+    for (const e of storeEntries) {
+      const dest = e.arena.gradBuffer;
+      this.#stageGradient(device, encoder, e.grad, dest, e.variable.offset, e.variable.byteLength);
+      join(this.#arenaGroups.get(e.arena)!, e.index);
+    }
+    externalEntries.forEach((e, i) => {
+      const group = this.#externalGroups.get(e.ref.buffer)!;
+      const index = externalIndex[i];
+      const offset = group.slotOffsets[index] * 4;
+      this.#stageGradient(device, encoder, e.grad, group.gradients, offset, e.ref.byteLength);
+      join(group.group, index);
+    });
+    const pass = encoder.beginComputePass({ label: `${this.name} update` });
+    pass.setPipeline(kernel.pipeline);
+    for (const [group, ids] of participants) {
+      group.setParticipants(ids.sort((a, b) => a - b));
+      group.encode(pass);
+    }
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    const iterations = ++this.#iterations;
+    const error = await device.popErrorScope();
+    if (error) {
+      // The whole command buffer was rejected, so nothing was updated.
+      this.#iterations--;
+      throw new Error(`Adagrad '${this.name}': the GPU rejected the step: ${error.message}`);
+    }
+    return iterations;
+  }
+
+  /** Frees the optimizer's GPU buffers (accumulators, tile tables, uniforms). */
+  destroy(): void {
+    this.#destroyed = true;
+    for (const group of this.#arenaGroups.values()) group.destroy();
+    for (const buffer of this.#arenaSlots.values()) buffer.destroy();
+    for (const group of this.#externalGroups.values()) group.destroy();
+    this.#params?.destroy();
+  }
+
+  #assertAlive(): void {
+    if (this.#destroyed) throw new TypeError(`Adagrad '${this.name}' was destroyed`);
+  }
+
+  #stageGradient(
+    device: GPUDevice,
+    encoder: GPUCommandEncoder,
+    grad: StoreEntry["grad"],
+    dest: GPUBuffer,
+    offset: number,
+    byteLength: number,
+  ): void {
+    if (grad.kind === "upload") writeFloats(device, dest, offset, grad.data);
+    else if (grad.kind === "copy") {
+      encoder.copyBufferToBuffer(grad.buffer, grad.offset, dest, offset, byteLength);
+    }
+  }
+
+  #ensureStoreSlot(variable: Variable, arena: Arena): void {
+    if (this.#slots.has(variable)) return;
+    let group = this.#arenaGroups.get(arena);
+    if (!group) {
+      const device = arena.device;
+      // One accumulator buffer per arena, mirroring its layout, filled once with the initial
+      // value: regions of variables that get their slot later are untouched until then.
+      const accumulators = createFilledBuffer(
+        device,
+        arena.bufferSize,
+        this.initialAccumulatorValue,
+        `${this.name} accumulators ${arena.label} ${arena.index}`,
+      );
+      group = new UpdateGroup(
+        device,
+        denseKernel(device),
+        this.#params!,
+        `${this.name} ${arena.label} ${arena.index}`,
+      );
+      group.configure(
+        { variables: { buffer: arena.buffer }, gradients: arena.gradBuffer, accumulators },
+        arena.members.map((m) => ({
+          varOffset: m.offset / 4,
+          slotOffset: m.offset / 4,
+          length: m.byteLength / 4,
+        })),
+      );
+      this.#arenaGroups.set(arena, group);
+      this.#arenaSlots.set(arena, accumulators);
+    }
+    const accumulators = this.#arenaSlots.get(arena)!;
+    const region = new BufferRegion(accumulators, variable.offset, variable.byteLength);
+    const slot = new Slot(SLOT, variable.name, arena.device, () => region);
+    this.#slots.set(variable, slot);
+    this.#slotOrder.push({ slot, key: variable });
+  }
+
+  /** Registers new external variables; returns each entry's member index in its group. */
+  #ensureExternalSlots(entries: readonly ExternalEntry[], kernel: ReturnType<typeof denseKernel>) {
+    const fresh = new Map<GPUBuffer, ExternalRef[]>();
+    for (const { ref } of entries) {
+      const group = this.#externalGroups.get(ref.buffer);
+      if (group && group.indexOf(ref.offset, ref.byteLength) >= 0) continue;
+      const list = fresh.get(ref.buffer) ?? [];
+      list.push(ref);
+      fresh.set(ref.buffer, list);
+    }
+    for (const [buffer, refs] of fresh) {
+      let group = this.#externalGroups.get(buffer);
+      if (!group) {
+        group = new ExternalGroup(
+          this.#device!,
+          kernel,
+          this.#params!,
+          buffer,
+          this.initialAccumulatorValue,
+        );
+        this.#externalGroups.set(buffer, group);
+      }
+      const indices = group.add(refs);
+      refs.forEach((ref, i) => {
+        const g = group;
+        const index = indices[i];
+        const slot = new Slot(
+          SLOT,
+          ref.name,
+          this.#device!,
+          () => new BufferRegion(g.accumulators, g.slotOffsets[index] * 4, ref.byteLength),
+        );
+        this.#slotOrder.push({ slot, key: ref });
+      });
+    }
+    return entries.map(({ ref }) =>
+      this.#externalGroups.get(ref.buffer)!.indexOf(ref.offset, ref.byteLength)
+    );
+  }
+}

@@ -1,0 +1,69 @@
+import type { BufferRegion } from "./buffer_region.ts";
+import { readFloats, writeFloats } from "./_transfer.ts";
+import { checkValues } from "./_validate.ts";
+
+/**
+ * An optimizer slot of one variable (Adagrad has one, `"accumulator"`): where it lives on the GPU,
+ * and its values on demand. Returned by {@linkcode Adagrad.getSlot}; not constructed directly.
+ *
+ * @example
+ * ```ts ignore
+ * const acc = opt.getSlot(weights, "accumulator");
+ * console.log(acc.name, await acc.read());
+ * ```
+ */
+export class Slot {
+  /** Slot name, e.g. `"accumulator"`. */
+  readonly slotName: string;
+  /** Name of the variable the slot belongs to. */
+  readonly variableName: string;
+  readonly #device: GPUDevice;
+  readonly #locate: () => BufferRegion;
+
+  /**
+   * @param slotName e.g. `"accumulator"`
+   * @param variableName the variable's name
+   * @param device the device holding the slot
+   * @param locate where the slot lives now (an optimizer may move slots when it grows them)
+   */
+  constructor(
+    slotName: string,
+    variableName: string,
+    device: GPUDevice,
+    locate: () => BufferRegion,
+  ) {
+    this.slotName = slotName;
+    this.variableName = variableName;
+    this.#device = device;
+    this.#locate = locate;
+  }
+
+  /** Keras-style name, `"<variable>/<slot>"`, e.g. `"dense/kernel/accumulator"`. */
+  get name(): string {
+    return `${this.variableName}/${this.slotName}`;
+  }
+
+  /** Where the slot lives: buffer, byte offset and byte length. */
+  get region(): BufferRegion {
+    return this.#locate();
+  }
+
+  /** Number of float32 elements. */
+  get size(): number {
+    return this.#locate().size;
+  }
+
+  /** Copies the slot's values to the CPU. */
+  read(): Promise<Float32Array> {
+    const { buffer, offset, byteLength } = this.#locate();
+    return readFloats(this.#device, buffer, offset, byteLength);
+  }
+
+  /** Overwrites the slot: a `Float32Array` of `size` elements, or one number for all. */
+  write(data: Float32Array | number): void {
+    const { buffer, offset, byteLength } = this.#locate();
+    checkValues(data, byteLength / 4, `slot '${this.name}'`);
+    const values = typeof data === "number" ? new Float32Array(byteLength / 4).fill(data) : data;
+    writeFloats(this.#device, buffer, offset, values);
+  }
+}

@@ -1,0 +1,61 @@
+// Getting a WebGPU device in tests, on any runtime. A missing adapter is a failure, never a skip:
+// the tests exist to run on a real adapter (lavapipe where there is no GPU).
+
+let gpu: GPU | undefined; // module-level: keeps Dawn's instance alive under Node
+
+async function getGpu(): Promise<GPU> {
+  if (gpu) return gpu;
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return gpu = nav.gpu;
+  if ("Bun" in globalThis) {
+    const spec = "bun-webgpu";
+    const { setupGlobals } = await import(spec);
+    await setupGlobals();
+    return gpu = (globalThis as unknown as { navigator: { gpu: GPU } }).navigator.gpu;
+  }
+  const spec = "webgpu";
+  const { create, globals } = await import(spec);
+  Object.assign(globalThis, globals);
+  return gpu = create([]) as GPU;
+}
+
+/** Which limits to request: the WebGPU defaults, or everything the adapter offers. */
+export type LimitsChoice = "default" | "adapter";
+
+/** Requests a device; throws (fails the test) when there is no adapter. */
+export async function requestDevice(limits: LimitsChoice = "default"): Promise<GPUDevice> {
+  const adapter = await (await getGpu()).requestAdapter();
+  if (!adapter) {
+    throw new Error(
+      "no WebGPU adapter: install a GPU driver or Mesa's lavapipe (see README, scripts/setup.sh)",
+    );
+  }
+  const requiredLimits: Record<string, number> = {};
+  if (limits === "adapter") {
+    for (const key of ["maxStorageBufferBindingSize", "maxBufferSize"] as const) {
+      requiredLimits[key] = adapter.limits[key];
+    }
+    requiredLimits.minStorageBufferOffsetAlignment = adapter.limits.minStorageBufferOffsetAlignment;
+  }
+  return await adapter.requestDevice({ requiredLimits });
+}
+
+/**
+ * Runs `fn` with a fresh device inside a validation error scope; a WebGPU validation error fails
+ * the test. The device is destroyed afterwards.
+ */
+export async function withDevice<T>(
+  fn: (device: GPUDevice) => Promise<T>,
+  limits: LimitsChoice = "default",
+): Promise<T> {
+  const device = await requestDevice(limits);
+  device.pushErrorScope("validation");
+  try {
+    const result = await fn(device);
+    const error = await device.popErrorScope();
+    if (error) throw new Error(`WebGPU validation error: ${error.message}`);
+    return result;
+  } finally {
+    device.destroy();
+  }
+}
