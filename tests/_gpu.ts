@@ -59,3 +59,37 @@ export async function withDevice<T>(
     device.destroy();
   }
 }
+
+/** Reads whole buffers (COPY_SRC) once each and serves float32 slices of them. */
+export class Snapshot {
+  readonly #device: GPUDevice;
+  readonly #cache = new Map<GPUBuffer, Promise<Float32Array>>();
+
+  constructor(device: GPUDevice) {
+    this.#device = device;
+  }
+
+  #read(buffer: GPUBuffer): Promise<Float32Array> {
+    let p = this.#cache.get(buffer);
+    if (!p) {
+      const device = this.#device;
+      const staging = device.createBuffer({ size: buffer.size, usage: 0x1 | 0x8 });
+      const enc = device.createCommandEncoder();
+      enc.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
+      device.queue.submit([enc.finish()]);
+      p = staging.mapAsync(0x1).then(() => {
+        const out = new Float32Array(staging.getMappedRange().slice(0));
+        staging.destroy();
+        return out;
+      });
+      this.#cache.set(buffer, p);
+    }
+    return p;
+  }
+
+  /** `byteLength` bytes at `offset` of `buffer`, as float32. */
+  async slice(r: { buffer: GPUBuffer; offset: number; byteLength: number }): Promise<Float32Array> {
+    const all = await this.#read(r.buffer);
+    return all.slice(r.offset / 4, (r.offset + r.byteLength) / 4);
+  }
+}

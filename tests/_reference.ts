@@ -14,7 +14,12 @@ export function rng(seed: number): () => number {
 }
 
 /** `n` random float32 values with magnitudes in [lo, hi] and random signs: never zero. */
-export function randomValues(random: () => number, n: number, lo = 0.05, hi = 2): Float32Array {
+export function randomValues(
+  random: () => number,
+  n: number,
+  lo = 0.05,
+  hi = 2,
+): Float32Array<ArrayBuffer> {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const m = lo + (hi - lo) * random();
