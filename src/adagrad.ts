@@ -145,6 +145,8 @@ export class Adagrad {
   #destroyed = false;
 
   /**
+   * Creates the optimizer; GPU resources are made on the first step.
+   *
    * @param options Keras's arguments in camelCase; unknown keys are rejected
    * @throws {TypeError} for an unknown option or a value of the wrong type
    * @throws {RangeError} for a non-finite or negative value where Keras forbids one

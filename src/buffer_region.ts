@@ -17,6 +17,8 @@ export class BufferRegion {
   readonly byteLength: number;
 
   /**
+   * Describes a range; allocates nothing.
+   *
    * @param buffer the buffer
    * @param offset byte offset, a multiple of 4
    * @param byteLength byte length, a positive multiple of 4

@@ -21,6 +21,8 @@ export class Slot {
   readonly #locate: () => BufferRegion;
 
   /**
+   * Made by the optimizer for each variable it updates.
+   *
    * @param slotName e.g. `"accumulator"`
    * @param variableName the variable's name
    * @param device the device holding the slot

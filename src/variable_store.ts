@@ -70,6 +70,8 @@ export class VariableStore {
   #destroyed = false;
 
   /**
+   * Creates an empty store; arenas are allocated as variables are used.
+   *
    * @param device the device the variables live on
    * @param options arena size, extra buffer usage, label
    */
