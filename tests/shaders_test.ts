@@ -1,0 +1,19 @@
+// The generated module must hold exactly the WGSL files, in the shape the generator writes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import * as embedded from "../src/_shaders.ts";
+import { exportName, readShaderFiles, renderShaderModule } from "../scripts/gen_shaders.ts";
+
+const root = new URL("../", import.meta.url);
+
+test("src/_shaders.ts is up to date with shaders/*.wgsl (run `deno task shaders`)", async () => {
+  const files = await readShaderFiles(new URL("shaders/", root));
+  assert.ok(files.length > 0);
+  const exports = embedded as Record<string, string>;
+  // Every file is embedded verbatim, and nothing else is.
+  for (const { name, text } of files) assert.equal(exports[exportName(name)], text, name);
+  assert.deepEqual(Object.keys(exports).sort(), files.map((f) => exportName(f.name)).sort());
+  const onDisk = await readFile(new URL("src/_shaders.ts", root), "utf8");
+  assert.equal(onDisk, renderShaderModule(files), "src/_shaders.ts is stale");
+});
