@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { Adagrad, VariableStore } from "./mod.ts";
+ * import { Adagrad, VariableStore } from "@webgpu-adagrad/core";
  *
  * const adapter = await navigator.gpu.requestAdapter();
  * const device = await adapter!.requestDevice();

@@ -104,7 +104,7 @@ interface SlotRecord {
  *
  * @example
  * ```ts
- * import { Adagrad, VariableStore } from "./mod.ts";
+ * import { Adagrad, VariableStore } from "@webgpu-adagrad/core";
  *
  * const adapter = await navigator.gpu.requestAdapter();
  * const device = await adapter!.requestDevice();
@@ -204,7 +204,7 @@ export class Adagrad {
    *
    * @example
    * ```ts
-   * import { Adagrad } from "./mod.ts";
+   * import { Adagrad } from "@webgpu-adagrad/core";
    *
    * const opt = Adagrad.fromConfig({
    *   name: "Adagrad", learning_rate: 0.01, decay: 0.0, initial_accumulator_value: 0.1,
@@ -237,7 +237,7 @@ export class Adagrad {
    *
    * @example
    * ```ts
-   * import { Adagrad } from "./mod.ts";
+   * import { Adagrad } from "@webgpu-adagrad/core";
    *
    * console.log(new Adagrad().getConfig());
    * // { name: "Adagrad", learning_rate: 0.001, decay: 0, initial_accumulator_value: 0.1, epsilon: 1e-7 }

@@ -18,7 +18,7 @@ let indexOfVariable: (v: Variable) => number;
  *
  * @example
  * ```ts
- * import { VariableStore } from "./mod.ts";
+ * import { VariableStore } from "@webgpu-adagrad/core";
  *
  * const adapter = await navigator.gpu.requestAdapter();
  * const device = await adapter!.requestDevice();

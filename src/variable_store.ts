@@ -41,7 +41,7 @@ const STORE_OPTIONS = new Set(["maxArenaBytes", "usage", "label"]);
  *
  * @example
  * ```ts
- * import { Adagrad, VariableStore } from "./mod.ts";
+ * import { Adagrad, VariableStore } from "@webgpu-adagrad/core";
  *
  * const adapter = await navigator.gpu.requestAdapter();
  * const device = await adapter!.requestDevice();

@@ -40,24 +40,42 @@ export async function requestDevice(limits: LimitsChoice = "default"): Promise<G
   return await adapter.requestDevice({ requiredLimits });
 }
 
+// One device per limits choice for the whole process. Creating and destroying a device per test
+// corrupted the heap of Deno's WebGPU after a few dozen devices (see README, "Why Deno 2.8.3"),
+// and a shared device is also how real programs use WebGPU.
+const shared = new Map<LimitsChoice, Promise<GPUDevice>>();
+
+/** The process's shared device for `limits`. */
+export function sharedDevice(limits: LimitsChoice = "default"): Promise<GPUDevice> {
+  let device = shared.get(limits);
+  if (!device) {
+    device = requestDevice(limits);
+    shared.set(limits, device);
+  }
+  return device;
+}
+
 /**
- * Runs `fn` with a fresh device inside a validation error scope; a WebGPU validation error fails
- * the test. The device is destroyed afterwards.
+ * Runs `fn` with the shared device inside a validation error scope; a WebGPU validation error
+ * fails the test. Waits for the GPU to finish the test's work before the next test starts.
  */
 export async function withDevice<T>(
   fn: (device: GPUDevice) => Promise<T>,
   limits: LimitsChoice = "default",
 ): Promise<T> {
-  const device = await requestDevice(limits);
+  const device = await sharedDevice(limits);
   device.pushErrorScope("validation");
+  let result: T;
   try {
-    const result = await fn(device);
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`WebGPU validation error: ${error.message}`);
-    return result;
-  } finally {
-    device.destroy();
+    result = await fn(device);
+  } catch (e) {
+    await device.popErrorScope();
+    throw e;
   }
+  const error = await device.popErrorScope();
+  await device.queue.onSubmittedWorkDone();
+  if (error) throw new Error(`WebGPU validation error: ${error.message}`);
+  return result;
 }
 
 /** Reads whole buffers (COPY_SRC) once each and serves float32 slices of them. */

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Adagrad, type Variable, VariableStore } from "../mod.ts";
-import { requestDevice, Snapshot, withDevice } from "./_gpu.ts";
+import { sharedDevice, Snapshot, withDevice } from "./_gpu.ts";
 import { randomValues, rng } from "./_reference.ts";
 
 const COPY_SRC = 0x4;
@@ -178,13 +178,11 @@ const CASES: Case[] = [
     error: TypeError,
     message: /'elsewhere' lives on another GPUDevice/,
     run: async (f) => {
-      const other = await requestDevice();
-      try {
-        const v = new VariableStore(other).variable("elsewhere", [2], 1);
-        await f.opt.applyGradients([[f.w.grad, f.w], [new Float32Array(2), v]]);
-      } finally {
-        other.destroy();
-      }
+      // The suite's other shared device (adapter limits) is a distinct GPUDevice.
+      const other = await sharedDevice("adapter");
+      assert.notEqual(other, f.device);
+      const v = new VariableStore(other).variable("elsewhere", [2], 1);
+      await f.opt.applyGradients([[f.w.grad, f.w], [new Float32Array(2), v]]);
     },
   },
   {
@@ -251,8 +249,7 @@ const CASES: Case[] = [
 ];
 
 test("every bad applyGradients / write call throws the right error and changes nothing", async () => {
-  const device = await requestDevice();
-  try {
+  await withDevice(async (device) => {
     const f = await fixture(device);
     for (const c of CASES) {
       const before = await state(f);
@@ -274,9 +271,9 @@ test("every bad applyGradients / write call throws the right error and changes n
     // The optimizer still works after all of that.
     await f.opt.applyGradients([[f.w.grad, f.w]]);
     assert.equal(f.opt.iterations, 2);
-  } finally {
-    device.destroy();
-  }
+    f.opt.destroy();
+    f.store.destroy();
+  });
 });
 
 test("constructor and store arguments are checked with Keras's wording", async () => {

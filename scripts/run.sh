@@ -1,0 +1,9 @@
+#!/bin/sh
+# Sets the machine up (scripts/setup.sh, quick when already done), then runs a Deno task:
+#   scripts/run.sh demo     train a model on the GPU (or on lavapipe where there is none)
+#   scripts/run.sh test     run the test suite
+# Any further arguments go to the task, e.g. `scripts/run.sh demo --epochs 5`.
+set -eu
+cd "$(dirname "$0")/.."
+DENO=$(scripts/setup.sh | tail -n 1)
+exec "$DENO" task "$@"

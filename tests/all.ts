@@ -1,0 +1,22 @@
+// Deno entry point: every test file in one isolate. `deno test` would otherwise give each file
+// its own isolate, and Deno's WebGPU corrupts its heap once a handful of isolates have used a
+// device (see README, "Why one isolate"). Node and Bun run the *_test.ts files directly.
+import "./dense_reference_test.ts";
+import "./errors_test.ts";
+import "./keras_vectors_test.ts";
+import "./layout_test.ts";
+import "./shaders_test.ts";
+import "./step_cost_test.ts";
+import "./variable_store_test.ts";
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdir, readFile } from "node:fs/promises";
+
+test("tests/all.ts imports every *_test.ts file", async () => {
+  const here = new URL("./", import.meta.url);
+  const files = (await readdir(here)).filter((f) => f.endsWith("_test.ts")).sort();
+  const source = await readFile(new URL("all.ts", here), "utf8");
+  const imported = [...source.matchAll(/^import "\.\/(\w+_test\.ts)";$/gm)].map((m) => m[1]).sort();
+  assert.deepEqual(imported, files);
+});
