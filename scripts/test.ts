@@ -1,0 +1,58 @@
+/**
+ * `deno task test`: runs the test suite (`tests/all.ts`, one isolate), then type-checks the JSDoc
+ * and README examples.
+ *
+ * Deno's WebGPU sometimes crashes the process while tearing it down after the last test
+ * (`corrupted size vs. prev_size in fastbins`, SIGABRT; see README, "Why Deno 2.8.3"). The suite
+ * therefore writes a JUnit report, and a crash by signal counts as a pass only when that report
+ * exists and records every test as passed, none failed and none errored; it prints a warning.
+ * Any failed test, a crash before the report is written, or any other exit status fails the run.
+ *
+ *     deno task test [extra deno test flags, e.g. --filter keras]
+ *
+ * @module
+ */
+import { readFile, rm } from "node:fs/promises";
+
+const deno = Deno.execPath();
+const report = await Deno.makeTempFile({ prefix: "webgpu-adagrad-junit-", suffix: ".xml" });
+await rm(report);
+
+const suite = await new Deno.Command(deno, {
+  args: ["test", "--allow-read", `--junit-path=${report}`, ...Deno.args, "tests/all.ts"],
+  stdout: "inherit",
+  stderr: "inherit",
+}).spawn().status;
+
+/** Counts from the JUnit report's root element, or null when there is no usable report. */
+async function junitCounts(path: string) {
+  const xml = await readFile(path, "utf8").catch(() => null);
+  const root = xml?.match(/<testsuites\b[^>]*>/)?.[0];
+  if (!root) return null;
+  const count = (name: string) => Number(root.match(new RegExp(`\\b${name}="(\\d+)"`))?.[1]);
+  return { tests: count("tests"), failures: count("failures"), errors: count("errors") };
+}
+
+let passed = suite.success;
+if (!passed && suite.signal) {
+  const counts = await junitCounts(report);
+  if (counts && counts.tests > 0 && counts.failures === 0 && counts.errors === 0) {
+    console.error(
+      `\nwarning: deno died by ${suite.signal} after the report recorded all ${counts.tests} ` +
+        `tests as passed: Deno's WebGPU teardown crash (README, "Why Deno 2.8.3"). Counting the ` +
+        `run as passed.`,
+    );
+    passed = true;
+  } else {
+    console.error(`\nthe test process died by ${suite.signal} before all tests passed`);
+  }
+}
+await rm(report, { force: true });
+if (!passed) Deno.exit(suite.code || 1);
+
+// Examples in JSDoc and README: type-checked, as each would otherwise run in an isolate of its own.
+for (const args of [["check", "--doc", "mod.ts", "src/"], ["check", "--doc-only", "README.md"]]) {
+  const { success, code } = await new Deno.Command(deno, { args }).spawn().status;
+  if (!success) Deno.exit(code || 1);
+}
+console.log("tests passed; documentation examples type-check");
