@@ -34,7 +34,10 @@ want=$(node -p 'require("./package.json").devDependencies.deno')
 have=$(D=$(deno_bin) && "$D" --version 2>/dev/null | sed -n 's/^deno \([^ ]*\).*/\1/p' || true)
 if [ "$have" != "$want" ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (Deno $want)"
-  npm ci --no-fund --no-audit --loglevel=error >&2
+  # Not `npm ci`: a registry that serves only this platform's Deno package makes npm write a lock
+  # without the others, which `npm ci` then rejects. `install --no-save` keeps the locked versions
+  # and leaves package-lock.json alone.
+  npm install --no-save --no-fund --no-audit --loglevel=error >&2
 fi
 DENO=$(deno_bin) || { say "Deno did not install"; exit 1; }
 
