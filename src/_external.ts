@@ -38,6 +38,7 @@ export class ExternalGroup {
   /** Element offset of each member's accumulator and gradient in the optimizer's buffers. */
   readonly slotOffsets: number[] = [];
   readonly group: UpdateGroup;
+  readonly #indexByRange = new Map<string, number>();
   readonly #initialValue: number;
   readonly #alignment: number;
   #slotElements = 0;
@@ -73,7 +74,7 @@ export class ExternalGroup {
 
   /** Index of the member at exactly these bytes, or -1. */
   indexOf(offset: number, byteLength: number): number {
-    return this.refs.findIndex((r) => r.offset === offset && r.byteLength === byteLength);
+    return this.#indexByRange.get(`${offset}:${byteLength}`) ?? -1;
   }
 
   /** The binding window these members would need, existing members included. */
@@ -86,6 +87,7 @@ export class ExternalGroup {
     const device = this.group.device;
     const first = this.refs.length;
     for (const r of refs) {
+      this.#indexByRange.set(`${r.offset}:${r.byteLength}`, this.refs.length);
       this.refs.push(r);
       this.slotOffsets.push(this.#slotElements);
       this.#slotElements += r.byteLength / 4;

@@ -137,8 +137,8 @@ export class Adagrad {
   #device: GPUDevice | undefined;
   #params: GPUBuffer | null = null;
   readonly #paramsData = new Float32Array(PARAMS_BYTES / 4);
-  readonly #arenaGroups = new Map<Arena, UpdateGroup>();
-  readonly #arenaSlots = new Map<Arena, GPUBuffer>();
+  /** Per store arena: its dispatch and the accumulator buffer mirroring its layout. */
+  readonly #arenas = new Map<Arena, { group: UpdateGroup; accumulators: GPUBuffer }>();
   readonly #externalGroups = new Map<GPUBuffer, ExternalGroup>();
   readonly #slots = new Map<Variable, Slot>();
   readonly #slotOrder: SlotRecord[] = [];
@@ -371,7 +371,7 @@ export class Adagrad {
     for (const e of storeEntries) {
       const dest = e.arena.gradBuffer;
       this.#stageGradient(device, encoder, e.grad, dest, e.variable.offset, e.variable.byteLength);
-      join(this.#arenaGroups.get(e.arena)!, e.index);
+      join(this.#arenas.get(e.arena)!.group, e.index);
     }
     externalEntries.forEach((e, i) => {
       const group = this.#externalGroups.get(e.ref.buffer)!;
@@ -401,8 +401,10 @@ export class Adagrad {
   /** Frees the optimizer's GPU buffers (accumulators, tile tables, uniforms). */
   destroy(): void {
     this.#destroyed = true;
-    for (const group of this.#arenaGroups.values()) group.destroy();
-    for (const buffer of this.#arenaSlots.values()) buffer.destroy();
+    for (const { group, accumulators } of this.#arenas.values()) {
+      group.destroy();
+      accumulators.destroy();
+    }
     for (const group of this.#externalGroups.values()) group.destroy();
     this.#params?.destroy();
   }
@@ -427,8 +429,8 @@ export class Adagrad {
 
   #ensureStoreSlot(variable: Variable, arena: Arena): void {
     if (this.#slots.has(variable)) return;
-    let group = this.#arenaGroups.get(arena);
-    if (!group) {
+    let state = this.#arenas.get(arena);
+    if (!state) {
       const device = arena.device;
       // One accumulator buffer per arena, mirroring its layout, filled once with the initial
       // value: regions of variables that get their slot later are untouched until then.
@@ -438,7 +440,7 @@ export class Adagrad {
         this.initialAccumulatorValue,
         `${this.name} accumulators ${arena.label} ${arena.index}`,
       );
-      group = new UpdateGroup(
+      const group = new UpdateGroup(
         device,
         denseKernel(device),
         this.#params!,
@@ -452,11 +454,10 @@ export class Adagrad {
           length: m.byteLength / 4,
         })),
       );
-      this.#arenaGroups.set(arena, group);
-      this.#arenaSlots.set(arena, accumulators);
+      state = { group, accumulators };
+      this.#arenas.set(arena, state);
     }
-    const accumulators = this.#arenaSlots.get(arena)!;
-    const region = new BufferRegion(accumulators, variable.offset, variable.byteLength);
+    const region = new BufferRegion(state.accumulators, variable.offset, variable.byteLength);
     const slot = new Slot(SLOT, variable.name, arena.device, () => region);
     this.#slots.set(variable, slot);
     this.#slotOrder.push({ slot, key: variable });
