@@ -22,6 +22,18 @@
  */
 export { Adagrad, type AdagradConfig, type AdagradOptions } from "./src/adagrad.ts";
 export { BufferRegion } from "./src/buffer_region.ts";
+export {
+  CosineDecay,
+  CosineDecayRestarts,
+  deserializeSchedule,
+  ExponentialDecay,
+  InverseTimeDecay,
+  LearningRateSchedule,
+  PiecewiseConstantDecay,
+  PolynomialDecay,
+  type SerializedSchedule,
+  serializeSchedule,
+} from "./src/learning_rate_schedule.ts";
 export { Slot } from "./src/slot.ts";
 export type {
   ExternalVariable,
