@@ -20,7 +20,8 @@
  *
  * @module
  */
-export { Adagrad, type AdagradConfig, type AdagradOptions } from "./src/adagrad.ts";
+export { Adagrad } from "./src/adagrad.ts";
+export type { AdagradConfig, AdagradOptions } from "./src/adagrad_config.ts";
 export { BufferRegion } from "./src/buffer_region.ts";
 export {
   CosineDecay,

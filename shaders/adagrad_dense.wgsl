@@ -11,6 +11,8 @@
 
 // Threads per workgroup; fixed at pipeline creation.
 override WORKGROUP_SIZE: u32 = 256u;
+// Opt-in rule of tf.keras 2.11+, Keras 3, TF.js and Optax: var -= lr * g / sqrt(accum + eps).
+override EPSILON_INSIDE_SQRT: bool = false;
 
 // Per-step values, written once per step by the CPU (no readback needed to compute them).
 struct Params {
@@ -65,6 +67,10 @@ fn update(
     let a = accumulators[s] + g * g;
     accumulators[s] = a;
     let v = tile.var_offset + i;
-    variables[v] = variables[v] - (g * lr) / (sqrt(a) + epsilon);
+    var denominator = sqrt(a) + epsilon;
+    if (EPSILON_INSIDE_SQRT) {
+      denominator = sqrt(a + epsilon);
+    }
+    variables[v] = variables[v] - (g * lr) / denominator;
   }
 }

@@ -52,15 +52,23 @@ function deviceCache(device: GPUDevice): DeviceCache {
   return cache;
 }
 
-/** The dense update kernel for `device`, compiled on first use. */
-export function denseKernel(device: GPUDevice): DenseKernel {
+/** What a dense kernel is specialised on (WGSL `override` constants). */
+export interface DenseSpecialisation {
+  epsilonInsideSqrt: boolean;
+}
+
+/** The dense update kernel for `device` and `spec`, compiled on first use. */
+export function denseKernel(
+  device: GPUDevice,
+  spec: DenseSpecialisation = { epsilonInsideSqrt: false },
+): DenseKernel {
   const cache = deviceCache(device);
   const workgroupSize = Math.min(
     256,
     device.limits.maxComputeInvocationsPerWorkgroup,
     device.limits.maxComputeWorkgroupSizeX,
   );
-  const key = `dense:${workgroupSize}`;
+  const key = `dense:${workgroupSize}:${spec.epsilonInsideSqrt ? "inside" : "outside"}`;
   let kernel = cache.pipelines.get(key);
   if (!kernel) {
     kernel = {
@@ -70,7 +78,10 @@ export function denseKernel(device: GPUDevice): DenseKernel {
         compute: {
           module: cache.module,
           entryPoint: "update",
-          constants: { WORKGROUP_SIZE: workgroupSize },
+          constants: {
+            WORKGROUP_SIZE: workgroupSize,
+            EPSILON_INSIDE_SQRT: spec.epsilonInsideSqrt ? 1 : 0,
+          },
         },
       }),
       layout: cache.layout,

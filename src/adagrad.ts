@@ -5,86 +5,22 @@ import { type ExternalEntry, planStep, type StoreEntry } from "./_plan.ts";
 import { createFilledBuffer, UpdateGroup } from "./_update_group.ts";
 import { writeFloats } from "./_transfer.ts";
 import { COPY_DST, UNIFORM } from "./_usage.ts";
-import { describe, finiteNumber, isGpuBuffer } from "./_validate.ts";
+import { isGpuBuffer } from "./_validate.ts";
+import {
+  type AdagradConfig,
+  type AdagradOptions,
+  checkLearningRate,
+  optionsFromConfig,
+  type ResolvedOptions,
+  resolveOptions,
+  toConfig,
+} from "./adagrad_config.ts";
 import { BufferRegion } from "./buffer_region.ts";
+import { LearningRateSchedule } from "./learning_rate_schedule.ts";
 import { Slot } from "./slot.ts";
 import type { GradientPair, VariableRef } from "./types.ts";
 import { Variable } from "./variable.ts";
 
-/**
- * Constructor options of {@linkcode Adagrad}, Keras's arguments in camelCase.
- *
- * @example
- * ```ts ignore
- * const options: AdagradOptions = { learningRate: 0.01, initialAccumulatorValue: 0.1 };
- * ```
- */
-export interface AdagradOptions {
-  /** Keras `learning_rate`. Default 0.001. */
-  learningRate?: number;
-  /** Keras `initial_accumulator_value`: starting value of every accumulator. Default 0.1. */
-  initialAccumulatorValue?: number;
-  /** Keras `epsilon`, added to `sqrt(accumulator)`. Default 1e-7; 0 also means 1e-7, as in Keras. */
-  epsilon?: number;
-  /** Keras `decay`: `lr_t = lr / (1 + decay * iterations)`. Default 0. */
-  decay?: number;
-  /** Keras `name`. Default `"Adagrad"`. */
-  name?: string;
-  /**
-   * The device, for an optimizer that only updates variables in your own buffers. Not needed
-   * when it updates {@linkcode VariableStore} variables: it takes their device. Not part of
-   * the Keras config.
-   */
-  device?: GPUDevice;
-}
-
-/**
- * The optimizer's config with Keras's keys, as `tf.keras.optimizers.Adagrad.get_config()`
- * returns it (TF 2.4-2.10).
- *
- * @example
- * ```ts ignore
- * const config: AdagradConfig = {
- *   name: "Adagrad", learning_rate: 0.001, decay: 0, initial_accumulator_value: 0.1, epsilon: 1e-7,
- * };
- * ```
- */
-export interface AdagradConfig {
-  /** The optimizer's name. */
-  name: string;
-  /** Keras `learning_rate`. */
-  learning_rate: number;
-  /** Keras `decay`. */
-  decay: number;
-  /** Keras `initial_accumulator_value`. */
-  initial_accumulator_value: number;
-  /** Keras `epsilon`. */
-  epsilon: number;
-}
-
-const OPTION_KEYS = new Set([
-  "learningRate",
-  "initialAccumulatorValue",
-  "epsilon",
-  "decay",
-  "name",
-  "device",
-]);
-
-// fromConfig key -> constructor option; Keras's snake_case, TF.js's camelCase, and `lr`.
-const CONFIG_KEYS: Record<string, keyof AdagradOptions> = {
-  name: "name",
-  learning_rate: "learningRate",
-  learningRate: "learningRate",
-  lr: "learningRate",
-  decay: "decay",
-  initial_accumulator_value: "initialAccumulatorValue",
-  initialAccumulatorValue: "initialAccumulatorValue",
-  epsilon: "epsilon",
-};
-
-/** Keras's backend epsilon, used when `epsilon` is 0 or absent. */
-const BACKEND_EPSILON = 1e-7;
 const SLOT = "accumulator";
 
 interface SlotRecord {
@@ -132,7 +68,10 @@ export class Adagrad {
   readonly epsilon: number;
   /** Keras `decay`. */
   readonly decay: number;
-  #learningRate: number;
+  /** Whether epsilon goes inside the square root (not Keras 2.x; see {@linkcode AdagradOptions}). */
+  readonly epsilonInsideSqrt: boolean;
+  readonly #options: ResolvedOptions;
+  #learningRate: number | LearningRateSchedule;
   #iterations = 0;
   #device: GPUDevice | undefined;
   #params: GPUBuffer | null = null;
@@ -152,55 +91,21 @@ export class Adagrad {
    * @throws {RangeError} for a non-finite or negative value where Keras forbids one
    */
   constructor(options: AdagradOptions = {}) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Adagrad: options must be an object, got ${describe(options)}`);
-    }
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.has(key)) {
-        throw new TypeError(
-          `Unexpected keyword argument passed to optimizer: ${key}. Allowed kwargs are ` +
-            `${[...OPTION_KEYS].join(", ")}.`,
-        );
-      }
-    }
-    const {
-      learningRate = 0.001,
-      initialAccumulatorValue = 0.1,
-      epsilon,
-      decay = 0,
-      name = "Adagrad",
-      device,
-    } = options;
-    this.#learningRate = finiteNumber(learningRate, "learningRate");
-    finiteNumber(initialAccumulatorValue, "initialAccumulatorValue");
-    if (initialAccumulatorValue < 0) {
-      throw new RangeError(
-        `initial_accumulator_value must be non-negative: ${initialAccumulatorValue}`,
-      );
-    }
-    if (epsilon !== undefined && epsilon !== null) {
-      finiteNumber(epsilon, "epsilon");
-      if (epsilon < 0) throw new RangeError(`epsilon must be non-negative: ${epsilon}`);
-    }
-    finiteNumber(decay, "decay");
-    if (decay < 0) throw new RangeError(`decay cannot be less than 0: ${decay}`);
-    if (typeof name !== "string") {
-      throw new TypeError(`Adagrad: name must be a string, got ${describe(name)}`);
-    }
-    if (device !== undefined && (typeof device !== "object" || !("createBuffer" in device))) {
-      throw new TypeError(`Adagrad: device must be a GPUDevice, got ${describe(device)}`);
-    }
-    this.name = name;
-    this.initialAccumulatorValue = initialAccumulatorValue;
-    this.epsilon = epsilon || BACKEND_EPSILON;
-    this.decay = decay;
-    this.#device = device;
+    const o = resolveOptions(options);
+    this.#options = o;
+    this.name = o.name;
+    this.initialAccumulatorValue = o.initialAccumulatorValue;
+    this.epsilon = o.epsilon;
+    this.decay = o.decay;
+    this.epsilonInsideSqrt = o.epsilonInsideSqrt;
+    this.#learningRate = o.learningRate;
+    this.#device = o.device;
   }
 
   /**
    * Builds an optimizer from a config dict: Keras's `get_config()` keys as Python writes them
-   * (`learning_rate`, `initial_accumulator_value`, ..., and the deprecated `lr`), or TF.js's
-   * camelCase keys. A missing `initial_accumulator_value` means 0.1, as in Keras.
+   * (`learning_rate`, a number or a serialized schedule; the deprecated `lr`;
+   * `initial_accumulator_value`, 0.1 when missing, ...), or TF.js's camelCase keys.
    *
    * @example
    * ```ts
@@ -213,27 +118,13 @@ export class Adagrad {
    * console.log(opt.learningRate); // 0.01
    * ```
    */
-  static fromConfig(config: Record<string, unknown>): Adagrad {
-    if (typeof config !== "object" || config === null) {
-      throw new TypeError(`Adagrad.fromConfig: expected an object, got ${describe(config)}`);
-    }
-    const options: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(config)) {
-      // Written by tf.keras.optimizers.legacy (TF 2.11+); it says nothing we need.
-      if (key === "is_legacy_optimizer") continue;
-      const option = CONFIG_KEYS[key];
-      if (!option) {
-        throw new TypeError(`Adagrad.fromConfig: unsupported config key '${key}'`);
-      }
-      // `lr` wins over `learning_rate`, as in Keras.
-      if (option === "learningRate" && key !== "lr" && "lr" in config) continue;
-      options[option] = value;
-    }
-    return new Adagrad(options as AdagradOptions);
+  static fromConfig(config: Partial<AdagradConfig> | Record<string, unknown>): Adagrad {
+    return new Adagrad(optionsFromConfig(config));
   }
 
   /**
-   * The config with Keras's snake_case keys; `Adagrad.fromConfig(opt.getConfig())` rebuilds it.
+   * The config with Keras's snake_case keys (a schedule as `{ class_name, config }`);
+   * `Adagrad.fromConfig(opt.getConfig())` rebuilds the optimizer.
    *
    * @example
    * ```ts
@@ -244,22 +135,25 @@ export class Adagrad {
    * ```
    */
   getConfig(): AdagradConfig {
-    return {
-      name: this.name,
-      learning_rate: this.#learningRate,
-      decay: this.decay,
-      initial_accumulator_value: this.initialAccumulatorValue,
-      epsilon: this.epsilon,
-    };
+    return toConfig(this.#options, this.#learningRate);
   }
 
-  /** Keras `learning_rate`; a new value takes effect at the next step. */
-  get learningRate(): number {
+  /** Keras `learning_rate`, a number or a schedule; a new value takes effect at the next step. */
+  get learningRate(): number | LearningRateSchedule {
     return this.#learningRate;
   }
 
-  set learningRate(value: number) {
-    this.#learningRate = finiteNumber(value, "learningRate");
+  set learningRate(value: number | LearningRateSchedule) {
+    this.#learningRate = checkLearningRate(value);
+  }
+
+  /** Keras `lr`: the same as `learningRate`. */
+  get lr(): number | LearningRateSchedule {
+    return this.#learningRate;
+  }
+
+  set lr(value: number | LearningRateSchedule) {
+    this.learningRate = value;
   }
 
   /** Number of `applyGradients` calls applied so far (Keras `iterations`). */
@@ -274,13 +168,17 @@ export class Adagrad {
     this.#iterations = value;
   }
 
-  /** The learning rate the next step will use, `learning_rate / (1 + decay * iterations)`. */
+  /**
+   * The learning rate the next step will use: the schedule at `iterations` (or the number), then
+   * divided by `1 + decay * iterations`, in float32 as Keras computes it.
+   */
   get currentLearningRate(): number {
-    // Keras computes this in the variable's dtype, float32.
     const f = Math.fround;
-    const lr = f(this.#learningRate);
+    const step = this.#iterations;
+    const base = this.#learningRate;
+    const lr = f(base instanceof LearningRateSchedule ? base.call(step) : base);
     if (this.decay <= 0) return lr;
-    return f(lr / f(1 + f(f(this.decay) * f(this.#iterations))));
+    return f(lr / f(1 + f(f(this.decay) * f(step))));
   }
 
   /** Slot names of this optimizer: `["accumulator"]`. */
@@ -343,7 +241,7 @@ export class Adagrad {
     });
     if (plan.entries.length === 0) return ++this.#iterations;
     const device = this.#device ??= plan.device!;
-    const kernel = denseKernel(device);
+    const kernel = denseKernel(device, this.#options);
     this.#params ??= device.createBuffer({
       label: `${this.name} params`,
       size: PARAMS_BYTES,
@@ -442,7 +340,7 @@ export class Adagrad {
       );
       const group = new UpdateGroup(
         device,
-        denseKernel(device),
+        denseKernel(device, this.#options),
         this.#params!,
         `${this.name} ${arena.label} ${arena.index}`,
       );

@@ -5,6 +5,7 @@ import "./dense_reference_test.ts";
 import "./errors_test.ts";
 import "./keras_vectors_test.ts";
 import "./layout_test.ts";
+import "./learning_rate_test.ts";
 import "./schedules_test.ts";
 import "./shaders_test.ts";
 import "./step_cost_test.ts";
