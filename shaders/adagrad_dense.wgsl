@@ -13,13 +13,16 @@
 override WORKGROUP_SIZE: u32 = 256u;
 // Opt-in rule of tf.keras 2.11+, Keras 3, TF.js and Optax: var -= lr * g / sqrt(accum + eps).
 override EPSILON_INSIDE_SQRT: bool = false;
+// Keras's clipping, in Keras's order: clipvalue, then clipnorm (1) or global_clipnorm (2).
+override CLIP_VALUE: bool = false;
+override NORM_MODE: u32 = 0u;
 
 // Per-step values, written once per step by the CPU (no readback needed to compute them).
 struct Params {
   lr: f32,
   epsilon: f32,
-  pad0: f32,
-  pad1: f32,
+  clip_value: f32,
+  clip_norm: f32,
 }
 
 // Element offsets: `var_offset` indexes `variables`, `slot_offset` indexes `gradients` and
@@ -34,7 +37,7 @@ struct Tile {
 
 struct TileTable {
   count: u32,
-  pad0: u32,
+  partial_base: u32,
   pad1: u32,
   pad2: u32,
   tiles: array<Tile>,
@@ -45,6 +48,16 @@ struct TileTable {
 @group(0) @binding(2) var<storage, read_write> variables: array<f32>;
 @group(0) @binding(3) var<storage, read_write> accumulators: array<f32>;
 @group(0) @binding(4) var<storage, read> gradients: array<f32>;
+@group(0) @binding(5) var<storage, read> norms: Norms;
+
+// Written by clip_norms.wgsl: the global scale, or per variable of the step a divisor.
+struct Norms {
+  global_scale: f32,
+  pad0: f32,
+  pad1: f32,
+  pad2: f32,
+  divisors: array<f32>,
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn update(
@@ -60,10 +73,22 @@ fn update(
   let tile = table.tiles[t];
   let lr = params.lr;
   let epsilon = params.epsilon;
+  var norm_divisor = 1.0;
+  if (NORM_MODE == 1u) {
+    norm_divisor = norms.divisors[tile.variable];
+  }
   // Consecutive lanes touch consecutive elements, so every pass over the tile is coalesced.
   for (var i = lane; i < tile.length; i += WORKGROUP_SIZE) {
     let s = tile.slot_offset + i;
-    let g = gradients[s];
+    var g = gradients[s];
+    if (CLIP_VALUE) {
+      g = clamp(g, -params.clip_value, params.clip_value);
+    }
+    if (NORM_MODE == 1u) {
+      g = (g * params.clip_norm) / norm_divisor; // tf.clip_by_norm's order of operations
+    } else if (NORM_MODE == 2u) {
+      g = g * norms.global_scale;
+    }
     let a = accumulators[s] + g * g;
     accumulators[s] = a;
     let v = tile.var_offset + i;

@@ -1,6 +1,7 @@
 import { alignDown, alignUp } from "./_layout.ts";
 import { createFilledBuffer, UpdateGroup } from "./_update_group.ts";
-import type { DenseKernel } from "./_kernels.ts";
+import type { Kernels } from "./_kernels.ts";
+import type { ClipBuffers } from "./_clipping.ts";
 import { COPY_DST, STORAGE } from "./_usage.ts";
 
 /** A variable in the caller's own buffer, resolved to bytes. */
@@ -48,8 +49,9 @@ export class ExternalGroup {
 
   constructor(
     device: GPUDevice,
-    kernel: DenseKernel,
+    kernels: Kernels,
     params: GPUBuffer,
+    clip: ClipBuffers,
     buffer: GPUBuffer,
     initialValue: number,
   ) {
@@ -58,8 +60,9 @@ export class ExternalGroup {
     this.#alignment = device.limits.minStorageBufferOffsetAlignment;
     this.group = new UpdateGroup(
       device,
-      kernel,
+      kernels,
       params,
+      clip,
       `webgpu-adagrad external ${buffer.label || "buffer"}`,
     );
   }

@@ -1,6 +1,6 @@
 // Tile tables: the map from workgroups to runs of one variable, read by the fused kernels.
 
-/** Bytes of the table header (`count` and padding), before the first tile. */
+/** Bytes of the table header (`count`, `partial_base`, padding), before the first tile. */
 export const TILE_HEADER_BYTES = 16;
 /** u32 fields per tile: var_offset, slot_offset, length, variable. */
 export const TILE_FIELDS = 4;
@@ -13,7 +13,7 @@ export interface TileSource {
   slotOffset: number;
   /** Elements. */
   length: number;
-  /** A stable id of the variable within its arena (for per-variable reductions). */
+  /** The variable's index among the step's variables (indexes per-variable norms). */
   id: number;
 }
 
@@ -24,13 +24,15 @@ export function tilesFor(length: number, tileElements: number): number {
 
 /**
  * Writes the tile table for `sources` into `out` (u32 words: a 4-word header holding the tile
- * count, then 4 words per tile) and returns the number of tiles. Tiles never straddle two
- * variables, so a per-tile partial sum belongs to exactly one variable.
+ * count and `partialBase`, the index of this table's first tile among the step's partial sums,
+ * then 4 words per tile) and returns the number of tiles. Tiles never straddle two variables, so
+ * a per-tile partial sum belongs to exactly one variable.
  */
 export function writeTiles(
   sources: readonly TileSource[],
   tileElements: number,
   out: Uint32Array,
+  partialBase = 0,
 ): number {
   let t = 0;
   for (const s of sources) {
@@ -44,6 +46,7 @@ export function writeTiles(
     }
   }
   out[0] = t;
+  out[1] = partialBase;
   return t;
 }
 

@@ -1,6 +1,7 @@
 import { dispatchGrid, TILE_FIELDS, TILE_HEADER_BYTES, tilesFor, writeTiles } from "./_tiles.ts";
 import type { TileSource } from "./_tiles.ts";
-import { type DenseKernel, TILE_ELEMENTS } from "./_kernels.ts";
+import type { ClipBuffers } from "./_clipping.ts";
+import { type Kernels, TILE_ELEMENTS } from "./_kernels.ts";
 import { COPY_DST, COPY_SRC, STORAGE } from "./_usage.ts";
 
 /** One variable of a group, in elements of the bound buffers. */
@@ -38,30 +39,44 @@ export function createFilledBuffer(
 }
 
 /**
- * Variables updated by one dispatch: their buffers, bind group and tile table. Everything here is
- * created when the group is configured (once for a store arena, again only when an external
- * buffer gains a variable), so a step allocates nothing: it rewrites the tile table only when the
- * set of variables with gradients changes, and dispatches.
+ * Variables updated by one dispatch: their buffers, bind groups and tile table. Everything here
+ * is created when the group is configured (once for a store arena, again only when an external
+ * buffer gains a variable or the step-wide clipping buffers grow), so a step allocates nothing:
+ * it rewrites the tile table only when the step's set of variables changes, and dispatches.
  */
 export class UpdateGroup {
   readonly device: GPUDevice;
-  readonly kernel: DenseKernel;
+  readonly kernels: Kernels;
   readonly label: string;
   members: readonly GroupMember[] = [];
   buffers: GroupBuffers | null = null;
   readonly #params: GPUBuffer;
+  readonly #clip: ClipBuffers;
   #tileBuffer: GPUBuffer | null = null;
   #tileWords = new Uint32Array(0);
-  #tileCount = 0; // tiles in the GPU table, which covers #lastIds
-  #lastIds: number[] | null = null;
+  #tileCount = 0; // tiles in the GPU table, which covers #lastKey
+  #lastKey: number[] | null = null;
   #active = false;
-  #bindGroup: GPUBindGroup | null = null;
+  #updateGroup: GPUBindGroup | null = null;
+  #sumSquaresGroup: GPUBindGroup | null = null;
 
-  constructor(device: GPUDevice, kernel: DenseKernel, params: GPUBuffer, label: string) {
+  constructor(
+    device: GPUDevice,
+    kernels: Kernels,
+    params: GPUBuffer,
+    clip: ClipBuffers,
+    label: string,
+  ) {
     this.device = device;
-    this.kernel = kernel;
+    this.kernels = kernels;
     this.#params = params;
+    this.#clip = clip;
     this.label = label;
+  }
+
+  /** Tiles of the table written by the last `setParticipants`. */
+  get tileCount(): number {
+    return this.#tileCount;
   }
 
   /** (Re)binds buffers and members; sizes the tile table for all members at once. */
@@ -79,46 +94,79 @@ export class UpdateGroup {
     }
     this.buffers = buffers;
     this.members = members;
-    this.#lastIds = null;
-    this.#bindGroup = this.device.createBindGroup({
+    this.#lastKey = null;
+    this.rebind();
+  }
+
+  /** Rebuilds the bind groups (after `configure`, or when the clipping buffers grew). */
+  rebind(): void {
+    const buffers = this.buffers!;
+    const tiles = { buffer: this.#tileBuffer! };
+    const params = { buffer: this.#params };
+    this.#updateGroup = this.device.createBindGroup({
       label: this.label,
-      layout: this.kernel.layout,
+      layout: this.kernels.updateLayout,
       entries: [
-        { binding: 0, resource: { buffer: this.#params } },
-        { binding: 1, resource: { buffer: this.#tileBuffer } },
+        { binding: 0, resource: params },
+        { binding: 1, resource: tiles },
         { binding: 2, resource: buffers.variables },
         { binding: 3, resource: { buffer: buffers.accumulators } },
         { binding: 4, resource: { buffer: buffers.gradients } },
+        { binding: 5, resource: { buffer: this.#clip.norms } },
+      ],
+    });
+    this.#sumSquaresGroup = this.device.createBindGroup({
+      label: `${this.label} sum of squares`,
+      layout: this.kernels.sumSquaresLayout,
+      entries: [
+        { binding: 0, resource: params },
+        { binding: 1, resource: tiles },
+        { binding: 2, resource: { buffer: buffers.gradients } },
+        { binding: 3, resource: { buffer: this.#clip.partials } },
       ],
     });
   }
 
   /**
-   * Makes the tile table cover exactly the members `ids` (ascending). Writes it to the GPU only
-   * when the set differs from the previous step's.
+   * Makes the tile table cover exactly the members `ids` (ascending), numbering them from
+   * `firstVariable` among the step's variables, with partial sums from `partialBase`. Writes it to
+   * the GPU only when any of that differs from the previous step's.
    */
-  setParticipants(ids: readonly number[]): void {
+  setParticipants(ids: readonly number[], firstVariable: number, partialBase: number): void {
     this.#active = ids.length > 0;
-    const last = this.#lastIds;
     if (!this.#active) return;
-    if (last && last.length === ids.length && last.every((id, i) => id === ids[i])) return;
-    const sources: TileSource[] = ids.map((id) => ({ ...this.members[id], id }));
-    this.#tileCount = writeTiles(sources, TILE_ELEMENTS, this.#tileWords);
+    const key = [firstVariable, partialBase, ...ids];
+    const last = this.#lastKey;
+    if (last && last.length === key.length && last.every((x, i) => x === key[i])) return;
+    const sources: TileSource[] = ids.map((id, k) => ({
+      ...this.members[id],
+      id: firstVariable + k,
+    }));
+    this.#tileCount = writeTiles(sources, TILE_ELEMENTS, this.#tileWords, partialBase);
     const words = TILE_HEADER_BYTES / 4 + this.#tileCount * TILE_FIELDS;
     this.device.queue.writeBuffer(this.#tileBuffer!, 0, this.#tileWords, 0, words);
-    this.#lastIds = [...ids];
+    this.#lastKey = key;
+  }
+
+  /** Records pass 1 of norm clipping for this group (its pipeline is already set). */
+  encodeSumSquares(pass: GPUComputePassEncoder): void {
+    if (!this.#active || this.#tileCount === 0) return;
+    pass.setBindGroup(0, this.#sumSquaresGroup!);
+    pass.dispatchWorkgroups(
+      ...dispatchGrid(this.#tileCount, this.kernels.maxWorkgroupsPerDimension),
+    );
   }
 
   /**
-   * Records this group's dispatch into `pass` (the pipeline is already set) if
-   * `setParticipants` gave it variables since the last encode. Returns the dispatch count.
+   * Records this group's update (its pipeline is already set) if `setParticipants` gave it
+   * variables since the last update. Returns the dispatch count.
    */
-  encode(pass: GPUComputePassEncoder): number {
+  encodeUpdate(pass: GPUComputePassEncoder): number {
     const active = this.#active;
     this.#active = false;
     if (!active || this.#tileCount === 0) return 0;
-    const [x, y] = dispatchGrid(this.#tileCount, this.kernel.maxWorkgroupsPerDimension);
-    pass.setBindGroup(0, this.#bindGroup!);
+    const [x, y] = dispatchGrid(this.#tileCount, this.kernels.maxWorkgroupsPerDimension);
+    pass.setBindGroup(0, this.#updateGroup!);
     pass.dispatchWorkgroups(x, y);
     return 1;
   }

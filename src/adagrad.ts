@@ -1,6 +1,14 @@
 import type { Arena } from "./_arena.ts";
 import { ExternalGroup, type ExternalRef } from "./_external.ts";
-import { denseKernel, PARAMS_BYTES } from "./_kernels.ts";
+import { ClipBuffers } from "./_clipping.ts";
+import {
+  type Kernels,
+  kernelsFor,
+  PARAMS_BYTES,
+  type Specialisation,
+  TILE_ELEMENTS,
+} from "./_kernels.ts";
+import { tilesFor } from "./_tiles.ts";
 import { type ExternalEntry, planStep, type StoreEntry } from "./_plan.ts";
 import { createFilledBuffer, UpdateGroup } from "./_update_group.ts";
 import { writeFloats } from "./_transfer.ts";
@@ -75,6 +83,9 @@ export class Adagrad {
   #iterations = 0;
   #device: GPUDevice | undefined;
   #params: GPUBuffer | null = null;
+  #clip: ClipBuffers | null = null;
+  #clipNormsGroup: GPUBindGroup | null = null;
+  readonly #spec: Specialisation;
   readonly #paramsData = new Float32Array(PARAMS_BYTES / 4);
   /** Per store arena: its dispatch and the accumulator buffer mirroring its layout. */
   readonly #arenas = new Map<Arena, { group: UpdateGroup; accumulators: GPUBuffer }>();
@@ -100,6 +111,26 @@ export class Adagrad {
     this.epsilonInsideSqrt = o.epsilonInsideSqrt;
     this.#learningRate = o.learningRate;
     this.#device = o.device;
+    this.#spec = {
+      epsilonInsideSqrt: o.epsilonInsideSqrt,
+      clipValue: o.clipvalue !== undefined,
+      normMode: o.clipnorm !== undefined ? 1 : o.globalClipnorm !== undefined ? 2 : 0,
+    };
+  }
+
+  /** Keras `clipvalue`, or `undefined`. */
+  get clipvalue(): number | undefined {
+    return this.#options.clipvalue;
+  }
+
+  /** Keras `clipnorm`, or `undefined`. */
+  get clipnorm(): number | undefined {
+    return this.#options.clipnorm;
+  }
+
+  /** Keras `global_clipnorm`, or `undefined`. */
+  get globalClipnorm(): number | undefined {
+    return this.#options.globalClipnorm;
   }
 
   /**
@@ -241,22 +272,28 @@ export class Adagrad {
     });
     if (plan.entries.length === 0) return ++this.#iterations;
     const device = this.#device ??= plan.device!;
-    const kernel = denseKernel(device, this.#options);
+    const kernels = kernelsFor(device, this.#spec);
     this.#params ??= device.createBuffer({
       label: `${this.name} params`,
       size: PARAMS_BYTES,
       usage: UNIFORM | COPY_DST,
     });
+    this.#clip ??= new ClipBuffers(device);
 
     // Slots first (Keras creates them before applying), then the step itself.
     const storeEntries = plan.entries.filter((e): e is StoreEntry => e.kind === "store");
     const externalEntries = plan.entries.filter((e): e is ExternalEntry => e.kind === "external");
     for (const e of storeEntries) this.#ensureStoreSlot(e.variable, e.arena);
-    const externalIndex = this.#ensureExternalSlots(externalEntries, kernel);
+    const externalIndex = this.#ensureExternalSlots(externalEntries, kernels);
 
     device.pushErrorScope("validation");
-    this.#paramsData[0] = this.currentLearningRate;
-    this.#paramsData[1] = this.epsilon;
+    const o = this.#options;
+    this.#paramsData.set([
+      this.currentLearningRate,
+      this.epsilon,
+      o.clipvalue ?? 0,
+      o.clipnorm ?? o.globalClipnorm ?? 0,
+    ]);
     device.queue.writeBuffer(this.#params, 0, this.#paramsData);
 
     const encoder = device.createCommandEncoder({ label: `${this.name} step` });
@@ -278,13 +315,7 @@ export class Adagrad {
       this.#stageGradient(device, encoder, e.grad, group.gradients, offset, e.ref.byteLength);
       join(group.group, index);
     });
-    const pass = encoder.beginComputePass({ label: `${this.name} update` });
-    pass.setPipeline(kernel.pipeline);
-    for (const [group, ids] of participants) {
-      group.setParticipants(ids.sort((a, b) => a - b));
-      group.encode(pass);
-    }
-    pass.end();
+    this.#encodePasses(encoder, kernels, participants);
     device.queue.submit([encoder.finish()]);
     const iterations = ++this.#iterations;
     const error = await device.popErrorScope();
@@ -305,6 +336,68 @@ export class Adagrad {
     }
     for (const group of this.#externalGroups.values()) group.destroy();
     this.#params?.destroy();
+    this.#clip?.destroy();
+  }
+
+  /**
+   * Numbers the step's variables and tiles across groups, then records one compute pass: with
+   * norm clipping, the sums of squares (one dispatch per group) and the norms (one dispatch);
+   * then the update (one dispatch per group).
+   */
+  #encodePasses(
+    encoder: GPUCommandEncoder,
+    kernels: Kernels,
+    participants: Map<UpdateGroup, number[]>,
+  ): void {
+    const clip = this.#clip!;
+    const norms = kernels.clipNorms !== null;
+    let firstVariable = 0;
+    let partialBase = 0;
+    const firsts: number[] = [];
+    const counts: number[] = [];
+    for (const [group, ids] of participants) {
+      ids.sort((a, b) => a - b);
+      group.setParticipants(ids, firstVariable, partialBase);
+      if (norms) {
+        let tile = partialBase;
+        for (const id of ids) {
+          const n = tilesFor(group.members[id].length, TILE_ELEMENTS);
+          firsts.push(tile);
+          counts.push(n);
+          tile += n;
+        }
+      }
+      firstVariable += ids.length;
+      partialBase += group.tileCount;
+    }
+    const pass = encoder.beginComputePass({ label: `${this.name} update` });
+    if (norms) {
+      if (clip.ensure(partialBase, firstVariable)) {
+        // Larger than any step before: every bind group that holds the old buffers is rebuilt.
+        for (const { group } of this.#arenas.values()) group.rebind();
+        for (const external of this.#externalGroups.values()) external.group.rebind();
+        this.#clipNormsGroup = null;
+      }
+      clip.writeVariableTable(firsts, counts);
+      this.#clipNormsGroup ??= this.#device!.createBindGroup({
+        label: `${this.name} clip norms`,
+        layout: kernels.clipNormsLayout,
+        entries: [
+          { binding: 0, resource: { buffer: this.#params! } },
+          { binding: 1, resource: { buffer: clip.variableTable } },
+          { binding: 2, resource: { buffer: clip.partials } },
+          { binding: 3, resource: { buffer: clip.norms } },
+        ],
+      });
+      pass.setPipeline(kernels.sumSquares!);
+      for (const group of participants.keys()) group.encodeSumSquares(pass);
+      pass.setPipeline(kernels.clipNorms!);
+      pass.setBindGroup(0, this.#clipNormsGroup);
+      pass.dispatchWorkgroups(1);
+    }
+    pass.setPipeline(kernels.update);
+    for (const group of participants.keys()) group.encodeUpdate(pass);
+    pass.end();
   }
 
   #assertAlive(): void {
@@ -340,8 +433,9 @@ export class Adagrad {
       );
       const group = new UpdateGroup(
         device,
-        denseKernel(device, this.#options),
+        kernelsFor(device, this.#spec),
         this.#params!,
+        this.#clip!,
         `${this.name} ${arena.label} ${arena.index}`,
       );
       group.configure(
@@ -362,7 +456,7 @@ export class Adagrad {
   }
 
   /** Registers new external variables; returns each entry's member index in its group. */
-  #ensureExternalSlots(entries: readonly ExternalEntry[], kernel: ReturnType<typeof denseKernel>) {
+  #ensureExternalSlots(entries: readonly ExternalEntry[], kernels: Kernels) {
     const fresh = new Map<GPUBuffer, ExternalRef[]>();
     for (const { ref } of entries) {
       const group = this.#externalGroups.get(ref.buffer);
@@ -376,8 +470,9 @@ export class Adagrad {
       if (!group) {
         group = new ExternalGroup(
           this.#device!,
-          kernel,
+          kernels,
           this.#params!,
+          this.#clip!,
           buffer,
           this.initialAccumulatorValue,
         );

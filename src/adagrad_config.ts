@@ -29,6 +29,16 @@ export interface AdagradOptions {
   decay?: number;
   /** Keras `name`. Default `"Adagrad"`. */
   name?: string;
+  /** Keras `clipvalue`: clamp every gradient element to `[-clipvalue, clipvalue]` first. */
+  clipvalue?: number;
+  /** Keras `clipnorm`: scale each gradient to an L2 norm of at most `clipnorm`. */
+  clipnorm?: number;
+  /**
+   * Keras `global_clipnorm`: scale all of a step's gradients together to a joint L2 norm of at
+   * most `globalClipnorm`; a non-finite joint norm makes every gradient NaN, as TF does. Not
+   * together with `clipnorm`.
+   */
+  globalClipnorm?: number;
   /**
    * Put epsilon inside the square root, `var -= lr * g / sqrt(accum + epsilon)`: the rule of
    * tf.keras 2.11+, Keras 3, TF.js and Optax. Default `false` (Keras 2.x: `sqrt(accum) + epsilon`).
@@ -65,6 +75,12 @@ export interface AdagradConfig {
   initial_accumulator_value: number;
   /** Keras `epsilon`. */
   epsilon: number;
+  /** Keras `clipnorm`, present only when set. */
+  clipnorm?: number;
+  /** Keras `global_clipnorm`, present only when set. */
+  global_clipnorm?: number;
+  /** Keras `clipvalue`, present only when set. */
+  clipvalue?: number;
   /** Present (and true) only with `epsilonInsideSqrt`. */
   epsilon_inside_sqrt?: boolean;
 }
@@ -76,6 +92,9 @@ export interface ResolvedOptions {
   epsilon: number;
   decay: number;
   name: string;
+  clipvalue: number | undefined;
+  clipnorm: number | undefined;
+  globalClipnorm: number | undefined;
   epsilonInsideSqrt: boolean;
   device: GPUDevice | undefined;
 }
@@ -87,6 +106,9 @@ const OPTION_KEYS = [
   "epsilon",
   "decay",
   "name",
+  "clipvalue",
+  "clipnorm",
+  "globalClipnorm",
   "epsilonInsideSqrt",
   "device",
 ];
@@ -101,6 +123,10 @@ const CONFIG_KEYS: Record<string, keyof AdagradOptions> = {
   initial_accumulator_value: "initialAccumulatorValue",
   initialAccumulatorValue: "initialAccumulatorValue",
   epsilon: "epsilon",
+  clipvalue: "clipvalue",
+  clipnorm: "clipnorm",
+  global_clipnorm: "globalClipnorm",
+  globalClipnorm: "globalClipnorm",
   epsilon_inside_sqrt: "epsilonInsideSqrt",
   epsilonInsideSqrt: "epsilonInsideSqrt",
 };
@@ -165,6 +191,22 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (typeof name !== "string") {
     throw new TypeError(`Adagrad: name must be a string, got ${describe(name)}`);
   }
+  const clip = (key: "clipvalue" | "clipnorm" | "globalClipnorm", keras: string) => {
+    const value = o[key];
+    if (value === undefined || value === null) return undefined;
+    finiteNumber(value, keras);
+    if (value < 0) throw new RangeError(`Expected ${keras} >= 0, received: ${value}`);
+    return value;
+  };
+  const clipvalue = clip("clipvalue", "clipvalue");
+  const clipnorm = clip("clipnorm", "clipnorm");
+  const globalClipnorm = clip("globalClipnorm", "global_clipnorm");
+  if (clipnorm !== undefined && globalClipnorm !== undefined) {
+    throw new RangeError(
+      `Cannot accept both \`clipnorm\` and \`global_clipnorm\`, passed \`clipnorm\` ` +
+        `${clipnorm}, \`global_clipnorm\` ${globalClipnorm}`,
+    );
+  }
   const epsilonInsideSqrt = o.epsilonInsideSqrt ?? false;
   if (typeof epsilonInsideSqrt !== "boolean") {
     throw new TypeError(`epsilonInsideSqrt must be a boolean, got ${describe(epsilonInsideSqrt)}`);
@@ -180,6 +222,9 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     epsilon: o.epsilon || BACKEND_EPSILON,
     decay,
     name,
+    clipvalue,
+    clipnorm,
+    globalClipnorm,
     epsilonInsideSqrt,
     device,
   };
@@ -190,15 +235,19 @@ export function toConfig(
   options: ResolvedOptions,
   learningRate: number | LearningRateSchedule,
 ): AdagradConfig {
-  const config: AdagradConfig = {
-    name: options.name,
+  // Keras's key order: name, the clipping keys that are set, then Adagrad's own.
+  const config = { name: options.name } as AdagradConfig;
+  if (options.clipnorm !== undefined) config.clipnorm = options.clipnorm;
+  if (options.globalClipnorm !== undefined) config.global_clipnorm = options.globalClipnorm;
+  if (options.clipvalue !== undefined) config.clipvalue = options.clipvalue;
+  Object.assign(config, {
     learning_rate: learningRate instanceof LearningRateSchedule
       ? serializeSchedule(learningRate)
       : learningRate,
     decay: options.decay,
     initial_accumulator_value: options.initialAccumulatorValue,
     epsilon: options.epsilon,
-  };
+  });
   if (options.epsilonInsideSqrt) config.epsilon_inside_sqrt = true;
   return config;
 }

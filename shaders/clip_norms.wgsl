@@ -1,0 +1,100 @@
+// Norm clipping, pass 2 of 2: per variable of the step, the sum of its tiles' partials (in tile
+// order), then what the update multiplies and divides by, as TensorFlow's clip ops compute it:
+//
+//   clipnorm (per variable):   g * clip_norm / max(||g||, clip_norm)           -> divisors[k]
+//   global_clipnorm:           g * clip_norm * min(1 / ||all||, 1 / clip_norm)  -> global_scale
+//                              (NaN for every gradient when ||all|| is not finite, as TF does)
+//
+// One workgroup; each lane takes every WORKGROUP_SIZE-th variable, then a fixed-order tree sum
+// gives the global total, so results do not depend on scheduling.
+
+override WORKGROUP_SIZE: u32 = 256u;
+// 1: clipnorm, per variable; 2: global_clipnorm.
+override NORM_MODE: u32 = 1u;
+
+struct Params {
+  lr: f32,
+  epsilon: f32,
+  clip_value: f32,
+  clip_norm: f32,
+}
+
+// Per variable of the step: where its partials start and how many there are.
+struct VariableTiles {
+  first: u32,
+  count: u32,
+}
+
+struct VariableTable {
+  count: u32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
+  variables: array<VariableTiles>,
+}
+
+// divisors[k] for clipnorm; global_scale for global_clipnorm.
+struct Norms {
+  global_scale: f32,
+  pad0: f32,
+  pad1: f32,
+  pad2: f32,
+  divisors: array<f32>,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> variable_table: VariableTable;
+@group(0) @binding(2) var<storage, read> partials: array<f32>;
+@group(0) @binding(3) var<storage, read_write> norms: Norms;
+
+var<workgroup> sums: array<f32, WORKGROUP_SIZE>;
+
+// WGSL lets implementations assume there are no infinities or NaNs, so test the bits.
+fn is_finite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn clip_norms(@builtin(local_invocation_index) lane: u32) {
+  let clip_norm = params.clip_norm;
+  var total = 0.0;
+  for (var k = lane; k < variable_table.count; k += WORKGROUP_SIZE) {
+    let v = variable_table.variables[k];
+    var sum = 0.0;
+    for (var i = 0u; i < v.count; i++) {
+      sum += partials[v.first + i];
+    }
+    if (NORM_MODE == 1u) {
+      // 0 only for an all-zero gradient with clipnorm 0: divide by 1, giving 0 (TF gives 0/0).
+      let divisor = max(sqrt(sum), clip_norm);
+      norms.divisors[k] = select(divisor, 1.0, divisor == 0.0);
+    }
+    total += sum;
+  }
+  if (NORM_MODE != 2u) {
+    return;
+  }
+  sums[lane] = total;
+  workgroupBarrier();
+  for (var width = WORKGROUP_SIZE / 2u; width > 0u; width /= 2u) {
+    if (lane < width) {
+      sums[lane] += sums[lane + width];
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u) {
+    let global_norm = sqrt(sums[0]);
+    // TF: clip_norm * min(1 / norm, 1 / clip_norm), spelled out where a division would be by 0.
+    var scale: f32;
+    if (!is_finite(global_norm)) {
+      scale = bitcast<f32>(0x7fc00000u); // NaN for every gradient, as tf.clip_by_global_norm
+    } else if (clip_norm == 0.0) {
+      scale = 0.0;
+    } else if (global_norm == 0.0) {
+      scale = clip_norm * (1.0 / clip_norm);
+    } else {
+      scale = clip_norm * min(1.0 / global_norm, 1.0 / clip_norm);
+    }
+    norms.global_scale = scale;
+  }
+}
