@@ -44,9 +44,9 @@ fn sum_squares(
 ) {
   let t = workgroup.y * workgroups.x + workgroup.x;
   // Uniform across the workgroup, so the barriers below stay in uniform control flow.
-  let active = t < table.count;
+  let in_range = t < table.count;
   var sum = 0.0;
-  if (active) {
+  if (in_range) {
     let tile = table.tiles[t];
     for (var i = lane; i < tile.length; i += WORKGROUP_SIZE) {
       var g = gradients[tile.slot_offset + i];
@@ -64,7 +64,7 @@ fn sum_squares(
     }
     workgroupBarrier();
   }
-  if (active && lane == 0u) {
+  if (in_range && lane == 0u) {
     partials[table.partial_base + t] = sums[0];
   }
 }

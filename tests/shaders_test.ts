@@ -17,3 +17,25 @@ test("src/_shaders.ts is up to date with shaders/*.wgsl (run `deno task shaders`
   const onDisk = await readFile(new URL("src/_shaders.ts", root), "utf8");
   assert.equal(onDisk, renderShaderModule(files), "src/_shaders.ts is stale");
 });
+
+test("every kernel and specialisation compiles on this adapter, without messages", async () => {
+  const { kernelsFor } = await import("../src/_kernels.ts");
+  const { withDevice } = await import("./_gpu.ts");
+  await withDevice(async (device) => {
+    for (const [name, code] of Object.entries(embedded as Record<string, string>)) {
+      const info = await device.createShaderModule({ code }).getCompilationInfo();
+      assert.deepEqual(info.messages.map((m) => `${m.type}: ${m.message}`), [], name);
+    }
+    for (const epsilonInsideSqrt of [false, true]) {
+      for (const clipValue of [false, true]) {
+        for (const normMode of [0, 1, 2] as const) {
+          const spec = { epsilonInsideSqrt, clipValue, normMode };
+          device.pushErrorScope("validation");
+          kernelsFor(device, spec);
+          const error = await device.popErrorScope();
+          assert.equal(error?.message, undefined, JSON.stringify(spec));
+        }
+      }
+    }
+  });
+});

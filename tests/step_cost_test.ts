@@ -149,3 +149,36 @@ test("optimizers after the first compile nothing: pipelines are cached per devic
     })
   );
 });
+
+for (const clip of [{ clipnorm: 1 }, { globalClipnorm: 1 }, { clipvalue: 0.5 }]) {
+  test(`with ${Object.keys(clip)[0]}: dispatches per step do not grow with the variables`, async () => {
+    await withDevice((device) =>
+      counting(device, async (counts) => {
+        // Norm clipping: sums of squares + norms + update; clipvalue alone: the update only.
+        const expected = "clipvalue" in clip ? 1 : 3;
+        for (const variables of [10, 100, 1000]) {
+          const store = new VariableStore(device);
+          const vars = Array.from({ length: variables }, (_, i) =>
+            store.variable(`v${i}`, [1 + (i * 97) % 3000], 0.5));
+          const opt = new Adagrad({ learningRate: 0.01, ...clip });
+          const pairs = (skip: number): GradientPair[] =>
+            vars.map((v, i) => [i % 5 === skip ? null : v.grad, v]);
+          await opt.applyGradients(pairs(-1));
+          for (let step = 0; step < 6; step++) {
+            reset(counts);
+            await opt.applyGradients(pairs(step % 5));
+            assert.deepEqual(
+              counts.created,
+              {},
+              `${variables} variables, step ${step}: created GPU objects`,
+            );
+            assert.equal(counts.submits, 1);
+            assert.equal(counts.dispatches, expected, `${variables} variables`);
+          }
+          opt.destroy();
+          store.destroy();
+        }
+      })
+    );
+  });
+}

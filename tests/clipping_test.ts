@@ -1,0 +1,262 @@
+// Keras's gradient clipping (OptimizerV2, TF 2.4-2.10): clipvalue, then clipnorm or
+// global_clipnorm, fused on the GPU, against a float64 reference.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  Adagrad,
+  type AdagradOptions,
+  type GradientPair,
+  type Variable,
+  VariableStore,
+} from "../mod.ts";
+import { Snapshot, withDevice } from "./_gpu.ts";
+import {
+  assertAllClose,
+  assertCloseL2,
+  randomValues,
+  type RefState,
+  refState,
+  refStep,
+  rng,
+} from "./_reference.ts";
+
+interface Clip {
+  clipvalue?: number;
+  clipnorm?: number;
+  globalClipnorm?: number;
+}
+
+/** Keras's clipping in float64, in Keras's order, over one step's gradients. */
+function refClip(grads: Float64Array[], clip: Clip): Float64Array[] {
+  let out = grads.map((g) => Float64Array.from(g));
+  const { clipvalue: v, clipnorm: c, globalClipnorm: gc } = clip;
+  if (v !== undefined) out = out.map((g) => g.map((x) => Math.min(Math.max(x, -v), v)));
+  const sq = (g: Float64Array) => g.reduce((s, x) => s + x * x, 0);
+  if (c !== undefined) {
+    out = out.map((g) => {
+      const norm = Math.sqrt(sq(g));
+      return g.map((x) => x * c / Math.max(norm, c));
+    });
+  }
+  if (gc !== undefined) {
+    const norm = Math.sqrt(out.reduce((s, g) => s + sq(g), 0));
+    const scale = Number.isFinite(norm) ? gc * Math.min(1 / norm, 1 / gc) : NaN;
+    out = out.map((g) => g.map((x) => x * scale));
+  }
+  return out;
+}
+
+test("Keras analogues of testGradClipValue / Norm / GlobalClipNorm, with Adagrad(1.0)", async () => {
+  await withDevice(async (device) => {
+    const store = new VariableStore(device);
+    const step = async (options: AdagradOptions, inits: number[][], grads: number[][]) => {
+      const vars = inits.map((init, i) =>
+        store.variable(`v${store.variables.length}_${i}`, [init.length], new Float32Array(init))
+      );
+      const opt = new Adagrad({ learningRate: 1.0, ...options });
+      await opt.applyGradients(vars.map((v, i) => [new Float32Array(grads[i]), v]));
+      return { opt, vars };
+    };
+    // Expected values: TF's float32 CPU kernel, emulated (reference file, section 6.4).
+    const a = await step({ clipvalue: 1 }, [[1, 2]], [[3, 3]]);
+    assertAllClose(await a.vars[0].read(), [0.04653745889663696, 1.0465373992919922], "clipvalue");
+    assertAllClose(await a.opt.getSlot(a.vars[0], "accumulator").read(), [
+      1.100000023841858,
+      1.100000023841858,
+    ], "acc");
+    const b = await step({ clipnorm: 1 }, [[1]], [[3]]);
+    assertAllClose(await b.vars[0].read(), [0.04653745889663696], "clipnorm");
+    const c = await step({ globalClipnorm: 2 }, [[1], [2]], [[3], [4]]);
+    assertAllClose(await c.vars[0].read(), [0.0330125093460083], "global var1");
+    assertAllClose(await c.vars[1].read(), [1.018977165222168], "global var2");
+    assertAllClose(
+      await c.opt.getSlot(c.vars[0], "accumulator").read(),
+      [1.540000081062317],
+      "global acc1",
+    );
+    assertAllClose(
+      await c.opt.getSlot(c.vars[1], "accumulator").read(),
+      [2.6600000858306885],
+      "global acc2",
+    );
+    // clipvalue comes first: [3, -4] -> [2.5, -2.5] -> [0.7071, -0.7071] (the reverse order
+    // would give [0.6, -0.8]); the accumulator shows the clipped gradient squared.
+    const d = await step({ clipvalue: 2.5, clipnorm: 1 }, [[1, 1]], [[3, -4]]);
+    const g = 0.7071067690849304;
+    assertAllClose(
+      await d.opt.getSlot(d.vars[0], "accumulator").read(),
+      [0.1 + g * g, 0.1 + g * g],
+      "order",
+    );
+  });
+});
+
+interface Case {
+  name: string;
+  clip: Clip;
+  sizes: number[];
+  maxArenaBytes?: number;
+  skip?: number; // every skip-th variable has no gradient
+  scale?: number; // gradient magnitudes, to make clipping bite or not
+}
+
+const CASES: Case[] = [
+  { name: "clipvalue", clip: { clipvalue: 0.5 }, sizes: [1, 257, 4097, 10_001] },
+  {
+    name: "clipnorm, edge sizes",
+    clip: { clipnorm: 3 },
+    sizes: [1, 2, 255, 256, 257, 4095, 4096, 4097, 12_289, 70_001],
+  },
+  {
+    name: "clipnorm with clipvalue",
+    clip: { clipnorm: 2, clipvalue: 0.3 },
+    sizes: [7, 5000, 9000],
+  },
+  {
+    name: "global_clipnorm, edge sizes",
+    clip: { globalClipnorm: 10 },
+    sizes: [1, 255, 4097, 70_001],
+  },
+  {
+    name: "global_clipnorm with clipvalue",
+    clip: { globalClipnorm: 4, clipvalue: 0.7 },
+    sizes: [33, 8191],
+  },
+  {
+    name: "clipnorm across arenas, skipped variables",
+    clip: { clipnorm: 1.5 },
+    sizes: Array.from({ length: 40 }, (_, i) => 1 + ((i * 7919) % 9000)),
+    maxArenaBytes: 40 * 1024,
+    skip: 4,
+  },
+  {
+    name: "global_clipnorm across arenas, skipped variables",
+    clip: { globalClipnorm: 20 },
+    sizes: Array.from({ length: 40 }, (_, i) => 1 + ((i * 7919) % 9000)),
+    maxArenaBytes: 40 * 1024,
+    skip: 3,
+  },
+  {
+    name: "global norm below the clip: gradients unchanged",
+    clip: { globalClipnorm: 1e6 },
+    sizes: [100, 3000],
+  },
+  {
+    name: "1,200 variables, clipnorm",
+    clip: { clipnorm: 1 },
+    sizes: Array.from({ length: 1200 }, (_, i) => 1 + (i * 37) % 300),
+  },
+  {
+    name: "1,200 variables, global_clipnorm",
+    clip: { globalClipnorm: 5 },
+    sizes: Array.from({ length: 1200 }, (_, i) => 1 + (i * 37) % 300),
+  },
+];
+
+for (const c of CASES) {
+  test(`${c.name}: 3 steps against the float64 reference`, async () => {
+    await withDevice(async (device) => {
+      const random = rng(c.sizes.length * 31 + c.sizes[0]);
+      const store = new VariableStore(
+        device,
+        c.maxArenaBytes ? { maxArenaBytes: c.maxArenaBytes } : {},
+      );
+      const lr = 0.05;
+      const opt = new Adagrad({ learningRate: lr, ...c.clip });
+      const tracked: { v: Variable; ref: RefState; updated: boolean }[] = c.sizes.map((n, i) => {
+        const init = randomValues(random, n);
+        return { v: store.variable(`v${i}`, [n], init), ref: refState(init, 0.1), updated: false };
+      });
+      if (c.maxArenaBytes) assert.ok(store.arenaCount > 3, `${store.arenaCount} arenas`);
+      for (let step = 0; step < 3; step++) {
+        const active = tracked.filter((_, i) => !c.skip || (i + step) % c.skip !== 0);
+        const grads = active.map((t) => randomValues(random, t.v.size, 0.05, c.scale ?? 2));
+        const clipped = refClip(grads.map((g) => Float64Array.from(g)), c.clip);
+        active.forEach((t, k) => {
+          refStep(t.ref, clipped[k], Math.fround(lr), Math.fround(1e-7));
+          t.updated = true;
+        });
+        const pairs: GradientPair[] = tracked.map((t) => {
+          const k = active.indexOf(t);
+          return [k < 0 ? null : grads[k], t.v];
+        });
+        await opt.applyGradients(pairs);
+      }
+      const snap = new Snapshot(device);
+      for (const t of tracked) {
+        assertCloseL2(await snap.slice(t.v), t.ref.value, 1e-5, t.v.name);
+        if (t.updated) {
+          const acc = await snap.slice(opt.getSlot(t.v, "accumulator").region);
+          assertCloseL2(acc, t.ref.accum, 1e-5, `${t.v.name} accumulator`);
+        }
+      }
+    });
+  });
+}
+
+test("a non-finite global norm makes every gradient NaN, as tf.clip_by_global_norm does", async () => {
+  await withDevice(async (device) => {
+    const store = new VariableStore(device);
+    const a = store.variable("a", [3], 1);
+    const b = store.variable("b", [5000], 2);
+    const opt = new Adagrad({ learningRate: 0.1, globalClipnorm: 1 });
+    const ga = new Float32Array([1, Infinity, 1]);
+    await opt.applyGradients([[ga, a], [new Float32Array(5000).fill(0.5), b]]);
+    for (const v of [a, b]) {
+      assert.ok((await v.read()).every(Number.isNaN), `${v.name} should be all NaN`);
+    }
+    // Plain clipnorm keeps the other variable finite: its own norm is finite.
+    const c = store.variable("c", [4], 1);
+    const d = store.variable("d", [4], 1);
+    const opt2 = new Adagrad({ learningRate: 0.1, clipnorm: 1 });
+    await opt2.applyGradients([[new Float32Array([1, 2, 3, 4]), c], [
+      new Float32Array([NaN, 0, 0, 0]),
+      d,
+    ]]);
+    assert.ok((await c.read()).every(Number.isFinite));
+  });
+});
+
+test("all-zero gradients under norm clipping leave variables finite (norm 0)", async () => {
+  await withDevice(async (device) => {
+    const store = new VariableStore(device);
+    const v = store.variable("v", [300], 1.5);
+    for (const clip of [{ clipnorm: 1 }, { globalClipnorm: 1 }, { clipnorm: 0 }]) {
+      const opt = new Adagrad({ learningRate: 0.1, ...clip });
+      await opt.applyGradients([[new Float32Array(300), v]]);
+      assert.deepEqual(await v.read(), new Float32Array(300).fill(1.5), JSON.stringify(clip));
+    }
+  });
+});
+
+test("clipping options: Keras's validation, wording and config round trip", () => {
+  assert.throws(
+    () => new Adagrad({ clipnorm: -1 }),
+    /^RangeError: Expected clipnorm >= 0, received: -1$/,
+  );
+  assert.throws(() => new Adagrad({ clipvalue: -0.5 }), /Expected clipvalue >= 0, received: -0.5/);
+  assert.throws(
+    () => new Adagrad({ globalClipnorm: -2 }),
+    /Expected global_clipnorm >= 0, received: -2/,
+  );
+  assert.throws(() => new Adagrad({ clipnorm: NaN }), RangeError);
+  assert.throws(
+    () => new Adagrad({ clipnorm: 1, globalClipnorm: 1 }),
+    /Cannot accept both `clipnorm` and `global_clipnorm`/,
+  );
+  // testConfigWithCliping: each clip option survives from_config(get_config()).
+  for (
+    const [key, kerasKey] of [["clipnorm", "clipnorm"], ["globalClipnorm", "global_clipnorm"], [
+      "clipvalue",
+      "clipvalue",
+    ]]
+  ) {
+    const opt = new Adagrad({ learningRate: 1.0, [key]: 2.0 });
+    const config = opt.getConfig() as unknown as Record<string, unknown>;
+    assert.equal(config[kerasKey], 2.0);
+    assert.equal(Object.keys(config)[1], kerasKey, "Keras puts clip keys right after name");
+    const back = Adagrad.fromConfig(config);
+    assert.equal((back as unknown as Record<string, unknown>)[key], 2.0);
+  }
+  assert.equal("clipnorm" in new Adagrad().getConfig(), false);
+});
