@@ -20,7 +20,7 @@
  *
  * @module
  */
-export { Adagrad } from "./src/adagrad.ts";
+export { Adagrad, type IterationsWeight } from "./src/adagrad.ts";
 export type { AdagradConfig, AdagradOptions } from "./src/adagrad_config.ts";
 export { BufferRegion } from "./src/buffer_region.ts";
 export {

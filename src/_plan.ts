@@ -46,7 +46,8 @@ export interface PlanContext {
   externalGroups: ReadonlyMap<GPUBuffer, ExternalGroup>;
 }
 
-function externalRef(v: unknown, what: string): ExternalRef {
+/** Resolves a variable in a caller-owned buffer to bytes, with every check. */
+export function externalRef(v: unknown, what: string): ExternalRef {
   const binding = isGpuBuffer(v) ? { buffer: v } : v as Record<string, unknown>;
   const buffer = binding.buffer;
   if (!isGpuBuffer(buffer)) {

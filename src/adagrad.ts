@@ -9,11 +9,11 @@ import {
   TILE_ELEMENTS,
 } from "./_kernels.ts";
 import { tilesFor } from "./_tiles.ts";
-import { type ExternalEntry, planStep, type StoreEntry } from "./_plan.ts";
+import { type ExternalEntry, externalRef, planStep, type StoreEntry } from "./_plan.ts";
 import { createFilledBuffer, UpdateGroup } from "./_update_group.ts";
 import { writeFloats } from "./_transfer.ts";
 import { COPY_DST, UNIFORM } from "./_usage.ts";
-import { isGpuBuffer } from "./_validate.ts";
+import { checkShape, describe, finiteNumber } from "./_validate.ts";
 import {
   type AdagradConfig,
   type AdagradOptions,
@@ -26,15 +26,28 @@ import {
 import { BufferRegion } from "./buffer_region.ts";
 import { LearningRateSchedule } from "./learning_rate_schedule.ts";
 import { Slot } from "./slot.ts";
-import type { GradientPair, VariableRef } from "./types.ts";
-import { Variable } from "./variable.ts";
+import type { Gradient, GradientPair, VariableRef } from "./types.ts";
+import { arenaOf, Variable } from "./variable.ts";
 
 const SLOT = "accumulator";
 
-interface SlotRecord {
-  slot: Slot;
-  key: Variable | ExternalRef;
+/**
+ * The first entry of {@linkcode Adagrad.weights}: Keras's `iter` weight, the iteration count,
+ * which lives on the CPU here (`opt.iterations`).
+ *
+ * @example
+ * ```ts ignore
+ * console.log(opt.weights[0].name); // "iter"
+ * ```
+ */
+export interface IterationsWeight {
+  /** `"iter"`. */
+  readonly name: "iter";
+  /** `[]`: a scalar. */
+  readonly shape: readonly number[];
 }
+
+const ITERATIONS_WEIGHT: IterationsWeight = Object.freeze({ name: "iter", shape: [] });
 
 /**
  * `tf.keras.optimizers.Adagrad` (TF 2.4-2.10, OptimizerV2) on WebGPU. Per element of every
@@ -91,7 +104,12 @@ export class Adagrad {
   readonly #arenas = new Map<Arena, { group: UpdateGroup; accumulators: GPUBuffer }>();
   readonly #externalGroups = new Map<GPUBuffer, ExternalGroup>();
   readonly #slots = new Map<Variable, Slot>();
-  readonly #slotOrder: SlotRecord[] = [];
+  /** Slots of variables in caller-owned buffers, by buffer and `offset:byteLength`. */
+  readonly #externalSlots = new Map<GPUBuffer, Map<string, Slot>>();
+  /** Slots and `addWeight` weights, in creation order (Keras's `weights` after `iter`). */
+  readonly #weights: Slot[] = [];
+  readonly #ownWeights = new Set<GPUBuffer>();
+  readonly #warnedMissing = new Set<string>();
   #destroyed = false;
 
   /**
@@ -212,6 +230,172 @@ export class Adagrad {
     return f(lr / f(1 + f(f(this.decay) * f(step))));
   }
 
+  /**
+   * Keras `weights`: `iter` (the iteration count) first, then the slots and `addWeight` weights
+   * in creation order, e.g. `["iter", "dense/kernel/accumulator", "dense/bias/accumulator"]`.
+   */
+  get weights(): readonly (Slot | IterationsWeight)[] {
+    return [ITERATIONS_WEIGHT, ...this.#weights];
+  }
+
+  /** Keras `variables()`: the same list as `weights`. */
+  variables(): (Slot | IterationsWeight)[] {
+    return [ITERATIONS_WEIGHT, ...this.#weights];
+  }
+
+  /**
+   * Keras `get_weights()`: `[iterations, ...values of every slot and weight]`, in the order of
+   * `weights`. Reads from the GPU; for checkpoints, not for every step.
+   */
+  async getWeights(): Promise<[number, ...Float32Array[]]> {
+    const values = await Promise.all(this.#weights.map((w) => w.read()));
+    return [this.#iterations, ...values];
+  }
+
+  /**
+   * Keras `set_weights()`: `[iterations, ...values]` in the order of `weights`. As Keras's Adagrad
+   * does for Keras 1 lists, a list one shorter (no iteration count) is accepted and sets
+   * `iterations` to 0. Everything is checked before anything is written.
+   *
+   * @throws {RangeError} for a list of the wrong length or a bad iteration count
+   * @throws {TypeError} for a value that is not a Float32Array of the weight's size
+   */
+  setWeights(weights: readonly (number | Float32Array)[]): void {
+    this.#assertAlive();
+    if (!Array.isArray(weights)) {
+      throw new TypeError(`setWeights: expected an array, got ${describe(weights)}`);
+    }
+    const expected = this.#weights.length + 1;
+    const list = weights.length === expected - 1 ? [0, ...weights] : weights;
+    if (list.length !== expected) {
+      throw new RangeError(
+        `You called \`set_weights(weights)\` on optimizer ${this.name} with a weight list of ` +
+          `length ${weights.length}, but the optimizer was expecting ${expected} weights.`,
+      );
+    }
+    const [iterations, ...values] = list;
+    if (typeof iterations !== "number" || !Number.isSafeInteger(iterations) || iterations < 0) {
+      throw new RangeError(
+        `setWeights: the first weight is the iteration count, a non-negative integer; got ` +
+          `${describe(iterations)}`,
+      );
+    }
+    values.forEach((value, i) => {
+      const w = this.#weights[i];
+      if (!(value instanceof Float32Array) || value.length !== w.size) {
+        const shape = value instanceof Float32Array ? `[${value.length}]` : describe(value);
+        throw new TypeError(
+          `Optimizer weight shape [${w.shape.join(", ")}] not compatible with provided weight ` +
+            `shape ${shape} (weight '${w.name}')`,
+        );
+      }
+    });
+    values.forEach((value, i) => this.#weights[i].write(value as Float32Array));
+    this.#iterations = iterations;
+  }
+
+  /**
+   * Keras `add_slot()`: creates `variable`'s accumulator now rather than at its first step (for
+   * example to restore it before training), filled with `initialValue` (default
+   * `initialAccumulatorValue`). Returns the existing slot if there is one. Adagrad has only the
+   * `"accumulator"` slot.
+   */
+  addSlot(variable: VariableRef, slotName: string, initialValue?: number): Slot {
+    this.#assertAlive();
+    if (slotName !== SLOT) {
+      throw new RangeError(`Adagrad has no slot '${slotName}'; its only slot is '${SLOT}'`);
+    }
+    if (initialValue !== undefined) finiteNumber(initialValue, "initialValue");
+    const exists = (() => {
+      try {
+        return this.getSlot(variable, SLOT);
+      } catch {
+        return null;
+      }
+    })();
+    if (exists) return exists;
+    if (variable instanceof Variable) {
+      const arena = arenaOf(variable);
+      arena.assertAlive(`variable '${variable.name}'`);
+      if (this.#device && this.#device !== arena.device) {
+        throw new TypeError(`variable '${variable.name}' lives on another GPUDevice`);
+      }
+      this.#device ??= arena.device;
+      this.#prepare(this.#device);
+      this.#ensureStoreSlot(variable, arena);
+    } else {
+      const ref = externalRef(variable, "addSlot");
+      if (!this.#device) {
+        throw new TypeError("addSlot: pass `device` to the Adagrad constructor first");
+      }
+      const kernels = this.#prepare(this.#device);
+      this.#ensureExternalSlots([{ ref }], kernels);
+    }
+    const slot = this.getSlot(variable, SLOT);
+    if (initialValue !== undefined && initialValue !== this.initialAccumulatorValue) {
+      slot.write(initialValue);
+    }
+    return slot;
+  }
+
+  /**
+   * Keras `add_weight()`: a float32 weight of the optimizer's own (not tied to a variable),
+   * listed in `weights` and saved by `getWeights()`. Adagrad's update does not read it.
+   */
+  addWeight(name: string, shape: readonly number[], initialValue = 0): Slot {
+    this.#assertAlive();
+    if (typeof name !== "string" || name.length === 0) {
+      throw new TypeError("addWeight: name must be a non-empty string");
+    }
+    const size = checkShape(shape, `weight '${name}'`);
+    finiteNumber(initialValue, "initialValue");
+    const device = this.#device;
+    if (!device) {
+      throw new TypeError(
+        "addWeight: the optimizer has no device yet; pass `device` to the constructor or update a variable first",
+      );
+    }
+    const buffer = createFilledBuffer(device, size * 4, initialValue, `${this.name} ${name}`);
+    this.#ownWeights.add(buffer);
+    const region = new BufferRegion(buffer, 0, size * 4);
+    const weight = new Slot(name, "", shape, device, () => region);
+    this.#weights.push(weight);
+    return weight;
+  }
+
+  /**
+   * Keras `minimize()`, without the autodiff: this package computes no gradients, so
+   * `computeGradients` does (your shaders, or the CPU) and returns one gradient per variable of
+   * `varList`, in order (`null` for none). Then it applies them like `applyGradients`.
+   *
+   * @example
+   * ```ts ignore
+   * await opt.minimize(async () => {
+   *   runMyBackwardPass(); // writes w.grad and b.grad
+   *   return [w.grad, b.grad];
+   * }, [w, b]);
+   * ```
+   */
+  async minimize(
+    computeGradients: () => readonly Gradient[] | Promise<readonly Gradient[]>,
+    varList: readonly VariableRef[],
+  ): Promise<number> {
+    this.#assertAlive();
+    if (typeof computeGradients !== "function") {
+      throw new TypeError(`minimize: expected a function, got ${describe(computeGradients)}`);
+    }
+    if (!Array.isArray(varList)) {
+      throw new TypeError(`minimize: varList must be an array, got ${describe(varList)}`);
+    }
+    const grads = await computeGradients();
+    if (!Array.isArray(grads) || grads.length !== varList.length) {
+      throw new TypeError(
+        `minimize: the function returned ${describe(grads)}, expected ${varList.length} gradients`,
+      );
+    }
+    return await this.applyGradients(varList.map((v, i) => [grads[i], v] as const));
+  }
+
   /** Slot names of this optimizer: `["accumulator"]`. */
   getSlotNames(): string[] {
     return [SLOT];
@@ -233,18 +417,14 @@ export class Adagrad {
         `variable '${variable.name}' has no '${SLOT}' slot yet: no step has updated it`,
       );
     }
-    const binding = isGpuBuffer(variable) ? { buffer: variable } : variable;
-    const group = binding && this.#externalGroups.get(binding.buffer);
-    const offset = binding?.offset ?? 0;
-    const size = binding?.size ?? (binding ? binding.buffer.size - offset : 0);
-    const found = this.#slotOrder.find((r) =>
-      !(r.key instanceof Variable) && r.key.buffer === binding?.buffer &&
-      r.key.offset === offset && r.key.byteLength === size
-    );
-    if (!group || !found) {
-      throw new RangeError(`this variable has no '${SLOT}' slot yet: no step has updated it`);
+    const ref = externalRef(variable, "getSlot");
+    const found = this.#externalSlots.get(ref.buffer)?.get(`${ref.offset}:${ref.byteLength}`);
+    if (!found) {
+      throw new RangeError(
+        `variable '${ref.name}' has no '${SLOT}' slot yet: no step has updated it`,
+      );
     }
-    return found.slot;
+    return found;
   }
 
   /**
@@ -271,14 +451,9 @@ export class Adagrad {
       externalGroups: this.#externalGroups,
     });
     if (plan.entries.length === 0) return ++this.#iterations;
+    this.#warnMissing(plan.missing);
     const device = this.#device ??= plan.device!;
-    const kernels = kernelsFor(device, this.#spec);
-    this.#params ??= device.createBuffer({
-      label: `${this.name} params`,
-      size: PARAMS_BYTES,
-      usage: UNIFORM | COPY_DST,
-    });
-    this.#clip ??= new ClipBuffers(device);
+    const kernels = this.#prepare(device);
 
     // Slots first (Keras creates them before applying), then the step itself.
     const storeEntries = plan.entries.filter((e): e is StoreEntry => e.kind === "store");
@@ -294,7 +469,7 @@ export class Adagrad {
       o.clipvalue ?? 0,
       o.clipnorm ?? o.globalClipnorm ?? 0,
     ]);
-    device.queue.writeBuffer(this.#params, 0, this.#paramsData);
+    device.queue.writeBuffer(this.#params!, 0, this.#paramsData);
 
     const encoder = device.createCommandEncoder({ label: `${this.name} step` });
     const participants = new Map<UpdateGroup, number[]>();
@@ -337,6 +512,7 @@ export class Adagrad {
     for (const group of this.#externalGroups.values()) group.destroy();
     this.#params?.destroy();
     this.#clip?.destroy();
+    for (const buffer of this.#ownWeights) buffer.destroy();
   }
 
   /**
@@ -400,6 +576,26 @@ export class Adagrad {
     pass.end();
   }
 
+  /** The device's kernels, and the optimizer's per-device buffers, made once. */
+  #prepare(device: GPUDevice): Kernels {
+    this.#params ??= device.createBuffer({
+      label: `${this.name} params`,
+      size: PARAMS_BYTES,
+      usage: UNIFORM | COPY_DST,
+    });
+    this.#clip ??= new ClipBuffers(device);
+    return kernelsFor(device, this.#spec);
+  }
+
+  /** Keras's warning for skipped variables, once per distinct set of names. */
+  #warnMissing(names: readonly string[]): void {
+    if (names.length === 0) return;
+    const list = `[${names.map((n) => `'${n}'`).join(", ")}]`;
+    if (this.#warnedMissing.has(list)) return;
+    this.#warnedMissing.add(list);
+    console.warn(`Gradients do not exist for variables ${list} when minimizing the loss.`);
+  }
+
   #assertAlive(): void {
     if (this.#destroyed) throw new TypeError(`Adagrad '${this.name}' was destroyed`);
   }
@@ -450,13 +646,13 @@ export class Adagrad {
       this.#arenas.set(arena, state);
     }
     const region = new BufferRegion(state.accumulators, variable.offset, variable.byteLength);
-    const slot = new Slot(SLOT, variable.name, arena.device, () => region);
+    const slot = new Slot(SLOT, variable.name, variable.shape, arena.device, () => region);
     this.#slots.set(variable, slot);
-    this.#slotOrder.push({ slot, key: variable });
+    this.#weights.push(slot);
   }
 
   /** Registers new external variables; returns each entry's member index in its group. */
-  #ensureExternalSlots(entries: readonly ExternalEntry[], kernels: Kernels) {
+  #ensureExternalSlots(entries: readonly { ref: ExternalRef }[], kernels: Kernels): number[] {
     const fresh = new Map<GPUBuffer, ExternalRef[]>();
     for (const { ref } of entries) {
       const group = this.#externalGroups.get(ref.buffer);
@@ -485,10 +681,14 @@ export class Adagrad {
         const slot = new Slot(
           SLOT,
           ref.name,
+          [ref.byteLength / 4],
           this.#device!,
           () => new BufferRegion(g.accumulators, g.slotOffsets[index] * 4, ref.byteLength),
         );
-        this.#slotOrder.push({ slot, key: ref });
+        let slots = this.#externalSlots.get(buffer);
+        if (!slots) this.#externalSlots.set(buffer, slots = new Map());
+        slots.set(`${ref.offset}:${ref.byteLength}`, slot);
+        this.#weights.push(slot);
       });
     }
     return entries.map(({ ref }) =>

@@ -15,8 +15,10 @@ import { checkValues } from "./_validate.ts";
 export class Slot {
   /** Slot name, e.g. `"accumulator"`. */
   readonly slotName: string;
-  /** Name of the variable the slot belongs to. */
+  /** Name of the variable the slot belongs to; `""` for an optimizer weight of its own. */
   readonly variableName: string;
+  /** Shape: the variable's, or the one given to `addWeight`. */
+  readonly shape: readonly number[];
   readonly #device: GPUDevice;
   readonly #locate: () => BufferRegion;
 
@@ -24,25 +26,28 @@ export class Slot {
    * Made by the optimizer for each variable it updates.
    *
    * @param slotName e.g. `"accumulator"`
-   * @param variableName the variable's name
+   * @param variableName the variable's name (`""` for a weight of the optimizer's own)
+   * @param shape the slot's shape
    * @param device the device holding the slot
    * @param locate where the slot lives now (an optimizer may move slots when it grows them)
    */
   constructor(
     slotName: string,
     variableName: string,
+    shape: readonly number[],
     device: GPUDevice,
     locate: () => BufferRegion,
   ) {
     this.slotName = slotName;
     this.variableName = variableName;
+    this.shape = Object.freeze([...shape]);
     this.#device = device;
     this.#locate = locate;
   }
 
   /** Keras-style name, `"<variable>/<slot>"`, e.g. `"dense/kernel/accumulator"`. */
   get name(): string {
-    return `${this.variableName}/${this.slotName}`;
+    return this.variableName ? `${this.variableName}/${this.slotName}` : this.slotName;
   }
 
   /** Where the slot lives: buffer, byte offset and byte length. */

@@ -7,6 +7,7 @@ import "./errors_test.ts";
 import "./keras_vectors_test.ts";
 import "./layout_test.ts";
 import "./learning_rate_test.ts";
+import "./optimizer_surface_test.ts";
 import "./schedules_test.ts";
 import "./shaders_test.ts";
 import "./step_cost_test.ts";
