@@ -128,7 +128,10 @@ test("minimize: the caller computes the gradients; errors as applyGradients", as
     assert.equal(iterations, 1);
     assert.ok((await a.read()).every((x) => x < 1));
     assert.deepEqual(await b.read(), new Float32Array([1, 1]));
-    await assert.rejects(opt.minimize(() => Promise.resolve([null]), [a, b]), /expected 2 gradients/);
+    await assert.rejects(
+      opt.minimize(() => Promise.resolve([null]), [a, b]),
+      /expected 2 gradients/,
+    );
     await assert.rejects(
       opt.minimize(() => [null, null], [a, b]),
       /No gradients provided for any variable/,
