@@ -306,13 +306,7 @@ export class Adagrad {
       throw new RangeError(`Adagrad has no slot '${slotName}'; its only slot is '${SLOT}'`);
     }
     if (initialValue !== undefined) finiteNumber(initialValue, "initialValue");
-    const exists = (() => {
-      try {
-        return this.getSlot(variable, SLOT);
-      } catch {
-        return null;
-      }
-    })();
+    const exists = this.#findSlot(variable, "addSlot");
     if (exists) return exists;
     if (variable instanceof Variable) {
       const arena = arenaOf(variable);
@@ -410,21 +404,19 @@ export class Adagrad {
     if (slotName !== SLOT) {
       throw new RangeError(`Adagrad has no slot '${slotName}'; its only slot is '${SLOT}'`);
     }
-    if (variable instanceof Variable) {
-      const slot = this.#slots.get(variable);
-      if (slot) return slot;
-      throw new RangeError(
-        `variable '${variable.name}' has no '${SLOT}' slot yet: no step has updated it`,
-      );
-    }
-    const ref = externalRef(variable, "getSlot");
-    const found = this.#externalSlots.get(ref.buffer)?.get(`${ref.offset}:${ref.byteLength}`);
-    if (!found) {
-      throw new RangeError(
-        `variable '${ref.name}' has no '${SLOT}' slot yet: no step has updated it`,
-      );
-    }
-    return found;
+    const slot = this.#findSlot(variable, "getSlot");
+    if (slot) return slot;
+    const name = variable instanceof Variable
+      ? variable.name
+      : externalRef(variable, "getSlot").name;
+    throw new RangeError(`variable '${name}' has no '${SLOT}' slot yet: no step has updated it`);
+  }
+
+  /** The accumulator of `variable`, if it has one; throws only for a malformed variable. */
+  #findSlot(variable: VariableRef, what: string): Slot | undefined {
+    if (variable instanceof Variable) return this.#slots.get(variable);
+    const ref = externalRef(variable, what);
+    return this.#externalSlots.get(ref.buffer)?.get(`${ref.offset}:${ref.byteLength}`);
   }
 
   /**
