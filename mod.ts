@@ -20,6 +20,7 @@
  *
  * @module
  */
+export { IndexedSlices, type SlicesData } from "./src/indexed_slices.ts";
 export { Adagrad, type IterationsWeight } from "./src/adagrad.ts";
 export type { AdagradConfig, AdagradOptions } from "./src/adagrad_config.ts";
 export { BufferRegion } from "./src/buffer_region.ts";

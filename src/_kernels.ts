@@ -1,4 +1,11 @@
-import { ADAGRAD_DENSE_WGSL, CLIP_NORMS_WGSL, SUM_SQUARES_WGSL } from "./_shaders.ts";
+import {
+  ADAGRAD_DENSE_WGSL,
+  ADAGRAD_SPARSE_WGSL,
+  BITONIC_SORT_WGSL,
+  CLIP_NORMS_WGSL,
+  SPARSE_KEYS_WGSL,
+  SUM_SQUARES_WGSL,
+} from "./_shaders.ts";
 
 /** Elements per tile: each workgroup updates one tile of at most this many elements. */
 export const TILE_ELEMENTS = 4096;
@@ -32,6 +39,7 @@ export interface Kernels {
 
 interface DeviceCache {
   updateLayout: GPUBindGroupLayout;
+  sparseLayouts: SparseLayouts | null;
   sumSquaresLayout: GPUBindGroupLayout;
   clipNormsLayout: GPUBindGroupLayout;
   modules: Map<string, GPUShaderModule>;
@@ -46,13 +54,14 @@ function layout(
   device: GPUDevice,
   label: string,
   types: GPUBufferBindingType[],
+  dynamicFirst = false,
 ): GPUBindGroupLayout {
   return device.createBindGroupLayout({
     label: `webgpu-adagrad ${label}`,
     entries: types.map((type, binding) => ({
       binding,
       visibility: 0x4, // GPUShaderStage.COMPUTE
-      buffer: { type },
+      buffer: { type, hasDynamicOffset: dynamicFirst && binding === 0 },
     })),
   });
 }
@@ -84,6 +93,7 @@ function deviceCache(device: GPUDevice): DeviceCache {
         "read-only-storage",
         "storage",
       ]),
+      sparseLayouts: null,
       modules: new Map(),
       pipelines: new Map(),
       kernels: new Map(),
@@ -104,10 +114,10 @@ function pipeline(
   const key = `${entryPoint}:${JSON.stringify(constants)}`;
   let p = cache.pipelines.get(key);
   if (!p) {
-    let module = cache.modules.get(entryPoint);
+    let module = cache.modules.get(code);
     if (!module) {
       module = device.createShaderModule({ label: `webgpu-adagrad ${entryPoint}`, code });
-      cache.modules.set(entryPoint, module);
+      cache.modules.set(code, module);
     }
     p = device.createComputePipeline({
       label: `webgpu-adagrad ${key}`,
@@ -119,14 +129,18 @@ function pipeline(
   return p;
 }
 
-/** The kernels for `device` and `spec`, compiled on first use. */
-export function kernelsFor(device: GPUDevice, spec: Specialisation): Kernels {
-  const cache = deviceCache(device);
-  const workgroupSize = Math.min(
+function workgroupSizeOf(device: GPUDevice): number {
+  return Math.min(
     256,
     device.limits.maxComputeInvocationsPerWorkgroup,
     device.limits.maxComputeWorkgroupSizeX,
   );
+}
+
+/** The kernels for `device` and `spec`, compiled on first use. */
+export function kernelsFor(device: GPUDevice, spec: Specialisation): Kernels {
+  const cache = deviceCache(device);
+  const workgroupSize = workgroupSizeOf(device);
   const key = `${workgroupSize}:${spec.epsilonInsideSqrt}:${spec.clipValue}:${spec.normMode}`;
   let kernels = cache.kernels.get(key);
   if (!kernels) {
@@ -159,5 +173,93 @@ export function kernelsFor(device: GPUDevice, spec: Specialisation): Kernels {
     };
     cache.kernels.set(key, kernels);
   }
+  return kernels;
+}
+
+interface SparseLayouts {
+  keys: GPUBindGroupLayout;
+  sort: GPUBindGroupLayout;
+  update: GPUBindGroupLayout;
+}
+
+/** The kernels of sparse gradients (IndexedSlices), compiled on the first sparse step. */
+export interface SparseKernels {
+  /** Sort keys of the step's indices (sparse_keys.wgsl). */
+  readonly keys: GPUComputePipeline;
+  readonly keysLayout: GPUBindGroupLayout;
+  /** The bitonic sort's three kernels (bitonic_sort.wgsl); their uniform has a dynamic offset. */
+  readonly sortBlock: GPUComputePipeline;
+  readonly sortMerge: GPUComputePipeline;
+  readonly sortStep: GPUComputePipeline;
+  readonly sortLayout: GPUBindGroupLayout;
+  /** The update of the touched rows (adagrad_sparse.wgsl). */
+  readonly update: GPUComputePipeline;
+  readonly updateLayout: GPUBindGroupLayout;
+  /** Pairs one sort workgroup holds: twice the workgroup size, a power of two. */
+  readonly block: number;
+  readonly workgroupSize: number;
+  readonly maxWorkgroupsPerDimension: number;
+}
+
+const sparseKernelCache = new WeakMap<GPUDevice, Map<string, SparseKernels>>();
+
+/** The sparse kernels for `device` and `spec`, compiled on first use. */
+export function sparseKernelsFor(device: GPUDevice, spec: Specialisation): SparseKernels {
+  const cache = deviceCache(device);
+  // The sort needs a power-of-two workgroup; 256 or the largest power of two the device allows.
+  const workgroupSize = 2 ** Math.floor(Math.log2(workgroupSizeOf(device)));
+  const key = `${workgroupSize}:${spec.epsilonInsideSqrt}:${spec.clipValue}:${spec.normMode}`;
+  let perDevice = sparseKernelCache.get(device);
+  if (!perDevice) sparseKernelCache.set(device, perDevice = new Map());
+  let kernels = perDevice.get(key);
+  if (kernels) return kernels;
+  const layouts = cache.sparseLayouts ??= {
+    // table, indices, pairs, skipped
+    keys: layout(device, "sparse keys", [
+      "read-only-storage",
+      "read-only-storage",
+      "storage",
+      "storage",
+    ]),
+    // step (dynamic offset), header, pairs
+    sort: layout(device, "bitonic sort", ["uniform", "read-only-storage", "storage"], true),
+    // params, tiles, variables, accumulators, values, pairs, norms
+    update: layout(device, "sparse update", [
+      "uniform",
+      "read-only-storage",
+      "storage",
+      "storage",
+      "read-only-storage",
+      "read-only-storage",
+      "read-only-storage",
+    ]),
+  };
+  const block = 2 * workgroupSize;
+  const sort = (entry: string) =>
+    pipeline(device, cache, BITONIC_SORT_WGSL, entry, layouts.sort, {
+      WORKGROUP_SIZE: workgroupSize,
+      BLOCK: block,
+    });
+  kernels = {
+    keys: pipeline(device, cache, SPARSE_KEYS_WGSL, "sparse_keys", layouts.keys, {
+      WORKGROUP_SIZE: workgroupSize,
+    }),
+    keysLayout: layouts.keys,
+    sortBlock: sort("sort_block"),
+    sortMerge: sort("sort_merge"),
+    sortStep: sort("sort_step"),
+    sortLayout: layouts.sort,
+    update: pipeline(device, cache, ADAGRAD_SPARSE_WGSL, "sparse_update", layouts.update, {
+      WORKGROUP_SIZE: workgroupSize,
+      EPSILON_INSIDE_SQRT: spec.epsilonInsideSqrt ? 1 : 0,
+      CLIP_VALUE: spec.clipValue ? 1 : 0,
+      NORM_MODE: spec.normMode,
+    }),
+    updateLayout: layouts.update,
+    block,
+    workgroupSize,
+    maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+  };
+  perDevice.set(key, kernels);
   return kernels;
 }

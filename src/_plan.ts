@@ -3,16 +3,26 @@
 
 import { type Arena, arenaBuffers } from "./_arena.ts";
 import { bindingWindow, type ExternalGroup, type ExternalRef } from "./_external.ts";
-import { checkByteRange, describe, isGpuBuffer } from "./_validate.ts";
+import { checkByteRange, describe, gpuRange, isGpuBuffer } from "./_validate.ts";
 import { COPY_SRC, STORAGE } from "./_usage.ts";
-import { BufferRegion } from "./buffer_region.ts";
+import { IndexedSlices, slicesRange } from "./indexed_slices.ts";
 import { arenaOf, memberIndexOf, Variable } from "./variable.ts";
 
 /** Where a step's gradient comes from. */
 export type GradSource =
   | { kind: "in-place" }
   | { kind: "upload"; data: Float32Array }
-  | { kind: "copy"; buffer: GPUBuffer; offset: number };
+  | { kind: "copy"; buffer: GPUBuffer; offset: number }
+  | SparseSource;
+
+/** An IndexedSlices gradient, checked against its variable. */
+export interface SparseSource {
+  kind: "sparse";
+  slices: IndexedSlices;
+  /** The variable's rows (its first dimension) and elements per row. */
+  rows: number;
+  width: number;
+}
 
 /** A store variable with a gradient this step. */
 export interface StoreEntry {
@@ -74,13 +84,68 @@ export function externalRef(v: unknown, what: string): ExternalRef {
   return { buffer, offset: offset as number, byteLength: size as number, name };
 }
 
+/**
+ * Checks an IndexedSlices against its variable: `shape` for a store variable (its rank and row
+ * shape must match `denseShape`; the first dimension is not compared, as Keras ignores it), or
+ * `null` for a variable in a caller's buffer, whose rows are then `denseShape`'s.
+ */
+function sparseSource(
+  g: IndexedSlices,
+  shape: readonly number[] | null,
+  elements: number,
+  what: string,
+): SparseSource {
+  const dense = `[${g.denseShape.join(", ")}]`;
+  if (shape) {
+    if (shape.length === 0) {
+      throw new TypeError(`${what}: an IndexedSlices needs a variable of at least 1 dimension`);
+    }
+    const same = g.denseShape.length === shape.length &&
+      shape.every((d, i) => i === 0 || d === g.denseShape[i]);
+    if (!same) {
+      throw new TypeError(
+        `${what} is an IndexedSlices of denseShape ${dense}, but the variable's shape is ` +
+          `[${shape.join(", ")}]: the rows do not match`,
+      );
+    }
+  }
+  const width = g.rowSize;
+  if (elements % width !== 0) {
+    throw new TypeError(
+      `${what}: rows of ${width} elements (denseShape ${dense}) do not divide the variable's ` +
+        `${elements} elements`,
+    );
+  }
+  const rows = elements / width;
+  const indices = g.indices;
+  if (indices instanceof Int32Array || indices instanceof Uint32Array) {
+    for (let i = 0; i < indices.length; i++) {
+      const index = indices[i];
+      if (index < 0 || index >= rows) {
+        throw new RangeError(
+          `${what}: index ${index} at offset ${i} in indices is out of range [0, ${rows})`,
+        );
+      }
+    }
+  }
+  for (const [part, data] of [["indices", indices], ["values", g.values]] as const) {
+    const range = slicesRange(data);
+    if (range && (range.buffer.usage & COPY_SRC) === 0) {
+      throw new TypeError(`${what}: the buffer of its ${part} needs GPUBufferUsage.COPY_SRC`);
+    }
+  }
+  return { kind: "sparse", slices: g, rows, width };
+}
+
 function gradSource(
   g: unknown,
   byteLength: number,
   what: string,
   own: { buffer: GPUBuffer | null; offset: number },
+  shape: readonly number[] | null = null,
 ): GradSource | null {
   if (g === null || g === undefined) return null;
+  if (g instanceof IndexedSlices) return sparseSource(g, shape, byteLength / 4, what);
   if (g instanceof Float32Array) {
     if (g.length !== byteLength / 4) {
       throw new TypeError(`${what} has ${g.length} elements, expected ${byteLength / 4}`);
@@ -90,26 +155,14 @@ function gradSource(
   if (g instanceof Variable) {
     throw new TypeError(`${what} is a Variable; pass its gradient region (.grad) instead`);
   }
-  let buffer: GPUBuffer;
-  let offset: unknown;
-  let size: unknown;
-  if (g instanceof BufferRegion) {
-    ({ buffer, offset } = g);
-    size = g.byteLength;
-  } else if (isGpuBuffer(g)) {
-    [buffer, offset, size] = [g, 0, g.size];
-  } else if (typeof g === "object" && isGpuBuffer((g as { buffer?: unknown }).buffer)) {
-    const b = g as GPUBufferBinding;
-    buffer = b.buffer;
-    offset = b.offset ?? 0;
-    size = b.size ?? buffer.size - (typeof offset === "number" ? offset : 0);
-  } else {
+  const range = gpuRange(g, what);
+  if (!range) {
     throw new TypeError(
-      `${what} must be a Float32Array, a BufferRegion, a GPUBuffer, { buffer, offset?, size? } ` +
-        `or null, got ${describe(g)}`,
+      `${what} must be a Float32Array, an IndexedSlices, a BufferRegion, a GPUBuffer, ` +
+        `{ buffer, offset?, size? } or null, got ${describe(g)}`,
     );
   }
-  checkByteRange(offset, size, buffer.size, what);
+  const { buffer, offset, size } = range;
   if (size !== byteLength) {
     throw new TypeError(`${what} covers ${size} bytes, expected ${byteLength}`);
   }
@@ -161,7 +214,7 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
       }
       seenVariables.add(v);
       const own = { buffer: arena.materialized ? arena.gradBuffer : null, offset: v.offset };
-      const grad = gradSource(g, v.byteLength, `gradient for variable '${v.name}'`, own);
+      const grad = gradSource(g, v.byteLength, `gradient for variable '${v.name}'`, own, v.shape);
       if (grad) {
         plan.entries.push({ kind: "store", variable: v, arena, index: memberIndexOf(v), grad });
       } else plan.missing.push(v.name);

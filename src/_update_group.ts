@@ -1,7 +1,8 @@
 import { dispatchGrid, TILE_FIELDS, TILE_HEADER_BYTES, tilesFor, writeTiles } from "./_tiles.ts";
 import type { TileSource } from "./_tiles.ts";
 import type { ClipBuffers } from "./_clipping.ts";
-import { type Kernels, TILE_ELEMENTS } from "./_kernels.ts";
+import { type Kernels, type SparseKernels, TILE_ELEMENTS } from "./_kernels.ts";
+import type { SparseBuffers, StagedSlices } from "./_sparse.ts";
 import { COPY_DST, COPY_SRC, STORAGE } from "./_usage.ts";
 
 /** One variable of a group, in elements of the bound buffers. */
@@ -9,6 +10,17 @@ export interface GroupMember {
   varOffset: number;
   slotOffset: number;
   length: number;
+}
+
+/** u32 words per sparse tile (`SparseTile` in adagrad_sparse.wgsl). */
+export const SPARSE_TILE_WORDS = 12;
+
+/** A sparse gradient of this group in a step: which member, and where its data was staged. */
+export interface SparseMember {
+  member: GroupMember;
+  staged: StagedSlices;
+  /** Index among the step's variables. */
+  id: number;
 }
 
 /** The buffers one dispatch binds. */
@@ -59,6 +71,11 @@ export class UpdateGroup {
   #active = false;
   #updateGroup: GPUBindGroup | null = null;
   #sumSquaresGroup: GPUBindGroup | null = null;
+  #sparseTiles: GPUBuffer | null = null;
+  #sparseWords = new Uint32Array(0);
+  #sparseCount = 0;
+  #sparseGroup: GPUBindGroup | null = null;
+  #sparseGeneration = -1;
 
   constructor(
     device: GPUDevice,
@@ -100,6 +117,7 @@ export class UpdateGroup {
 
   /** Rebuilds the bind groups (after `configure`, or when the clipping buffers grew). */
   rebind(): void {
+    this.#sparseGroup = null;
     const buffers = this.buffers!;
     const tiles = { buffer: this.#tileBuffer! };
     const params = { buffer: this.#params };
@@ -171,7 +189,88 @@ export class UpdateGroup {
     return 1;
   }
 
+  /**
+   * Writes this step's sparse tiles for `members` (runs of at most TILE_ELEMENTS elements of each
+   * sorted nnz x width block). Grows the tile buffer only past any earlier step's size.
+   */
+  setSparse(members: readonly SparseMember[], shared: SparseBuffers, kernels: SparseKernels): void {
+    let count = 0;
+    for (const m of members) count += tilesFor(m.staged.slices.nnz * m.staged.width, TILE_ELEMENTS);
+    const words = TILE_HEADER_BYTES / 4 + Math.max(count, 1) * SPARSE_TILE_WORDS;
+    if (!this.#sparseTiles || this.#sparseWords.length < words) {
+      this.#sparseTiles?.destroy();
+      const capacity = Math.max(words, 2 * this.#sparseWords.length);
+      this.#sparseTiles = this.device.createBuffer({
+        label: `${this.label} sparse tiles`,
+        size: 4 * capacity,
+        usage: STORAGE | COPY_DST,
+      });
+      this.#sparseWords = new Uint32Array(capacity);
+      this.#sparseGroup = null;
+    }
+    const out = this.#sparseWords;
+    let t = 0;
+    for (const { member, staged, id } of members) {
+      const { width, rows, nnzBase, rowBase, valueBase, slices } = staged;
+      const length = slices.nnz * width;
+      for (let start = 0; start < length; start += TILE_ELEMENTS) {
+        out.set(
+          [
+            member.varOffset,
+            member.slotOffset,
+            width,
+            id,
+            nnzBase,
+            slices.nnz,
+            rowBase,
+            rows,
+            valueBase,
+            start,
+            Math.min(TILE_ELEMENTS, length - start),
+            0,
+          ],
+          TILE_HEADER_BYTES / 4 + t++ * SPARSE_TILE_WORDS,
+        );
+      }
+    }
+    out[0] = t;
+    this.#sparseCount = t;
+    this.device.queue.writeBuffer(
+      this.#sparseTiles,
+      0,
+      out,
+      0,
+      TILE_HEADER_BYTES / 4 + t * SPARSE_TILE_WORDS,
+    );
+    if (this.#sparseGeneration !== shared.generation) this.#sparseGroup = null;
+    this.#sparseGeneration = shared.generation;
+    const buffers = this.buffers!;
+    this.#sparseGroup ??= this.device.createBindGroup({
+      label: `${this.label} sparse`,
+      layout: kernels.updateLayout,
+      entries: [
+        { binding: 0, resource: { buffer: this.#params } },
+        { binding: 1, resource: { buffer: this.#sparseTiles } },
+        { binding: 2, resource: buffers.variables },
+        { binding: 3, resource: { buffer: buffers.accumulators } },
+        { binding: 4, resource: { buffer: shared.values } },
+        { binding: 5, resource: { buffer: shared.pairs } },
+        { binding: 6, resource: { buffer: this.#clip.norms } },
+      ],
+    });
+  }
+
+  /** Records the sparse update of the tiles `setSparse` wrote (the pipeline is already set). */
+  encodeSparse(pass: GPUComputePassEncoder): void {
+    const count = this.#sparseCount;
+    this.#sparseCount = 0;
+    if (count === 0) return;
+    pass.setBindGroup(0, this.#sparseGroup!);
+    pass.dispatchWorkgroups(...dispatchGrid(count, this.kernels.maxWorkgroupsPerDimension));
+  }
+
   destroy(): void {
     this.#tileBuffer?.destroy();
+    this.#sparseTiles?.destroy();
   }
 }

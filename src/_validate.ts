@@ -88,3 +88,33 @@ export function checkByteRange(
     );
   }
 }
+
+/** A resolved GPU byte range. */
+export interface GpuRange {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+
+/**
+ * Resolves a `GPUBuffer`, a `{ buffer, offset?, size? }` binding or a `BufferRegion` (anything with
+ * `buffer`, `offset` and `byteLength`) to bytes, checked against the buffer; null if `x` is none
+ * of these.
+ */
+export function gpuRange(x: unknown, what: string): GpuRange | null {
+  let buffer: GPUBuffer;
+  let offset: unknown;
+  let size: unknown;
+  if (isGpuBuffer(x)) {
+    [buffer, offset, size] = [x, 0, x.size];
+  } else if (
+    typeof x === "object" && x !== null && isGpuBuffer((x as { buffer?: unknown }).buffer)
+  ) {
+    const b = x as { buffer: GPUBuffer; offset?: unknown; size?: unknown; byteLength?: unknown };
+    buffer = b.buffer;
+    offset = b.offset ?? 0;
+    size = b.byteLength ?? b.size ?? buffer.size - (typeof offset === "number" ? offset : 0);
+  } else return null;
+  checkByteRange(offset, size, buffer.size, what);
+  return { buffer, offset: offset as number, size: size as number };
+}

@@ -5,12 +5,25 @@ import {
   type Kernels,
   kernelsFor,
   PARAMS_BYTES,
+  sparseKernelsFor,
   type Specialisation,
   TILE_ELEMENTS,
 } from "./_kernels.ts";
 import { tilesFor } from "./_tiles.ts";
-import { type ExternalEntry, externalRef, planStep, type StoreEntry } from "./_plan.ts";
-import { createFilledBuffer, UpdateGroup } from "./_update_group.ts";
+import {
+  type ExternalEntry,
+  externalRef,
+  planStep,
+  type SparseSource,
+  type StoreEntry,
+} from "./_plan.ts";
+import { SparseBuffers } from "./_sparse.ts";
+import {
+  createFilledBuffer,
+  type GroupMember,
+  type SparseMember,
+  UpdateGroup,
+} from "./_update_group.ts";
 import { writeFloats } from "./_transfer.ts";
 import { COPY_DST, UNIFORM } from "./_usage.ts";
 import { checkShape, describe, finiteNumber } from "./_validate.ts";
@@ -45,6 +58,13 @@ export interface IterationsWeight {
   readonly name: "iter";
   /** `[]`: a scalar. */
   readonly shape: readonly number[];
+}
+
+/** A sparse gradient of a step, with the group that updates its variable. */
+interface SparseStepMember {
+  group: UpdateGroup;
+  member: GroupMember;
+  source: SparseSource;
 }
 
 const ITERATIONS_WEIGHT: IterationsWeight = Object.freeze({ name: "iter", shape: [] });
@@ -98,6 +118,7 @@ export class Adagrad {
   #params: GPUBuffer | null = null;
   #clip: ClipBuffers | null = null;
   #clipNormsGroup: GPUBindGroup | null = null;
+  #sparse: SparseBuffers | null = null;
   readonly #spec: Specialisation;
   readonly #paramsData = new Float32Array(PARAMS_BYTES / 4);
   /** Per store arena: its dispatch and the accumulator buffer mirroring its layout. */
@@ -470,19 +491,29 @@ export class Adagrad {
       if (ids) ids.push(id);
       else participants.set(group, [id]);
     };
+    const sparse: SparseStepMember[] = [];
     for (const e of storeEntries) {
+      const group = this.#arenas.get(e.arena)!.group;
+      if (e.grad.kind === "sparse") {
+        sparse.push({ group, member: group.members[e.index], source: e.grad });
+        continue;
+      }
       const dest = e.arena.gradBuffer;
       this.#stageGradient(device, encoder, e.grad, dest, e.variable.offset, e.variable.byteLength);
-      join(this.#arenas.get(e.arena)!.group, e.index);
+      join(group, e.index);
     }
     externalEntries.forEach((e, i) => {
       const group = this.#externalGroups.get(e.ref.buffer)!;
       const index = externalIndex[i];
+      if (e.grad.kind === "sparse") {
+        sparse.push({ group: group.group, member: group.group.members[index], source: e.grad });
+        return;
+      }
       const offset = group.slotOffsets[index] * 4;
       this.#stageGradient(device, encoder, e.grad, group.gradients, offset, e.ref.byteLength);
       join(group.group, index);
     });
-    this.#encodePasses(encoder, kernels, participants);
+    this.#encodePasses(encoder, kernels, participants, sparse);
     device.queue.submit([encoder.finish()]);
     const iterations = ++this.#iterations;
     const error = await device.popErrorScope();
@@ -492,6 +523,23 @@ export class Adagrad {
       throw new Error(`Adagrad '${this.name}': the GPU rejected the step: ${error.message}`);
     }
     return iterations;
+  }
+
+  /**
+   * How many indices of {@linkcode IndexedSlices} given as GPU buffers were out of range and
+   * skipped, since the optimizer was created. Indices on the CPU are checked before the step
+   * instead (an out-of-range one is a `RangeError`); GPU-side ones cannot be without a readback,
+   * so, as TensorFlow's GPU kernel does, their rows are skipped and counted here. Reads one
+   * number back from the GPU: call it when you want to check, not every step.
+   *
+   * @example
+   * ```ts ignore
+   * if (await opt.skippedIndices() > 0) console.warn("some embedding ids were out of range");
+   * ```
+   */
+  async skippedIndices(): Promise<number> {
+    this.#assertAlive();
+    return this.#sparse ? await this.#sparse.readSkipped() : 0;
   }
 
   /** Frees the optimizer's GPU buffers (accumulators, tile tables, uniforms). */
@@ -504,20 +552,24 @@ export class Adagrad {
     for (const group of this.#externalGroups.values()) group.destroy();
     this.#params?.destroy();
     this.#clip?.destroy();
+    this.#sparse?.destroy();
     for (const buffer of this.#ownWeights) buffer.destroy();
   }
 
   /**
-   * Numbers the step's variables and tiles across groups, then records one compute pass: with
-   * norm clipping, the sums of squares (one dispatch per group) and the norms (one dispatch);
-   * then the update (one dispatch per group).
+   * Numbers the step's variables and tiles across groups (dense ones first, then sparse ones),
+   * then records one compute pass: for sparse gradients, the sort keys and the sort; with norm
+   * clipping, the sums of squares (one dispatch per group, one for all sparse value rows) and the
+   * norms (one dispatch); then the updates (one dispatch per group, dense and sparse).
    */
   #encodePasses(
     encoder: GPUCommandEncoder,
     kernels: Kernels,
     participants: Map<UpdateGroup, number[]>,
+    sparse: readonly SparseStepMember[],
   ): void {
     const clip = this.#clip!;
+    const device = this.#device!;
     const norms = kernels.clipNorms !== null;
     let firstVariable = 0;
     let partialBase = 0;
@@ -538,7 +590,26 @@ export class Adagrad {
       firstVariable += ids.length;
       partialBase += group.tileCount;
     }
-    const pass = encoder.beginComputePass({ label: `${this.name} update` });
+    let sparseBuffers: SparseBuffers | null = null;
+    const sparseGroups = new Map<UpdateGroup, SparseMember[]>();
+    let staged: ReturnType<SparseBuffers["stage"]> = [];
+    if (sparse.length > 0) {
+      const sparseKernels = sparseKernelsFor(device, this.#spec);
+      sparseBuffers = this.#sparse ??= new SparseBuffers(device, sparseKernels);
+      staged = sparseBuffers.stage(encoder, sparse.map((s) => s.source));
+      if (norms) {
+        const layout = sparseBuffers.prepareNorms(staged, firstVariable, partialBase);
+        firsts.push(...layout.firsts);
+        counts.push(...layout.counts);
+        partialBase += layout.tiles;
+      }
+      sparse.forEach(({ group, member }, k) => {
+        const list = sparseGroups.get(group) ?? [];
+        list.push({ member, id: firstVariable + k, staged: staged[k] });
+        sparseGroups.set(group, list);
+      });
+      firstVariable += sparse.length;
+    }
     if (norms) {
       if (clip.ensure(partialBase, firstVariable)) {
         // Larger than any step before: every bind group that holds the old buffers is rebuilt.
@@ -547,7 +618,7 @@ export class Adagrad {
         this.#clipNormsGroup = null;
       }
       clip.writeVariableTable(firsts, counts);
-      this.#clipNormsGroup ??= this.#device!.createBindGroup({
+      this.#clipNormsGroup ??= device.createBindGroup({
         label: `${this.name} clip norms`,
         layout: kernels.clipNormsLayout,
         entries: [
@@ -557,14 +628,29 @@ export class Adagrad {
           { binding: 3, resource: { buffer: clip.norms } },
         ],
       });
+    }
+    // After clip.ensure, which may have reset the groups' bind groups.
+    for (const [group, members] of sparseGroups) {
+      group.setSparse(members, sparseBuffers!, sparseBuffers!.kernels);
+    }
+    const pass = encoder.beginComputePass({ label: `${this.name} update` });
+    sparseBuffers?.encodeSort(pass);
+    if (norms) {
       pass.setPipeline(kernels.sumSquares!);
       for (const group of participants.keys()) group.encodeSumSquares(pass);
+      sparseBuffers?.encodeSumSquares(pass, kernels, this.#params!, clip.partials);
       pass.setPipeline(kernels.clipNorms!);
-      pass.setBindGroup(0, this.#clipNormsGroup);
+      pass.setBindGroup(0, this.#clipNormsGroup!);
       pass.dispatchWorkgroups(1);
     }
-    pass.setPipeline(kernels.update);
-    for (const group of participants.keys()) group.encodeUpdate(pass);
+    if (participants.size > 0) {
+      pass.setPipeline(kernels.update);
+      for (const group of participants.keys()) group.encodeUpdate(pass);
+    }
+    if (sparseBuffers?.active) {
+      pass.setPipeline(sparseBuffers.kernels.update);
+      for (const group of sparseGroups.keys()) group.encodeSparse(pass);
+    }
     pass.end();
   }
 

@@ -1,4 +1,5 @@
 import type { BufferRegion } from "./buffer_region.ts";
+import type { IndexedSlices } from "./indexed_slices.ts";
 import type { Variable } from "./variable.ts";
 
 /**
@@ -39,6 +40,8 @@ export interface ExternalVariable extends GpuBinding {
  * - the variable's own `grad` region (used in place, no copy);
  * - another GPU range: a {@linkcode BufferRegion}, a {@linkcode GpuBinding} or a whole
  *   `GPUBuffer`, of the variable's byte length, with `COPY_SRC` usage (copied on the GPU);
+ * - an {@linkcode IndexedSlices}: rows of the variable (Keras's sparse gradient); only those rows
+ *   and their accumulators change;
  * - `null` or `undefined`: no gradient this step; the variable and its accumulator are left alone.
  *
  * @example
@@ -46,7 +49,14 @@ export interface ExternalVariable extends GpuBinding {
  * const grads: Gradient[] = [w.grad, new Float32Array([0.1, 0.2]), null];
  * ```
  */
-export type Gradient = Float32Array | BufferRegion | GpuBinding | GPUBuffer | null | undefined;
+export type Gradient =
+  | Float32Array
+  | IndexedSlices
+  | BufferRegion
+  | GpuBinding
+  | GPUBuffer
+  | null
+  | undefined;
 
 /**
  * A variable handed to {@linkcode Adagrad.applyGradients}: a store {@linkcode Variable}, or a

@@ -1,0 +1,124 @@
+// Sparse gradients, step 2: a bitonic sort of the step's (key, position) pairs, ascending. The
+// positions are unique, so the order is total and the result does not depend on scheduling:
+// duplicates of a row end up side by side in the order the caller gave them, which is the order
+// TensorFlow's CPU segment sum adds them in.
+//
+// The network for a power-of-two length P runs as:
+//   sort_block                 every block of BLOCK pairs sorted in workgroup memory (k <= BLOCK)
+//   then for k = 2 BLOCK .. P: sort_step for each j = k/2 .. BLOCK (one compare-exchange across
+//                              the whole array per dispatch), then sort_merge (j < BLOCK, in
+//                              workgroup memory)
+// Each dispatch reads its (k, j) from a uniform table at a dynamic offset, written once.
+
+override WORKGROUP_SIZE: u32 = 256u;
+// Pairs per workgroup in the block kernels: two per thread.
+override BLOCK: u32 = 512u;
+
+struct SortStep {
+  k: u32,
+  j: u32,
+  pad0: u32,
+  pad1: u32,
+}
+
+// The header of sparse_keys.wgsl's entry table: only `padded`, the sort's length, is read.
+struct EntryHeader {
+  count: u32,
+  total: u32,
+  padded: u32,
+  pad0: u32,
+}
+
+@group(0) @binding(0) var<uniform> step: SortStep;
+@group(0) @binding(1) var<storage, read> header: EntryHeader;
+@group(0) @binding(2) var<storage, read_write> pairs: array<vec2u>;
+
+var<workgroup> block: array<vec2u, BLOCK>;
+
+fn before(a: vec2u, b: vec2u) -> bool {
+  return a.x < b.x || (a.x == b.x && a.y < b.y);
+}
+
+// The lower element of compare-exchange pair `t` for distance j: pairs are (i, i + j).
+fn lower(t: u32, j: u32) -> u32 {
+  return ((t & ~(j - 1u)) << 1u) | (t & (j - 1u));
+}
+
+// Compare-exchange steps j_first, j_first/2, ..., 1 of stage k on the block at `base`; the
+// direction comes from the global index, so blocks alternate where k spans several.
+fn block_steps(base: u32, lane: u32, k: u32, j_first: u32) {
+  for (var j = j_first; j > 0u; j >>= 1u) {
+    let i = lower(lane, j);
+    let l = i + j;
+    let ascending = ((base + i) & k) == 0u;
+    let a = block[i];
+    let b = block[l];
+    if (before(b, a) == ascending) {
+      block[i] = b;
+      block[l] = a;
+    }
+    workgroupBarrier();
+  }
+}
+
+fn load(base: u32, lane: u32) {
+  block[lane] = pairs[base + lane];
+  block[lane + WORKGROUP_SIZE] = pairs[base + lane + WORKGROUP_SIZE];
+  workgroupBarrier();
+}
+
+fn store(base: u32, lane: u32) {
+  pairs[base + lane] = block[lane];
+  pairs[base + lane + WORKGROUP_SIZE] = block[lane + WORKGROUP_SIZE];
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sort_block(
+  @builtin(workgroup_id) workgroup: vec3u,
+  @builtin(num_workgroups) workgroups: vec3u,
+  @builtin(local_invocation_index) lane: u32,
+) {
+  let base = (workgroup.y * workgroups.x + workgroup.x) * BLOCK;
+  if (base >= header.padded) {
+    return;
+  }
+  load(base, lane);
+  for (var k = 2u; k <= BLOCK; k <<= 1u) {
+    block_steps(base, lane, k, k >> 1u);
+  }
+  store(base, lane);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sort_merge(
+  @builtin(workgroup_id) workgroup: vec3u,
+  @builtin(num_workgroups) workgroups: vec3u,
+  @builtin(local_invocation_index) lane: u32,
+) {
+  let base = (workgroup.y * workgroups.x + workgroup.x) * BLOCK;
+  if (base >= header.padded) {
+    return;
+  }
+  load(base, lane);
+  block_steps(base, lane, step.k, BLOCK >> 1u);
+  store(base, lane);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sort_step(
+  @builtin(global_invocation_id) id: vec3u,
+  @builtin(num_workgroups) workgroups: vec3u,
+) {
+  let t = id.y * workgroups.x * WORKGROUP_SIZE + id.x;
+  if (t >= header.padded / 2u) {
+    return;
+  }
+  let i = lower(t, step.j);
+  let l = i + step.j;
+  let a = pairs[i];
+  let b = pairs[l];
+  if (before(b, a) == ((i & step.k) == 0u)) {
+    pairs[i] = b;
+    pairs[l] = a;
+  }
+}
