@@ -98,3 +98,62 @@ export function assertAllClose(
     );
   }
 }
+
+/** Keras's clipping options. */
+export interface Clip {
+  clipvalue?: number;
+  clipnorm?: number;
+  globalClipnorm?: number;
+}
+
+/** Keras's clipping in float64, in Keras's order, over one step's gradients. */
+export function refClip(grads: Float64Array[], clip: Clip): Float64Array[] {
+  let out = grads.map((g) => Float64Array.from(g));
+  const { clipvalue: v, clipnorm: c, globalClipnorm: gc } = clip;
+  if (v !== undefined) out = out.map((g) => g.map((x) => Math.min(Math.max(x, -v), v)));
+  const sq = (g: Float64Array) => g.reduce((s, x) => s + x * x, 0);
+  if (c !== undefined) {
+    out = out.map((g) => {
+      const norm = Math.sqrt(sq(g));
+      return g.map((x) => x * c / Math.max(norm, c));
+    });
+  }
+  if (gc !== undefined) {
+    const norm = Math.sqrt(out.reduce((s, g) => s + sq(g), 0));
+    const scale = Number.isFinite(norm) ? gc * Math.min(1 / norm, 1 / gc) : NaN;
+    out = out.map((g) => g.map((x) => x * scale));
+  }
+  return out;
+}
+
+/**
+ * One Keras sparse Adagrad step in float64 (keras adagrad_test.py's
+ * `sparse_adagrad_update_numpy`, with Keras's dedup): the value rows of each index are summed
+ * (already clipped), then each touched row is updated once. Indices outside the variable are
+ * skipped, as TensorFlow's GPU kernel does.
+ */
+export function refSparseStep(
+  state: RefState,
+  width: number,
+  indices: ArrayLike<number>,
+  values: ArrayLike<number>,
+  lr: number,
+  eps: number,
+): void {
+  const rows = state.value.length / width;
+  const sums = new Map<number, Float64Array>();
+  for (let i = 0; i < indices.length; i++) {
+    const row = indices[i];
+    if (row < 0 || row >= rows) continue;
+    let sum = sums.get(row);
+    if (!sum) sums.set(row, sum = new Float64Array(width));
+    for (let c = 0; c < width; c++) sum[c] += values[i * width + c];
+  }
+  for (const [row, g] of sums) {
+    for (let c = 0; c < width; c++) {
+      const k = row * width + c;
+      state.accum[k] += g[c] * g[c];
+      state.value[k] -= lr * g[c] / (Math.sqrt(state.accum[k]) + eps);
+    }
+  }
+}

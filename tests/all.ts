@@ -10,6 +10,7 @@ import "./learning_rate_test.ts";
 import "./optimizer_surface_test.ts";
 import "./schedules_test.ts";
 import "./shaders_test.ts";
+import "./sparse_test.ts";
 import "./step_cost_test.ts";
 import "./variable_store_test.ts";
 

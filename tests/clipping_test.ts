@@ -13,38 +13,14 @@ import { Snapshot, withDevice } from "./_gpu.ts";
 import {
   assertAllClose,
   assertCloseL2,
+  type Clip,
   randomValues,
+  refClip,
   type RefState,
   refState,
   refStep,
   rng,
 } from "./_reference.ts";
-
-interface Clip {
-  clipvalue?: number;
-  clipnorm?: number;
-  globalClipnorm?: number;
-}
-
-/** Keras's clipping in float64, in Keras's order, over one step's gradients. */
-function refClip(grads: Float64Array[], clip: Clip): Float64Array[] {
-  let out = grads.map((g) => Float64Array.from(g));
-  const { clipvalue: v, clipnorm: c, globalClipnorm: gc } = clip;
-  if (v !== undefined) out = out.map((g) => g.map((x) => Math.min(Math.max(x, -v), v)));
-  const sq = (g: Float64Array) => g.reduce((s, x) => s + x * x, 0);
-  if (c !== undefined) {
-    out = out.map((g) => {
-      const norm = Math.sqrt(sq(g));
-      return g.map((x) => x * c / Math.max(norm, c));
-    });
-  }
-  if (gc !== undefined) {
-    const norm = Math.sqrt(out.reduce((s, g) => s + sq(g), 0));
-    const scale = Number.isFinite(norm) ? gc * Math.min(1 / norm, 1 / gc) : NaN;
-    out = out.map((g) => g.map((x) => x * scale));
-  }
-  return out;
-}
 
 test("Keras analogues of testGradClipValue / Norm / GlobalClipNorm, with Adagrad(1.0)", async () => {
   await withDevice(async (device) => {

@@ -19,7 +19,7 @@ test("src/_shaders.ts is up to date with shaders/*.wgsl (run `deno task shaders`
 });
 
 test("every kernel and specialisation compiles on this adapter, without messages", async () => {
-  const { kernelsFor } = await import("../src/_kernels.ts");
+  const { kernelsFor, sparseKernelsFor } = await import("../src/_kernels.ts");
   const { withDevice } = await import("./_gpu.ts");
   await withDevice(async (device) => {
     for (const [name, code] of Object.entries(embedded as Record<string, string>)) {
@@ -32,6 +32,7 @@ test("every kernel and specialisation compiles on this adapter, without messages
           const spec = { epsilonInsideSqrt, clipValue, normMode };
           device.pushErrorScope("validation");
           kernelsFor(device, spec);
+          sparseKernelsFor(device, spec);
           const error = await device.popErrorScope();
           assert.equal(error?.message, undefined, JSON.stringify(spec));
         }
