@@ -13,7 +13,7 @@ export interface ArenaMember {
 }
 
 /**
- * One pair of GPU buffers (variables, gradients) holding several variables side by side, at the
+ * One pair of GPU buffers (variables, and gradients when first needed) holding several variables side by side, at the
  * offsets the packer chose. Allocation waits until a buffer is first needed, so that the arena is
  * created at the exact size its variables take; from then on the arena is sealed and variables
  * declared later go to a new arena. Initial values wait in `#pending` until then, and are written
@@ -71,10 +71,26 @@ export class Arena {
     return this.#buffer!;
   }
 
-  /** The gradients buffer, same layout as `buffer`. */
+  /**
+   * The gradients buffer, same layout as `buffer`, allocated on first use: a table that only ever
+   * gets sparse gradients (an embedding) never pays for a dense gradient buffer.
+   */
   get gradBuffer(): GPUBuffer {
     this.materialize();
-    return this.#gradBuffer!;
+    if (!this.#gradBuffer) {
+      this.#gradBuffer = this.device.createBuffer({
+        label: `${this.label} gradients ${this.index}`,
+        size: this.bufferSize,
+        usage: STORAGE | COPY_SRC | COPY_DST,
+      });
+      arenaBuffers.add(this.#gradBuffer);
+    }
+    return this.#gradBuffer;
+  }
+
+  /** The gradients buffer if it was allocated, else null. */
+  get gradBufferIfAllocated(): GPUBuffer | null {
+    return this.#gradBuffer;
   }
 
   /** Buffer size in bytes: the members' extent rounded up to 16 bytes. */
@@ -110,13 +126,7 @@ export class Arena {
       this.#pending.clear();
     }
     this.#buffer = buffer;
-    this.#gradBuffer = this.device.createBuffer({
-      label: `${this.label} gradients ${this.index}`,
-      size,
-      usage: STORAGE | COPY_SRC | COPY_DST,
-    });
     arenaBuffers.add(buffer);
-    arenaBuffers.add(this.#gradBuffer);
   }
 
   /** Writes values of member `index`: queued if the arena is not allocated yet. */

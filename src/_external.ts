@@ -123,7 +123,7 @@ export class ExternalGroup {
     this.group.configure(
       {
         variables: { buffer: this.buffer, offset: window.offset, size: window.size },
-        gradients: this.#gradients!,
+        gradients: () => this.#gradients!,
         accumulators: this.#accumulators!,
       },
       this.refs.map((r, i) => ({

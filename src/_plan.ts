@@ -213,7 +213,7 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
         throw new TypeError(`variable '${v.name}' appears more than once in one step`);
       }
       seenVariables.add(v);
-      const own = { buffer: arena.materialized ? arena.gradBuffer : null, offset: v.offset };
+      const own = { buffer: arena.gradBufferIfAllocated, offset: v.offset };
       const grad = gradSource(g, v.byteLength, `gradient for variable '${v.name}'`, own, v.shape);
       if (grad) {
         plan.entries.push({ kind: "store", variable: v, arena, index: memberIndexOf(v), grad });

@@ -26,7 +26,8 @@ export interface SparseMember {
 /** The buffers one dispatch binds. */
 export interface GroupBuffers {
   variables: GPUBufferBinding;
-  gradients: GPUBuffer;
+  /** Called when a dense step first needs it (an arena allocates it then). */
+  gradients: () => GPUBuffer;
   accumulators: GPUBuffer;
 }
 
@@ -115,34 +116,44 @@ export class UpdateGroup {
     this.rebind();
   }
 
-  /** Rebuilds the bind groups (after `configure`, or when the clipping buffers grew). */
+  /** Drops the bind groups (after `configure`, or when the clipping buffers grew). */
   rebind(): void {
+    this.#updateGroup = null;
+    this.#sumSquaresGroup = null;
     this.#sparseGroup = null;
-    const buffers = this.buffers!;
-    const tiles = { buffer: this.#tileBuffer! };
-    const params = { buffer: this.#params };
-    this.#updateGroup = this.device.createBindGroup({
-      label: this.label,
-      layout: this.kernels.updateLayout,
-      entries: [
-        { binding: 0, resource: params },
-        { binding: 1, resource: tiles },
-        { binding: 2, resource: buffers.variables },
-        { binding: 3, resource: { buffer: buffers.accumulators } },
-        { binding: 4, resource: { buffer: buffers.gradients } },
-        { binding: 5, resource: { buffer: this.#clip.norms } },
-      ],
-    });
-    this.#sumSquaresGroup = this.device.createBindGroup({
-      label: `${this.label} sum of squares`,
-      layout: this.kernels.sumSquaresLayout,
-      entries: [
-        { binding: 0, resource: params },
-        { binding: 1, resource: tiles },
-        { binding: 2, resource: { buffer: buffers.gradients } },
-        { binding: 3, resource: { buffer: this.#clip.partials } },
-      ],
-    });
+  }
+
+  /** The dense bind groups, made on the first dense step after `rebind`. */
+  #denseGroups(): [GPUBindGroup, GPUBindGroup] {
+    if (!this.#updateGroup || !this.#sumSquaresGroup) {
+      const buffers = this.buffers!;
+      const tiles = { buffer: this.#tileBuffer! };
+      const params = { buffer: this.#params };
+      const gradients = { buffer: buffers.gradients() };
+      this.#updateGroup = this.device.createBindGroup({
+        label: this.label,
+        layout: this.kernels.updateLayout,
+        entries: [
+          { binding: 0, resource: params },
+          { binding: 1, resource: tiles },
+          { binding: 2, resource: buffers.variables },
+          { binding: 3, resource: { buffer: buffers.accumulators } },
+          { binding: 4, resource: gradients },
+          { binding: 5, resource: { buffer: this.#clip.norms } },
+        ],
+      });
+      this.#sumSquaresGroup = this.device.createBindGroup({
+        label: `${this.label} sum of squares`,
+        layout: this.kernels.sumSquaresLayout,
+        entries: [
+          { binding: 0, resource: params },
+          { binding: 1, resource: tiles },
+          { binding: 2, resource: gradients },
+          { binding: 3, resource: { buffer: this.#clip.partials } },
+        ],
+      });
+    }
+    return [this.#updateGroup, this.#sumSquaresGroup];
   }
 
   /**
@@ -169,7 +180,7 @@ export class UpdateGroup {
   /** Records pass 1 of norm clipping for this group (its pipeline is already set). */
   encodeSumSquares(pass: GPUComputePassEncoder): void {
     if (!this.#active || this.#tileCount === 0) return;
-    pass.setBindGroup(0, this.#sumSquaresGroup!);
+    pass.setBindGroup(0, this.#denseGroups()[1]);
     pass.dispatchWorkgroups(
       ...dispatchGrid(this.#tileCount, this.kernels.maxWorkgroupsPerDimension),
     );
@@ -184,7 +195,7 @@ export class UpdateGroup {
     this.#active = false;
     if (!active || this.#tileCount === 0) return 0;
     const [x, y] = dispatchGrid(this.#tileCount, this.kernels.maxWorkgroupsPerDimension);
-    pass.setBindGroup(0, this.#updateGroup!);
+    pass.setBindGroup(0, this.#denseGroups()[0]);
     pass.dispatchWorkgroups(x, y);
     return 1;
   }

@@ -713,7 +713,7 @@ export class Adagrad {
         `${this.name} ${arena.label} ${arena.index}`,
       );
       group.configure(
-        { variables: { buffer: arena.buffer }, gradients: arena.gradBuffer, accumulators },
+        { variables: { buffer: arena.buffer }, gradients: () => arena.gradBuffer, accumulators },
         arena.members.map((m) => ({
           varOffset: m.offset / 4,
           slotOffset: m.offset / 4,

@@ -33,7 +33,8 @@ const STORE_OPTIONS = new Set(["maxArenaBytes", "usage", "label"]);
  * Owns a model's variables, packed into a few large GPU buffers (arenas) so that one dispatch can
  * update many variables: WGSL cannot index an array of buffers. Each variable sits at an offset
  * aligned to the device's `minStorageBufferOffsetAlignment`, so your shaders can bind any one of
- * them on its own. A second arena, with the same layout, holds the gradients (`variable.grad`).
+ * them on its own. A second buffer, with the same layout, holds the gradients (`variable.grad`);
+ * it is allocated only when first used, so a table that only gets sparse gradients never pays for it.
  *
  * Arenas are allocated when a variable's buffer is first used (`buffer`, `grad`, `read`,
  * `applyGradients`), at the exact size of the variables declared so far; variables declared later
