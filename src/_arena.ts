@@ -10,6 +10,8 @@ export interface ArenaMember {
   readonly name: string;
   readonly offset: number;
   readonly byteLength: number;
+  /** The variable's shape. */
+  readonly shape: readonly number[];
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   ADAGRAD_SPARSE_WGSL,
   BITONIC_SORT_WGSL,
   CLIP_NORMS_WGSL,
+  ROWWISE_ADAGRAD_WGSL,
   SPARSE_KEYS_WGSL,
   SUM_SQUARES_WGSL,
 } from "./_shaders.ts";
@@ -192,7 +193,7 @@ export interface SparseKernels {
   readonly sortMerge: GPUComputePipeline;
   readonly sortStep: GPUComputePipeline;
   readonly sortLayout: GPUBindGroupLayout;
-  /** The update of the touched rows (adagrad_sparse.wgsl). */
+  /** The update of the touched rows (adagrad_sparse.wgsl, or rowwise_adagrad.wgsl). */
   readonly update: GPUComputePipeline;
   readonly updateLayout: GPUBindGroupLayout;
   /** Pairs one sort workgroup holds: twice the workgroup size, a power of two. */
@@ -204,11 +205,16 @@ export interface SparseKernels {
 const sparseKernelCache = new WeakMap<GPUDevice, Map<string, SparseKernels>>();
 
 /** The sparse kernels for `device` and `spec`, compiled on first use. */
-export function sparseKernelsFor(device: GPUDevice, spec: Specialisation): SparseKernels {
+export function sparseKernelsFor(
+  device: GPUDevice,
+  spec: Specialisation,
+  rowWise = false,
+): SparseKernels {
   const cache = deviceCache(device);
   // The sort needs a power-of-two workgroup; 256 or the largest power of two the device allows.
   const workgroupSize = 2 ** Math.floor(Math.log2(workgroupSizeOf(device)));
-  const key = `${workgroupSize}:${spec.epsilonInsideSqrt}:${spec.clipValue}:${spec.normMode}`;
+  const key = `${workgroupSize}:${spec.epsilonInsideSqrt}:${spec.clipValue}:${spec.normMode}:` +
+    rowWise;
   let perDevice = sparseKernelCache.get(device);
   if (!perDevice) sparseKernelCache.set(device, perDevice = new Map());
   let kernels = perDevice.get(key);
@@ -249,12 +255,19 @@ export function sparseKernelsFor(device: GPUDevice, spec: Specialisation): Spars
     sortMerge: sort("sort_merge"),
     sortStep: sort("sort_step"),
     sortLayout: layouts.sort,
-    update: pipeline(device, cache, ADAGRAD_SPARSE_WGSL, "sparse_update", layouts.update, {
-      WORKGROUP_SIZE: workgroupSize,
-      EPSILON_INSIDE_SQRT: spec.epsilonInsideSqrt ? 1 : 0,
-      CLIP_VALUE: spec.clipValue ? 1 : 0,
-      NORM_MODE: spec.normMode,
-    }),
+    update: pipeline(
+      device,
+      cache,
+      rowWise ? ROWWISE_ADAGRAD_WGSL : ADAGRAD_SPARSE_WGSL,
+      rowWise ? "rowwise_update" : "sparse_update",
+      layouts.update,
+      {
+        WORKGROUP_SIZE: workgroupSize,
+        EPSILON_INSIDE_SQRT: spec.epsilonInsideSqrt ? 1 : 0,
+        CLIP_VALUE: spec.clipValue ? 1 : 0,
+        NORM_MODE: spec.normMode,
+      },
+    ),
     updateLayout: layouts.update,
     block,
     workgroupSize,

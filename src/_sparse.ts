@@ -7,9 +7,9 @@
 import type { Kernels, SparseKernels } from "./_kernels.ts";
 import { TILE_ELEMENTS } from "./_kernels.ts";
 import { dispatchGrid, TILE_FIELDS, TILE_HEADER_BYTES, tilesFor, writeTiles } from "./_tiles.ts";
-import { readFloats, writeFloats } from "./_transfer.ts";
+import { readFloats } from "./_transfer.ts";
 import { COPY_DST, COPY_SRC, STORAGE, UNIFORM } from "./_usage.ts";
-import { type IndexedSlices, slicesRange } from "./indexed_slices.ts";
+import type { GpuRange } from "./_validate.ts";
 
 /** u32 words of the entry table header and of each entry (sparse_keys.wgsl). */
 const ENTRY_HEADER_WORDS = 4;
@@ -19,12 +19,29 @@ const SORT_STEP_BYTES = 16;
 /** The largest key the sort may use for a row; 0xffffffff pads the sort. */
 export const MAX_KEYS = 0xffffffff;
 
-/** One sparse gradient of a step, laid out in the staging buffers. */
-export interface StagedSlices {
-  slices: IndexedSlices;
+/**
+ * One gradient of a step that goes through the staging buffers: an IndexedSlices, or (for the
+ * row-wise optimizer) a dense gradient, whose rows are all touched once, in order, unsorted.
+ */
+export interface SparsePart {
+  /** The variable's rows and elements per row. */
   rows: number;
   width: number;
-  /** First index in the concatenation (and in the sorted pairs). */
+  /** Value rows given. */
+  nnz: number;
+  /** Their row indices, or null for a dense gradient (row i is value row i). */
+  indices: Int32Array | Uint32Array | GpuRange | null;
+  values: Float32Array | GpuRange;
+}
+
+/** A part laid out in the staging buffers. */
+export interface StagedSlices {
+  rows: number;
+  width: number;
+  nnz: number;
+  /** A dense gradient: no indices, not sorted. */
+  identity: boolean;
+  /** First index in the concatenation (and in the sorted pairs); 0 for a dense gradient. */
   nnzBase: number;
   /** Key of row 0. */
   rowBase: number;
@@ -93,18 +110,18 @@ export class SparseBuffers {
    * data: CPU arrays through `queue.writeBuffer`, GPU ranges by copies recorded on `encoder`
    * (before the compute pass that reads them).
    */
-  stage(
-    encoder: GPUCommandEncoder,
-    parts: readonly { slices: IndexedSlices; rows: number; width: number }[],
-  ): StagedSlices[] {
+  stage(encoder: GPUCommandEncoder, parts: readonly SparsePart[]): StagedSlices[] {
     let nnz = 0;
     let values = 0;
     let keys = 0;
-    const staged = parts.map(({ slices, rows, width }) => {
-      const s = { slices, rows, width, nnzBase: nnz, rowBase: keys, valueBase: values };
-      nnz += slices.nnz;
-      values += slices.nnz * width;
-      keys += rows + 1;
+    const staged = parts.map(({ rows, width, nnz: n, indices }) => {
+      const identity = indices === null;
+      const s = { rows, width, nnz: n, identity, nnzBase: nnz, rowBase: keys, valueBase: values };
+      if (!identity) {
+        nnz += n;
+        keys += rows + 1;
+      } else s.nnzBase = 0;
+      values += n * width;
       return s;
     });
     this.#total = nnz;
@@ -113,35 +130,23 @@ export class SparseBuffers {
     const device = this.device;
     const words = this.#entryWords;
     let count = 0;
-    for (const s of staged) {
-      const { slices } = s;
-      if (slices.nnz === 0) continue;
-      const w = ENTRY_HEADER_WORDS + ENTRY_WORDS * count++;
-      words.set([s.nnzBase, slices.nnz, s.rowBase, s.rows], w);
-      const indices = slicesRange(slices.indices);
-      if (indices) {
-        encoder.copyBufferToBuffer(
-          indices.buffer,
-          indices.offset,
-          this.#indices,
-          4 * s.nnzBase,
-          indices.size,
-        );
-      } else {
-        const data = slices.indices as Uint32Array<ArrayBuffer>;
-        device.queue.writeBuffer(this.#indices, 4 * s.nnzBase, data);
-      }
-      const data = slicesRange(slices.values);
-      if (data) {
-        encoder.copyBufferToBuffer(
-          data.buffer,
-          data.offset,
-          this.values,
-          4 * s.valueBase,
-          data.size,
-        );
-      } else writeFloats(device, this.values, 4 * s.valueBase, slices.values as Float32Array);
-    }
+    parts.forEach((part, k) => {
+      const s = staged[k];
+      if (s.nnz === 0) return;
+      const put = (
+        data: Float32Array | Int32Array | Uint32Array | GpuRange,
+        buffer: GPUBuffer,
+        element: number,
+      ) => {
+        if (ArrayBuffer.isView(data)) {
+          device.queue.writeBuffer(buffer, 4 * element, data as Uint32Array<ArrayBuffer>);
+        } else encoder.copyBufferToBuffer(data.buffer, data.offset, buffer, 4 * element, data.size);
+      };
+      put(part.values, this.values, s.valueBase);
+      if (part.indices === null) return;
+      words.set([s.nnzBase, s.nnz, s.rowBase, s.rows], ENTRY_HEADER_WORDS + ENTRY_WORDS * count++);
+      put(part.indices, this.#indices, s.nnzBase);
+    });
     words.set([count, nnz, this.#padded, 0], 0);
     device.queue.writeBuffer(this.#entries, 0, words, 0, ENTRY_HEADER_WORDS + ENTRY_WORDS * count);
     return staged;
@@ -203,7 +208,7 @@ export class SparseBuffers {
     const counts: number[] = [];
     let tile = partialBase;
     const sources = staged.map((s, k) => {
-      const length = s.slices.nnz * s.width;
+      const length = s.nnz * s.width;
       const n = tilesFor(length, TILE_ELEMENTS);
       firsts.push(tile);
       counts.push(n);

@@ -204,9 +204,17 @@ export class UpdateGroup {
    * Writes this step's sparse tiles for `members` (runs of at most TILE_ELEMENTS elements of each
    * sorted nnz x width block). Grows the tile buffer only past any earlier step's size.
    */
-  setSparse(members: readonly SparseMember[], shared: SparseBuffers, kernels: SparseKernels): void {
+  setSparse(
+    members: readonly SparseMember[],
+    shared: SparseBuffers,
+    kernels: SparseKernels,
+    rowWise: boolean,
+  ): void {
+    // Element-wise: tiles of TILE_ELEMENTS elements. Row-wise: one row (position) per thread.
+    const unit = rowWise ? kernels.workgroupSize : TILE_ELEMENTS;
+    const perTile = (m: SparseMember) => rowWise ? m.staged.nnz : m.staged.nnz * m.staged.width;
     let count = 0;
-    for (const m of members) count += tilesFor(m.staged.slices.nnz * m.staged.width, TILE_ELEMENTS);
+    for (const m of members) count += tilesFor(perTile(m), unit);
     const words = TILE_HEADER_BYTES / 4 + Math.max(count, 1) * SPARSE_TILE_WORDS;
     if (!this.#sparseTiles || this.#sparseWords.length < words) {
       this.#sparseTiles?.destroy();
@@ -221,10 +229,11 @@ export class UpdateGroup {
     }
     const out = this.#sparseWords;
     let t = 0;
-    for (const { member, staged, id } of members) {
-      const { width, rows, nnzBase, rowBase, valueBase, slices } = staged;
-      const length = slices.nnz * width;
-      for (let start = 0; start < length; start += TILE_ELEMENTS) {
+    for (const m of members) {
+      const { member, staged, id } = m;
+      const { width, rows, nnz, nnzBase, rowBase, valueBase, identity } = staged;
+      const length = perTile(m);
+      for (let start = 0; start < length; start += unit) {
         out.set(
           [
             member.varOffset,
@@ -232,13 +241,13 @@ export class UpdateGroup {
             width,
             id,
             nnzBase,
-            slices.nnz,
+            nnz,
             rowBase,
             rows,
             valueBase,
             start,
-            Math.min(TILE_ELEMENTS, length - start),
-            0,
+            Math.min(unit, length - start),
+            identity ? 1 : 0,
           ],
           TILE_HEADER_BYTES / 4 + t++ * SPARSE_TILE_WORDS,
         );
@@ -261,7 +270,7 @@ export class UpdateGroup {
       layout: kernels.updateLayout,
       entries: [
         { binding: 0, resource: { buffer: this.#params } },
-        { binding: 1, resource: { buffer: this.#sparseTiles } },
+        { binding: 1, resource: { buffer: this.#sparseTiles! } },
         { binding: 2, resource: buffers.variables },
         { binding: 3, resource: { buffer: buffers.accumulators } },
         { binding: 4, resource: { buffer: shared.values } },

@@ -17,7 +17,9 @@ import {
   type SparseSource,
   type StoreEntry,
 } from "./_plan.ts";
-import { SparseBuffers } from "./_sparse.ts";
+import { SparseBuffers, type SparsePart } from "./_sparse.ts";
+import { rowsOf, rowWiseClasses } from "./_variant.ts";
+import { slicesData } from "./indexed_slices.ts";
 import {
   createFilledBuffer,
   type GroupMember,
@@ -40,7 +42,7 @@ import { BufferRegion } from "./buffer_region.ts";
 import { LearningRateSchedule } from "./learning_rate_schedule.ts";
 import { Slot } from "./slot.ts";
 import type { Gradient, GradientPair, VariableRef } from "./types.ts";
-import { arenaOf, Variable } from "./variable.ts";
+import { arenaOf, memberIndexOf, Variable } from "./variable.ts";
 
 const SLOT = "accumulator";
 
@@ -64,7 +66,19 @@ export interface IterationsWeight {
 interface SparseStepMember {
   group: UpdateGroup;
   member: GroupMember;
-  source: SparseSource;
+  part: SparsePart;
+}
+
+/** An IndexedSlices gradient as the staging buffers take it. */
+function sparsePart(source: SparseSource): SparsePart {
+  const { slices, rows, width } = source;
+  return {
+    rows,
+    width,
+    nnz: slices.nnz,
+    indices: slicesData(slices.indices),
+    values: slicesData(slices.values),
+  };
 }
 
 const ITERATIONS_WEIGHT: IterationsWeight = Object.freeze({ name: "iter", shape: [] });
@@ -122,7 +136,12 @@ export class Adagrad {
   readonly #spec: Specialisation;
   readonly #paramsData = new Float32Array(PARAMS_BYTES / 4);
   /** Per store arena: its dispatch and the accumulator buffer mirroring its layout. */
-  readonly #arenas = new Map<Arena, { group: UpdateGroup; accumulators: GPUBuffer }>();
+  readonly #arenas = new Map<
+    Arena,
+    { group: UpdateGroup; accumulators: GPUBuffer; slotOffsets: number[] }
+  >();
+  /** One accumulator per row (RowWiseAdagrad) rather than per element. */
+  readonly #rowWise: boolean;
   readonly #externalGroups = new Map<GPUBuffer, ExternalGroup>();
   readonly #slots = new Map<Variable, Slot>();
   /** Slots of variables in caller-owned buffers, by buffer and `offset:byteLength`. */
@@ -142,6 +161,7 @@ export class Adagrad {
    */
   constructor(options: AdagradOptions = {}) {
     const o = resolveOptions(options);
+    this.#rowWise = rowWiseClasses.has(new.target);
     this.#options = o;
     this.name = o.name;
     this.initialAccumulatorValue = o.initialAccumulatorValue;
@@ -340,6 +360,7 @@ export class Adagrad {
       this.#ensureStoreSlot(variable, arena);
     } else {
       const ref = externalRef(variable, "addSlot");
+      if (this.#rowWise) this.#assertStoreOnly([{ kind: "external", ref }]);
       if (!this.#device) {
         throw new TypeError("addSlot: pass `device` to the Adagrad constructor first");
       }
@@ -463,6 +484,7 @@ export class Adagrad {
       device: this.#device,
       externalGroups: this.#externalGroups,
     });
+    if (this.#rowWise) this.#assertStoreOnly(plan.entries);
     if (plan.entries.length === 0) return ++this.#iterations;
     this.#warnMissing(plan.missing);
     const device = this.#device ??= plan.device!;
@@ -494,8 +516,22 @@ export class Adagrad {
     const sparse: SparseStepMember[] = [];
     for (const e of storeEntries) {
       const group = this.#arenas.get(e.arena)!.group;
+      const member = group.members[e.index];
       if (e.grad.kind === "sparse") {
-        sparse.push({ group, member: group.members[e.index], source: e.grad });
+        sparse.push({ group, member, part: sparsePart(e.grad) });
+        continue;
+      }
+      if (this.#rowWise) {
+        // Row-wise: a dense gradient is staged like a sparse one that touches every row once.
+        const { rows, width } = rowsOf(e.variable.shape);
+        const byteLength = e.variable.byteLength;
+        const g = e.grad;
+        const values = g.kind === "upload"
+          ? g.data
+          : g.kind === "copy"
+          ? { buffer: g.buffer, offset: g.offset, size: byteLength }
+          : { buffer: e.arena.gradBuffer, offset: e.variable.offset, size: byteLength };
+        sparse.push({ group, member, part: { rows, width, nnz: rows, indices: null, values } });
         continue;
       }
       const dest = e.arena.gradBuffer;
@@ -506,7 +542,11 @@ export class Adagrad {
       const group = this.#externalGroups.get(e.ref.buffer)!;
       const index = externalIndex[i];
       if (e.grad.kind === "sparse") {
-        sparse.push({ group: group.group, member: group.group.members[index], source: e.grad });
+        sparse.push({
+          group: group.group,
+          member: group.group.members[index],
+          part: sparsePart(e.grad),
+        });
         return;
       }
       const offset = group.slotOffsets[index] * 4;
@@ -594,9 +634,9 @@ export class Adagrad {
     const sparseGroups = new Map<UpdateGroup, SparseMember[]>();
     let staged: ReturnType<SparseBuffers["stage"]> = [];
     if (sparse.length > 0) {
-      const sparseKernels = sparseKernelsFor(device, this.#spec);
+      const sparseKernels = sparseKernelsFor(device, this.#spec, this.#rowWise);
       sparseBuffers = this.#sparse ??= new SparseBuffers(device, sparseKernels);
-      staged = sparseBuffers.stage(encoder, sparse.map((s) => s.source));
+      staged = sparseBuffers.stage(encoder, sparse.map((s) => s.part));
       if (norms) {
         const layout = sparseBuffers.prepareNorms(staged, firstVariable, partialBase);
         firsts.push(...layout.firsts);
@@ -631,7 +671,7 @@ export class Adagrad {
     }
     // After clip.ensure, which may have reset the groups' bind groups.
     for (const [group, members] of sparseGroups) {
-      group.setSparse(members, sparseBuffers!, sparseBuffers!.kernels);
+      group.setSparse(members, sparseBuffers!, sparseBuffers!.kernels, this.#rowWise);
     }
     const pass = encoder.beginComputePass({ label: `${this.name} update` });
     sparseBuffers?.encodeSort(pass);
@@ -674,6 +714,17 @@ export class Adagrad {
     console.warn(`Gradients do not exist for variables ${list} when minimizing the loss.`);
   }
 
+  /** Row-wise accumulators need the variable's shape, which only store variables carry. */
+  #assertStoreOnly(entries: readonly { kind: string; ref?: ExternalRef }[]): void {
+    const external = entries.find((e) => e.kind === "external");
+    if (external) {
+      throw new TypeError(
+        `${this.name}: variable '${external.ref!.name}' is in your own buffer; row-wise ` +
+          `accumulators need the variable's shape, so use a VariableStore variable`,
+      );
+    }
+  }
+
   #assertAlive(): void {
     if (this.#destroyed) throw new TypeError(`Adagrad '${this.name}' was destroyed`);
   }
@@ -697,11 +748,21 @@ export class Adagrad {
     let state = this.#arenas.get(arena);
     if (!state) {
       const device = arena.device;
-      // One accumulator buffer per arena, mirroring its layout, filled once with the initial
-      // value: regions of variables that get their slot later are untouched until then.
+      // One accumulator buffer per arena, filled once with the initial value: regions of variables
+      // that get their slot later are untouched until then. Element-wise, it mirrors the arena's
+      // layout; row-wise, it holds each member's rows end to end.
+      let slotOffsets = arena.members.map((m) => m.offset / 4);
+      let bytes = arena.bufferSize;
+      if (this.#rowWise) {
+        let next = 0;
+        slotOffsets = arena.members.map((m) =>
+          (next += rowsOf(m.shape).rows) - rowsOf(m.shape).rows
+        );
+        bytes = Math.max(16, Math.ceil(next / 4) * 16);
+      }
       const accumulators = createFilledBuffer(
         device,
-        arena.bufferSize,
+        bytes,
         this.initialAccumulatorValue,
         `${this.name} accumulators ${arena.label} ${arena.index}`,
       );
@@ -714,17 +775,20 @@ export class Adagrad {
       );
       group.configure(
         { variables: { buffer: arena.buffer }, gradients: () => arena.gradBuffer, accumulators },
-        arena.members.map((m) => ({
+        arena.members.map((m, i) => ({
           varOffset: m.offset / 4,
-          slotOffset: m.offset / 4,
+          slotOffset: slotOffsets[i],
           length: m.byteLength / 4,
         })),
       );
-      state = { group, accumulators };
+      state = { group, accumulators, slotOffsets };
       this.#arenas.set(arena, state);
     }
-    const region = new BufferRegion(state.accumulators, variable.offset, variable.byteLength);
-    const slot = new Slot(SLOT, variable.name, variable.shape, arena.device, () => region);
+    const offset = state.slotOffsets[memberIndexOf(variable)] * 4;
+    const shape = this.#rowWise ? [rowsOf(variable.shape).rows] : variable.shape;
+    const size = shape.reduce((a, b) => a * b, 1);
+    const region = new BufferRegion(state.accumulators, offset, size * 4);
+    const slot = new Slot(SLOT, variable.name, shape, arena.device, () => region);
     this.#slots.set(variable, slot);
     this.#weights.push(slot);
   }

@@ -127,3 +127,10 @@ export class IndexedSlices {
 export function slicesRange(data: unknown): GpuRange | null {
   return ArrayBuffer.isView(data) ? null : gpuRange(data, "IndexedSlices");
 }
+
+/** `data` as a typed array or a resolved GPU range. */
+export function slicesData<T extends Int32Array | Uint32Array | Float32Array>(
+  data: SlicesData<T>,
+): T | GpuRange {
+  return ArrayBuffer.isView(data) ? data as T : slicesRange(data)!;
+}

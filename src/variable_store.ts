@@ -165,7 +165,7 @@ export class VariableStore {
     }
     const arena = this.#arenas[arenaIndex];
     const index = arena.add(
-      { name, offset, byteLength },
+      { name, offset, byteLength, shape: [...shape] },
       init instanceof Float32Array ? init.slice() : init,
     );
     const v = createVariable(arena, index, name, [...shape]);
