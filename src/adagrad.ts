@@ -687,7 +687,7 @@ export class Adagrad {
       pass.setPipeline(kernels.update);
       for (const group of participants.keys()) group.encodeUpdate(pass);
     }
-    if (sparseBuffers?.active) {
+    if (sparseBuffers) {
       pass.setPipeline(sparseBuffers.kernels.update);
       for (const group of sparseGroups.keys()) group.encodeSparse(pass);
     }

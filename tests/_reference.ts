@@ -157,3 +157,33 @@ export function refSparseStep(
     }
   }
 }
+
+/**
+ * One row-wise Adagrad step in float64 (FBGEMM's EXACT_ROWWISE_ADAGRAD): per touched row, the
+ * duplicates summed (already clipped), `m += mean(g^2)`, `var -= lr / (sqrt(m) + eps) * g`.
+ * `indices` null: a dense gradient, every row once. `state.accum` holds one value per row.
+ */
+export function refRowWiseStep(
+  state: RefState,
+  width: number,
+  indices: ArrayLike<number> | null,
+  values: ArrayLike<number>,
+  lr: number,
+  eps: number,
+): void {
+  const rows = state.accum.length;
+  const sums = new Map<number, Float64Array>();
+  const n = indices ? indices.length : rows;
+  for (let i = 0; i < n; i++) {
+    const row = indices ? indices[i] : i;
+    if (row < 0 || row >= rows) continue;
+    let sum = sums.get(row);
+    if (!sum) sums.set(row, sum = new Float64Array(width));
+    for (let c = 0; c < width; c++) sum[c] += values[i * width + c];
+  }
+  for (const [row, g] of sums) {
+    state.accum[row] += g.reduce((s, x) => s + x * x, 0) / width;
+    const multiplier = lr / (Math.sqrt(state.accum[row]) + eps);
+    for (let c = 0; c < width; c++) state.value[row * width + c] -= multiplier * g[c];
+  }
+}
