@@ -6,6 +6,7 @@ import { bindingWindow, type ExternalGroup, type ExternalRef } from "./_external
 import { checkByteRange, describe, gpuRange, isGpuBuffer } from "./_validate.ts";
 import { COPY_SRC, STORAGE } from "./_usage.ts";
 import { IndexedSlices, slicesRange } from "./indexed_slices.ts";
+import { MAX_KEYS } from "./_sparse.ts";
 import { arenaOf, memberIndexOf, Variable } from "./variable.ts";
 
 /** Where a step's gradient comes from. */
@@ -250,6 +251,7 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
       `No gradients provided for any variable: [${plan.missing.map((n) => `'${n}'`).join(", ")}].`,
     );
   }
+  checkSparseTotals(plan);
   const external = plan.entries.some((e) => e.kind === "external");
   if (external && !plan.device) {
     throw new TypeError(
@@ -272,4 +274,36 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
     }
   }
   return plan;
+}
+
+/**
+ * The step's sparse gradients are staged end to end in one buffer each for values and sort pairs,
+ * and keyed in one u32 range: refuse a step that would not fit, before anything is written.
+ */
+function checkSparseTotals(plan: StepPlan): void {
+  let keys = 0;
+  let nnz = 0;
+  let values = 0;
+  for (const e of plan.entries) {
+    if (e.grad.kind !== "sparse") continue;
+    keys += e.grad.rows + 1;
+    nnz += e.grad.slices.nnz;
+    values += e.grad.slices.nnz * e.grad.width;
+  }
+  if (nnz === 0) return;
+  if (keys >= MAX_KEYS) {
+    throw new RangeError(
+      `applyGradients: the sparse gradients of one step cover ${keys} rows in all; at most ` +
+        `${MAX_KEYS - 1} fit the sort's 32-bit keys`,
+    );
+  }
+  const limit = plan.device?.limits.maxStorageBufferBindingSize ?? Infinity;
+  const pairBytes = 8 * 2 ** Math.ceil(Math.log2(nnz));
+  if (4 * values > limit || pairBytes > limit) {
+    throw new RangeError(
+      `applyGradients: the sparse gradients of one step hold ${nnz} indices and ${values} values; ` +
+        `staging them needs ${Math.max(4 * values, pairBytes)} bytes in one binding, more than ` +
+        `maxStorageBufferBindingSize (${limit}): split the step or request larger limits`,
+    );
+  }
 }
