@@ -23,6 +23,7 @@
 export { IndexedSlices, type SlicesData } from "./src/indexed_slices.ts";
 export { Adagrad, type IterationsWeight } from "./src/adagrad.ts";
 export { RowWiseAdagrad } from "./src/row_wise_adagrad.ts";
+export { requestDevice, type RequestDeviceOptions } from "./src/request_device.ts";
 export type { AdagradConfig, AdagradOptions } from "./src/adagrad_config.ts";
 export { BufferRegion } from "./src/buffer_region.ts";
 export {

@@ -11,6 +11,7 @@
  * @module
  */
 import { readdir, readFile, writeFile } from "node:fs/promises";
+import process from "node:process";
 
 /** Repository-relative folder of the WGSL sources. */
 export const SHADER_DIR = "shaders";
@@ -55,13 +56,13 @@ export async function readShaderFiles(
 }
 
 if (import.meta.main) {
-  const check = Deno.args.includes("--check");
+  const check = process.argv.includes("--check");
   const expected = renderShaderModule(await readShaderFiles(SHADER_DIR));
   const actual = await readFile(GENERATED_MODULE, "utf8").catch(() => "");
   if (check) {
     if (actual !== expected) {
       console.error(`${GENERATED_MODULE} is stale; run \`deno task shaders\``);
-      Deno.exit(1);
+      process.exit(1);
     }
     console.log(`${GENERATED_MODULE} is up to date`);
   } else if (actual !== expected) {

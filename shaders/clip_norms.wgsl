@@ -87,7 +87,10 @@ fn clip_norms(@builtin(local_invocation_index) lane: u32) {
     // TF: clip_norm * min(1 / norm, 1 / clip_norm), spelled out where a division would be by 0.
     var scale: f32;
     if (!is_finite(global_norm)) {
-      scale = bitcast<f32>(0x7fc00000u); // NaN for every gradient, as tf.clip_by_global_norm
+      // NaN for every gradient, as tf.clip_by_global_norm. Through a `var`: Tint (Dawn) refuses a
+      // NaN that constant evaluation would produce.
+      var nan_bits = 0x7fc00000u;
+      scale = bitcast<f32>(nan_bits);
     } else if (clip_norm == 0.0) {
       scale = 0.0;
     } else if (global_norm == 0.0) {

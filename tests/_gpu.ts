@@ -1,18 +1,19 @@
 // Getting a WebGPU device in tests, on any runtime. A missing adapter is a failure, never a skip:
 // the tests exist to run on a real adapter (lavapipe where there is no GPU).
 
+import { requestDevice as requestLibraryDevice } from "../mod.ts";
+
 let gpu: GPU | undefined; // module-level: keeps Dawn's instance alive under Node
 
+/**
+ * The runtime's WebGPU entry point: `navigator.gpu` on Deno; Dawn's Node addon (npm `webgpu`) on
+ * Node, and on Bun too, because bun-webgpu 0.1.7 rejects any `requiredLimits` and some tests need
+ * the adapter's limits (the Bun consumer check in scripts/npm_checks.ts runs on bun-webgpu).
+ */
 async function getGpu(): Promise<GPU> {
   if (gpu) return gpu;
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return gpu = nav.gpu;
-  if ("Bun" in globalThis) {
-    const spec = "bun-webgpu";
-    const { setupGlobals } = await import(spec);
-    await setupGlobals();
-    return gpu = (globalThis as unknown as { navigator: { gpu: GPU } }).navigator.gpu;
-  }
   const spec = "webgpu";
   const { create, globals } = await import(spec);
   Object.assign(globalThis, globals);
@@ -22,22 +23,9 @@ async function getGpu(): Promise<GPU> {
 /** Which limits to request: the WebGPU defaults, or everything the adapter offers. */
 export type LimitsChoice = "default" | "adapter";
 
-/** Requests a device; throws (fails the test) when there is no adapter. */
+/** Requests a device through the package's own helper; throws (fails the test) without adapter. */
 export async function requestDevice(limits: LimitsChoice = "default"): Promise<GPUDevice> {
-  const adapter = await (await getGpu()).requestAdapter();
-  if (!adapter) {
-    throw new Error(
-      "no WebGPU adapter: install a GPU driver or Mesa's lavapipe (see README, scripts/setup.sh)",
-    );
-  }
-  const requiredLimits: Record<string, number> = {};
-  if (limits === "adapter") {
-    for (const key of ["maxStorageBufferBindingSize", "maxBufferSize"] as const) {
-      requiredLimits[key] = adapter.limits[key];
-    }
-    requiredLimits.minStorageBufferOffsetAlignment = adapter.limits.minStorageBufferOffsetAlignment;
-  }
-  return await adapter.requestDevice({ requiredLimits });
+  return await requestLibraryDevice({ gpu: await getGpu(), limits });
 }
 
 // One device per limits choice for the whole process. Creating and destroying a device per test

@@ -4,8 +4,9 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import * as embedded from "../src/_shaders.ts";
 import { exportName, readShaderFiles, renderShaderModule } from "../scripts/gen_shaders.ts";
+import { repoRoot } from "./_repo.ts";
 
-const root = new URL("../", import.meta.url);
+const root = repoRoot();
 
 test("src/_shaders.ts is up to date with shaders/*.wgsl (run `deno task shaders`)", async () => {
   const files = await readShaderFiles(new URL("shaders/", root));
