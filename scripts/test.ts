@@ -1,6 +1,14 @@
 /**
- * `deno task test`: runs the test suite (`tests/all.ts`, one isolate), then type-checks the JSDoc
- * and README examples.
+ * `deno task test`: the whole suite on every runtime.
+ *
+ * 1. builds the npm package (scripts/build_npm.ts), which the Node runs and the cross-runtime test
+ *    need;
+ * 2. Deno: `tests/all.ts` in one isolate (it includes tests/runtimes_test.ts, which runs the same
+ *    steps under Node and Bun and compares the numbers);
+ * 3. Node: the compiled tests against the build, the tarball's contents, consumer projects on Node
+ *    and Bun (scripts/npm_checks.ts);
+ * 4. Bun: `bun test` on the TypeScript test files;
+ * 5. the JSDoc and README examples, type-checked.
  *
  * Deno's WebGPU sometimes crashes the process while tearing it down after the last test
  * (`corrupted size vs. prev_size in fastbins`, SIGABRT; see README, "Why Deno 2.8.3"). The suite
@@ -12,14 +20,28 @@
  *
  * @module
  */
-import { readFile, rm } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { buildNpm } from "./build_npm.ts";
+import { npmChecks } from "./npm_checks.ts";
+import { run } from "./_run.ts";
+
+const only = Deno.args.length > 0; // extra flags (e.g. --filter): the Deno suite alone
+if (!only) await buildNpm();
 
 const deno = Deno.execPath();
 const report = await Deno.makeTempFile({ prefix: "webgpu-adagrad-junit-", suffix: ".xml" });
 await rm(report);
 
 const suite = await new Deno.Command(deno, {
-  args: ["test", "--allow-read", `--junit-path=${report}`, ...Deno.args, "tests/all.ts"],
+  args: [
+    "test",
+    "--allow-read",
+    "--allow-run",
+    "--allow-env",
+    `--junit-path=${report}`,
+    ...Deno.args,
+    "tests/all.ts",
+  ],
   stdout: "inherit",
   stderr: "inherit",
 }).spawn().status;
@@ -50,9 +72,20 @@ if (!passed && suite.signal) {
 await rm(report, { force: true });
 if (!passed) Deno.exit(suite.code || 1);
 
+if (!only) {
+  await npmChecks();
+  const tests = (await readdir("tests")).filter((f) => f.endsWith("_test.ts")).sort();
+  console.log(`bun test: ${tests.length} files`);
+  run("node_modules/bun/bin/bun.exe", ["test", ...tests.map((f) => `tests/${f}`)]);
+}
+
 // Examples in JSDoc and README: type-checked, as each would otherwise run in an isolate of its own.
 for (const args of [["check", "--doc", "mod.ts", "src/"], ["check", "--doc-only", "README.md"]]) {
   const { success, code } = await new Deno.Command(deno, { args }).spawn().status;
   if (!success) Deno.exit(code || 1);
 }
-console.log("tests passed; documentation examples type-check");
+console.log(
+  only
+    ? "Deno tests passed; documentation examples type-check"
+    : "tests passed on Deno, Node and Bun; npm package checked; documentation examples type-check",
+);

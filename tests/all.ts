@@ -9,6 +9,7 @@ import "./layout_test.ts";
 import "./learning_rate_test.ts";
 import "./optimizer_surface_test.ts";
 import "./row_wise_test.ts";
+import "./runtimes_test.ts";
 import "./schedules_test.ts";
 import "./shaders_test.ts";
 import "./sparse_test.ts";

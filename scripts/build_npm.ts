@@ -1,0 +1,126 @@
+/**
+ * Builds the npm package into `npm/` from the Deno source with TypeScript's compiler (pinned in
+ * package.json), doing what dnt does (dnt itself is on JSR only, out of reach here):
+ *
+ * 1. `src/_shaders.ts` checked against `shaders/*.wgsl`;
+ * 2. `mod.ts` and `src/` compiled to ES modules with declarations in `npm/esm/`, relative `.ts`
+ *    specifiers rewritten to `.js` in the JavaScript (`rewriteRelativeImportExtensions`) and in
+ *    the declarations (this script);
+ * 3. `npm/package.json` generated (version from deno.json), README and LICENSE copied;
+ * 4. the tests compiled into `npm/.test/` around a copy of the built `esm/` files, so that Node
+ *    runs them against exactly what is published.
+ *
+ * Then, unless `--no-checks`, the checks of scripts/npm_checks.ts: the test suite under Node
+ * against the build, the tarball's contents, and consumer projects on Node and Bun.
+ *
+ *     deno task build:npm [--no-checks]
+ *
+ * @module
+ */
+import { cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import process from "node:process";
+import { readShaderFiles, renderShaderModule, SHADER_DIR } from "./gen_shaders.ts";
+import { run } from "./_run.ts";
+import { NPM_NAME, OUT } from "./_npm_layout.ts";
+
+/** Compiler options shared by the library and test builds (dnt's ESM pass, TypeScript 6). */
+const COMPILER_OPTIONS = {
+  target: "ES2022",
+  module: "ESNext",
+  moduleResolution: "Bundler",
+  lib: ["ES2022", "DOM"],
+  strict: true,
+  isolatedModules: true,
+  verbatimModuleSyntax: true,
+  allowImportingTsExtensions: true,
+  rewriteRelativeImportExtensions: true,
+  skipLibCheck: true,
+  noEmitOnError: true,
+  rootDir: "..",
+};
+
+async function tsc(name: string, config: object): Promise<void> {
+  const path = `${OUT}/${name}`;
+  await writeFile(path, JSON.stringify(config, null, 2));
+  run("node", ["node_modules/typescript/bin/tsc", "-p", path]);
+}
+
+async function walk(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) out.push(...await walk(path));
+    else out.push(path);
+  }
+  return out;
+}
+
+/** Relative `.ts` specifiers in declarations become `.js`, as in the emitted JavaScript. */
+async function fixDeclarations(dir: string): Promise<void> {
+  for (const file of (await walk(dir)).filter((f) => f.endsWith(".d.ts"))) {
+    const text = await readFile(file, "utf8");
+    const fixed = text.replace(/(from\s+|import\()(["'])(\.{1,2}\/[^"']*)\.ts\2/g, "$1$2$3.js$2");
+    if (fixed !== text) await writeFile(file, fixed);
+  }
+}
+
+/** The generated package.json, keys in dnt's order. */
+function packageJson(deno: { version: string }) {
+  return {
+    name: NPM_NAME,
+    version: deno.version,
+    description: "Keras's Adagrad (tf.keras.optimizers.Adagrad, TF 2.x) as fused WebGPU compute " +
+      "shaders: dense and sparse (IndexedSlices) steps in one submit, plus row-wise Adagrad.",
+    keywords: ["webgpu", "adagrad", "optimizer", "keras", "wgsl", "machine-learning", "gpu"],
+    license: "MIT",
+    type: "module",
+    module: "./esm/mod.js",
+    types: "./esm/mod.d.ts",
+    exports: { ".": { types: "./esm/mod.d.ts", default: "./esm/mod.js" } },
+    files: ["esm/", "README.md", "LICENSE"],
+    sideEffects: false,
+    engines: { node: ">=20.19" },
+    _generatedBy: "scripts/build_npm.ts",
+  };
+}
+
+/** Builds `npm/`. */
+export async function buildNpm(): Promise<void> {
+  const deno = JSON.parse(await readFile("deno.json", "utf8"));
+  const shaders = renderShaderModule(await readShaderFiles(SHADER_DIR));
+  if (shaders !== await readFile("src/_shaders.ts", "utf8")) {
+    throw new Error("src/_shaders.ts is stale: run `deno task shaders`");
+  }
+  await rm(OUT, { recursive: true, force: true });
+  await mkdir(OUT);
+  await tsc("tsconfig.lib.json", {
+    compilerOptions: { ...COMPILER_OPTIONS, outDir: "esm", declaration: true, types: [] },
+    files: ["../mod.ts"],
+  });
+  await fixDeclarations(`${OUT}/esm`);
+  await writeFile(`${OUT}/esm/package.json`, JSON.stringify({ type: "module" }, null, 2) + "\n");
+  await writeFile(`${OUT}/package.json`, JSON.stringify(packageJson(deno), null, 2) + "\n");
+  for (const file of ["README.md", "LICENSE"]) await cp(file, `${OUT}/${file}`);
+
+  // The tests, compiled the same way; then the library part of that output is replaced by the
+  // built files, so the tests import exactly what the package ships.
+  const tests = (await readdir("tests")).filter((f) => /_test\.ts$|^one_step_main\.ts$/.test(f));
+  await tsc("tsconfig.test.json", {
+    compilerOptions: { ...COMPILER_OPTIONS, outDir: ".test", types: ["node"] },
+    files: tests.map((f) => `../tests/${f}`),
+  });
+  await rm(`${OUT}/.test/src`, { recursive: true });
+  await rm(`${OUT}/.test/mod.js`);
+  await cp(`${OUT}/esm/src`, `${OUT}/.test/src`, { recursive: true });
+  await cp(`${OUT}/esm/mod.js`, `${OUT}/.test/mod.js`);
+  await writeFile(`${OUT}/.test/package.json`, JSON.stringify({ type: "module" }) + "\n");
+  console.log(`built ${OUT}/ (${NPM_NAME}@${deno.version})`);
+}
+
+if (import.meta.main) {
+  await buildNpm();
+  if (!process.argv.includes("--no-checks")) {
+    const { npmChecks } = await import("./npm_checks.ts");
+    await npmChecks();
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Checks of the npm build in `npm/` (made by scripts/build_npm.ts):
+ *
+ * 1. the test suite under Node, against the built files (`npm/.test/`);
+ * 2. the tarball: `npm pack --dry-run` lists the library, its declarations, README, LICENSE and
+ *    package.json, and no tests or TypeScript sources;
+ * 3. consumers: the packed tarball installed into a fresh project (`npm/.consumer/`), then
+ *    imported from Node as ESM and with `require`, type-checked with `moduleResolution` `bundler`
+ *    and `nodenext` (no `skipLibCheck`), and one optimizer step run on Node (`webgpu`) and on Bun
+ *    (`bun-webgpu`), with Keras's testBasic numbers checked.
+ *
+ *     deno task build:npm          (builds, then runs these)
+ *
+ * @module
+ */
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { NPM_NAME, OUT } from "./_npm_layout.ts";
+import { run } from "./_run.ts";
+
+const BUN = "node_modules/bun/bin/bun.exe";
+const TSC = "node_modules/typescript/bin/tsc";
+
+/** Runs the Node test suite against the build. */
+export async function nodeTests(): Promise<void> {
+  const dir = `${OUT}/.test/tests`;
+  const files = (await readdir(dir)).filter((f) => f.endsWith("_test.js")).sort();
+  console.log(`node --test: ${files.length} files against ${OUT}/esm`);
+  run("node", ["--test", "--test-reporter=dot", ...files.map((f) => `${dir}/${f}`)]);
+}
+
+/** Checks the tarball's file list. */
+export function packContents(): void {
+  const out = run("npm", ["pack", "--dry-run", "--json", "--loglevel=error"], {
+    cwd: OUT,
+    capture: true,
+  });
+  const files: string[] = JSON.parse(out)[0].files.map((f: { path: string }) => f.path).sort();
+  const required = [
+    "LICENSE",
+    "README.md",
+    "package.json",
+    "esm/mod.js",
+    "esm/mod.d.ts",
+    "esm/src/_shaders.js",
+    "esm/src/adagrad.js",
+    "esm/src/adagrad.d.ts",
+  ];
+  const missing = required.filter((f) => !files.includes(f));
+  const unwanted = files.filter((f) =>
+    /(^|\/)(tests?|\.test)\/|_test\.|\.ts$/.test(f) && !f.endsWith(".d.ts")
+  );
+  if (missing.length || unwanted.length) {
+    throw new Error(
+      `npm pack: missing [${missing.join(", ")}], unwanted [${unwanted.join(", ")}]`,
+    );
+  }
+  console.log(`npm pack: ${files.length} files, no tests or sources`);
+}
+
+const STEP = `
+const store = new VariableStore(device);
+const var0 = store.variable("var0", [2], new Float32Array([1, 2]));
+const opt = new Adagrad({ learningRate: 3.0 });
+for (let i = 0; i < 3; i++) await opt.applyGradients([[new Float32Array([0.1, 0.1]), var0]]);
+const got = [...(await var0.read())];
+// Keras adagrad_test testBasic, float32.
+const want = [-1.6026091575622559, -0.6026092171669006];
+if (got.some((x, i) => Math.abs(x - want[i]) > 1e-6)) throw new Error("wrong numbers: " + got);
+console.log(RUNTIME + ": one optimizer step ok", got);
+device.destroy();
+`;
+
+/** Installs the tarball into a fresh project and uses it from Node and Bun. */
+export async function consumers(): Promise<void> {
+  const dir = `${OUT}/.consumer`;
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir);
+  run("npm", ["pack", "--loglevel=error", "--pack-destination", ".consumer"], { cwd: OUT });
+  const tarball = (await readdir(dir)).find((f) => f.endsWith(".tgz"))!;
+  const files: Record<string, string> = {
+    "package.json": JSON.stringify({ name: "consumer", private: true, type: "module" }),
+    // Node resolves `webgpu`, `bun-webgpu` and `typescript` from the repository's node_modules,
+    // further up; only the package under test is installed here.
+    "esm.mjs": `import { Adagrad, VariableStore, requestDevice } from "${NPM_NAME}";
+import { create, globals } from "webgpu";
+Object.assign(globalThis, globals);
+const RUNTIME = "node (ESM)";
+const device = await requestDevice({ gpu: create([]) });
+${STEP}`,
+    "require.cjs": `const lib = require("${NPM_NAME}");
+for (const name of ["Adagrad", "RowWiseAdagrad", "IndexedSlices", "VariableStore", "requestDevice"]) {
+  if (typeof lib[name] !== "function") throw new Error("require: no " + name);
+}
+console.log("node (require): " + Object.keys(lib).length + " exports");
+`,
+    "bun.ts": `import { Adagrad, VariableStore, requestDevice } from "${NPM_NAME}";
+import { setupGlobals } from "bun-webgpu";
+await setupGlobals();
+const RUNTIME = "bun (bun-webgpu)";
+const device = await requestDevice();
+${STEP}`,
+    "typed.ts": `import {
+  Adagrad,
+  type AdagradOptions,
+  type GradientPair,
+  IndexedSlices,
+  requestDevice,
+  VariableStore,
+} from "${NPM_NAME}";
+
+const options: AdagradOptions = { learningRate: 0.1, clipnorm: 1 };
+export async function step(): Promise<number> {
+  const device: GPUDevice = await requestDevice({ limits: "adapter" });
+  const store = new VariableStore(device);
+  const table = store.variable("table", [100, 4], 0.5);
+  const pairs: GradientPair[] = [
+    [new IndexedSlices(new Float32Array(8), new Int32Array([1, 2]), [100, 4]), table],
+  ];
+  return await new Adagrad(options).applyGradients(pairs);
+}
+`,
+  };
+  for (const [name, text] of Object.entries(files)) await writeFile(`${dir}/${name}`, text);
+  run("npm", [
+    "install",
+    "--no-save",
+    "--no-package-lock",
+    "--no-fund",
+    "--no-audit",
+    "--loglevel=error",
+    `./${tarball}`,
+  ], {
+    cwd: dir,
+  });
+  run("node", ["esm.mjs"], { cwd: dir });
+  run("node", ["require.cjs"], { cwd: dir });
+  for (const [module, moduleResolution] of [["nodenext", "nodenext"], ["esnext", "bundler"]]) {
+    const config = `tsconfig.${moduleResolution}.json`;
+    await writeFile(
+      `${dir}/${config}`,
+      JSON.stringify({
+        compilerOptions: {
+          noEmit: true,
+          strict: true,
+          target: "ES2022",
+          lib: ["ES2022", "DOM"],
+          types: [],
+          module,
+          moduleResolution,
+        },
+        files: ["typed.ts"],
+      }),
+    );
+    run("node", [`../../${TSC}`, "-p", config], { cwd: dir });
+    console.log(`tsc: a consumer type-checks with moduleResolution ${moduleResolution}`);
+  }
+  run(`../../${BUN}`, ["run", "bun.ts"], { cwd: dir });
+}
+
+/** Every check, in order. */
+export async function npmChecks(): Promise<void> {
+  await nodeTests();
+  packContents();
+  await consumers();
+  console.log("npm checks passed");
+}
+
+if (import.meta.main) await npmChecks();
