@@ -73,15 +73,15 @@ export async function requestDevice(options: RequestDeviceOptions = {}): Promise
   }
   const gpu = options.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu || typeof gpu.requestAdapter !== "function") {
-    const runtime = "Bun" in globalThis ? "bun" : "process" in globalThis ? "node" : "other";
-    throw new TypeError(
-      "requestDevice: this runtime has no navigator.gpu. " +
-        (runtime === "bun"
-          ? "On Bun: `import { setupGlobals } from 'bun-webgpu'; await setupGlobals();` first."
-          : runtime === "node"
-          ? "On Node: `npm install webgpu`, then pass `gpu: create([])` (from 'webgpu')."
-          : "Pass the WebGPU entry point as `gpu`."),
-    );
+    const g = globalThis as { Bun?: unknown; Deno?: unknown; process?: { versions?: object } };
+    const hint = g.Bun
+      ? "On Bun: `import { setupGlobals } from 'bun-webgpu'; await setupGlobals();` first."
+      : g.Deno
+      ? "On Deno before 2.9, run with --unstable-webgpu."
+      : g.process?.versions && "node" in g.process.versions
+      ? "On Node: `npm install webgpu`, then pass `gpu: create([])` (from 'webgpu')."
+      : "Pass the WebGPU entry point as `gpu`.";
+    throw new TypeError(`requestDevice: no WebGPU entry point (navigator.gpu). ${hint}`);
   }
   if (options.gpu) entryPoints.add(options.gpu);
   const adapter = await gpu.requestAdapter(powerPreference ? { powerPreference } : undefined);
