@@ -18,20 +18,20 @@ export async function benchDevice(): Promise<{ device: GPUDevice; description: s
 
 /**
  * Median milliseconds per step: `warmup` steps, then `rounds` rounds of `steps` steps, each round
- * timed from its first call to `onSubmittedWorkDone` after its last.
+ * timed from its first call until `sync` (by default `onSubmittedWorkDone`) after its last.
  */
 export async function msPerStep(
   device: GPUDevice,
   step: () => unknown,
-  { warmup = 5, rounds = 7, steps = 10 } = {},
+  { warmup = 5, rounds = 7, steps = 10, sync = () => device.queue.onSubmittedWorkDone() } = {},
 ): Promise<number> {
   for (let i = 0; i < warmup; i++) await step();
-  await device.queue.onSubmittedWorkDone();
+  await sync();
   const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const t0 = performance.now();
     for (let i = 0; i < steps; i++) await step();
-    await device.queue.onSubmittedWorkDone();
+    await sync();
     times.push((performance.now() - t0) / steps);
   }
   times.sort((a, b) => a - b);

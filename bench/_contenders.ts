@@ -1,0 +1,194 @@
+// The benchmark's contenders, each set up for one case and stepping with gradients already on
+// the GPU: this package (fused), the unfused baseline, TensorFlow.js's tf.train.adagrad on its
+// WebGPU backend, and the copy ceiling.
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-webgpu";
+import { Adagrad, type AdagradOptions, IndexedSlices, VariableStore } from "../mod.ts";
+import { dispatchGrid } from "../src/_tiles.ts";
+import { type Counts, instrument } from "../tests/_counting.ts";
+
+/** A case: dense variables of these sizes, or one sparse table. */
+export interface BenchCase {
+  name: string;
+  sizes: number[];
+  clip?: AdagradOptions;
+  sparse?: { rows: number; width: number; nnz: number };
+}
+
+/** A contender set up for a case. */
+export interface Running {
+  device: GPUDevice;
+  step(): unknown;
+  /** Waits until every step so far ran on the GPU. */
+  sync(): Promise<void>;
+  dispose(): void;
+}
+
+const STORAGE = 0x80, COPY_SRC = 0x4, COPY_DST = 0x8, UNIFORM = 0x40;
+
+function random(n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (Math.random() - 0.5) * 0.2;
+  return out;
+}
+
+/** This package: variables in a store, gradients written into `v.grad` (in place). */
+export function fused(device: GPUDevice, c: BenchCase): Running {
+  const store = new VariableStore(device);
+  const opt = new Adagrad({ learningRate: 0.01, ...c.clip });
+  if (c.sparse) {
+    const { rows, width, nnz } = c.sparse;
+    const table = store.variable("table", [rows, width], 0.5);
+    const hot = Array.from({ length: 20 }, (_, i) => (i * 7919) % rows);
+    const indices = Uint32Array.from(
+      { length: nnz },
+      (_, i) => i % 10 === 0 ? hot[i % 20] : Math.floor(Math.random() * rows),
+    );
+    const upload = (data: Uint32Array | Float32Array) => {
+      const b = device.createBuffer({
+        size: data.byteLength,
+        usage: STORAGE | COPY_SRC,
+        mappedAtCreation: true,
+      });
+      new Uint8Array(b.getMappedRange()).set(new Uint8Array(data.buffer));
+      b.unmap();
+      return b;
+    };
+    const [ib, vb] = [upload(indices), upload(random(nnz * width))];
+    const slices = new IndexedSlices(vb, ib, [rows, width]);
+    return {
+      device,
+      step: () => opt.applyGradients([[slices, table]]),
+      sync: () => device.queue.onSubmittedWorkDone(),
+      dispose: () => [opt.destroy(), store.destroy(), ib.destroy(), vb.destroy()],
+    };
+  }
+  const vars = c.sizes.map((n, i) => store.variable(`v${i}`, [n], random(n)));
+  for (const v of vars) device.queue.writeBuffer(v.grad.buffer, v.grad.offset, random(v.size));
+  const pairs = vars.map((v) => [v.grad, v] as const);
+  return {
+    device,
+    step: () => opt.applyGradients(pairs),
+    sync: () => device.queue.onSubmittedWorkDone(),
+    dispose: () => [opt.destroy(), store.destroy()],
+  };
+}
+
+/** The unfused baseline: a buffer set, bind group, dispatch and submit per variable. */
+export async function unfused(device: GPUDevice, c: BenchCase): Promise<Running> {
+  const code = await Deno.readTextFile(new URL("unfused_adagrad.wgsl", import.meta.url));
+  const pipeline = device.createComputePipeline({
+    layout: "auto",
+    compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
+  });
+  const buffers: GPUBuffer[] = [];
+  const make = (data: Float32Array | Uint32Array, usage: number) => {
+    const b = device.createBuffer({ size: data.byteLength, usage: usage | COPY_DST });
+    device.queue.writeBuffer(b, 0, data);
+    buffers.push(b);
+    return b;
+  };
+  const jobs = c.sizes.map((n) => {
+    const params = new Uint32Array(4);
+    new Float32Array(params.buffer, 0, 2).set([0.01, 1e-7]);
+    params[2] = n;
+    const group = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: make(params, UNIFORM) } },
+        { binding: 1, resource: { buffer: make(random(n), STORAGE) } },
+        { binding: 2, resource: { buffer: make(new Float32Array(n).fill(0.1), STORAGE) } },
+        { binding: 3, resource: { buffer: make(random(n), STORAGE) } },
+      ],
+    });
+    return {
+      group,
+      grid: dispatchGrid(Math.ceil(n / 256), device.limits.maxComputeWorkgroupsPerDimension),
+    };
+  });
+  return {
+    device,
+    step() {
+      for (const job of jobs) {
+        const encoder = device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, job.group);
+        pass.dispatchWorkgroups(...job.grid);
+        pass.end();
+        device.queue.submit([encoder.finish()]);
+      }
+    },
+    sync: () => device.queue.onSubmittedWorkDone(),
+    dispose: () => buffers.forEach((b) => b.destroy()),
+  };
+}
+
+interface TfWebGpu {
+  device: GPUDevice;
+  /** Private in TF.js: the encoder it records into until it submits; null when nothing is pending. */
+  commandEncoder: GPUCommandEncoder | null;
+  submitQueue(): void;
+}
+
+let tfReady: Promise<boolean> | null = null;
+
+/**
+ * TensorFlow.js `tf.train.adagrad(0.01)` on its WebGPU backend: one tf.Variable per variable,
+ * gradients as tensors made once. For a sparse case it applies the dense gradient of the whole
+ * table, since TF.js has no sparse Adagrad.
+ */
+export async function tfjs(c: BenchCase): Promise<Running> {
+  if (!await (tfReady ??= tf.setBackend("webgpu"))) throw new Error("TF.js: no WebGPU backend");
+  const backend = tf.backend() as unknown as TfWebGpu;
+  const sizes = c.sparse ? [c.sparse.rows * c.sparse.width] : c.sizes;
+  const vars = sizes.map((n) => tf.variable(tf.tensor1d(random(n))));
+  const grads = Object.fromEntries(vars.map((v, i) => [v.name, tf.tensor1d(random(sizes[i]))]));
+  const opt = tf.train.adagrad(0.01);
+  return {
+    device: backend.device,
+    step: () => opt.applyGradients(grads),
+    async sync() {
+      if (backend.commandEncoder) backend.submitQueue();
+      await backend.device.queue.onSubmittedWorkDone();
+    },
+    dispose() {
+      opt.dispose();
+      vars.forEach((v) => v.dispose());
+      Object.values(grads).forEach((g) => g.dispose());
+    },
+  };
+}
+
+/** The ceiling: one copyBufferToBuffer reading and writing 10 bytes per parameter (20 moved). */
+export function copyCeiling(device: GPUDevice, params: number): Running {
+  const bytes = Math.ceil((params * 10) / 4) * 4;
+  const src = device.createBuffer({ size: bytes, usage: COPY_SRC });
+  const dst = device.createBuffer({ size: bytes, usage: COPY_DST });
+  return {
+    device,
+    step() {
+      const encoder = device.createCommandEncoder();
+      encoder.copyBufferToBuffer(src, 0, dst, 0, bytes);
+      device.queue.submit([encoder.finish()]);
+    },
+    sync: () => device.queue.onSubmittedWorkDone(),
+    dispose: () => [src.destroy(), dst.destroy()],
+  };
+}
+
+/** Dispatches and submits of one step (after warm-up), counted on the contender's device. */
+export async function countStep(running: Running): Promise<Counts> {
+  await running.step();
+  await running.sync();
+  const counts = instrument(running.device);
+  try {
+    await running.step();
+    await running.sync();
+    return counts;
+  } finally {
+    const d = running.device as unknown as Record<string, unknown>;
+    for (const name of Object.keys(d)) if (typeof d[name] === "function") delete d[name];
+    delete (running.device.queue as unknown as Record<string, unknown>).submit;
+  }
+}
