@@ -17,22 +17,33 @@ export async function benchDevice(): Promise<{ device: GPUDevice; description: s
 }
 
 /**
- * Median milliseconds per step: `warmup` steps, then `rounds` rounds of `steps` steps, each round
- * timed from its first call until `sync` (by default `onSubmittedWorkDone`) after its last.
+ * Median milliseconds per step: warm-up steps, then `rounds` rounds of `steps` steps, each round
+ * timed from its first call until `sync` (by default `onSubmittedWorkDone`) after its last. Slow
+ * contenders (a warm-up step over 50 ms) get fewer steps per round, so that a case takes seconds,
+ * not minutes; every round still holds at least one whole step.
  */
 export async function msPerStep(
   device: GPUDevice,
   step: () => unknown,
   { warmup = 5, rounds = 7, steps = 10, sync = () => device.queue.onSubmittedWorkDone() } = {},
 ): Promise<number> {
-  for (let i = 0; i < warmup; i++) await step();
+  const t0 = performance.now();
+  await step();
+  await sync();
+  const first = performance.now() - t0;
+  if (first > 50) {
+    warmup = Math.min(warmup, 2);
+    steps = Math.max(1, Math.min(steps, Math.round(250 / first)));
+    rounds = Math.min(rounds, 5);
+  }
+  for (let i = 1; i < warmup; i++) await step();
   await sync();
   const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const t0 = performance.now();
+    const start = performance.now();
     for (let i = 0; i < steps; i++) await step();
     await sync();
-    times.push((performance.now() - t0) / steps);
+    times.push((performance.now() - start) / steps);
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];

@@ -4,7 +4,8 @@
  * TensorFlow.js's `tf.train.adagrad` on its WebGPU backend, and the copy ceiling (a
  * `copyBufferToBuffer` reading and writing 10 bytes per parameter: the 20 bytes a dense step
  * moves, 12 read and 8 written). Prints a Markdown table, writes it with an SVG chart of ms/step
- * against the number of variables to `bench/results/`, and checks the targets as ratios.
+ * against the number of variables to `bench/results/` (`.tmp` files, git-ignored, for `--quick`
+ * and `--only` runs), and checks the targets as ratios.
  *
  *     deno task bench                  every case (a few minutes on a CPU adapter)
  *     deno task bench --quick          small sizes, to prove the benchmark works (CI)
@@ -179,7 +180,7 @@ console.log(table);
 const slug = description.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
 const dir = new URL("results/", import.meta.url);
 await mkdir(dir, { recursive: true });
-const suffix = quick ? ".tmp" : "";
+const suffix = quick || only ? ".tmp" : "";
 await writeFile(new URL(`${slug}.md${suffix}`, dir), table);
 const chartRows = byCount.filter((r) => r.unfused && r.tfjs);
 if (chartRows.length > 1) {
