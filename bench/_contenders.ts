@@ -26,7 +26,7 @@ export interface Running {
 
 const STORAGE = 0x80, COPY_SRC = 0x4, COPY_DST = 0x8, UNIFORM = 0x40;
 
-function random(n: number): Float32Array {
+function random(n: number): Float32Array<ArrayBuffer> {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = (Math.random() - 0.5) * 0.2;
   return out;
@@ -82,7 +82,7 @@ export async function unfused(device: GPUDevice, c: BenchCase): Promise<Running>
     compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
   });
   const buffers: GPUBuffer[] = [];
-  const make = (data: Float32Array | Uint32Array, usage: number) => {
+  const make = (data: Float32Array<ArrayBuffer> | Uint32Array<ArrayBuffer>, usage: number) => {
     const b = device.createBuffer({ size: data.byteLength, usage: usage | COPY_DST });
     device.queue.writeBuffer(b, 0, data);
     buffers.push(b);
@@ -143,7 +143,10 @@ export async function tfjs(c: BenchCase): Promise<Running> {
   const backend = tf.backend() as unknown as TfWebGpu;
   const sizes = c.sparse ? [c.sparse.rows * c.sparse.width] : c.sizes;
   const vars = sizes.map((n) => tf.variable(tf.tensor1d(random(n))));
-  const grads = Object.fromEntries(vars.map((v, i) => [v.name, tf.tensor1d(random(sizes[i]))]));
+  const grads: { name: string; tensor: tf.Tensor }[] = vars.map((v, i) => ({
+    name: v.name,
+    tensor: tf.tensor1d(random(sizes[i])),
+  }));
   const opt = tf.train.adagrad(0.01);
   return {
     device: backend.device,
@@ -155,7 +158,7 @@ export async function tfjs(c: BenchCase): Promise<Running> {
     dispose() {
       opt.dispose();
       vars.forEach((v) => v.dispose());
-      Object.values(grads).forEach((g) => g.dispose());
+      grads.forEach((g) => g.tensor.dispose());
     },
   };
 }

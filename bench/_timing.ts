@@ -25,7 +25,12 @@ export async function benchDevice(): Promise<{ device: GPUDevice; description: s
 export async function msPerStep(
   device: GPUDevice,
   step: () => unknown,
-  { warmup = 5, rounds = 7, steps = 10, sync = () => device.queue.onSubmittedWorkDone() } = {},
+  {
+    warmup = 5,
+    rounds = 7,
+    steps = 10,
+    sync = (): Promise<unknown> => device.queue.onSubmittedWorkDone(),
+  }: { warmup?: number; rounds?: number; steps?: number; sync?: () => Promise<unknown> } = {},
 ): Promise<number> {
   const t0 = performance.now();
   await step();
