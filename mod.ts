@@ -27,6 +27,18 @@ export { requestDevice, type RequestDeviceOptions } from "./src/request_device.t
 export type { AdagradConfig, AdagradOptions } from "./src/adagrad_config.ts";
 export { BufferRegion } from "./src/buffer_region.ts";
 export {
+  CHECKPOINT_FORMAT,
+  type CheckpointTargets,
+  restoreCheckpoint,
+  saveCheckpoint,
+} from "./src/checkpoint.ts";
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  type SafetensorsEntry,
+  type SafetensorsFile,
+} from "./src/safetensors.ts";
+export {
   CosineDecay,
   CosineDecayRestarts,
   deserializeSchedule,
