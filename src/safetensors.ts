@@ -4,6 +4,7 @@ import { describe } from "./_validate.ts";
 export interface SafetensorsEntry {
   /** `"F32"`, `"I64"`, ... as safetensors names them. */
   dtype: string;
+  /** Dimensions, outermost first; `[]` for a scalar. */
   shape: number[];
   /** The raw bytes (a view into the file). */
   data: Uint8Array;
