@@ -114,6 +114,10 @@ export async function buildNpm(): Promise<void> {
   await cp(`${OUT}/esm/src`, `${OUT}/.test/src`, { recursive: true });
   await cp(`${OUT}/esm/mod.js`, `${OUT}/.test/mod.js`);
   await writeFile(`${OUT}/.test/package.json`, JSON.stringify({ type: "module" }) + "\n");
+  // The examples' shaders, which they read beside their modules.
+  for (const file of (await readdir("examples")).filter((f) => f.endsWith(".wgsl"))) {
+    await cp(`examples/${file}`, `${OUT}/.test/examples/${file}`);
+  }
   console.log(`built ${OUT}/ (${NPM_NAME}@${deno.version})`);
 }
 

@@ -3,6 +3,7 @@
 // device (see README, "Why one isolate"). Node and Bun run the *_test.ts files directly.
 import "./checkpoint_test.ts";
 import "./clipping_test.ts";
+import "./demo_test.ts";
 import "./dense_reference_test.ts";
 import "./errors_test.ts";
 import "./keras_vectors_test.ts";

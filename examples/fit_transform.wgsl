@@ -1,0 +1,36 @@
+// Gradient of the mean squared error of a 4x4 transform M (column-major, as wgpu-matrix stores it)
+// over point correspondences p_i -> q_i (homogeneous, w = 1):
+//   L = 1/N sum_i |M p_i - q_i|^2,   dL/dM[r][c] = 2/N sum_i (M p_i - q_i)[r] p_i[c]
+// One thread per entry of M; each walks the points. Writes the gradient into M's gradient region.
+
+struct Info {
+  points: u32,
+  // Element offsets of M in `weights` and of its gradient in `gradients`.
+  matrix: u32,
+  gradient: u32,
+  pad0: u32,
+}
+
+@group(0) @binding(0) var<uniform> info: Info;
+// p_i then q_i, 4 floats each.
+@group(0) @binding(1) var<storage, read> pairs: array<vec4f>;
+@group(0) @binding(2) var<storage, read> weights: array<f32>;
+@group(0) @binding(3) var<storage, read_write> gradients: array<f32>;
+
+fn entry(r: u32, c: u32) -> f32 {
+  return weights[info.matrix + c * 4u + r];
+}
+
+@compute @workgroup_size(16)
+fn gradient(@builtin(local_invocation_index) e: u32) {
+  let c = e / 4u;
+  let r = e % 4u;
+  var sum = 0.0;
+  for (var i = 0u; i < info.points; i++) {
+    let p = pairs[2u * i];
+    let q = pairs[2u * i + 1u];
+    let mp = entry(r, 0u) * p.x + entry(r, 1u) * p.y + entry(r, 2u) * p.z + entry(r, 3u) * p.w;
+    sum += (mp - q[r]) * p[c];
+  }
+  gradients[info.gradient + e] = 2.0 * sum / f32(info.points);
+}
