@@ -36,6 +36,7 @@ const suite = await new Deno.Command(deno, {
   args: [
     "test",
     "--allow-read",
+    "--allow-write",
     "--allow-run",
     "--allow-env",
     `--junit-path=${report}`,
