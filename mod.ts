@@ -26,6 +26,7 @@ export { RowWiseAdagrad } from "./src/row_wise_adagrad.ts";
 export { requestDevice, type RequestDeviceOptions } from "./src/request_device.ts";
 export type { AdagradConfig, AdagradOptions } from "./src/adagrad_config.ts";
 export { BufferRegion } from "./src/buffer_region.ts";
+export { DeviceLostError } from "./src/device_lost.ts";
 export {
   CHECKPOINT_FORMAT,
   type CheckpointTargets,

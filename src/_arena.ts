@@ -1,6 +1,7 @@
 import { COPY_DST, COPY_SRC, STORAGE } from "./_usage.ts";
 import { alignUp } from "./_layout.ts";
 import { writeFloats } from "./_transfer.ts";
+import { assertDeviceAlive } from "./device_lost.ts";
 
 /** Every buffer owned by an arena, so a store buffer passed as a bare binding is caught. */
 export const arenaBuffers: WeakSet<GPUBuffer> = new WeakSet();
@@ -104,6 +105,7 @@ export class Arena {
     if (this.#destroyed) {
       throw new TypeError(`${what} belongs to a destroyed VariableStore (${this.label})`);
     }
+    assertDeviceAlive(this.device, what);
   }
 
   materialize(): void {

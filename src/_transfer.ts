@@ -1,4 +1,5 @@
 import { COPY_DST, MAP_MODE_READ, MAP_READ } from "./_usage.ts";
+import { assertDeviceAliveSoon } from "./device_lost.ts";
 
 /**
  * Copies `byteLength` bytes at `offset` of `buffer` (which needs COPY_SRC) to the CPU. For reads
@@ -21,6 +22,9 @@ export async function readFloats(
     device.queue.submit([encoder.finish()]);
     await staging.mapAsync(MAP_MODE_READ);
     return new Float32Array(staging.getMappedRange().slice(0));
+  } catch (e) {
+    await assertDeviceAliveSoon(device, "read"); // a lost device is the likely cause: say so
+    throw e;
   } finally {
     staging.destroy();
   }

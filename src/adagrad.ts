@@ -19,6 +19,7 @@ import {
 } from "./_plan.ts";
 import { SparseBuffers, type SparsePart } from "./_sparse.ts";
 import { rowsOf, rowWiseClasses } from "./_variant.ts";
+import { assertDeviceAlive, watchDevice } from "./device_lost.ts";
 import { slicesData } from "./indexed_slices.ts";
 import {
   createFilledBuffer,
@@ -557,6 +558,12 @@ export class Adagrad {
     device.queue.submit([encoder.finish()]);
     const iterations = ++this.#iterations;
     const error = await device.popErrorScope();
+    try {
+      assertDeviceAlive(device, `Adagrad '${this.name}'`);
+    } catch (lost) {
+      this.#iterations--; // the device is gone: nothing was applied
+      throw lost;
+    }
     if (error) {
       // The whole command buffer was rejected, so nothing was updated.
       this.#iterations--;
@@ -696,6 +703,7 @@ export class Adagrad {
 
   /** The device's kernels, and the optimizer's per-device buffers, made once. */
   #prepare(device: GPUDevice): Kernels {
+    watchDevice(device);
     this.#params ??= device.createBuffer({
       label: `${this.name} params`,
       size: PARAMS_BYTES,
@@ -727,6 +735,7 @@ export class Adagrad {
 
   #assertAlive(): void {
     if (this.#destroyed) throw new TypeError(`Adagrad '${this.name}' was destroyed`);
+    assertDeviceAlive(this.#device, `Adagrad '${this.name}'`);
   }
 
   #stageGradient(

@@ -1,3 +1,4 @@
+import { assertDeviceAlive } from "./device_lost.ts";
 import type { BufferRegion } from "./buffer_region.ts";
 import { readFloats, writeFloats } from "./_transfer.ts";
 import { checkValues } from "./_validate.ts";
@@ -62,12 +63,14 @@ export class Slot {
 
   /** Copies the slot's values to the CPU. */
   read(): Promise<Float32Array> {
+    assertDeviceAlive(this.#device, `slot '${this.name}'`);
     const { buffer, offset, byteLength } = this.#locate();
     return readFloats(this.#device, buffer, offset, byteLength);
   }
 
   /** Overwrites the slot: a `Float32Array` of `size` elements, or one number for all. */
   write(data: Float32Array | number): void {
+    assertDeviceAlive(this.#device, `slot '${this.name}'`);
     const { buffer, offset, byteLength } = this.#locate();
     checkValues(data, byteLength / 4, `slot '${this.name}'`);
     const values = typeof data === "number" ? new Float32Array(byteLength / 4).fill(data) : data;

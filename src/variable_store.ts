@@ -1,3 +1,4 @@
+import { watchDevice } from "./device_lost.ts";
 import { Arena } from "./_arena.ts";
 import { alignDown, ArenaPacker } from "./_layout.ts";
 import { checkShape, checkValues, describe } from "./_validate.ts";
@@ -77,6 +78,7 @@ export class VariableStore {
    * @param options arena size, extra buffer usage, label
    */
   constructor(device: GPUDevice, options: VariableStoreOptions = {}) {
+    watchDevice(device);
     if (typeof device !== "object" || device === null || !("createBuffer" in device)) {
       throw new TypeError(`VariableStore: device must be a GPUDevice, got ${describe(device)}`);
     }

@@ -1,0 +1,224 @@
+// Reliability: a lost device is reported by every call and training resumes from a checkpoint on a
+// new device; a long run allocates nothing and does not grow the heap; and random configurations
+// agree with the float64 reference (seeded: a failure prints its seed).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import process from "node:process";
+import {
+  Adagrad,
+  type AdagradOptions,
+  DeviceLostError,
+  ExponentialDecay,
+  type GradientPair,
+  IndexedSlices,
+  PiecewiseConstantDecay,
+  restoreCheckpoint,
+  saveCheckpoint,
+  VariableStore,
+} from "../mod.ts";
+import { counting, reset } from "./_counting.ts";
+import { requestDevice, withDevice } from "./_gpu.ts";
+import {
+  assertCloseL2,
+  randomValues,
+  refClip,
+  refSparseStep,
+  type RefState,
+  refState,
+  refStep,
+  rng,
+} from "./_reference.ts";
+
+/** A small model and a fixed gradient sequence: step `k` always gets the same gradients. */
+function build(device: GPUDevice) {
+  const store = new VariableStore(device);
+  const random = rng(77);
+  const w = store.variable("w", [300, 4], randomValues(random, 1200));
+  const b = store.variable("b", [7], randomValues(random, 7));
+  const opt = new Adagrad({ learningRate: 0.1, decay: 0.05, clipnorm: 3 });
+  const step = (k: number) => {
+    const r = rng(500 + k);
+    const indices = Int32Array.from({ length: 50 }, () => Math.floor(r() * 40));
+    return opt.applyGradients([
+      [new IndexedSlices(randomValues(r, 200), indices, [300, 4]), w],
+      [randomValues(r, 7), b],
+    ]);
+  };
+  return { store, w, b, opt, step };
+}
+
+test("a lost device: every call says so; the last checkpoint resumes on a new device", async () => {
+  const straight = await withDevice(async (device) => {
+    const m = build(device);
+    for (let k = 0; k < 5; k++) await m.step(k);
+    const out = [
+      await m.w.read(),
+      await m.b.read(),
+      await m.opt.getSlot(m.w, "accumulator").read(),
+    ];
+    m.opt.destroy();
+    m.store.destroy();
+    return out;
+  });
+
+  const doomed = await requestDevice();
+  const m = build(doomed);
+  for (let k = 0; k < 3; k++) await m.step(k);
+  const checkpoint = await saveCheckpoint({ variables: [m.w, m.b], optimizer: m.opt });
+  await m.step(3); // work after the checkpoint, lost with the device
+  doomed.destroy();
+  await doomed.lost;
+
+  await assert.rejects(m.step(4), DeviceLostError, "applyGradients");
+  assert.equal(m.opt.iterations, 4, "the refused step is not counted");
+  assert.throws(() => m.w.read(), DeviceLostError, "variable.read");
+  assert.throws(() => m.w.write(1), DeviceLostError, "variable.write");
+  assert.throws(() => m.opt.getSlot(m.w, "accumulator").read(), DeviceLostError, "slot.read");
+  await assert.rejects(m.opt.getWeights(), DeviceLostError, "getWeights");
+  assert.throws(() => m.opt.setWeights([0]), DeviceLostError, "setWeights");
+  await assert.rejects(saveCheckpoint({ variables: [m.w] }), DeviceLostError, "saveCheckpoint");
+  const error = await m.step(4).catch((e) => e);
+  assert.match(error.message, /the GPU device was lost \(destroyed.*restoreCheckpoint/);
+
+  await withDevice(async (device) => {
+    const again = build(device);
+    restoreCheckpoint(checkpoint, { variables: [again.w, again.b], optimizer: again.opt });
+    for (let k = 3; k < 5; k++) await again.step(k);
+    assert.deepEqual(
+      [
+        await again.w.read(),
+        await again.b.read(),
+        await again.opt.getSlot(again.w, "accumulator").read(),
+      ],
+      straight,
+      "resumed on a new device = uninterrupted",
+    );
+    again.opt.destroy();
+    again.store.destroy();
+  });
+});
+
+test("soak: 10,000 steps create no GPU object and do not grow the heap", async () => {
+  await withDevice((device) =>
+    counting(device, async (counts) => {
+      const m = build(device);
+      for (let k = 0; k < 20; k++) await m.step(k % 50); // sizes every buffer
+      await device.queue.onSubmittedWorkDone();
+      const heap = () => process.memoryUsage().heapUsed;
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      const before = heap();
+      reset(counts);
+      for (let k = 0; k < 10_000; k++) {
+        await m.step(k % 50);
+        if (k % 500 === 499) await device.queue.onSubmittedWorkDone();
+      }
+      await device.queue.onSubmittedWorkDone();
+      gc?.();
+      const grown = heap() - before;
+      assert.deepEqual(counts.created, {}, "GPU objects created during 10,000 steps");
+      assert.equal(counts.submits, 10_000);
+      // Garbage not yet collected counts too, so the bound is loose; a leak of even 2 KB per step
+      // (the step's own arrays kept alive) would exceed it.
+      assert.ok(grown < 20e6, `heap grew by ${(grown / 1e6).toFixed(1)} MB over 10,000 steps`);
+      assert.equal(m.opt.iterations, 10_020);
+      m.opt.destroy();
+      m.store.destroy();
+    })
+  );
+});
+
+const FUZZ_CASES = Number(process.env.WEBGPU_ADAGRAD_FUZZ ?? 24);
+const EDGE_SIZES = [1, 3, 255, 256, 257, 4095, 4096, 4097, 8193, 65536, 100_000];
+
+for (let seed = 1; seed <= FUZZ_CASES; seed++) {
+  test(`fuzz seed ${seed}: a random configuration against the float64 reference`, async () => {
+    const random = rng(seed * 7919);
+    const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
+    const size = () => random() < 0.5 ? pick(EDGE_SIZES) : 1 + Math.floor(random() * 20_000);
+    const clip = pick([{}, { clipvalue: 0.3 }, { clipnorm: 1.5 }, { globalClipnorm: 2 }, {
+      clipvalue: 0.5,
+      clipnorm: 1,
+    }]);
+    const decay = random() < 0.3 ? 0.02 : 0;
+    const schedule = pick([
+      null,
+      new ExponentialDecay(0.2, 2, 0.7),
+      new PiecewiseConstantDecay([1], [0.2, 0.05]),
+    ]);
+    const options: AdagradOptions = {
+      learningRate: schedule ?? 0.1,
+      decay,
+      initialAccumulatorValue: pick([0.1, 0.5, 0.01]),
+      ...clip,
+    };
+    const what = `seed ${seed}: ${
+      JSON.stringify({ ...options, learningRate: schedule?.constructor.name ?? 0.1 })
+    }`;
+    await withDevice(async (device) => {
+      const store = new VariableStore(device, {
+        // Small arenas (variables of up to 100k floats still fit) put variables in several.
+        maxArenaBytes: random() < 0.3 ? 512 * 1024 : undefined,
+      });
+      const vars = Array.from({ length: 1 + Math.floor(random() * 5) }, (_, i) => {
+        const rows = size();
+        const width = random() < 0.4 ? 1 + Math.floor(random() * 9) : 1;
+        const shape = width === 1 ? [rows] : [Math.max(1, Math.floor(rows / width)), width];
+        const init = randomValues(random, shape.reduce((a, b) => a * b, 1));
+        return {
+          v: store.variable(`v${i}`, shape, init),
+          rows: shape[0],
+          width: shape[1] ?? 1,
+          init,
+          sparse: random() < 0.4,
+        };
+      });
+      const opt = new Adagrad(options);
+      const states: (RefState | null)[] = vars.map(() => null);
+      for (let step = 0; step < 3; step++) {
+        const lr = opt.currentLearningRate;
+        const pairs: GradientPair[] = [];
+        const grads: { k: number; values: Float32Array; indices?: Int32Array }[] = [];
+        for (const [k, x] of vars.entries()) {
+          if (random() < 0.2 && step > 0) { // missing this step
+            pairs.push([null, x.v]);
+            continue;
+          }
+          if (x.sparse) {
+            const nnz = 1 + Math.floor(random() * Math.min(3000, 3 * x.rows));
+            const indices = Int32Array.from({ length: nnz }, () => Math.floor(random() * x.rows));
+            const values = randomValues(random, nnz * x.width);
+            pairs.push([new IndexedSlices(values, indices, x.v.shape), x.v]);
+            grads.push({ k, values, indices });
+          } else {
+            const values = randomValues(random, x.v.size);
+            pairs.push([values, x.v]);
+            grads.push({ k, values });
+          }
+        }
+        if (grads.length === 0) continue;
+        await opt.applyGradients(pairs);
+        const clipped = refClip(grads.map((g) => Float64Array.from(g.values)), clip);
+        grads.forEach((g, j) => {
+          const x = vars[g.k];
+          const state = states[g.k] ??= refState(x.init, options.initialAccumulatorValue!);
+          if (g.indices) refSparseStep(state, x.width, g.indices, clipped[j], lr, 1e-7);
+          else refStep(state, clipped[j], lr, 1e-7);
+        });
+      }
+      for (const [k, x] of vars.entries()) {
+        const state = states[k];
+        if (!state) continue;
+        assertCloseL2(await x.v.read(), state.value, 2e-6, `${what}: ${x.v.name} variable`);
+        assertCloseL2(
+          await opt.getSlot(x.v, "accumulator").read(),
+          state.accum,
+          2e-6,
+          `${what}: ${x.v.name} accumulator`,
+        );
+      }
+      opt.destroy();
+      store.destroy();
+    });
+  });
+}
