@@ -19,6 +19,8 @@ export class DeviceLostError extends Error {
   readonly reason: string;
 
   /**
+   * Made by the package when a call finds its device lost; not usually constructed by users.
+   *
    * @param what the call that found the device lost
    * @param info the device's `GPUDeviceLostInfo`
    */
