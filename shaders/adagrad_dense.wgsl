@@ -16,6 +16,9 @@ override EPSILON_INSIDE_SQRT: bool = false;
 // Keras's clipping, in Keras's order: clipvalue, then clipnorm (1) or global_clipnorm (2).
 override CLIP_VALUE: bool = false;
 override NORM_MODE: u32 = 0u;
+// The opt-in non-finite guard: skip the step when guard.wgsl found a NaN or an infinity, and take
+// the learning rate it picked.
+override GUARD: bool = false;
 
 // Per-step values, written once per step by the CPU (no readback needed to compute them).
 struct Params {
@@ -53,8 +56,9 @@ struct TileTable {
 // Written by clip_norms.wgsl: the global scale, or per variable of the step a divisor.
 struct Norms {
   global_scale: f32,
-  pad0: f32,
-  pad1: f32,
+  // With the non-finite guard (guard.wgsl): 1 to skip this step, and the step's learning rate.
+  skip: u32,
+  guarded_lr: f32,
   pad2: f32,
   divisors: array<f32>,
 }
@@ -71,7 +75,13 @@ fn update(
     return;
   }
   let tile = table.tiles[t];
-  let lr = params.lr;
+  var lr = params.lr;
+  if (GUARD) {
+    if (norms.skip != 0u) {
+      return;
+    }
+    lr = norms.guarded_lr;
+  }
   let epsilon = params.epsilon;
   var norm_divisor = 1.0;
   if (NORM_MODE == 1u) {

@@ -14,6 +14,9 @@ override WORKGROUP_SIZE: u32 = 256u;
 override EPSILON_INSIDE_SQRT: bool = false;
 override CLIP_VALUE: bool = false;
 override NORM_MODE: u32 = 0u;
+// The opt-in non-finite guard: skip the step when guard.wgsl found a NaN or an infinity, and take
+// the learning rate it picked.
+override GUARD: bool = false;
 
 struct Params {
   lr: f32,
@@ -55,8 +58,9 @@ struct SparseTileTable {
 
 struct Norms {
   global_scale: f32,
-  pad0: f32,
-  pad1: f32,
+  // With the non-finite guard (guard.wgsl): 1 to skip this step, and the step's learning rate.
+  skip: u32,
+  guarded_lr: f32,
   pad2: f32,
   divisors: array<f32>,
 }
@@ -80,6 +84,13 @@ fn sparse_update(
     return;
   }
   let tile = table.tiles[t];
+  var lr = params.lr;
+  if (GUARD) {
+    if (norms.skip != 0u) {
+      return;
+    }
+    lr = norms.guarded_lr;
+  }
   var norm_divisor = 1.0;
   if (NORM_MODE == 1u) {
     norm_divisor = norms.divisors[tile.variable];
@@ -116,6 +127,6 @@ fn sparse_update(
       denominator = sqrt(a + params.epsilon);
     }
     let v = tile.var_offset + row * tile.width + column;
-    variables[v] = variables[v] - (g * params.lr) / denominator;
+    variables[v] = variables[v] - (g * lr) / denominator;
   }
 }

@@ -36,8 +36,9 @@ struct VariableTable {
 // divisors[k] for clipnorm; global_scale for global_clipnorm.
 struct Norms {
   global_scale: f32,
-  pad0: f32,
-  pad1: f32,
+  // With the non-finite guard (guard.wgsl): 1 to skip this step, and the step's learning rate.
+  skip: u32,
+  guarded_lr: f32,
   pad2: f32,
   divisors: array<f32>,
 }

@@ -14,6 +14,9 @@ override WORKGROUP_SIZE: u32 = 256u;
 override EPSILON_INSIDE_SQRT: bool = false;
 override CLIP_VALUE: bool = false;
 override NORM_MODE: u32 = 0u;
+// The opt-in non-finite guard: skip the step when guard.wgsl found a NaN or an infinity, and take
+// the learning rate it picked.
+override GUARD: bool = false;
 
 struct Params {
   lr: f32,
@@ -50,8 +53,9 @@ struct SparseTileTable {
 
 struct Norms {
   global_scale: f32,
-  pad0: f32,
-  pad1: f32,
+  // With the non-finite guard (guard.wgsl): 1 to skip this step, and the step's learning rate.
+  skip: u32,
+  guarded_lr: f32,
   pad2: f32,
   divisors: array<f32>,
 }
@@ -106,6 +110,13 @@ fn rowwise_update(
   if (lane >= tile.length) {
     return;
   }
+  var lr = params.lr;
+  if (GUARD) {
+    if (norms.skip != 0u) {
+      return;
+    }
+    lr = norms.guarded_lr;
+  }
   let s = tile.start + lane;
   let p = tile.nnz_base + s;
   var row = s;
@@ -134,7 +145,7 @@ fn rowwise_update(
   if (EPSILON_INSIDE_SQRT) {
     denominator = sqrt(m + params.epsilon);
   }
-  let multiplier = params.lr / denominator;
+  let multiplier = lr / denominator;
   let base = tile.var_offset + row * tile.width;
   for (var c = 0u; c < tile.width; c++) {
     variables[base + c] = variables[base + c] - multiplier * gradient(tile, p, key, c, norm_divisor);

@@ -3,6 +3,7 @@ import {
   ADAGRAD_SPARSE_WGSL,
   BITONIC_SORT_WGSL,
   CLIP_NORMS_WGSL,
+  GUARD_WGSL,
   ROWWISE_ADAGRAD_WGSL,
   SPARSE_KEYS_WGSL,
   SUM_SQUARES_WGSL,
@@ -20,6 +21,8 @@ export type NormMode = 0 | 1 | 2;
 export interface Specialisation {
   epsilonInsideSqrt: boolean;
   clipValue: boolean;
+  /** The non-finite guard (guard.wgsl) decides whether the step runs, and its learning rate. */
+  guard: boolean;
   normMode: NormMode;
 }
 
@@ -142,7 +145,8 @@ function workgroupSizeOf(device: GPUDevice): number {
 export function kernelsFor(device: GPUDevice, spec: Specialisation): Kernels {
   const cache = deviceCache(device);
   const workgroupSize = workgroupSizeOf(device);
-  const key = `${workgroupSize}:${spec.epsilonInsideSqrt}:${spec.clipValue}:${spec.normMode}`;
+  const key =
+    `${workgroupSize}:${spec.epsilonInsideSqrt}:${spec.clipValue}:${spec.normMode}:${spec.guard}`;
   let kernels = cache.kernels.get(key);
   if (!kernels) {
     const clipValue = spec.clipValue ? 1 : 0;
@@ -153,6 +157,7 @@ export function kernelsFor(device: GPUDevice, spec: Specialisation): Kernels {
         EPSILON_INSIDE_SQRT: spec.epsilonInsideSqrt ? 1 : 0,
         CLIP_VALUE: clipValue,
         NORM_MODE: spec.normMode,
+        GUARD: spec.guard ? 1 : 0,
       }),
       updateLayout: cache.updateLayout,
       sumSquares: norms
@@ -214,7 +219,7 @@ export function sparseKernelsFor(
   // The sort needs a power-of-two workgroup; 256 or the largest power of two the device allows.
   const workgroupSize = 2 ** Math.floor(Math.log2(workgroupSizeOf(device)));
   const key = `${workgroupSize}:${spec.epsilonInsideSqrt}:${spec.clipValue}:${spec.normMode}:` +
-    rowWise;
+    `${spec.guard}:${rowWise}`;
   let perDevice = sparseKernelCache.get(device);
   if (!perDevice) sparseKernelCache.set(device, perDevice = new Map());
   let kernels = perDevice.get(key);
@@ -266,6 +271,7 @@ export function sparseKernelsFor(
         EPSILON_INSIDE_SQRT: spec.epsilonInsideSqrt ? 1 : 0,
         CLIP_VALUE: spec.clipValue ? 1 : 0,
         NORM_MODE: spec.normMode,
+        GUARD: spec.guard ? 1 : 0,
       },
     ),
     updateLayout: layouts.update,
@@ -274,5 +280,45 @@ export function sparseKernelsFor(
     maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
   };
   perDevice.set(key, kernels);
+  return kernels;
+}
+
+/** The non-finite guard's kernels (guard.wgsl), with their own ("auto") layouts. */
+export interface GuardKernels {
+  readonly check: GPUComputePipeline;
+  readonly finalize: GPUComputePipeline;
+  readonly workgroupSize: number;
+  readonly maxWorkgroupsPerDimension: number;
+}
+
+/** Entries of the guard's learning-rate table (LR_WINDOW in guard.wgsl). */
+export const LR_WINDOW = 16;
+
+const guardCache = new WeakMap<GPUDevice, GuardKernels>();
+
+/** The guard's kernels for `device`, compiled on first use. */
+export function guardKernelsFor(device: GPUDevice): GuardKernels {
+  let kernels = guardCache.get(device);
+  if (!kernels) {
+    const workgroupSize = workgroupSizeOf(device);
+    const module = device.createShaderModule({ label: "webgpu-adagrad guard", code: GUARD_WGSL });
+    const make = (entryPoint: string) =>
+      device.createComputePipeline({
+        label: `webgpu-adagrad ${entryPoint}`,
+        layout: "auto",
+        compute: {
+          module,
+          entryPoint,
+          constants: { WORKGROUP_SIZE: workgroupSize, LR_WINDOW },
+        },
+      });
+    kernels = {
+      check: make("check_finite"),
+      finalize: make("finalize"),
+      workgroupSize,
+      maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+    };
+    guardCache.set(device, kernels);
+  }
   return kernels;
 }

@@ -10,6 +10,7 @@ import { dispatchGrid, TILE_FIELDS, TILE_HEADER_BYTES, tilesFor, writeTiles } fr
 import { readFloats } from "./_transfer.ts";
 import { COPY_DST, COPY_SRC, STORAGE, UNIFORM } from "./_usage.ts";
 import type { GpuRange } from "./_validate.ts";
+import type { GuardBuffers } from "./_guard.ts";
 
 /** u32 words of the entry table header and of each entry (sparse_keys.wgsl). */
 const ENTRY_HEADER_WORDS = 4;
@@ -90,6 +91,7 @@ export class SparseBuffers {
   #sortGroup: GPUBindGroup | null = null;
   #sumSquaresGroup: GPUBindGroup | null = null;
   #sumSquaresFor: GPUBuffer | null = null;
+  #checkGroup: GPUBindGroup | null = null;
   #padded = 0;
   #total = 0;
   #normTileCount = 0;
@@ -224,6 +226,7 @@ export class SparseBuffers {
       this.#capacity.normTiles = size;
       this.#normWords = new Uint32Array(size / 4);
       this.#sumSquaresGroup = null;
+      this.#checkGroup = null;
     }
     this.#normTileCount = writeTiles(sources, TILE_ELEMENTS, this.#normWords, partialBase);
     const used = TILE_HEADER_BYTES / 4 + this.#normTileCount * TILE_FIELDS;
@@ -253,6 +256,16 @@ export class SparseBuffers {
     });
     pass.setBindGroup(0, this.#sumSquaresGroup);
     pass.dispatchWorkgroups(...dispatchGrid(this.#normTileCount, dense.maxWorkgroupsPerDimension));
+  }
+
+  /** Records the non-finite check of the staged values (the pipeline is already set). */
+  encodeCheck(pass: GPUComputePassEncoder, guard: GuardBuffers): void {
+    if (this.#normTileCount === 0) return;
+    this.#checkGroup ??= guard.checkGroup(this.#normTiles!, this.values);
+    pass.setBindGroup(0, this.#checkGroup);
+    pass.dispatchWorkgroups(
+      ...dispatchGrid(this.#normTileCount, guard.kernels.maxWorkgroupsPerDimension),
+    );
   }
 
   /** Copies the skipped-index count to the CPU. */
@@ -287,6 +300,7 @@ export class SparseBuffers {
       c.values = grow(values, c.values);
       this.values = this.#buffer("values", 4 * c.values, STORAGE | COPY_DST);
       this.#sumSquaresGroup = null;
+      this.#checkGroup = null;
       this.generation++;
     }
     if (padded > c.pairs) {

@@ -3,6 +3,7 @@ import type { TileSource } from "./_tiles.ts";
 import type { ClipBuffers } from "./_clipping.ts";
 import { type Kernels, type SparseKernels, TILE_ELEMENTS } from "./_kernels.ts";
 import type { SparseBuffers, StagedSlices } from "./_sparse.ts";
+import type { GuardBuffers } from "./_guard.ts";
 import { COPY_DST, COPY_SRC, STORAGE } from "./_usage.ts";
 
 /** One variable of a group, in elements of the bound buffers. */
@@ -77,6 +78,7 @@ export class UpdateGroup {
   #sparseCount = 0;
   #sparseGroup: GPUBindGroup | null = null;
   #sparseGeneration = -1;
+  #checkGroup: GPUBindGroup | null = null;
 
   constructor(
     device: GPUDevice,
@@ -118,6 +120,7 @@ export class UpdateGroup {
 
   /** Drops the bind groups (after `configure`, or when the clipping buffers grew). */
   rebind(): void {
+    this.#checkGroup = null;
     this.#updateGroup = null;
     this.#sumSquaresGroup = null;
     this.#sparseGroup = null;
@@ -175,6 +178,16 @@ export class UpdateGroup {
     const words = TILE_HEADER_BYTES / 4 + this.#tileCount * TILE_FIELDS;
     this.device.queue.writeBuffer(this.#tileBuffer!, 0, this.#tileWords, 0, words);
     this.#lastKey = key;
+  }
+
+  /** Records the non-finite check of this step's gradients (its pipeline is already set). */
+  encodeCheck(pass: GPUComputePassEncoder, guard: GuardBuffers): void {
+    if (!this.#active || this.#tileCount === 0) return;
+    this.#checkGroup ??= guard.checkGroup(this.#tileBuffer!, this.buffers!.gradients());
+    pass.setBindGroup(0, this.#checkGroup);
+    pass.dispatchWorkgroups(
+      ...dispatchGrid(this.#tileCount, this.kernels.maxWorkgroupsPerDimension),
+    );
   }
 
   /** Records pass 1 of norm clipping for this group (its pipeline is already set). */

@@ -2,6 +2,7 @@ import type { Arena } from "./_arena.ts";
 import { ExternalGroup, type ExternalRef } from "./_external.ts";
 import { ClipBuffers } from "./_clipping.ts";
 import {
+  guardKernelsFor,
   type Kernels,
   kernelsFor,
   PARAMS_BYTES,
@@ -18,6 +19,7 @@ import {
   type StoreEntry,
 } from "./_plan.ts";
 import { SparseBuffers, type SparsePart } from "./_sparse.ts";
+import { GuardBuffers } from "./_guard.ts";
 import { rowsOf, rowWiseClasses } from "./_variant.ts";
 import { assertDeviceAlive, watchDevice } from "./device_lost.ts";
 import { slicesData } from "./indexed_slices.ts";
@@ -134,6 +136,9 @@ export class Adagrad {
   #clip: ClipBuffers | null = null;
   #clipNormsGroup: GPUBindGroup | null = null;
   #sparse: SparseBuffers | null = null;
+  #guard: GuardBuffers | null = null;
+  /** Steps the GPU skipped (non-finite guard) that `iterations` already discounts. */
+  #skippedKnown = 0;
   readonly #spec: Specialisation;
   readonly #paramsData = new Float32Array(PARAMS_BYTES / 4);
   /** Per store arena: its dispatch and the accumulator buffer mirroring its layout. */
@@ -175,6 +180,7 @@ export class Adagrad {
       epsilonInsideSqrt: o.epsilonInsideSqrt,
       clipValue: o.clipvalue !== undefined,
       normMode: o.clipnorm !== undefined ? 1 : o.globalClipnorm !== undefined ? 2 : 0,
+      guard: o.skipNonFinite,
     };
   }
 
@@ -264,8 +270,11 @@ export class Adagrad {
    * divided by `1 + decay * iterations`, in float32 as Keras computes it.
    */
   get currentLearningRate(): number {
+    return this.#lrAt(this.#iterations);
+  }
+
+  #lrAt(step: number): number {
     const f = Math.fround;
-    const step = this.#iterations;
     const base = this.#learningRate;
     const lr = f(base instanceof LearningRateSchedule ? base.call(step) : base);
     if (this.decay <= 0) return lr;
@@ -506,6 +515,11 @@ export class Adagrad {
       o.clipnorm ?? o.globalClipnorm ?? 0,
     ]);
     device.queue.writeBuffer(this.#params!, 0, this.#paramsData);
+    if (this.#spec.guard) {
+      this.#guard ??= new GuardBuffers(device, guardKernelsFor(device));
+      const step = this.#iterations;
+      this.#guard.writeLearningRates(this.#skippedKnown, (j) => this.#lrAt(Math.max(0, step - j)));
+    }
 
     const encoder = device.createCommandEncoder({ label: `${this.name} step` });
     const participants = new Map<UpdateGroup, number[]>();
@@ -555,7 +569,9 @@ export class Adagrad {
       join(group.group, index);
     });
     this.#encodePasses(encoder, kernels, participants, sparse);
+    const read = this.#guard?.maybeScheduleRead(encoder);
     device.queue.submit([encoder.finish()]);
+    read?.().then((count) => this.#reconcile(count), () => {});
     const iterations = ++this.#iterations;
     const error = await device.popErrorScope();
     try {
@@ -589,6 +605,35 @@ export class Adagrad {
     return this.#sparse ? await this.#sparse.readSkipped() : 0;
   }
 
+  /**
+   * With `skipNonFinite`: how many steps were skipped because a gradient held a NaN or an
+   * infinity, since the optimizer was created (0 without the guard). Reads one number back; it
+   * also brings `iterations` up to date at once (the optimizer otherwise learns of skipped steps
+   * in the background, every few steps, and the learning rate of each step is exact either way).
+   *
+   * @example
+   * ```ts ignore
+   * const opt = new Adagrad({ learningRate: 0.1, skipNonFinite: true });
+   * // ... steps ...
+   * console.log(await opt.skippedSteps(), opt.iterations);
+   * ```
+   */
+  async skippedSteps(): Promise<number> {
+    this.#assertAlive();
+    if (!this.#guard) return 0;
+    const count = await this.#guard.readSkipped();
+    this.#reconcile(count);
+    return count;
+  }
+
+  /** Discounts steps the GPU skipped, learned from its count. */
+  #reconcile(count: number): void {
+    const fresh = count - this.#skippedKnown;
+    if (fresh <= 0) return;
+    this.#skippedKnown = count;
+    this.#iterations = Math.max(0, this.#iterations - fresh);
+  }
+
   /** Frees the optimizer's GPU buffers (accumulators, tile tables, uniforms). */
   destroy(): void {
     this.#destroyed = true;
@@ -600,6 +645,7 @@ export class Adagrad {
     this.#params?.destroy();
     this.#clip?.destroy();
     this.#sparse?.destroy();
+    this.#guard?.destroy();
     for (const buffer of this.#ownWeights) buffer.destroy();
   }
 
@@ -644,8 +690,11 @@ export class Adagrad {
       const sparseKernels = sparseKernelsFor(device, this.#spec, this.#rowWise);
       sparseBuffers = this.#sparse ??= new SparseBuffers(device, sparseKernels);
       staged = sparseBuffers.stage(encoder, sparse.map((s) => s.part));
-      if (norms) {
-        const layout = sparseBuffers.prepareNorms(staged, firstVariable, partialBase);
+      // The value rows' tile table serves the norms and the non-finite check.
+      const layout = norms || this.#guard
+        ? sparseBuffers.prepareNorms(staged, firstVariable, partialBase)
+        : null;
+      if (norms && layout) {
         firsts.push(...layout.firsts);
         counts.push(...layout.counts);
         partialBase += layout.tiles;
@@ -682,6 +731,13 @@ export class Adagrad {
     }
     const pass = encoder.beginComputePass({ label: `${this.name} update` });
     sparseBuffers?.encodeSort(pass);
+    const guard = this.#guard;
+    if (guard) {
+      pass.setPipeline(guard.kernels.check);
+      for (const group of participants.keys()) group.encodeCheck(pass, guard);
+      sparseBuffers?.encodeCheck(pass, guard);
+      guard.encodeFinalize(pass, clip.norms);
+    }
     if (norms) {
       pass.setPipeline(kernels.sumSquares!);
       for (const group of participants.keys()) group.encodeSumSquares(pass);

@@ -46,6 +46,13 @@ export interface AdagradOptions {
    */
   epsilonInsideSqrt?: boolean;
   /**
+   * Skip a step whose gradients hold any NaN or infinity, whole: no variable, slot or `iterations`
+   * changes (PyTorch's fused optimizers, Optax's `apply_if_finite`). Checked on the GPU, with no
+   * readback in the step; `await opt.skippedSteps()` counts them. Default `false`: as in Keras, a
+   * NaN propagates. Not a Keras argument; `getConfig()` writes `skip_non_finite` only when true.
+   */
+  skipNonFinite?: boolean;
+  /**
    * The device, for an optimizer that only updates variables in your own buffers. Not needed
    * when it updates {@linkcode VariableStore} variables: it takes their device. Not part of
    * the Keras config.
@@ -83,6 +90,8 @@ export interface AdagradConfig {
   clipvalue?: number;
   /** Present (and true) only with `epsilonInsideSqrt`. */
   epsilon_inside_sqrt?: boolean;
+  /** Present (and true) only with `skipNonFinite`. */
+  skip_non_finite?: boolean;
 }
 
 /** Options after validation and Keras's defaults. */
@@ -96,6 +105,7 @@ export interface ResolvedOptions {
   clipnorm: number | undefined;
   globalClipnorm: number | undefined;
   epsilonInsideSqrt: boolean;
+  skipNonFinite: boolean;
   device: GPUDevice | undefined;
 }
 
@@ -110,6 +120,7 @@ const OPTION_KEYS = [
   "clipnorm",
   "globalClipnorm",
   "epsilonInsideSqrt",
+  "skipNonFinite",
   "device",
 ];
 
@@ -129,6 +140,8 @@ const CONFIG_KEYS: Record<string, keyof AdagradOptions> = {
   globalClipnorm: "globalClipnorm",
   epsilon_inside_sqrt: "epsilonInsideSqrt",
   epsilonInsideSqrt: "epsilonInsideSqrt",
+  skip_non_finite: "skipNonFinite",
+  skipNonFinite: "skipNonFinite",
 };
 
 /** Keras's backend epsilon, used when `epsilon` is 0 or absent. */
@@ -211,6 +224,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   if (typeof epsilonInsideSqrt !== "boolean") {
     throw new TypeError(`epsilonInsideSqrt must be a boolean, got ${describe(epsilonInsideSqrt)}`);
   }
+  const skipNonFinite = o.skipNonFinite ?? false;
+  if (typeof skipNonFinite !== "boolean") {
+    throw new TypeError(`skipNonFinite must be a boolean, got ${describe(skipNonFinite)}`);
+  }
   const device = o.device;
   if (device !== undefined && (typeof device !== "object" || !("createBuffer" in device))) {
     throw new TypeError(`Adagrad: device must be a GPUDevice, got ${describe(device)}`);
@@ -226,6 +243,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     clipnorm,
     globalClipnorm,
     epsilonInsideSqrt,
+    skipNonFinite,
     device,
   };
 }
@@ -249,6 +267,7 @@ export function toConfig(
     epsilon: options.epsilon,
   });
   if (options.epsilonInsideSqrt) config.epsilon_inside_sqrt = true;
+  if (options.skipNonFinite) config.skip_non_finite = true;
   return config;
 }
 

@@ -222,3 +222,67 @@ for (let seed = 1; seed <= FUZZ_CASES; seed++) {
     });
   });
 }
+
+for (const rowWise of [false, true]) {
+  test(`skipNonFinite${rowWise ? " (RowWiseAdagrad)" : ""}: a step with a NaN or an infinity is skipped whole`, async () => {
+    await withDevice(async (device) => {
+      const { RowWiseAdagrad } = await import("../mod.ts");
+      const make = (guard: boolean) => {
+        const store = new VariableStore(device);
+        const random = rng(31);
+        const w = store.variable("w", [200, 3], randomValues(random, 600));
+        const b = store.variable("b", [5000], randomValues(random, 5000));
+        const options: AdagradOptions = {
+          // Decay and a schedule: the learning rate of every step depends on the true count.
+          learningRate: new ExponentialDecay(0.2, 3, 0.5),
+          decay: 0.1,
+          clipnorm: 5,
+          skipNonFinite: guard,
+        };
+        const opt = rowWise ? new RowWiseAdagrad(options) : new Adagrad(options);
+        return { store, w, b, opt };
+      };
+      const guarded = make(true);
+      const reference = make(false);
+      const poison = [NaN, Infinity, -Infinity];
+      let bad = 0;
+      for (let step = 0; step < 40; step++) {
+        const r = rng(900 + step);
+        const indices = Int32Array.from({ length: 30 }, () => Math.floor(r() * 200));
+        const values = randomValues(r, 90);
+        const dense = randomValues(r, 5000);
+        // Every third step carries one non-finite value, in the sparse or the dense gradient.
+        const poisoned = step % 3 === 1;
+        if (poisoned) {
+          bad++;
+          if (step % 2) values[Math.floor(r() * 90)] = poison[step % 3];
+          else dense[Math.floor(r() * 5000)] = poison[step % 3];
+        }
+        const pairs = (m: typeof guarded): GradientPair[] => [
+          [new IndexedSlices(values, indices, [200, 3]), m.w],
+          [dense, m.b],
+        ];
+        await guarded.opt.applyGradients(pairs(guarded));
+        if (!poisoned) await reference.opt.applyGradients(pairs(reference));
+      }
+      assert.equal(await guarded.opt.skippedSteps(), bad);
+      assert.equal(guarded.opt.iterations, reference.opt.iterations, "skipped steps not counted");
+      for (const name of ["w", "b"] as const) {
+        assert.deepEqual(await guarded[name].read(), await reference[name].read(), name);
+        assert.deepEqual(
+          await guarded.opt.getSlot(guarded[name], "accumulator").read(),
+          await reference.opt.getSlot(reference[name], "accumulator").read(),
+          `${name} accumulator`,
+        );
+      }
+      // Without the guard a NaN propagates, as in Keras.
+      await reference.opt.applyGradients([[new Float32Array(5000).fill(NaN), reference.b]]);
+      assert.ok(Number.isNaN((await reference.b.read())[0]));
+      assert.equal(await reference.opt.skippedSteps(), 0);
+      for (const m of [guarded, reference]) {
+        m.opt.destroy();
+        m.store.destroy();
+      }
+    });
+  });
+}

@@ -20,22 +20,28 @@ test("src/_shaders.ts is up to date with shaders/*.wgsl (run `deno task shaders`
 });
 
 test("every kernel and specialisation compiles on this adapter, without messages", async () => {
-  const { kernelsFor, sparseKernelsFor } = await import("../src/_kernels.ts");
+  const { guardKernelsFor, kernelsFor, sparseKernelsFor } = await import("../src/_kernels.ts");
   const { withDevice } = await import("./_gpu.ts");
   await withDevice(async (device) => {
     for (const [name, code] of Object.entries(embedded as Record<string, string>)) {
       const info = await device.createShaderModule({ code }).getCompilationInfo();
       assert.deepEqual(info.messages.map((m) => `${m.type}: ${m.message}`), [], name);
     }
+    device.pushErrorScope("validation");
+    guardKernelsFor(device);
+    assert.equal((await device.popErrorScope())?.message, undefined, "guard kernels");
     for (const epsilonInsideSqrt of [false, true]) {
       for (const clipValue of [false, true]) {
         for (const normMode of [0, 1, 2] as const) {
-          const spec = { epsilonInsideSqrt, clipValue, normMode };
-          device.pushErrorScope("validation");
-          kernelsFor(device, spec);
-          sparseKernelsFor(device, spec);
-          const error = await device.popErrorScope();
-          assert.equal(error?.message, undefined, JSON.stringify(spec));
+          for (const guard of [false, true]) {
+            const spec = { epsilonInsideSqrt, clipValue, normMode, guard };
+            device.pushErrorScope("validation");
+            kernelsFor(device, spec);
+            sparseKernelsFor(device, spec);
+            sparseKernelsFor(device, spec, true);
+            const error = await device.popErrorScope();
+            assert.equal(error?.message, undefined, JSON.stringify(spec));
+          }
         }
       }
     }
