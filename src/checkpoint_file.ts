@@ -1,9 +1,22 @@
 import { type CheckpointTargets, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 
+/** The part of `node:fs/promises` used here (typed locally: the package has no Node types). */
+interface FileSystem {
+  open(path: string, flags: string): Promise<{
+    writeFile(data: Uint8Array): Promise<void>;
+    sync(): Promise<void>;
+    close(): Promise<void>;
+  }>;
+  rename(from: string, to: string): Promise<void>;
+  rm(path: string, options: { force: boolean }): Promise<void>;
+  readFile(path: string): Promise<Uint8Array>;
+}
+
 // node:fs is loaded on first use, so the package imports no runtime module until a file is
 // written (Deno, Node and Bun all provide it; browsers do not have files).
-async function fs() {
-  return await import("node:fs/promises");
+async function fs(): Promise<FileSystem> {
+  // @ts-ignore: the npm build compiles without Node's types; FileSystem types what is used
+  return await import("node:fs/promises") as FileSystem;
 }
 
 /**
