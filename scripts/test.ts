@@ -77,7 +77,12 @@ if (!only) {
   await npmChecks();
   const tests = (await readdir("tests")).filter((f) => f.endsWith("_test.ts")).sort();
   console.log(`bun test: ${tests.length} files`);
-  run("node_modules/bun/bin/bun.exe", ["test", ...tests.map((f) => `tests/${f}`)]);
+  run("node_modules/bun/bin/bun.exe", [
+    "test",
+    "--timeout",
+    "300000",
+    ...tests.map((f) => `tests/${f}`),
+  ]);
 }
 
 // Examples in JSDoc and README: type-checked, as each would otherwise run in an isolate of its own.

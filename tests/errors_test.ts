@@ -2,7 +2,7 @@
 // every variable, gradient region, accumulator and the iteration count keep their bits.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Adagrad, type Variable, VariableStore } from "../mod.ts";
+import { Adagrad, RowWiseAdagrad, type Variable, VariableStore } from "../mod.ts";
 import { sharedDevice, Snapshot, withDevice } from "./_gpu.ts";
 import { randomValues, rng } from "./_reference.ts";
 
@@ -297,6 +297,19 @@ test("constructor and store arguments are checked with Keras's wording", async (
       /^Unexpected keyword argument passed to optimizer: momentum\./,
     ],
     [() => new Adagrad({ name: 3 as never }), TypeError, /name must be a string/],
+    [() => new Adagrad({ epsilon: NaN }), RangeError, /epsilon must be finite, got NaN/],
+    [() => new Adagrad({ clipnorm: NaN }), RangeError, /clipnorm must be finite, got NaN/],
+    [() => new Adagrad({ decay: Infinity }), RangeError, /decay must be finite/],
+    [
+      () => new Adagrad({ skipNonFinite: "yes" as never }),
+      TypeError,
+      /skipNonFinite must be a boolean/,
+    ],
+    [
+      () => new RowWiseAdagrad({ initialAccumulatorValue: -0.5 }),
+      RangeError,
+      /^initial_accumulator_value must be non-negative: -0.5$/,
+    ],
     [() => new Adagrad(null as never), TypeError, /options must be an object/],
   ];
   for (const [fn, error, message] of bad) {
