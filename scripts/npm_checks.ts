@@ -25,7 +25,12 @@ export async function nodeTests(): Promise<void> {
   const dir = `${OUT}/.test/tests`;
   const files = (await readdir(dir)).filter((f) => f.endsWith("_test.js")).sort();
   console.log(`node --test: ${files.length} files against ${OUT}/esm`);
-  run("node", ["--test", "--test-reporter=dot", ...files.map((f) => `${dir}/${f}`)]);
+  run("node", [
+    "--expose-gc", // the soak test collects garbage before it weighs the heap
+    "--test",
+    "--test-reporter=dot",
+    ...files.map((f) => `${dir}/${f}`),
+  ]);
 }
 
 /** Checks the tarball's file list. */

@@ -39,6 +39,7 @@ const suite = await new Deno.Command(deno, {
     "--allow-write",
     "--allow-run",
     "--allow-env",
+    "--v8-flags=--expose-gc",
     `--junit-path=${report}`,
     ...Deno.args,
     "tests/all.ts",
