@@ -1,9 +1,8 @@
 /**
  * Where the package stands, in one run on one adapter: median ms per step of this package
  * (gradients already on the GPU), an unfused baseline (one dispatch and submit per variable),
- * TensorFlow.js's `tf.train.adagrad` on its WebGPU backend, and the copy ceiling (a
- * `copyBufferToBuffer` reading and writing 10 bytes per parameter: the 20 bytes a dense step
- * moves, 12 read and 8 written). Prints a Markdown table, writes it with an SVG chart of ms/step
+ * TensorFlow.js's `tf.train.adagrad` on its WebGPU backend, and the copy ceiling (one
+ * `copyBufferToBuffer` of the 20 bytes per parameter a dense step moves, 12 read and 8 written). Prints a Markdown table, writes it with an SVG chart of ms/step
  * against the number of variables to `bench/results/` (`.tmp` files, git-ignored, for `--quick`
  * and `--only` runs), and checks the targets as ratios.
  *
@@ -144,7 +143,7 @@ for (const r of rows) {
 lines.push(
   "",
   "GB/s counts the 20 bytes a dense step moves per parameter (for a sparse step, per touched " +
-    "element). The copy ceiling is one `copyBufferToBuffer` moving as many bytes. TF.js on a " +
+    "element). The copy ceiling is one `copyBufferToBuffer` of as many bytes. TF.js on a " +
     "sparse case applies the whole table's dense gradient: it has no sparse Adagrad.",
 );
 
