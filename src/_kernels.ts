@@ -1,4 +1,5 @@
 import {
+  ADAGRAD_DENSE_VEC4_WGSL,
   ADAGRAD_DENSE_WGSL,
   ADAGRAD_SPARSE_WGSL,
   BITONIC_SORT_WGSL,
@@ -30,6 +31,8 @@ export interface Specialisation {
 export interface Kernels {
   /** The fused update (adagrad_dense.wgsl). */
   readonly update: GPUComputePipeline;
+  /** The same, four elements at a time, for 16-byte-aligned variables (adagrad_dense_vec4.wgsl). */
+  readonly updateVec4: GPUComputePipeline;
   readonly updateLayout: GPUBindGroupLayout;
   /** Norm clipping pass 1 (sum_squares.wgsl); null without norm clipping. */
   readonly sumSquares: GPUComputePipeline | null;
@@ -159,6 +162,20 @@ export function kernelsFor(device: GPUDevice, spec: Specialisation): Kernels {
         NORM_MODE: spec.normMode,
         GUARD: spec.guard ? 1 : 0,
       }),
+      updateVec4: pipeline(
+        device,
+        cache,
+        ADAGRAD_DENSE_VEC4_WGSL,
+        "update_vec4",
+        cache.updateLayout,
+        {
+          WORKGROUP_SIZE: workgroupSize,
+          EPSILON_INSIDE_SQRT: spec.epsilonInsideSqrt ? 1 : 0,
+          CLIP_VALUE: clipValue,
+          NORM_MODE: spec.normMode,
+          GUARD: spec.guard ? 1 : 0,
+        },
+      ),
       updateLayout: cache.updateLayout,
       sumSquares: norms
         ? pipeline(device, cache, SUM_SQUARES_WGSL, "sum_squares", cache.sumSquaresLayout, {

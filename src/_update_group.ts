@@ -79,6 +79,7 @@ export class UpdateGroup {
   #sparseGroup: GPUBindGroup | null = null;
   #sparseGeneration = -1;
   #checkGroup: GPUBindGroup | null = null;
+  #vec4 = false;
 
   constructor(
     device: GPUDevice,
@@ -99,8 +100,13 @@ export class UpdateGroup {
     return this.#tileCount;
   }
 
-  /** (Re)binds buffers and members; sizes the tile table for all members at once. */
-  configure(buffers: GroupBuffers, members: readonly GroupMember[]): void {
+  /**
+   * (Re)binds buffers and members; sizes the tile table for all members at once. `vectorize`:
+   * the bytes after each variable up to the next 16-byte boundary belong to no one (a store
+   * arena), so the vec4 kernel may be used when every offset is a multiple of 4 elements.
+   */
+  configure(buffers: GroupBuffers, members: readonly GroupMember[], vectorize = false): void {
+    this.#vec4 = vectorize && members.every((m) => m.varOffset % 4 === 0 && m.slotOffset % 4 === 0);
     const capacity = members.reduce((n, m) => n + tilesFor(m.length, TILE_ELEMENTS), 0);
     const bytes = TILE_HEADER_BYTES + capacity * TILE_FIELDS * 4;
     if (!this.#tileBuffer || this.#tileBuffer.size < bytes) {
@@ -200,14 +206,15 @@ export class UpdateGroup {
   }
 
   /**
-   * Records this group's update (its pipeline is already set) if `setParticipants` gave it
-   * variables since the last update. Returns the dispatch count.
+   * Records this group's update (scalar or vec4 kernel) if `setParticipants` gave it variables
+   * since the last update. Returns the dispatch count.
    */
   encodeUpdate(pass: GPUComputePassEncoder): number {
     const active = this.#active;
     this.#active = false;
     if (!active || this.#tileCount === 0) return 0;
     const [x, y] = dispatchGrid(this.#tileCount, this.kernels.maxWorkgroupsPerDimension);
+    pass.setPipeline(this.#vec4 ? this.kernels.updateVec4 : this.kernels.update);
     pass.setBindGroup(0, this.#denseGroups()[0]);
     pass.dispatchWorkgroups(x, y);
     return 1;

@@ -746,10 +746,7 @@ export class Adagrad {
       pass.setBindGroup(0, this.#clipNormsGroup!);
       pass.dispatchWorkgroups(1);
     }
-    if (participants.size > 0) {
-      pass.setPipeline(kernels.update);
-      for (const group of participants.keys()) group.encodeUpdate(pass);
-    }
+    for (const group of participants.keys()) group.encodeUpdate(pass);
     if (sparseBuffers) {
       pass.setPipeline(sparseBuffers.kernels.update);
       for (const group of sparseGroups.keys()) group.encodeSparse(pass);
@@ -845,6 +842,7 @@ export class Adagrad {
           slotOffset: slotOffsets[i],
           length: m.byteLength / 4,
         })),
+        !this.#rowWise,
       );
       state = { group, accumulators, slotOffsets };
       this.#arenas.set(arena, state);
