@@ -313,3 +313,45 @@ test("external variables added over several steps keep earlier accumulators", as
     }
   });
 });
+
+test("a step writes nothing outside the variables: arena padding keeps its bits (vec4 tails)", async () => {
+  await withDevice(async (device) => {
+    const random = rng(12);
+    const store = new VariableStore(device);
+    // Odd sizes: each variable's last vector reaches into the padding before the next one.
+    const vars = [5, 7, 13, 4097, 1].map((n, i) =>
+      store.variable(`p${i}`, [n], randomValues(random, n))
+    );
+    const opt = new Adagrad({ learningRate: 0.1, clipnorm: 1 });
+    // Garbage in the gradient arena's padding: a lane that strayed there would change something.
+    const grads = vars[0].grad.buffer;
+    device.queue.writeBuffer(grads, 0, new Float32Array(grads.size / 4).fill(7));
+    for (let step = 0; step < 3; step++) {
+      await opt.applyGradients(vars.map((v) => [randomValues(random, v.size), v] as const));
+    }
+    const snap = new Snapshot(device);
+    const arenaVars = await snap.slice({
+      buffer: vars[0].buffer,
+      offset: 0,
+      byteLength: vars[0].buffer.size,
+    });
+    const slot0 = opt.getSlot(vars[0], "accumulator").region;
+    const arenaAccum = await snap.slice({
+      buffer: slot0.buffer,
+      offset: 0,
+      byteLength: slot0.buffer.size,
+    });
+    const inside = new Set<number>();
+    for (const v of vars) for (let i = 0; i < v.size; i++) inside.add(v.offset / 4 + i);
+    let padding = 0;
+    for (let i = 0; i < arenaVars.length; i++) {
+      if (inside.has(i)) continue;
+      padding++;
+      assert.ok(Object.is(arenaVars[i], 0), `variables arena element ${i} (padding) changed`);
+      assert.equal(arenaAccum[i], Math.fround(0.1), `accumulator element ${i} (padding) changed`);
+    }
+    assert.ok(padding > 0);
+    opt.destroy();
+    store.destroy();
+  });
+});
