@@ -16,6 +16,7 @@ export class GuardBuffers {
   readonly #lrTable: GPUBuffer;
   readonly #staging: GPUBuffer;
   readonly #words = new Uint32Array(4 + LR_WINDOW);
+  readonly #lr = new Float32Array(this.#words.buffer, 16, LR_WINDOW);
   #finalizeGroup: GPUBindGroup | null = null;
   #finalizeNorms: GPUBuffer | null = null;
   #reading = false;
@@ -35,8 +36,7 @@ export class GuardBuffers {
   writeLearningRates(known: number, lrAt: (j: number) => number): void {
     const words = this.#words;
     words[0] = known;
-    const lr = new Float32Array(words.buffer, 16, LR_WINDOW);
-    for (let j = 0; j < LR_WINDOW; j++) lr[j] = lrAt(j);
+    for (let j = 0; j < LR_WINDOW; j++) this.#lr[j] = lrAt(j);
     this.device.queue.writeBuffer(this.#lrTable, 0, words);
   }
 

@@ -95,6 +95,7 @@ export class SparseBuffers {
   #padded = 0;
   #total = 0;
   #normTileCount = 0;
+  #schedule: ReturnType<typeof sortSchedule> = [];
 
   constructor(device: GPUDevice, kernels: SparseKernels) {
     this.device = device;
@@ -127,7 +128,9 @@ export class SparseBuffers {
       return s;
     });
     this.#total = nnz;
-    this.#padded = paddedLength(nnz, this.kernels.block);
+    const padded = paddedLength(nnz, this.kernels.block);
+    if (padded !== this.#padded) this.#schedule = sortSchedule(padded, this.kernels.block);
+    this.#padded = padded;
     this.#ensure(nnz, values, this.#padded, parts.length);
     const device = this.device;
     const words = this.#entryWords;
@@ -187,7 +190,7 @@ export class SparseBuffers {
     pass.setBindGroup(0, this.#keysGroup);
     pass.dispatchWorkgroups(...dispatchGrid(this.#padded / k.workgroupSize, max));
     const grid = dispatchGrid(this.#padded / k.block, max);
-    sortSchedule(this.#padded, k.block).forEach((step, slot) => {
+    this.#schedule.forEach((step, slot) => {
       pass.setPipeline(
         step.kind === "block" ? k.sortBlock : step.kind === "merge" ? k.sortMerge : k.sortStep,
       );

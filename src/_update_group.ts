@@ -1,7 +1,7 @@
 import { dispatchGrid, TILE_FIELDS, TILE_HEADER_BYTES, tilesFor, writeTiles } from "./_tiles.ts";
 import type { TileSource } from "./_tiles.ts";
 import type { ClipBuffers } from "./_clipping.ts";
-import { type Kernels, type SparseKernels, TILE_ELEMENTS } from "./_kernels.ts";
+import { type Kernels, TILE_ELEMENTS } from "./_kernels.ts";
 import type { SparseBuffers, StagedSlices } from "./_sparse.ts";
 import type { GuardBuffers } from "./_guard.ts";
 import { COPY_DST, COPY_SRC, STORAGE } from "./_usage.ts";
@@ -227,9 +227,9 @@ export class UpdateGroup {
   setSparse(
     members: readonly SparseMember[],
     shared: SparseBuffers,
-    kernels: SparseKernels,
     rowWise: boolean,
   ): void {
+    const kernels = shared.kernels;
     // Element-wise: tiles of TILE_ELEMENTS elements. Row-wise: one row (position) per thread.
     const unit = rowWise ? kernels.workgroupSize : TILE_ELEMENTS;
     const perTile = (m: SparseMember) => rowWise ? m.staged.nnz : m.staged.nnz * m.staged.width;

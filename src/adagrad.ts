@@ -144,7 +144,7 @@ export class Adagrad {
   /** Per store arena: its dispatch and the accumulator buffer mirroring its layout. */
   readonly #arenas = new Map<
     Arena,
-    { group: UpdateGroup; accumulators: GPUBuffer; slotOffsets: number[] }
+    { group: UpdateGroup; accumulators: GPUBuffer }
   >();
   /** One accumulator per row (RowWiseAdagrad) rather than per element. */
   readonly #rowWise: boolean;
@@ -727,7 +727,7 @@ export class Adagrad {
     }
     // After clip.ensure, which may have reset the groups' bind groups.
     for (const [group, members] of sparseGroups) {
-      group.setSparse(members, sparseBuffers!, sparseBuffers!.kernels, this.#rowWise);
+      group.setSparse(members, sparseBuffers!, this.#rowWise);
     }
     const pass = encoder.beginComputePass({ label: `${this.name} update` });
     sparseBuffers?.encodeSort(pass);
@@ -844,10 +844,10 @@ export class Adagrad {
         })),
         !this.#rowWise,
       );
-      state = { group, accumulators, slotOffsets };
+      state = { group, accumulators };
       this.#arenas.set(arena, state);
     }
-    const offset = state.slotOffsets[memberIndexOf(variable)] * 4;
+    const offset = state.group.members[memberIndexOf(variable)].slotOffset * 4;
     const shape = this.#rowWise ? [rowsOf(variable.shape).rows] : variable.shape;
     const size = shape.reduce((a, b) => a * b, 1);
     const region = new BufferRegion(state.accumulators, offset, size * 4);
