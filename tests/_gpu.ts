@@ -99,3 +99,20 @@ export class Snapshot {
     return all.slice(r.offset / 4, (r.offset + r.byteLength) / 4);
   }
 }
+
+/** A STORAGE | COPY_SRC buffer holding `data`: a gradient source such as IndexedSlices takes. */
+export function upload(
+  device: GPUDevice,
+  data: Float32Array | Uint32Array | Int32Array,
+): GPUBuffer {
+  const buffer = device.createBuffer({
+    size: Math.max(4, data.byteLength),
+    usage: 0x80 | 0x4, // STORAGE | COPY_SRC
+    mappedAtCreation: true,
+  });
+  new Uint8Array(buffer.getMappedRange()).set(
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  );
+  buffer.unmap();
+  return buffer;
+}

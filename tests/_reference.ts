@@ -187,3 +187,17 @@ export function refRowWiseStep(
     for (let c = 0; c < width; c++) state.value[row * width + c] -= multiplier * g[c];
   }
 }
+
+/** `nnz` indices in [0, rows): half drawn from a pool of `pool` rows (many repeats), half anywhere. */
+export function randomIndices(
+  random: () => number,
+  nnz: number,
+  rows: number,
+  pool: number,
+): Int32Array {
+  const hot = Array.from({ length: pool }, () => Math.floor(random() * rows));
+  return Int32Array.from(
+    { length: nnz },
+    () => random() < 0.5 ? hot[Math.floor(random() * pool)] : Math.floor(random() * rows),
+  );
+}

@@ -9,11 +9,12 @@ import {
   RowWiseAdagrad,
   VariableStore,
 } from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
+import { upload, withDevice } from "./_gpu.ts";
 import {
   assertAllClose,
   assertCloseL2,
   type Clip,
+  randomIndices,
   randomValues,
   refClip,
   refRowWiseStep,
@@ -24,30 +25,11 @@ import {
 const STORAGE = 0x80;
 const COPY_SRC = 0x4;
 
-function upload(device: GPUDevice, data: Float32Array | Int32Array): GPUBuffer {
-  const buffer = device.createBuffer({
-    size: data.byteLength,
-    usage: STORAGE | COPY_SRC,
-    mappedAtCreation: true,
-  });
-  new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer));
-  buffer.unmap();
-  return buffer;
-}
-
 function rowState(init: Float32Array, rows: number, initial: number): RefState {
   return {
     value: Float64Array.from(init),
     accum: new Float64Array(rows).fill(Math.fround(initial)),
   };
-}
-
-function randomIndices(random: () => number, nnz: number, rows: number, pool: number): Int32Array {
-  const hot = Array.from({ length: pool }, () => Math.floor(random() * rows));
-  return Int32Array.from(
-    { length: nnz },
-    () => random() < 0.5 ? hot[Math.floor(random() * pool)] : Math.floor(random() * rows),
-  );
 }
 
 for (const clip of [{}, { clipvalue: 0.4 }, { clipnorm: 3 }, { globalClipnorm: 5 }] as Clip[]) {

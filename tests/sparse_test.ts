@@ -11,11 +11,12 @@ import {
   type Variable,
   VariableStore,
 } from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
+import { Snapshot, upload, withDevice } from "./_gpu.ts";
 import {
   assertAllClose,
   assertCloseL2,
   type Clip,
+  randomIndices,
   randomValues,
   refClip,
   refSparseStep,
@@ -25,30 +26,6 @@ import {
 } from "./_reference.ts";
 
 const STORAGE = 0x80;
-const COPY_SRC = 0x4;
-
-/** A GPU buffer holding `data`, usable as an IndexedSlices source. */
-function upload(device: GPUDevice, data: Float32Array | Uint32Array | Int32Array): GPUBuffer {
-  const buffer = device.createBuffer({
-    size: Math.max(4, data.byteLength),
-    usage: STORAGE | COPY_SRC,
-    mappedAtCreation: true,
-  });
-  new Uint8Array(buffer.getMappedRange()).set(
-    new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-  );
-  buffer.unmap();
-  return buffer;
-}
-
-/** `nnz` indices in [0, rows): half drawn from a pool of `pool` rows (many repeats), half anywhere. */
-function randomIndices(random: () => number, nnz: number, rows: number, pool: number): Int32Array {
-  const hot = Array.from({ length: pool }, () => Math.floor(random() * rows));
-  return Int32Array.from(
-    { length: nnz },
-    () => random() < 0.5 ? hot[Math.floor(random() * pool)] : Math.floor(random() * rows),
-  );
-}
 
 /** Reads a variable and its accumulator. */
 async function readState(opt: Adagrad, v: Variable) {
@@ -206,7 +183,11 @@ test("sparse and dense gradients in one call, across arenas and a caller's buffe
       assertCloseL2(value, states[i].value, 1e-6, `${v.name} variable`);
       assertCloseL2(accum, states[i].accum, 1e-6, `${v.name} accumulator`);
     }
-    const extNow = new Float32Array(await readBytes(device, ext));
+    const extNow = await new Snapshot(device).slice({
+      buffer: ext,
+      offset: 0,
+      byteLength: ext.size,
+    });
     assertCloseL2(extNow.subarray(0, 1500), states[3].value, 1e-6, "ext/table");
     assertCloseL2(extNow.subarray(1500), states[4].value, 1e-6, "ext/dense");
     const extAccum = await opt.getSlot(extTable, "accumulator").read();
@@ -216,17 +197,6 @@ test("sparse and dense gradients in one call, across arenas and a caller's buffe
     ext.destroy();
   });
 });
-
-async function readBytes(device: GPUDevice, buffer: GPUBuffer): Promise<ArrayBuffer> {
-  const staging = device.createBuffer({ size: buffer.size, usage: 0x1 | 0x8 });
-  const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
-  device.queue.submit([encoder.finish()]);
-  await staging.mapAsync(0x1);
-  const out = staging.getMappedRange().slice(0);
-  staging.destroy();
-  return out;
-}
 
 const CLIPS: Clip[] = [
   { clipvalue: 0.3 },
