@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import { Adagrad, type AdagradOptions, IndexedSlices, VariableStore } from "../mod.ts";
 import { dispatchGrid } from "../src/_tiles.ts";
-import { type Counts, instrument } from "../tests/_counting.ts";
+import { counting, type Counts } from "../tests/_counting.ts";
 
 /** A case: dense variables of these sizes, or one sparse table. */
 export interface BenchCase {
@@ -188,14 +188,11 @@ export function copyCeiling(device: GPUDevice, params: number): Running {
 export async function countStep(running: Running): Promise<Counts> {
   await running.step();
   await running.sync();
-  const counts = instrument(running.device);
-  try {
+  let counted: Counts | undefined;
+  await counting(running.device, async (counts) => {
     await running.step();
     await running.sync();
-    return counts;
-  } finally {
-    const d = running.device as unknown as Record<string, unknown>;
-    for (const name of Object.keys(d)) if (typeof d[name] === "function") delete d[name];
-    delete (running.device.queue as unknown as Record<string, unknown>).submit;
-  }
+    counted = counts;
+  });
+  return counted!;
 }

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Adagrad, IndexedSlices, VariableStore } from "../mod.ts";
+import { fused } from "./_contenders.ts";
 import { benchDevice, msPerStep } from "./_timing.ts";
 
 function option(name: string, fallback: string): string {
@@ -32,34 +32,13 @@ if (width !== asked) {
   );
 }
 
-function upload(data: Float32Array | Uint32Array): GPUBuffer {
-  const buffer = device.createBuffer({
-    size: data.byteLength,
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-    mappedAtCreation: true,
-  });
-  new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer));
-  buffer.unmap();
-  return buffer;
-}
-
+// The same sparse contender as bench/bench.ts: indices and values already on the GPU, a tenth of
+// the lookups on 20 hot rows.
 const results: { rows: number; ms: number }[] = [];
 for (const rows of tableRows) {
-  const store = new VariableStore(device);
-  const table = store.variable("table", [rows, width], 0.5);
-  const opt = new Adagrad({ learningRate: 0.01 });
-  // Ids as a skewed batch gives them: a tenth of the lookups hit 20 hot rows.
-  const hot = Array.from({ length: 20 }, (_, i) => (i * 7919) % rows);
-  const indices = Uint32Array.from(
-    { length: nnz },
-    (_, i) => i % 10 === 0 ? hot[i % 20] : Math.floor(Math.random() * rows),
-  );
-  const values = Float32Array.from({ length: nnz * width }, () => Math.random() - 0.5);
-  const slices = new IndexedSlices(upload(values), upload(indices), [rows, width]);
-  const ms = await msPerStep(device, () => opt.applyGradients([[slices, table]]));
-  results.push({ rows, ms });
-  opt.destroy();
-  store.destroy();
+  const running = fused(device, { name: "", sizes: [], sparse: { rows, width, nnz } });
+  results.push({ rows, ms: await msPerStep(device, () => running.step()) });
+  running.dispose();
 }
 
 const base = results[0].ms;
