@@ -11,6 +11,7 @@
 import process from "node:process";
 import { readFile } from "node:fs/promises";
 import { mat4, vec3 } from "wgpu-matrix";
+import { mulberry32 } from "./_random.ts";
 import { Adagrad, requestDevice, VariableStore } from "../mod.ts";
 
 /** What the fit reached. */
@@ -20,16 +21,6 @@ export interface FitResult {
   finalError: number;
   /** Mean distance between transformed test points, fitted vs true (wgpu-matrix). */
   pointError: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Fits the transform on `device`. */

@@ -19,6 +19,7 @@ import {
   saveCheckpointFile,
   VariableStore,
 } from "../mod.ts";
+import { mulberry32 } from "./_random.ts";
 
 /** The options of a training run. */
 export interface SpamOptions {
@@ -59,16 +60,6 @@ const STORAGE = 0x80, COPY_SRC = 0x4, COPY_DST = 0x8, UNIFORM = 0x40, MAP_READ =
 const MAX_BATCH = 4096;
 /** Tokens read per message: enough for headers and body, bounded. */
 const MAX_TOKENS = 1500;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {
