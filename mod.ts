@@ -21,7 +21,7 @@
  * @module
  */
 export { IndexedSlices, type SlicesData } from "./src/indexed_slices.ts";
-export { Adagrad, type IterationsWeight } from "./src/adagrad.ts";
+export { Adagrad } from "./src/adagrad.ts";
 export { RowWiseAdagrad } from "./src/row_wise_adagrad.ts";
 export { requestDevice, type RequestDeviceOptions } from "./src/request_device.ts";
 export type { AdagradConfig, AdagradOptions } from "./src/adagrad_config.ts";
@@ -44,19 +44,20 @@ export {
   type SafetensorsEntry,
   type SafetensorsFile,
 } from "./src/safetensors.ts";
+export { LearningRateSchedule } from "./src/learning_rate_schedule.ts";
+export { KerasSchedule } from "./src/keras_schedule.ts";
+export { DecayRateSchedule } from "./src/decay_rate_schedule.ts";
+export { ExponentialDecay } from "./src/exponential_decay.ts";
+export { PiecewiseConstantDecay } from "./src/piecewise_constant_decay.ts";
+export { PolynomialDecay } from "./src/polynomial_decay.ts";
+export { InverseTimeDecay } from "./src/inverse_time_decay.ts";
+export { CosineDecay, CosineDecayRestarts } from "./src/cosine_decay.ts";
 export {
-  CosineDecay,
-  CosineDecayRestarts,
   deserializeSchedule,
-  ExponentialDecay,
-  InverseTimeDecay,
-  LearningRateSchedule,
-  PiecewiseConstantDecay,
-  PolynomialDecay,
   type SerializedSchedule,
   serializeSchedule,
-} from "./src/learning_rate_schedule.ts";
-export { Slot } from "./src/slot.ts";
+} from "./src/schedule_serialization.ts";
+export { type IterationsWeight, Slot } from "./src/slot.ts";
 export type {
   ExternalVariable,
   GpuBinding,

@@ -1,3 +1,4 @@
+// requires: _prelude.wgsl
 // Fused dense Adagrad update, Keras 2.x (OptimizerV2) semantics, as TensorFlow's
 // ResourceApplyAdagradV2 CPU kernel computes it:
 //
@@ -8,104 +9,89 @@
 // variables live side by side in one buffer and a tile table maps each workgroup to a run of at
 // most a few thousand elements of one variable. Variables that got no gradient this step have no
 // tiles, so they cost nothing and their accumulators keep their bits.
-
-// Threads per workgroup; fixed at pipeline creation.
-override WORKGROUP_SIZE: u32 = 256u;
-// Opt-in rule of tf.keras 2.11+, Keras 3, TF.js and Optax: var -= lr * g / sqrt(accum + eps).
-override EPSILON_INSIDE_SQRT: bool = false;
-// Keras's clipping, in Keras's order: clipvalue, then clipnorm (1) or global_clipnorm (2).
-override CLIP_VALUE: bool = false;
-override NORM_MODE: u32 = 0u;
-// The opt-in non-finite guard: skip the step when guard.wgsl found a NaN or an infinity, and take
-// the learning rate it picked.
-override GUARD: bool = false;
-
-// Per-step values, written once per step by the CPU (no readback needed to compute them).
-struct Params {
-  lr: f32,
-  epsilon: f32,
-  clip_value: f32,
-  clip_norm: f32,
-}
-
-// Element offsets: `var_offset` indexes `variables`, `slot_offset` indexes `gradients` and
-// `accumulators`. Store variables have equal offsets (slot arenas mirror the variable arena);
-// variables that live in the caller's own buffer do not.
-struct Tile {
-  var_offset: u32,
-  slot_offset: u32,
-  length: u32,
-  variable: u32,
-}
-
-struct TileTable {
-  count: u32,
-  partial_base: u32,
-  pad1: u32,
-  pad2: u32,
-  tiles: array<Tile>,
-}
+//
+// Two entry points, the same math: `update` loads and stores one element at a time, `update_vec4`
+// four, for arenas whose variables all start on 16-byte boundaries (store arenas, whose offsets are
+// aligned to at least that). They view the same bindings with different element types; WGSL
+// allows that because no entry point uses both views.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> table: TileTable;
 @group(0) @binding(2) var<storage, read_write> variables: array<f32>;
 @group(0) @binding(3) var<storage, read_write> accumulators: array<f32>;
 @group(0) @binding(4) var<storage, read> gradients: array<f32>;
+@group(0) @binding(2) var<storage, read_write> variables4: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> accumulators4: array<vec4f>;
+@group(0) @binding(4) var<storage, read> gradients4: array<vec4f>;
 @group(0) @binding(5) var<storage, read> norms: Norms;
+@group(0) @binding(6) var<storage, read> verdict: Verdict;
 
-// Written by clip_norms.wgsl: the global scale, or per variable of the step a divisor.
-struct Norms {
-  global_scale: f32,
-  // With the non-finite guard (guard.wgsl): 1 to skip this step, and the step's learning rate.
-  skip: u32,
-  guarded_lr: f32,
-  pad2: f32,
-  divisors: array<f32>,
+// This workgroup's tile; an empty one past the table's end or when the guard skips the step.
+fn workgroup_tile(id: Invocation) -> Tile {
+  let t = tile_index(id.group, id.groups);
+  if (t >= table.count || skip_step(verdict)) {
+    return Tile();
+  }
+  return table.tiles[t];
+}
+
+// What a tile's elements share, read once per tile: the step's learning rate, and clipnorm's
+// divisor for the tile's variable.
+struct Rates {
+  lr: f32,
+  divisor: f32,
+}
+
+fn tile_rates(tile: Tile) -> Rates {
+  var divisor = 1.0;
+  if (NORM_MODE == 1u) {
+    divisor = norms.divisors[tile.variable];
+  }
+  return Rates(step_lr(params, verdict), divisor);
+}
+
+// One element, from its raw gradient: (new accumulator, new variable).
+fn element(g: f32, accumulator: f32, variable: f32, rates: Rates) -> vec2f {
+  let clipped = clip(g, params, rates.divisor, norms.global_scale);
+  return adagrad(clipped, accumulator, variable, rates.lr, params.epsilon);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn update(
-  @builtin(workgroup_id) workgroup: vec3u,
-  @builtin(num_workgroups) workgroups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  // Large tables are dispatched as a 2D grid (65,535 workgroups per dimension at most).
-  let t = workgroup.y * workgroups.x + workgroup.x;
-  if (t >= table.count) {
-    return;
-  }
-  let tile = table.tiles[t];
-  var lr = params.lr;
-  if (GUARD) {
-    if (norms.skip != 0u) {
-      return;
-    }
-    lr = norms.guarded_lr;
-  }
-  let epsilon = params.epsilon;
-  var norm_divisor = 1.0;
-  if (NORM_MODE == 1u) {
-    norm_divisor = norms.divisors[tile.variable];
-  }
+fn update(id: Invocation) {
+  let tile = workgroup_tile(id);
+  let rates = tile_rates(tile);
   // Consecutive lanes touch consecutive elements, so every pass over the tile is coalesced.
-  for (var i = lane; i < tile.length; i += WORKGROUP_SIZE) {
+  for (var i = id.lane; i < tile.length; i += WORKGROUP_SIZE) {
     let s = tile.slot_offset + i;
-    var g = gradients[s];
-    if (CLIP_VALUE) {
-      g = clamp(g, -params.clip_value, params.clip_value);
-    }
-    if (NORM_MODE == 1u) {
-      g = (g * params.clip_norm) / norm_divisor; // tf.clip_by_norm's order of operations
-    } else if (NORM_MODE == 2u) {
-      g = g * norms.global_scale;
-    }
-    let a = accumulators[s] + g * g;
-    accumulators[s] = a;
     let v = tile.var_offset + i;
-    var denominator = sqrt(a) + epsilon;
-    if (EPSILON_INSIDE_SQRT) {
-      denominator = sqrt(a + epsilon);
+    let updated = element(gradients[s], accumulators[s], variables[v], rates);
+    accumulators[s] = updated.x;
+    variables[v] = updated.y;
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn update_vec4(id: Invocation) {
+  let tile = workgroup_tile(id);
+  let rates = tile_rates(tile);
+  // Offsets are multiples of 4 elements here (checked on the CPU); so are tile starts.
+  let vectors = (tile.length + 3u) / 4u;
+  for (var i = id.lane; i < vectors; i += WORKGROUP_SIZE) {
+    let s = tile.slot_offset / 4u + i;
+    let v = tile.var_offset / 4u + i;
+    let g = gradients4[s];
+    var a = accumulators4[s];
+    var x = variables4[v];
+    for (var k = 0u; k < 4u; k++) {
+      // A tile's last vector may reach past its variable's end into the alignment padding, which
+      // belongs to no variable: those lanes keep their bits.
+      if (4u * i + k < tile.length) {
+        let updated = element(g[k], a[k], x[k], rates);
+        a[k] = updated.x;
+        x[k] = updated.y;
+      }
     }
-    variables[v] = variables[v] - (g * lr) / denominator;
+    accumulators4[s] = a;
+    variables4[v] = x;
   }
 }

@@ -1,3 +1,4 @@
+// requires: _prelude.wgsl
 // Sparse gradients, step 2: a bitonic sort of the step's (key, position) pairs, ascending. The
 // positions are unique, so the order is total and the result does not depend on scheduling:
 // duplicates of a row end up side by side in the order the caller gave them, which is the order
@@ -10,8 +11,7 @@
 //                              workgroup memory)
 // Each dispatch reads its (k, j) from a uniform table at a dynamic offset, written once.
 
-override WORKGROUP_SIZE: u32 = 256u;
-// Pairs per workgroup in the block kernels: two per thread.
+// Pairs per workgroup in the block kernels (`local_pairs`): two per thread.
 override BLOCK: u32 = 512u;
 
 struct SortStep {
@@ -21,19 +21,12 @@ struct SortStep {
   pad1: u32,
 }
 
-// The header of sparse_keys.wgsl's entry table: only `padded`, the sort's length, is read.
-struct EntryHeader {
-  count: u32,
-  total: u32,
-  padded: u32,
-  pad0: u32,
-}
-
 @group(0) @binding(0) var<uniform> step: SortStep;
-@group(0) @binding(1) var<storage, read> header: EntryHeader;
+// sparse_keys.wgsl's entry table: only `padded`, the sort's length, is read.
+@group(0) @binding(1) var<storage, read> table: EntryTable;
 @group(0) @binding(2) var<storage, read_write> pairs: array<vec2u>;
 
-var<workgroup> block: array<vec2u, BLOCK>;
+var<workgroup> local_pairs: array<vec2u, BLOCK>;
 
 fn before(a: vec2u, b: vec2u) -> bool {
   return a.x < b.x || (a.x == b.x && a.y < b.y);
@@ -51,35 +44,35 @@ fn block_steps(base: u32, lane: u32, k: u32, j_first: u32) {
     let i = lower(lane, j);
     let l = i + j;
     let ascending = ((base + i) & k) == 0u;
-    let a = block[i];
-    let b = block[l];
+    let a = local_pairs[i];
+    let b = local_pairs[l];
     if (before(b, a) == ascending) {
-      block[i] = b;
-      block[l] = a;
+      local_pairs[i] = b;
+      local_pairs[l] = a;
     }
     workgroupBarrier();
   }
 }
 
 fn load(base: u32, lane: u32) {
-  block[lane] = pairs[base + lane];
-  block[lane + WORKGROUP_SIZE] = pairs[base + lane + WORKGROUP_SIZE];
+  local_pairs[lane] = pairs[base + lane];
+  local_pairs[lane + WORKGROUP_SIZE] = pairs[base + lane + WORKGROUP_SIZE];
   workgroupBarrier();
 }
 
 fn store(base: u32, lane: u32) {
-  pairs[base + lane] = block[lane];
-  pairs[base + lane + WORKGROUP_SIZE] = block[lane + WORKGROUP_SIZE];
+  pairs[base + lane] = local_pairs[lane];
+  pairs[base + lane + WORKGROUP_SIZE] = local_pairs[lane + WORKGROUP_SIZE];
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sort_block(
-  @builtin(workgroup_id) workgroup: vec3u,
-  @builtin(num_workgroups) workgroups: vec3u,
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) lane: u32,
 ) {
-  let base = (workgroup.y * workgroups.x + workgroup.x) * BLOCK;
-  if (base >= header.padded) {
+  let base = tile_index(group, groups) * BLOCK;
+  if (base >= table.padded) {
     return;
   }
   load(base, lane);
@@ -91,12 +84,12 @@ fn sort_block(
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sort_merge(
-  @builtin(workgroup_id) workgroup: vec3u,
-  @builtin(num_workgroups) workgroups: vec3u,
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) lane: u32,
 ) {
-  let base = (workgroup.y * workgroups.x + workgroup.x) * BLOCK;
-  if (base >= header.padded) {
+  let base = tile_index(group, groups) * BLOCK;
+  if (base >= table.padded) {
     return;
   }
   load(base, lane);
@@ -107,10 +100,10 @@ fn sort_merge(
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sort_step(
   @builtin(global_invocation_id) id: vec3u,
-  @builtin(num_workgroups) workgroups: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
 ) {
-  let t = id.y * workgroups.x * WORKGROUP_SIZE + id.x;
-  if (t >= header.padded / 2u) {
+  let t = id.y * groups.x * WORKGROUP_SIZE + id.x;
+  if (t >= table.padded / 2u) {
     return;
   }
   let i = lower(t, step.j);

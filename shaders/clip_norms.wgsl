@@ -1,3 +1,4 @@
+// requires: _prelude.wgsl
 // Norm clipping, pass 2 of 2: per variable of the step, the sum of its tiles' partials (in tile
 // order), then what the update multiplies and divides by, as TensorFlow's clip ops compute it:
 //
@@ -6,18 +7,8 @@
 //                              (NaN for every gradient when ||all|| is not finite, as TF does)
 //
 // One workgroup; each lane takes every WORKGROUP_SIZE-th variable, then a fixed-order tree sum
-// gives the global total, so results do not depend on scheduling.
-
-override WORKGROUP_SIZE: u32 = 256u;
-// 1: clipnorm, per variable; 2: global_clipnorm.
-override NORM_MODE: u32 = 1u;
-
-struct Params {
-  lr: f32,
-  epsilon: f32,
-  clip_value: f32,
-  clip_norm: f32,
-}
+// gives the global total, so results do not depend on scheduling. NORM_MODE (the prelude's)
+// picks clipnorm (1) or global_clipnorm (2).
 
 // Per variable of the step: where its partials start and how many there are.
 struct VariableTiles {
@@ -33,27 +24,13 @@ struct VariableTable {
   variables: array<VariableTiles>,
 }
 
-// divisors[k] for clipnorm; global_scale for global_clipnorm.
-struct Norms {
-  global_scale: f32,
-  // With the non-finite guard (guard.wgsl): 1 to skip this step, and the step's learning rate.
-  skip: u32,
-  guarded_lr: f32,
-  pad2: f32,
-  divisors: array<f32>,
-}
-
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> variable_table: VariableTable;
 @group(0) @binding(2) var<storage, read> partials: array<f32>;
+// divisors[k] for clipnorm; global_scale for global_clipnorm.
 @group(0) @binding(3) var<storage, read_write> norms: Norms;
 
 var<workgroup> sums: array<f32, WORKGROUP_SIZE>;
-
-// WGSL lets implementations assume there are no infinities or NaNs, so test the bits.
-fn is_finite(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
-}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn clip_norms(@builtin(local_invocation_index) lane: u32) {

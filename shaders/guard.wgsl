@@ -1,3 +1,4 @@
+// requires: _prelude.wgsl
 // The opt-in non-finite guard (`skipNonFinite`), as PyTorch's fused optimizers and Optax's
 // apply_if_finite do: a step whose gradients hold any NaN or infinity is skipped whole, with no
 // readback in the step.
@@ -5,30 +6,14 @@
 //   check_finite   per tile of raw gradients (dense groups, then the staged sparse values): any
 //                  element whose exponent bits are all ones sets `guard.found`
 //   finalize       one thread: counts a skipped step, publishes the verdict and this step's
-//                  learning rate to the update kernels (through the norms buffer), resets `found`
+//                  learning rate to the update kernels (the `Verdict`), resets `found`
 //
 // The learning rate: the CPU cannot know how many earlier steps the GPU skipped until it reads
 // the count back (in the background, every few steps), so it writes lr_t for the iteration counts
 // it might be at: lr[j] for j skips it has not seen yet. `finalize` picks the right one.
 
-override WORKGROUP_SIZE: u32 = 256u;
 // Entries of the learning-rate table.
 override LR_WINDOW: u32 = 16u;
-
-struct Tile {
-  var_offset: u32,
-  slot_offset: u32,
-  length: u32,
-  variable: u32,
-}
-
-struct TileTable {
-  count: u32,
-  partial_base: u32,
-  pad0: u32,
-  pad1: u32,
-  tiles: array<Tile>,
-}
 
 struct Guard {
   found: atomic<u32>,
@@ -52,20 +37,16 @@ struct LrTable {
 @group(0) @binding(2) var<storage, read_write> guard: Guard;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn check_finite(
-  @builtin(workgroup_id) workgroup: vec3u,
-  @builtin(num_workgroups) workgroups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let t = workgroup.y * workgroups.x + workgroup.x;
+fn check_finite(id: Invocation) {
+  let t = tile_index(id.group, id.groups);
   if (t >= table.count) {
     return;
   }
   let tile = table.tiles[t];
   var bad = false;
-  for (var i = lane; i < tile.length; i += WORKGROUP_SIZE) {
+  for (var i = id.lane; i < tile.length; i += WORKGROUP_SIZE) {
     // Bits, not floats: WGSL lets implementations assume there are no infinities or NaNs.
-    bad = bad || (gradients[tile.slot_offset + i] & 0x7f800000u) == 0x7f800000u;
+    bad = bad || !is_finite_bits(gradients[tile.slot_offset + i]);
   }
   if (bad) {
     atomicOr(&guard.found, 1u);
@@ -73,15 +54,14 @@ fn check_finite(
 }
 
 @group(0) @binding(3) var<storage, read> lr_table: LrTable;
-// The norms buffer's header: [global_scale, skip, lr, pad] (see Norms in the update kernels).
-@group(0) @binding(4) var<storage, read_write> norms_header: array<u32, 4>;
+@group(0) @binding(4) var<storage, read_write> verdict: Verdict;
 
 @compute @workgroup_size(1)
 fn finalize() {
   let found = atomicLoad(&guard.found);
   let j = min(guard.skipped - lr_table.known, LR_WINDOW - 1u);
-  norms_header[1] = found;
-  norms_header[2] = bitcast<u32>(lr_table.lr[j]);
+  verdict.skip = found;
+  verdict.lr = lr_table.lr[j];
   guard.skipped += found;
   atomicStore(&guard.found, 0u);
 }

@@ -1,3 +1,4 @@
+// requires: _prelude.wgsl
 // Row-wise Adagrad (FBGEMM's EXACT_ROWWISE_ADAGRAD, TorchRec's RowWiseAdagrad): one accumulator
 // per row instead of per element, for embedding tables whose element-wise accumulator would not
 // fit. Per touched row r of width D, with g the row's gradient after Keras's clipping and the sum
@@ -8,77 +9,21 @@
 //
 // the multiplier computed once per row, as FBGEMM does. A dense gradient is a tile flagged
 // `identity`: every row once, in order, no sort. One thread per row: it sums the row's squares,
-// updates the row's accumulator, then walks the row again to update the variable.
-
-override WORKGROUP_SIZE: u32 = 256u;
-override EPSILON_INSIDE_SQRT: bool = false;
-override CLIP_VALUE: bool = false;
-override NORM_MODE: u32 = 0u;
-// The opt-in non-finite guard: skip the step when guard.wgsl found a NaN or an infinity, and take
-// the learning rate it picked.
-override GUARD: bool = false;
-
-struct Params {
-  lr: f32,
-  epsilon: f32,
-  clip_value: f32,
-  clip_norm: f32,
-}
-
-// As in adagrad_sparse.wgsl, but `start` and `length` count rows (sorted positions), and
-// `slot_offset` is where the variable's row accumulators start.
-struct SparseTile {
-  var_offset: u32,
-  slot_offset: u32,
-  width: u32,
-  variable: u32,
-  nnz_base: u32,
-  nnz: u32,
-  row_base: u32,
-  rows: u32,
-  value_base: u32,
-  start: u32,
-  length: u32,
-  // 1: a dense gradient; position s is row s and value row s.
-  identity: u32,
-}
-
-struct SparseTileTable {
-  count: u32,
-  pad0: u32,
-  pad1: u32,
-  pad2: u32,
-  tiles: array<SparseTile>,
-}
-
-struct Norms {
-  global_scale: f32,
-  // With the non-finite guard (guard.wgsl): 1 to skip this step, and the step's learning rate.
-  skip: u32,
-  guarded_lr: f32,
-  pad2: f32,
-  divisors: array<f32>,
-}
+// updates the row's accumulator, then walks the row again to update the variable. The tiles'
+// `start` and `length` count rows (sorted positions), and `slot_offset` is where the variable's row
+// accumulators start.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> table: SparseTileTable;
 @group(0) @binding(2) var<storage, read_write> variables: array<f32>;
 @group(0) @binding(3) var<storage, read_write> accumulators: array<f32>;
 @group(0) @binding(4) var<storage, read> values: array<f32>;
-@group(0) @binding(5) var<storage, read> pairs: array<vec2u>;
-@group(0) @binding(6) var<storage, read> norms: Norms;
+@group(0) @binding(5) var<storage, read> norms: Norms;
+@group(0) @binding(6) var<storage, read> verdict: Verdict;
+@group(0) @binding(7) var<storage, read> pairs: array<vec2u>;
 
-fn clipped(x: f32, norm_divisor: f32) -> f32 {
-  var g = x;
-  if (CLIP_VALUE) {
-    g = clamp(g, -params.clip_value, params.clip_value);
-  }
-  if (NORM_MODE == 1u) {
-    g = (g * params.clip_norm) / norm_divisor;
-  } else if (NORM_MODE == 2u) {
-    g = g * norms.global_scale;
-  }
-  return g;
+fn clipped(x: f32, divisor: f32) -> f32 {
+  return clip(x, params, divisor, norms.global_scale);
 }
 
 // Column `column` of the row's gradient: its duplicates (sorted positions first .. the key's last),
@@ -97,27 +42,17 @@ fn gradient(tile: SparseTile, first: u32, key: u32, column: u32, norm_divisor: f
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn rowwise_update(
-  @builtin(workgroup_id) workgroup: vec3u,
-  @builtin(num_workgroups) workgroups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let t = workgroup.y * workgroups.x + workgroup.x;
-  if (t >= table.count) {
+fn rowwise_update(id: Invocation) {
+  let t = tile_index(id.group, id.groups);
+  if (t >= table.count || skip_step(verdict)) {
     return;
   }
   let tile = table.tiles[t];
-  if (lane >= tile.length) {
+  if (id.lane >= tile.length) {
     return;
   }
-  var lr = params.lr;
-  if (GUARD) {
-    if (norms.skip != 0u) {
-      return;
-    }
-    lr = norms.guarded_lr;
-  }
-  let s = tile.start + lane;
+  let lr = step_lr(params, verdict);
+  let s = tile.start + id.lane;
   let p = tile.nnz_base + s;
   var row = s;
   var key = 0u;
@@ -141,11 +76,7 @@ fn rowwise_update(
   let slot = tile.slot_offset + row;
   let m = accumulators[slot] + squares / f32(tile.width);
   accumulators[slot] = m;
-  var denominator = sqrt(m) + params.epsilon;
-  if (EPSILON_INSIDE_SQRT) {
-    denominator = sqrt(m + params.epsilon);
-  }
-  let multiplier = lr / denominator;
+  let multiplier = lr / denominator(m, params.epsilon);
   let base = tile.var_offset + row * tile.width;
   for (var c = 0u; c < tile.width; c++) {
     variables[base + c] = variables[base + c] - multiplier * gradient(tile, p, key, c, norm_divisor);

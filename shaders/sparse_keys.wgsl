@@ -1,29 +1,10 @@
+// requires: _prelude.wgsl
 // Sparse gradients, step 1: one sort key per index of the step. The indices of every sparse
 // gradient of the step lie end to end in `indices`; entry k's rows are keyed from `row_base`, so
 // one sort orders every variable's rows at once and duplicates of a row become neighbours. An
 // index that is out of range (a negative int32 reads as a huge u32) gets the key one past the
 // entry's last row, which the update skips, and is counted in `skipped`, as TensorFlow's GPU
 // kernel skips such rows. The sort runs over a power-of-two length; the tail gets the largest key.
-
-override WORKGROUP_SIZE: u32 = 256u;
-
-struct SparseEntry {
-  // First of the entry's indices in the step's concatenation.
-  nnz_base: u32,
-  nnz: u32,
-  // Key of the entry's row 0; rows + 1 keys are reserved, the last for out-of-range indices.
-  row_base: u32,
-  rows: u32,
-}
-
-struct EntryTable {
-  count: u32,
-  // Indices in the step, and the sort's length (a power of two, at least one sort block).
-  total: u32,
-  padded: u32,
-  pad0: u32,
-  entries: array<SparseEntry>,
-}
 
 @group(0) @binding(0) var<storage, read> table: EntryTable;
 @group(0) @binding(1) var<storage, read> indices: array<u32>;

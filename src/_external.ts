@@ -1,8 +1,9 @@
 import { alignDown, alignUp } from "./_layout.ts";
 import { createFilledBuffer, UpdateGroup } from "./_update_group.ts";
-import type { Kernels } from "./_kernels.ts";
-import type { ClipBuffers } from "./_clipping.ts";
+import type { SlotHome } from "./_slot_home.ts";
+import type { StepBuffers } from "./_step_buffers.ts";
 import { COPY_DST, STORAGE } from "./_usage.ts";
+import { BufferRegion } from "./buffer_region.ts";
 
 /** A variable in the caller's own buffer, resolved to bytes. */
 export interface ExternalRef {
@@ -33,7 +34,7 @@ export function bindingWindow(
  * indexed by `slotOffsets`; they grow (the accumulators copied over on the GPU) only when the
  * buffer gains a variable, never on an ordinary step.
  */
-export class ExternalGroup {
+export class ExternalSlots implements SlotHome {
   readonly buffer: GPUBuffer;
   readonly refs: ExternalRef[] = [];
   /** Element offset of each member's accumulator and gradient in the optimizer's buffers. */
@@ -47,32 +48,11 @@ export class ExternalGroup {
   #accumulators: GPUBuffer | null = null;
   #gradients: GPUBuffer | null = null;
 
-  constructor(
-    device: GPUDevice,
-    kernels: Kernels,
-    params: GPUBuffer,
-    clip: ClipBuffers,
-    buffer: GPUBuffer,
-    initialValue: number,
-  ) {
+  constructor(shared: StepBuffers, buffer: GPUBuffer, initialValue: number) {
     this.buffer = buffer;
     this.#initialValue = initialValue;
-    this.#alignment = device.limits.minStorageBufferOffsetAlignment;
-    this.group = new UpdateGroup(
-      device,
-      kernels,
-      params,
-      clip,
-      `webgpu-adagrad external ${buffer.label || "buffer"}`,
-    );
-  }
-
-  get accumulators(): GPUBuffer {
-    return this.#accumulators!;
-  }
-
-  get gradients(): GPUBuffer {
-    return this.#gradients!;
+    this.#alignment = shared.device.limits.minStorageBufferOffsetAlignment;
+    this.group = new UpdateGroup(shared, `webgpu-adagrad external ${buffer.label || "buffer"}`);
   }
 
   /** Index of the member at exactly these bytes, or -1. */
@@ -80,14 +60,18 @@ export class ExternalGroup {
     return this.#indexByRange.get(`${offset}:${byteLength}`) ?? -1;
   }
 
-  /** The binding window these members would need, existing members included. */
-  windowWith(extra: readonly ExternalRef[]): { offset: number; size: number } {
-    return bindingWindow([...this.refs, ...extra], this.#alignment);
+  gradientAt(index: number): { buffer: GPUBuffer; offset: number } {
+    return { buffer: this.#gradients!, offset: this.slotOffsets[index] * 4 };
+  }
+
+  accumulator(index: number, elements: number): BufferRegion {
+    // Looked up when used: the accumulators move when the buffer gains a variable.
+    return new BufferRegion(this.#accumulators!, this.slotOffsets[index] * 4, elements * 4);
   }
 
   /** Adds members (already validated), growing the slot buffers; returns their indices. */
   add(refs: readonly ExternalRef[]): number[] {
-    const device = this.group.device;
+    const device = this.group.shared.device;
     const first = this.refs.length;
     for (const r of refs) {
       this.#indexByRange.set(`${r.offset}:${r.byteLength}`, this.refs.length);
@@ -119,7 +103,7 @@ export class ExternalGroup {
       this.#accumulators = accumulators;
       this.#capacity = capacity;
     }
-    const window = this.windowWith([]);
+    const window = bindingWindow(this.refs, this.#alignment);
     this.group.configure(
       {
         variables: { buffer: this.buffer, offset: window.offset, size: window.size },

@@ -1,74 +1,58 @@
-// The non-finite guard's buffers (see shaders/guard.wgsl): the verdict and the skipped count on
-// the GPU, the learning-rate table the step writes, and a staging buffer through which the skipped
-// count comes back to the CPU in the background, every few steps, never blocking a step.
-import { type GuardKernels, LR_WINDOW } from "./_kernels.ts";
+// The non-finite guard's state (see shaders/guard.wgsl): whether this step found a NaN or an
+// infinity, and the count of skipped steps, on the GPU; and a staging buffer through which the
+// count comes back to the CPU in the background, every few steps, never blocking a step. Its
+// verdict and learning-rate table are step buffers (_step_buffers.ts).
+import { GUARD } from "./_shader_interface.ts";
+import { CachedBindGroup } from "./_cached_bind_group.ts";
+import type { StepBuffers } from "./_step_buffers.ts";
 import { COPY_DST, COPY_SRC, MAP_MODE_READ, MAP_READ, STORAGE } from "./_usage.ts";
 import { readFloats } from "./_transfer.ts";
+import { dispatch } from "./_tiles.ts";
 
 /** Steps between background reads of the skipped count. */
 const RECONCILE_EVERY = 4;
+const SKIPPED_OFFSET = 4 * GUARD.at.skipped;
 
-export class GuardBuffers {
-  readonly device: GPUDevice;
-  readonly kernels: GuardKernels;
-  /** found (atomic), skipped, padding. */
-  readonly guard: GPUBuffer;
-  readonly #lrTable: GPUBuffer;
+export class GuardState {
+  readonly shared: StepBuffers;
+  /** `Guard`: found (atomic), skipped. */
+  readonly state: GPUBuffer;
   readonly #staging: GPUBuffer;
-  readonly #words = new Uint32Array(4 + LR_WINDOW);
-  readonly #lr = new Float32Array(this.#words.buffer, 16, LR_WINDOW);
-  #finalizeGroup: GPUBindGroup | null = null;
-  #finalizeNorms: GPUBuffer | null = null;
+  readonly #finalize = new CachedBindGroup();
   #reading = false;
   #steps = 0;
 
-  constructor(device: GPUDevice, kernels: GuardKernels) {
-    this.device = device;
-    this.kernels = kernels;
+  constructor(shared: StepBuffers) {
+    this.shared = shared;
     const make = (label: string, size: number, usage: number) =>
-      device.createBuffer({ label: `webgpu-adagrad guard ${label}`, size, usage });
-    this.guard = make("state", 16, STORAGE | COPY_SRC | COPY_DST);
-    this.#lrTable = make("learning rates", 4 * (4 + LR_WINDOW), STORAGE | COPY_DST);
+      shared.device.createBuffer({ label: `webgpu-adagrad guard ${label}`, size, usage });
+    this.state = make("state", GUARD.bytes, STORAGE | COPY_SRC | COPY_DST);
     this.#staging = make("readback", 4, MAP_READ | COPY_DST);
   }
 
-  /** This step's table: lr_t if the GPU skipped j more steps than `known`, for each j. */
-  writeLearningRates(known: number, lrAt: (j: number) => number): void {
-    const words = this.#words;
-    words[0] = known;
-    for (let j = 0; j < LR_WINDOW; j++) this.#lr[j] = lrAt(j);
-    this.device.queue.writeBuffer(this.#lrTable, 0, words);
+  /** A bind group for `check_finite` over the tile table `tiles` of `data`. */
+  checkGroup(tiles: GPUBuffer, data: GPUBuffer): GPUBindGroup {
+    return this.shared.kernels.bindGroup("guardCheck", "webgpu-adagrad guard check", [
+      tiles,
+      data,
+      this.state,
+    ]);
   }
 
   /** Records `finalize` (after every `check_finite` dispatch of the step). */
-  encodeFinalize(pass: GPUComputePassEncoder, norms: GPUBuffer): void {
-    if (this.#finalizeNorms !== norms) this.#finalizeGroup = null;
-    this.#finalizeNorms = norms;
-    this.#finalizeGroup ??= this.device.createBindGroup({
-      label: "webgpu-adagrad guard finalize",
-      layout: this.kernels.finalize.getBindGroupLayout(0),
-      entries: [
-        { binding: 2, resource: { buffer: this.guard } },
-        { binding: 3, resource: { buffer: this.#lrTable } },
-        { binding: 4, resource: { buffer: norms, offset: 0, size: 16 } },
-      ],
-    });
-    pass.setPipeline(this.kernels.finalize);
-    pass.setBindGroup(0, this.#finalizeGroup);
-    pass.dispatchWorkgroups(1);
-  }
-
-  /** A bind group for `check_finite` over `tiles` of `data`. */
-  checkGroup(tiles: GPUBuffer, data: GPUBuffer): GPUBindGroup {
-    return this.device.createBindGroup({
-      label: "webgpu-adagrad guard check",
-      layout: this.kernels.check.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: tiles } },
-        { binding: 1, resource: { buffer: data } },
-        { binding: 2, resource: { buffer: this.guard } },
-      ],
-    });
+  encodeFinalize(pass: GPUComputePassEncoder): void {
+    const shared = this.shared;
+    const { kernels, lrTable, verdict } = shared;
+    const group = this.#finalize.get(
+      shared,
+      () =>
+        kernels.bindGroup("guardFinalize", "webgpu-adagrad guard finalize", [
+          this.state,
+          lrTable!,
+          verdict,
+        ]),
+    );
+    dispatch(pass, kernels.guardFinalize, group, 1, 1);
   }
 
   /**
@@ -78,7 +62,7 @@ export class GuardBuffers {
   maybeScheduleRead(encoder: GPUCommandEncoder): (() => Promise<number>) | null {
     if (this.#reading || ++this.#steps % RECONCILE_EVERY !== 0) return null;
     this.#reading = true;
-    encoder.copyBufferToBuffer(this.guard, 4, this.#staging, 0, 4);
+    encoder.copyBufferToBuffer(this.state, SKIPPED_OFFSET, this.#staging, 0, 4);
     return async () => {
       try {
         await this.#staging.mapAsync(MAP_MODE_READ);
@@ -93,13 +77,12 @@ export class GuardBuffers {
 
   /** The skipped count now (a readback of its own). */
   async readSkipped(): Promise<number> {
-    const bits = await readFloats(this.device, this.guard, 4, 4);
+    const bits = await readFloats(this.shared.device, this.state, SKIPPED_OFFSET, 4);
     return new Uint32Array(bits.buffer)[0];
   }
 
   destroy(): void {
-    this.guard.destroy();
-    this.#lrTable.destroy();
+    this.state.destroy();
     this.#staging.destroy();
   }
 }

@@ -2,7 +2,7 @@
 // error is thrown before a buffer is written, a slot created or a command encoded.
 
 import { type Arena, arenaBuffers } from "./_arena.ts";
-import { bindingWindow, type ExternalGroup, type ExternalRef } from "./_external.ts";
+import { bindingWindow, type ExternalRef, type ExternalSlots } from "./_external.ts";
 import { checkByteRange, describe, gpuRange, isGpuBuffer } from "./_validate.ts";
 import { COPY_SRC, STORAGE } from "./_usage.ts";
 import { IndexedSlices, slicesRange } from "./indexed_slices.ts";
@@ -54,7 +54,9 @@ export interface StepPlan {
 /** What the planner needs to know of the optimizer. */
 export interface PlanContext {
   device: GPUDevice | undefined;
-  externalGroups: ReadonlyMap<GPUBuffer, ExternalGroup>;
+  externalGroups: ReadonlyMap<GPUBuffer, ExternalSlots>;
+  /** Throws if the optimizer cannot update a variable in a caller's buffer (row-wise). */
+  checkExternal(name: string): void;
 }
 
 /** Resolves a variable in a caller-owned buffer to bytes, with every check. */
@@ -273,6 +275,7 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
       }
     }
   }
+  for (const e of plan.entries) if (e.kind === "external") context.checkExternal(e.ref.name);
   return plan;
 }
 
@@ -306,4 +309,13 @@ function checkSparseTotals(plan: StepPlan): void {
         `maxStorageBufferBindingSize (${limit}): split the step or request larger limits`,
     );
   }
+}
+
+/** Keras's warning for skipped variables, once per distinct set of names (`warned` keeps them). */
+export function warnMissing(warned: Set<string>, names: readonly string[]): void {
+  if (names.length === 0) return;
+  const list = `[${names.map((n) => `'${n}'`).join(", ")}]`;
+  if (warned.has(list)) return;
+  warned.add(list);
+  console.warn(`Gradients do not exist for variables ${list} when minimizing the loss.`);
 }

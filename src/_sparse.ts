@@ -1,22 +1,18 @@
 // The step-wide side of sparse gradients: the staging buffers every IndexedSlices of a step is
-// gathered into, the sort keys and the bitonic sort, and the sums of squares of the raw value rows
-// for norm clipping. The per-group side (the update of touched rows) lives in UpdateGroup.
+// gathered into, the sort keys and the bitonic sort, and the tiles of the raw value rows for norm
+// clipping and the non-finite check. The per-group side (the update of touched rows) lives in
+// UpdateGroup.
 //
 // Buffers grow (doubling) only when a step holds more indices, values or variables than any step
 // before; an ordinary step writes its small tables and encodes, allocating nothing.
-import type { Kernels, SparseKernels } from "./_kernels.ts";
+import { CachedBindGroup } from "./_cached_bind_group.ts";
 import { TILE_ELEMENTS } from "./_kernels.ts";
-import { dispatchGrid, TILE_FIELDS, TILE_HEADER_BYTES, tilesFor, writeTiles } from "./_tiles.ts";
+import { ENTRY_TABLE, SORT_STEP, SPARSE_ENTRY } from "./_shader_interface.ts";
+import type { StepBuffers } from "./_step_buffers.ts";
+import { dispatch, tableWords, writeTiles } from "./_tiles.ts";
 import { readFloats } from "./_transfer.ts";
 import { COPY_DST, COPY_SRC, STORAGE, UNIFORM } from "./_usage.ts";
 import type { GpuRange } from "./_validate.ts";
-import type { GuardBuffers } from "./_guard.ts";
-
-/** u32 words of the entry table header and of each entry (sparse_keys.wgsl). */
-const ENTRY_HEADER_WORDS = 4;
-const ENTRY_WORDS = 4;
-/** Bytes of a sort step in the uniform table (`SortStep`). */
-const SORT_STEP_BYTES = 16;
 /** The largest key the sort may use for a row; 0xffffffff pads the sort. */
 export const MAX_KEYS = 0xffffffff;
 
@@ -71,36 +67,32 @@ export function paddedLength(total: number, block: number): number {
 }
 
 export class SparseBuffers {
-  readonly device: GPUDevice;
-  readonly kernels: SparseKernels;
+  readonly shared: StepBuffers;
   /** Out-of-range GPU-side indices skipped so far (one u32, never reallocated). */
   readonly skipped: GPUBuffer;
-  /** Incremented whenever `values` or `pairs` is reallocated: groups rebuild their bind groups. */
-  generation = 0;
   values!: GPUBuffer;
   pairs!: GPUBuffer;
   #indices!: GPUBuffer;
   #entries!: GPUBuffer;
   #steps!: GPUBuffer;
-  #normTiles: GPUBuffer | null = null;
+  #valueTiles: GPUBuffer | null = null;
   #stepStride: number;
-  #capacity = { indices: 0, values: 0, pairs: 0, entries: 0, normTiles: 0 };
+  #capacity = { indices: 0, values: 0, pairs: 0, entries: 0, valueTiles: 0 };
   #entryWords = new Uint32Array(0);
-  #normWords = new Uint32Array(0);
-  #keysGroup: GPUBindGroup | null = null;
-  #sortGroup: GPUBindGroup | null = null;
-  #sumSquaresGroup: GPUBindGroup | null = null;
-  #sumSquaresFor: GPUBuffer | null = null;
-  #checkGroup: GPUBindGroup | null = null;
+  #valueTileWords = new Uint32Array(0);
+  readonly #keysGroup = new CachedBindGroup();
+  readonly #sortGroup = new CachedBindGroup();
+  readonly #sumSquaresGroup = new CachedBindGroup();
+  readonly #checkGroup = new CachedBindGroup();
   #padded = 0;
   #total = 0;
-  #normTileCount = 0;
+  #valueTileCount = 0;
   #schedule: ReturnType<typeof sortSchedule> = [];
 
-  constructor(device: GPUDevice, kernels: SparseKernels) {
-    this.device = device;
-    this.kernels = kernels;
-    this.#stepStride = Math.max(SORT_STEP_BYTES, device.limits.minUniformBufferOffsetAlignment);
+  constructor(shared: StepBuffers) {
+    this.shared = shared;
+    const device = shared.device;
+    this.#stepStride = Math.max(SORT_STEP.bytes, device.limits.minUniformBufferOffsetAlignment);
     this.skipped = device.createBuffer({
       label: "webgpu-adagrad skipped indices",
       size: 4,
@@ -127,12 +119,13 @@ export class SparseBuffers {
       values += n * width;
       return s;
     });
+    const block = this.shared.kernels.sortBlock;
     this.#total = nnz;
-    const padded = paddedLength(nnz, this.kernels.block);
-    if (padded !== this.#padded) this.#schedule = sortSchedule(padded, this.kernels.block);
+    const padded = paddedLength(nnz, block);
+    if (padded !== this.#padded) this.#schedule = sortSchedule(padded, block);
     this.#padded = padded;
     this.#ensure(nnz, values, this.#padded, parts.length);
-    const device = this.device;
+    const device = this.shared.device;
     const words = this.#entryWords;
     let count = 0;
     parts.forEach((part, k) => {
@@ -149,131 +142,113 @@ export class SparseBuffers {
       };
       put(part.values, this.values, s.valueBase);
       if (part.indices === null) return;
-      words.set([s.nnzBase, s.nnz, s.rowBase, s.rows], ENTRY_HEADER_WORDS + ENTRY_WORDS * count++);
+      const w = ENTRY_TABLE.words + SPARSE_ENTRY.words * count++;
+      words[w + SPARSE_ENTRY.at.nnz_base] = s.nnzBase;
+      words[w + SPARSE_ENTRY.at.nnz] = s.nnz;
+      words[w + SPARSE_ENTRY.at.row_base] = s.rowBase;
+      words[w + SPARSE_ENTRY.at.rows] = s.rows;
       put(part.indices, this.#indices, s.nnzBase);
     });
-    words.set([count, nnz, this.#padded, 0], 0);
-    device.queue.writeBuffer(this.#entries, 0, words, 0, ENTRY_HEADER_WORDS + ENTRY_WORDS * count);
+    words[ENTRY_TABLE.at.count] = count;
+    words[ENTRY_TABLE.at.total] = nnz;
+    words[ENTRY_TABLE.at.padded] = this.#padded;
+    const used = ENTRY_TABLE.words + SPARSE_ENTRY.words * count;
+    device.queue.writeBuffer(this.#entries, 0, words, 0, used);
     return staged;
   }
 
-  /** Whether the step has any index to sort. */
-  get active(): boolean {
-    return this.#total > 0;
-  }
-
-  /** Records the keys and the sort (the pipelines are set here). */
+  /** Records the keys and the sort, if the step has any index to sort. */
   encodeSort(pass: GPUComputePassEncoder): void {
-    if (!this.active) return;
-    const k = this.kernels;
-    const max = k.maxWorkgroupsPerDimension;
-    this.#keysGroup ??= this.device.createBindGroup({
-      label: "webgpu-adagrad sparse keys",
-      layout: k.keysLayout,
-      entries: [
-        { binding: 0, resource: { buffer: this.#entries } },
-        { binding: 1, resource: { buffer: this.#indices } },
-        { binding: 2, resource: { buffer: this.pairs } },
-        { binding: 3, resource: { buffer: this.skipped } },
-      ],
-    });
-    this.#sortGroup ??= this.device.createBindGroup({
-      label: "webgpu-adagrad bitonic sort",
-      layout: k.sortLayout,
-      entries: [
-        { binding: 0, resource: { buffer: this.#steps, size: SORT_STEP_BYTES } },
-        { binding: 1, resource: { buffer: this.#entries } },
-        { binding: 2, resource: { buffer: this.pairs } },
-      ],
-    });
-    pass.setPipeline(k.keys);
-    pass.setBindGroup(0, this.#keysGroup);
-    pass.dispatchWorkgroups(...dispatchGrid(this.#padded / k.workgroupSize, max));
-    const grid = dispatchGrid(this.#padded / k.block, max);
+    if (this.#total === 0) return;
+    const { kernels } = this.shared;
+    const max = kernels.maxWorkgroupsPerDimension;
+    const keys = this.#keysGroup.get(
+      this.shared,
+      () =>
+        kernels.bindGroup("sparseKeys", "webgpu-adagrad sparse keys", [
+          this.#entries,
+          this.#indices,
+          this.pairs,
+          this.skipped,
+        ]),
+    );
+    const sort = this.#sortGroup.get(
+      this.shared,
+      () =>
+        kernels.bindGroup("sort", "webgpu-adagrad bitonic sort", [
+          { buffer: this.#steps, size: SORT_STEP.bytes },
+          this.#entries,
+          this.pairs,
+        ]),
+    );
+    dispatch(pass, kernels.sparseKeys, keys, this.#padded / kernels.sparseWorkgroupSize, max);
+    const blocks = this.#padded / kernels.sortBlock;
     this.#schedule.forEach((step, slot) => {
-      pass.setPipeline(
-        step.kind === "block" ? k.sortBlock : step.kind === "merge" ? k.sortMerge : k.sortStep,
-      );
-      pass.setBindGroup(0, this.#sortGroup!, [slot * this.#stepStride]);
-      pass.dispatchWorkgroups(...grid);
+      dispatch(pass, kernels.sort(step.kind), sort, blocks, max, [slot * this.#stepStride]);
     });
   }
 
   /**
-   * Norm clipping: writes the table of per-tile sums of squares over the raw value rows (entry k
-   * is the step's variable `firstId + k`, its partials from `partialBase`) and returns each
-   * entry's first partial and tile count.
+   * Writes the tile table of the raw value rows, for norm clipping and the non-finite check: part
+   * k is the step's variable `ids[k]`, its partial sums numbered from `partialBase`.
    */
-  prepareNorms(
+  writeValueTiles(
     staged: readonly StagedSlices[],
-    firstId: number,
+    ids: readonly number[],
     partialBase: number,
-  ): { firsts: number[]; counts: number[]; tiles: number } {
-    const firsts: number[] = [];
-    const counts: number[] = [];
-    let tile = partialBase;
-    const sources = staged.map((s, k) => {
-      const length = s.nnz * s.width;
-      const n = tilesFor(length, TILE_ELEMENTS);
-      firsts.push(tile);
-      counts.push(n);
-      tile += n;
-      return { varOffset: 0, slotOffset: s.valueBase, length, id: firstId + k };
-    });
-    const tiles = tile - partialBase;
-    const bytes = TILE_HEADER_BYTES + Math.max(tiles, 1) * TILE_FIELDS * 4;
-    if (!this.#normTiles || this.#capacity.normTiles < bytes) {
-      this.#normTiles?.destroy();
-      const size = Math.max(bytes, 2 * this.#capacity.normTiles);
-      this.#normTiles = this.#buffer("norm tiles", size, STORAGE | COPY_DST);
-      this.#capacity.normTiles = size;
-      this.#normWords = new Uint32Array(size / 4);
-      this.#sumSquaresGroup = null;
-      this.#checkGroup = null;
-    }
-    this.#normTileCount = writeTiles(sources, TILE_ELEMENTS, this.#normWords, partialBase);
-    const used = TILE_HEADER_BYTES / 4 + this.#normTileCount * TILE_FIELDS;
-    this.device.queue.writeBuffer(this.#normTiles, 0, this.#normWords, 0, used);
-    return { firsts, counts, tiles };
-  }
-
-  /** Records pass 1 of norm clipping over the value rows (the pipeline is already set). */
-  encodeSumSquares(
-    pass: GPUComputePassEncoder,
-    dense: Kernels,
-    params: GPUBuffer,
-    partials: GPUBuffer,
   ): void {
-    if (this.#normTileCount === 0) return;
-    if (this.#sumSquaresFor !== partials) this.#sumSquaresGroup = null;
-    this.#sumSquaresFor = partials;
-    this.#sumSquaresGroup ??= this.device.createBindGroup({
-      label: "webgpu-adagrad sparse sum of squares",
-      layout: dense.sumSquaresLayout,
-      entries: [
-        { binding: 0, resource: { buffer: params } },
-        { binding: 1, resource: { buffer: this.#normTiles! } },
-        { binding: 2, resource: { buffer: this.values } },
-        { binding: 3, resource: { buffer: this.#sumSquaresFor! } },
-      ],
-    });
-    pass.setBindGroup(0, this.#sumSquaresGroup);
-    pass.dispatchWorkgroups(...dispatchGrid(this.#normTileCount, dense.maxWorkgroupsPerDimension));
+    const sources = staged.map((s, k) => ({
+      varOffset: 0,
+      slotOffset: s.valueBase,
+      length: s.nnz * s.width,
+      id: ids[k],
+    }));
+    const words = tableWords(sources, TILE_ELEMENTS);
+    if (!this.#valueTiles || this.#capacity.valueTiles < words) {
+      this.#valueTiles?.destroy();
+      const capacity = Math.max(words, 2 * this.#capacity.valueTiles);
+      this.#valueTiles = this.#buffer("value tiles", 4 * capacity, STORAGE | COPY_DST);
+      this.#capacity.valueTiles = capacity;
+      this.#valueTileWords = new Uint32Array(capacity);
+      this.shared.invalidate();
+    }
+    this.#valueTileCount = writeTiles(sources, TILE_ELEMENTS, this.#valueTileWords, partialBase);
+    this.shared.device.queue.writeBuffer(this.#valueTiles, 0, this.#valueTileWords, 0, words);
   }
 
-  /** Records the non-finite check of the staged values (the pipeline is already set). */
-  encodeCheck(pass: GPUComputePassEncoder, guard: GuardBuffers): void {
-    if (this.#normTileCount === 0) return;
-    this.#checkGroup ??= guard.checkGroup(this.#normTiles!, this.values);
-    pass.setBindGroup(0, this.#checkGroup);
-    pass.dispatchWorkgroups(
-      ...dispatchGrid(this.#normTileCount, guard.kernels.maxWorkgroupsPerDimension),
+  /** Records pass 1 of norm clipping over the value rows. */
+  encodeSumSquares(pass: GPUComputePassEncoder): void {
+    if (this.#valueTileCount === 0) return;
+    const { kernels, params, partials } = this.shared;
+    const group = this.#sumSquaresGroup.get(
+      this.shared,
+      () =>
+        kernels.bindGroup("sumSquares", "webgpu-adagrad sparse sum of squares", [
+          params,
+          this.#valueTiles!,
+          this.values,
+          partials!,
+        ]),
     );
+    const max = kernels.maxWorkgroupsPerDimension;
+    dispatch(pass, kernels.sumSquares, group, this.#valueTileCount, max);
+  }
+
+  /** Records the non-finite check of the staged values. */
+  encodeCheck(pass: GPUComputePassEncoder): void {
+    if (this.#valueTileCount === 0) return;
+    const { kernels, guard } = this.shared;
+    const group = this.#checkGroup.get(
+      this.shared,
+      () => guard!.checkGroup(this.#valueTiles!, this.values),
+    );
+    const max = kernels.maxWorkgroupsPerDimension;
+    dispatch(pass, kernels.guardCheck, group, this.#valueTileCount, max);
   }
 
   /** Copies the skipped-index count to the CPU. */
   async readSkipped(): Promise<number> {
-    const bits = await readFloats(this.device, this.skipped, 0, 4);
+    const bits = await readFloats(this.shared.device, this.skipped, 0, 4);
     return new Uint32Array(bits.buffer)[0];
   }
 
@@ -281,55 +256,53 @@ export class SparseBuffers {
     for (const b of [this.#indices, this.values, this.pairs, this.#entries, this.#steps]) {
       b?.destroy();
     }
-    this.#normTiles?.destroy();
+    this.#valueTiles?.destroy();
     this.skipped.destroy();
   }
 
   #buffer(label: string, size: number, usage: number): GPUBuffer {
-    return this.device.createBuffer({ label: `webgpu-adagrad sparse ${label}`, size, usage });
+    const device = this.shared.device;
+    return device.createBuffer({ label: `webgpu-adagrad sparse ${label}`, size, usage });
   }
 
   #ensure(indices: number, values: number, padded: number, entries: number): void {
     const c = this.#capacity;
+    const before = { ...c };
     const grow = (need: number, have: number) => Math.max(need, 1, 2 * have);
     if (indices > c.indices) {
       this.#indices?.destroy();
       c.indices = grow(indices, c.indices);
       this.#indices = this.#buffer("indices", 4 * c.indices, STORAGE | COPY_DST);
-      this.#keysGroup = null;
     }
     if (values > c.values || !this.values) {
       this.values?.destroy();
       c.values = grow(values, c.values);
       this.values = this.#buffer("values", 4 * c.values, STORAGE | COPY_DST);
-      this.#sumSquaresGroup = null;
-      this.#checkGroup = null;
-      this.generation++;
     }
     if (padded > c.pairs) {
       this.pairs?.destroy();
       this.#steps?.destroy();
       c.pairs = padded;
       this.pairs = this.#buffer("pairs", 8 * padded, STORAGE);
-      const schedule = sortSchedule(padded, this.kernels.block);
+      const schedule = sortSchedule(padded, this.shared.kernels.sortBlock);
       const stride = this.#stepStride;
       this.#steps = this.#buffer("sort steps", stride * schedule.length, UNIFORM | COPY_DST);
       // The schedule of a shorter sort is a prefix of this one, so this table serves every step.
       const words = new Uint32Array((stride * schedule.length) / 4);
-      schedule.forEach(({ k, j }, slot) => words.set([k, j], (slot * stride) / 4));
-      this.device.queue.writeBuffer(this.#steps, 0, words);
-      this.#keysGroup = null;
-      this.#sortGroup = null;
-      this.generation++;
+      schedule.forEach(({ k, j }, slot) => {
+        words[(slot * stride) / 4 + SORT_STEP.at.k] = k;
+        words[(slot * stride) / 4 + SORT_STEP.at.j] = j;
+      });
+      this.shared.device.queue.writeBuffer(this.#steps, 0, words);
     }
     if (entries > c.entries || !this.#entries) {
       this.#entries?.destroy();
       c.entries = grow(entries, c.entries);
-      const words = ENTRY_HEADER_WORDS + ENTRY_WORDS * c.entries;
+      const words = ENTRY_TABLE.words + SPARSE_ENTRY.words * c.entries;
       this.#entries = this.#buffer("entries", 4 * words, STORAGE | COPY_DST);
       this.#entryWords = new Uint32Array(words);
-      this.#keysGroup = null;
-      this.#sortGroup = null;
     }
+    const grown = (Object.keys(c) as (keyof typeof c)[]).some((k) => c[k] !== before[k]);
+    if (grown) this.shared.invalidate();
   }
 }

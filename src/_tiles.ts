@@ -1,9 +1,11 @@
 // Tile tables: the map from workgroups to runs of one variable, read by the fused kernels.
+import { TILE_ELEMENTS } from "./_kernels.ts";
+import { TILE, TILE_TABLE } from "./_shader_interface.ts";
 
-/** Bytes of the table header (`count`, `partial_base`, padding), before the first tile. */
-export const TILE_HEADER_BYTES = 16;
-/** u32 fields per tile: var_offset, slot_offset, length, variable. */
-export const TILE_FIELDS = 4;
+/** Bytes of the table header (`TileTable`: count, partial_base, padding), before the first tile. */
+export const TILE_HEADER_BYTES = TILE_TABLE.bytes;
+/** u32 fields per tile (`Tile`): var_offset, slot_offset, length, variable. */
+export const TILE_FIELDS = TILE.words;
 
 /** One variable's part in a step: element offsets and the element count. */
 export interface TileSource {
@@ -17,9 +19,35 @@ export interface TileSource {
   id: number;
 }
 
+/**
+ * The step's variables, numbered in order, with the range of partial sums each one's tiles own:
+ * the one numbering that the tile tables, the variable table and the sparse value tiles follow.
+ */
+export class StepNumbering {
+  variables = 0;
+  partials = 0;
+  readonly firsts: number[] = [];
+  readonly counts: number[] = [];
+
+  /** Numbers a variable of `length` elements (in tiles of TILE_ELEMENTS); returns its index. */
+  add(length: number): number {
+    const tiles = tilesFor(length, TILE_ELEMENTS);
+    this.firsts.push(this.partials);
+    this.counts.push(tiles);
+    this.partials += tiles;
+    return this.variables++;
+  }
+}
+
 /** Number of tiles `length` elements take. */
 export function tilesFor(length: number, tileElements: number): number {
   return Math.ceil(length / tileElements);
+}
+
+/** u32 words of the table `writeTiles` writes for `sources` (at least one tile's room). */
+export function tableWords(sources: readonly { length: number }[], tileElements: number): number {
+  const tiles = sources.reduce((n, s) => n + tilesFor(s.length, tileElements), 0);
+  return TILE_TABLE.words + Math.max(tiles, 1) * TILE.words;
 }
 
 /**
@@ -37,16 +65,16 @@ export function writeTiles(
   let t = 0;
   for (const s of sources) {
     for (let start = 0; start < s.length; start += tileElements) {
-      const w = TILE_HEADER_BYTES / 4 + t * TILE_FIELDS;
-      out[w] = s.varOffset + start;
-      out[w + 1] = s.slotOffset + start;
-      out[w + 2] = Math.min(tileElements, s.length - start);
-      out[w + 3] = s.id;
+      const w = TILE_TABLE.words + t * TILE.words;
+      out[w + TILE.at.var_offset] = s.varOffset + start;
+      out[w + TILE.at.slot_offset] = s.slotOffset + start;
+      out[w + TILE.at.length] = Math.min(tileElements, s.length - start);
+      out[w + TILE.at.variable] = s.id;
       t++;
     }
   }
-  out[0] = t;
-  out[1] = partialBase;
+  out[TILE_TABLE.at.count] = t;
+  out[TILE_TABLE.at.partial_base] = partialBase;
   return t;
 }
 
@@ -55,4 +83,19 @@ export function dispatchGrid(tiles: number, maxPerDimension: number): [number, n
   if (tiles <= maxPerDimension) return [tiles, 1];
   const y = Math.ceil(tiles / maxPerDimension);
   return [Math.ceil(tiles / y), y];
+}
+
+/** Records one dispatch of `pipeline` over `workgroups` workgroups (a 2-D grid past the limit). */
+export function dispatch(
+  pass: GPUComputePassEncoder,
+  pipeline: GPUComputePipeline,
+  group: GPUBindGroup,
+  workgroups: number,
+  maxPerDimension: number,
+  offsets?: number[],
+): void {
+  pass.setPipeline(pipeline);
+  if (offsets) pass.setBindGroup(0, group, offsets);
+  else pass.setBindGroup(0, group);
+  pass.dispatchWorkgroups(...dispatchGrid(workgroups, maxPerDimension));
 }

@@ -1,10 +1,11 @@
-import { dispatchGrid, TILE_FIELDS, TILE_HEADER_BYTES, tilesFor, writeTiles } from "./_tiles.ts";
-import type { TileSource } from "./_tiles.ts";
-import type { ClipBuffers } from "./_clipping.ts";
-import { type Kernels, TILE_ELEMENTS } from "./_kernels.ts";
-import type { SparseBuffers, StagedSlices } from "./_sparse.ts";
-import type { GuardBuffers } from "./_guard.ts";
+import { CachedBindGroup } from "./_cached_bind_group.ts";
+import { TILE_ELEMENTS } from "./_kernels.ts";
+import { SPARSE_TILE, SPARSE_TILE_TABLE } from "./_shader_interface.ts";
+import type { StagedSlices } from "./_sparse.ts";
+import type { StepBuffers } from "./_step_buffers.ts";
+import { dispatch, type StepNumbering, tableWords, type TileSource, writeTiles } from "./_tiles.ts";
 import { COPY_DST, COPY_SRC, STORAGE } from "./_usage.ts";
+import type { Variant } from "./_variant.ts";
 
 /** One variable of a group, in elements of the bound buffers. */
 export interface GroupMember {
@@ -12,9 +13,6 @@ export interface GroupMember {
   slotOffset: number;
   length: number;
 }
-
-/** u32 words per sparse tile (`SparseTile` in adagrad_sparse.wgsl). */
-export const SPARSE_TILE_WORDS = 12;
 
 /** A sparse gradient of this group in a step: which member, and where its data was staged. */
 export interface SparseMember {
@@ -53,45 +51,33 @@ export function createFilledBuffer(
 }
 
 /**
- * Variables updated by one dispatch: their buffers, bind groups and tile table. Everything here
+ * Variables updated by one dispatch: their buffers, bind groups and tile tables. Everything here
  * is created when the group is configured (once for a store arena, again only when an external
- * buffer gains a variable or the step-wide clipping buffers grow), so a step allocates nothing:
- * it rewrites the tile table only when the step's set of variables changes, and dispatches.
+ * buffer gains a variable), so a step allocates nothing: it rewrites the tile table only when the
+ * step's set of variables changes, and dispatches. Every encode method sets its own pipeline.
  */
 export class UpdateGroup {
-  readonly device: GPUDevice;
-  readonly kernels: Kernels;
+  readonly shared: StepBuffers;
   readonly label: string;
   members: readonly GroupMember[] = [];
   buffers: GroupBuffers | null = null;
-  readonly #params: GPUBuffer;
-  readonly #clip: ClipBuffers;
   #tileBuffer: GPUBuffer | null = null;
   #tileWords = new Uint32Array(0);
   #tileCount = 0; // tiles in the GPU table, which covers #lastKey
   #lastKey: number[] | null = null;
   #active = false;
-  #updateGroup: GPUBindGroup | null = null;
-  #sumSquaresGroup: GPUBindGroup | null = null;
+  #vec4 = false;
   #sparseTiles: GPUBuffer | null = null;
   #sparseWords = new Uint32Array(0);
   #sparseCount = 0;
-  #sparseGroup: GPUBindGroup | null = null;
-  #sparseGeneration = -1;
-  #checkGroup: GPUBindGroup | null = null;
-  #vec4 = false;
+  #sparsePipeline: GPUComputePipeline | null = null;
+  readonly #updateGroup = new CachedBindGroup();
+  readonly #sumSquaresGroup = new CachedBindGroup();
+  readonly #checkGroup = new CachedBindGroup();
+  readonly #sparseGroup = new CachedBindGroup();
 
-  constructor(
-    device: GPUDevice,
-    kernels: Kernels,
-    params: GPUBuffer,
-    clip: ClipBuffers,
-    label: string,
-  ) {
-    this.device = device;
-    this.kernels = kernels;
-    this.#params = params;
-    this.#clip = clip;
+  constructor(shared: StepBuffers, label: string) {
+    this.shared = shared;
     this.label = label;
   }
 
@@ -107,70 +93,31 @@ export class UpdateGroup {
    */
   configure(buffers: GroupBuffers, members: readonly GroupMember[], vectorize = false): void {
     this.#vec4 = vectorize && members.every((m) => m.varOffset % 4 === 0 && m.slotOffset % 4 === 0);
-    const capacity = members.reduce((n, m) => n + tilesFor(m.length, TILE_ELEMENTS), 0);
-    const bytes = TILE_HEADER_BYTES + capacity * TILE_FIELDS * 4;
-    if (!this.#tileBuffer || this.#tileBuffer.size < bytes) {
+    const words = tableWords(members, TILE_ELEMENTS);
+    if (!this.#tileBuffer || this.#tileWords.length < words) {
       this.#tileBuffer?.destroy();
-      this.#tileBuffer = this.device.createBuffer({
+      this.#tileBuffer = this.shared.device.createBuffer({
         label: `${this.label} tiles`,
-        size: bytes,
+        size: 4 * words,
         usage: STORAGE | COPY_DST,
       });
-      this.#tileWords = new Uint32Array(bytes / 4);
+      this.#tileWords = new Uint32Array(words);
     }
     this.buffers = buffers;
     this.members = members;
     this.#lastKey = null;
-    this.rebind();
-  }
-
-  /** Drops the bind groups (after `configure`, or when the clipping buffers grew). */
-  rebind(): void {
-    this.#checkGroup = null;
-    this.#updateGroup = null;
-    this.#sumSquaresGroup = null;
-    this.#sparseGroup = null;
-  }
-
-  /** The dense bind groups, made on the first dense step after `rebind`. */
-  #denseGroups(): [GPUBindGroup, GPUBindGroup] {
-    if (!this.#updateGroup || !this.#sumSquaresGroup) {
-      const buffers = this.buffers!;
-      const tiles = { buffer: this.#tileBuffer! };
-      const params = { buffer: this.#params };
-      const gradients = { buffer: buffers.gradients() };
-      this.#updateGroup = this.device.createBindGroup({
-        label: this.label,
-        layout: this.kernels.updateLayout,
-        entries: [
-          { binding: 0, resource: params },
-          { binding: 1, resource: tiles },
-          { binding: 2, resource: buffers.variables },
-          { binding: 3, resource: { buffer: buffers.accumulators } },
-          { binding: 4, resource: gradients },
-          { binding: 5, resource: { buffer: this.#clip.norms } },
-        ],
-      });
-      this.#sumSquaresGroup = this.device.createBindGroup({
-        label: `${this.label} sum of squares`,
-        layout: this.kernels.sumSquaresLayout,
-        entries: [
-          { binding: 0, resource: params },
-          { binding: 1, resource: tiles },
-          { binding: 2, resource: gradients },
-          { binding: 3, resource: { buffer: this.#clip.partials } },
-        ],
-      });
-    }
-    return [this.#updateGroup, this.#sumSquaresGroup];
+    this.shared.invalidate();
   }
 
   /**
-   * Makes the tile table cover exactly the members `ids` (ascending), numbering them from
-   * `firstVariable` among the step's variables, with partial sums from `partialBase`. Writes it to
-   * the GPU only when any of that differs from the previous step's.
+   * Makes the tile table cover exactly the members `ids` (ascending), numbered next in
+   * `numbering` (their ids among the step's variables, their tiles' partial sums). Writes it to the
+   * GPU only when any of that differs from the previous step's.
    */
-  setParticipants(ids: readonly number[], firstVariable: number, partialBase: number): void {
+  setParticipants(ids: readonly number[], numbering: StepNumbering): void {
+    const firstVariable = numbering.variables;
+    const partialBase = numbering.partials;
+    for (const id of ids) numbering.add(this.members[id].length);
     this.#active = ids.length > 0;
     if (!this.#active) return;
     const key = [firstVariable, partialBase, ...ids];
@@ -181,132 +128,136 @@ export class UpdateGroup {
       id: firstVariable + k,
     }));
     this.#tileCount = writeTiles(sources, TILE_ELEMENTS, this.#tileWords, partialBase);
-    const words = TILE_HEADER_BYTES / 4 + this.#tileCount * TILE_FIELDS;
-    this.device.queue.writeBuffer(this.#tileBuffer!, 0, this.#tileWords, 0, words);
+    const words = tableWords(sources, TILE_ELEMENTS);
+    this.shared.device.queue.writeBuffer(this.#tileBuffer!, 0, this.#tileWords, 0, words);
     this.#lastKey = key;
   }
 
-  /** Records the non-finite check of this step's gradients (its pipeline is already set). */
-  encodeCheck(pass: GPUComputePassEncoder, guard: GuardBuffers): void {
-    if (!this.#active || this.#tileCount === 0) return;
-    this.#checkGroup ??= guard.checkGroup(this.#tileBuffer!, this.buffers!.gradients());
-    pass.setBindGroup(0, this.#checkGroup);
-    pass.dispatchWorkgroups(
-      ...dispatchGrid(this.#tileCount, this.kernels.maxWorkgroupsPerDimension),
-    );
+  #dispatch(pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, group: GPUBindGroup): void {
+    dispatch(pass, pipeline, group, this.#tileCount, this.shared.kernels.maxWorkgroupsPerDimension);
   }
 
-  /** Records pass 1 of norm clipping for this group (its pipeline is already set). */
+  /** Records the non-finite check of this step's gradients. */
+  encodeCheck(pass: GPUComputePassEncoder): void {
+    if (!this.#active || this.#tileCount === 0) return;
+    const guard = this.shared.guard!;
+    const group = this.#checkGroup.get(
+      this.shared,
+      () => guard.checkGroup(this.#tileBuffer!, this.buffers!.gradients()),
+    );
+    this.#dispatch(pass, this.shared.kernels.guardCheck, group);
+  }
+
+  /** Records pass 1 of norm clipping for this group. */
   encodeSumSquares(pass: GPUComputePassEncoder): void {
     if (!this.#active || this.#tileCount === 0) return;
-    pass.setBindGroup(0, this.#denseGroups()[1]);
-    pass.dispatchWorkgroups(
-      ...dispatchGrid(this.#tileCount, this.kernels.maxWorkgroupsPerDimension),
+    const { kernels, params, partials } = this.shared;
+    const group = this.#sumSquaresGroup.get(
+      this.shared,
+      () =>
+        kernels.bindGroup("sumSquares", `${this.label} sum of squares`, [
+          params,
+          this.#tileBuffer!,
+          this.buffers!.gradients(),
+          partials!,
+        ]),
     );
+    this.#dispatch(pass, kernels.sumSquares, group);
   }
 
   /**
    * Records this group's update (scalar or vec4 kernel) if `setParticipants` gave it variables
-   * since the last update. Returns the dispatch count.
+   * since the last update.
    */
-  encodeUpdate(pass: GPUComputePassEncoder): number {
+  encodeUpdate(pass: GPUComputePassEncoder): void {
     const active = this.#active;
     this.#active = false;
-    if (!active || this.#tileCount === 0) return 0;
-    const [x, y] = dispatchGrid(this.#tileCount, this.kernels.maxWorkgroupsPerDimension);
-    pass.setPipeline(this.#vec4 ? this.kernels.updateVec4 : this.kernels.update);
-    pass.setBindGroup(0, this.#denseGroups()[0]);
-    pass.dispatchWorkgroups(x, y);
-    return 1;
+    if (!active || this.#tileCount === 0) return;
+    const { kernels, params, norms, verdict } = this.shared;
+    const b = this.buffers!;
+    const group = this.#updateGroup.get(this.shared, () =>
+      kernels.bindGroup("update", this.label, [
+        params,
+        this.#tileBuffer!,
+        b.variables,
+        b.accumulators,
+        b.gradients(),
+        norms,
+        verdict,
+      ]));
+    this.#dispatch(pass, this.#vec4 ? kernels.updateVec4 : kernels.update, group);
   }
 
   /**
-   * Writes this step's sparse tiles for `members` (runs of at most TILE_ELEMENTS elements of each
-   * sorted nnz x width block). Grows the tile buffer only past any earlier step's size.
+   * Writes this step's sparse tiles for `members` (runs of the variant's unit of each sorted
+   * block). Grows the tile buffer only past any earlier step's size.
    */
-  setSparse(
-    members: readonly SparseMember[],
-    shared: SparseBuffers,
-    rowWise: boolean,
-  ): void {
-    const kernels = shared.kernels;
-    // Element-wise: tiles of TILE_ELEMENTS elements. Row-wise: one row (position) per thread.
-    const unit = rowWise ? kernels.workgroupSize : TILE_ELEMENTS;
-    const perTile = (m: SparseMember) => rowWise ? m.staged.nnz : m.staged.nnz * m.staged.width;
-    let count = 0;
-    for (const m of members) count += tilesFor(perTile(m), unit);
-    const words = TILE_HEADER_BYTES / 4 + Math.max(count, 1) * SPARSE_TILE_WORDS;
+  setSparse(members: readonly SparseMember[], variant: Variant): void {
+    const { device, kernels } = this.shared;
+    const tilings = members.map((m) => variant.sparseTiling(m.staged, kernels));
+    const count = tilings.reduce((n, { unit, length }) => n + Math.ceil(length / unit), 0);
+    const words = SPARSE_TILE_TABLE.words + Math.max(count, 1) * SPARSE_TILE.words;
     if (!this.#sparseTiles || this.#sparseWords.length < words) {
       this.#sparseTiles?.destroy();
       const capacity = Math.max(words, 2 * this.#sparseWords.length);
-      this.#sparseTiles = this.device.createBuffer({
+      this.#sparseTiles = device.createBuffer({
         label: `${this.label} sparse tiles`,
         size: 4 * capacity,
         usage: STORAGE | COPY_DST,
       });
       this.#sparseWords = new Uint32Array(capacity);
-      this.#sparseGroup = null;
+      this.shared.invalidate();
     }
     const out = this.#sparseWords;
+    const at = SPARSE_TILE.at;
     let t = 0;
-    for (const m of members) {
-      const { member, staged, id } = m;
-      const { width, rows, nnz, nnzBase, rowBase, valueBase, identity } = staged;
-      const length = perTile(m);
+    members.forEach(({ member, staged, id }, k) => {
+      const { unit, length } = tilings[k];
       for (let start = 0; start < length; start += unit) {
-        out.set(
-          [
-            member.varOffset,
-            member.slotOffset,
-            width,
-            id,
-            nnzBase,
-            nnz,
-            rowBase,
-            rows,
-            valueBase,
-            start,
-            Math.min(unit, length - start),
-            identity ? 1 : 0,
-          ],
-          TILE_HEADER_BYTES / 4 + t++ * SPARSE_TILE_WORDS,
-        );
+        const w = SPARSE_TILE_TABLE.words + t++ * SPARSE_TILE.words;
+        out[w + at.var_offset] = member.varOffset;
+        out[w + at.slot_offset] = member.slotOffset;
+        out[w + at.width] = staged.width;
+        out[w + at.variable] = id;
+        out[w + at.nnz_base] = staged.nnzBase;
+        out[w + at.nnz] = staged.nnz;
+        out[w + at.row_base] = staged.rowBase;
+        out[w + at.rows] = staged.rows;
+        out[w + at.value_base] = staged.valueBase;
+        out[w + at.start] = start;
+        out[w + at.length] = Math.min(unit, length - start);
+        out[w + at.identity] = staged.identity ? 1 : 0;
       }
-    }
-    out[0] = t;
-    this.#sparseCount = t;
-    this.device.queue.writeBuffer(
-      this.#sparseTiles,
-      0,
-      out,
-      0,
-      TILE_HEADER_BYTES / 4 + t * SPARSE_TILE_WORDS,
-    );
-    if (this.#sparseGeneration !== shared.generation) this.#sparseGroup = null;
-    this.#sparseGeneration = shared.generation;
-    const buffers = this.buffers!;
-    this.#sparseGroup ??= this.device.createBindGroup({
-      label: `${this.label} sparse`,
-      layout: kernels.updateLayout,
-      entries: [
-        { binding: 0, resource: { buffer: this.#params } },
-        { binding: 1, resource: { buffer: this.#sparseTiles! } },
-        { binding: 2, resource: buffers.variables },
-        { binding: 3, resource: { buffer: buffers.accumulators } },
-        { binding: 4, resource: { buffer: shared.values } },
-        { binding: 5, resource: { buffer: shared.pairs } },
-        { binding: 6, resource: { buffer: this.#clip.norms } },
-      ],
     });
+    out[SPARSE_TILE_TABLE.at.count] = t;
+    this.#sparseCount = t;
+    this.#sparsePipeline = variant.sparseUpdate(kernels);
+    const used = SPARSE_TILE_TABLE.words + t * SPARSE_TILE.words;
+    device.queue.writeBuffer(this.#sparseTiles, 0, out, 0, used);
   }
 
-  /** Records the sparse update of the tiles `setSparse` wrote (the pipeline is already set). */
+  /** Records the sparse update of the tiles `setSparse` wrote. */
   encodeSparse(pass: GPUComputePassEncoder): void {
     const count = this.#sparseCount;
     this.#sparseCount = 0;
     if (count === 0) return;
-    pass.setBindGroup(0, this.#sparseGroup!);
-    pass.dispatchWorkgroups(...dispatchGrid(count, this.kernels.maxWorkgroupsPerDimension));
+    const { kernels, params, norms, verdict, sparse } = this.shared;
+    const b = this.buffers!;
+    const group = this.#sparseGroup.get(
+      this.shared,
+      () =>
+        kernels.bindGroup("sparseUpdate", `${this.label} sparse`, [
+          params,
+          this.#sparseTiles!,
+          b.variables,
+          b.accumulators,
+          sparse.values,
+          norms,
+          verdict,
+          sparse.pairs,
+        ]),
+    );
+    dispatch(pass, this.#sparsePipeline!, group, count, kernels.maxWorkgroupsPerDimension);
   }
 
   destroy(): void {

@@ -118,3 +118,23 @@ export function gpuRange(x: unknown, what: string): GpuRange | null {
   checkByteRange(offset, size, buffer.size, what);
   return { buffer, offset: offset as number, size: size as number };
 }
+
+/** `minimize`'s arguments, before the caller's function runs. */
+export function checkMinimize(computeGradients: unknown, varList: unknown): void {
+  if (typeof computeGradients !== "function") {
+    throw new TypeError(`minimize: expected a function, got ${describe(computeGradients)}`);
+  }
+  if (!Array.isArray(varList)) {
+    throw new TypeError(`minimize: varList must be an array, got ${describe(varList)}`);
+  }
+}
+
+/** What `minimize`'s function returned: one gradient per variable. */
+export function checkGradientList<T>(grads: readonly T[], count: number): readonly T[] {
+  if (!Array.isArray(grads) || grads.length !== count) {
+    throw new TypeError(
+      `minimize: the function returned ${describe(grads)}, expected ${count} gradients`,
+    );
+  }
+  return grads;
+}

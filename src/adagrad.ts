@@ -1,90 +1,27 @@
-import type { Arena } from "./_arena.ts";
-import { ExternalGroup, type ExternalRef } from "./_external.ts";
-import { ClipBuffers } from "./_clipping.ts";
-import {
-  guardKernelsFor,
-  type Kernels,
-  kernelsFor,
-  PARAMS_BYTES,
-  sparseKernelsFor,
-  type Specialisation,
-  TILE_ELEMENTS,
-} from "./_kernels.ts";
-import { tilesFor } from "./_tiles.ts";
-import {
-  type ExternalEntry,
-  externalRef,
-  planStep,
-  type SparseSource,
-  type StoreEntry,
-} from "./_plan.ts";
-import { SparseBuffers, type SparsePart } from "./_sparse.ts";
-import { GuardBuffers } from "./_guard.ts";
-import { rowsOf, rowWiseClasses } from "./_variant.ts";
+import { kernelsFor, type Specialisation } from "./_kernels.ts";
+import { externalRef, planStep, warnMissing } from "./_plan.ts";
+import { SLOT, SlotStorage } from "./_slot_storage.ts";
+import { encodeStep, stepOutcome } from "./_step.ts";
+import { checkWeightList, createWeight } from "./_weights.ts";
+import { StepBuffers } from "./_step_buffers.ts";
+import { type Variant, variantOf } from "./_variant.ts";
 import { assertDeviceAlive, watchDevice } from "./device_lost.ts";
-import { slicesData } from "./indexed_slices.ts";
-import {
-  createFilledBuffer,
-  type GroupMember,
-  type SparseMember,
-  UpdateGroup,
-} from "./_update_group.ts";
-import { writeFloats } from "./_transfer.ts";
-import { COPY_DST, UNIFORM } from "./_usage.ts";
-import { checkShape, describe, finiteNumber } from "./_validate.ts";
+import { checkGradientList, checkMinimize, finiteNumber } from "./_validate.ts";
 import {
   type AdagradConfig,
   type AdagradOptions,
   checkLearningRate,
+  learningRateAt,
   optionsFromConfig,
   type ResolvedOptions,
   resolveOptions,
+  specialisationOf,
   toConfig,
 } from "./adagrad_config.ts";
-import { BufferRegion } from "./buffer_region.ts";
-import { LearningRateSchedule } from "./learning_rate_schedule.ts";
-import { Slot } from "./slot.ts";
+import type { LearningRateSchedule } from "./learning_rate_schedule.ts";
+import { ITERATIONS_WEIGHT, type IterationsWeight, type Slot } from "./slot.ts";
 import type { Gradient, GradientPair, VariableRef } from "./types.ts";
-import { arenaOf, memberIndexOf, Variable } from "./variable.ts";
-
-const SLOT = "accumulator";
-
-/**
- * The first entry of {@linkcode Adagrad.weights}: Keras's `iter` weight, the iteration count,
- * which lives on the CPU here (`opt.iterations`).
- *
- * @example
- * ```ts ignore
- * console.log(opt.weights[0].name); // "iter"
- * ```
- */
-export interface IterationsWeight {
-  /** `"iter"`. */
-  readonly name: "iter";
-  /** `[]`: a scalar. */
-  readonly shape: readonly number[];
-}
-
-/** A sparse gradient of a step, with the group that updates its variable. */
-interface SparseStepMember {
-  group: UpdateGroup;
-  member: GroupMember;
-  part: SparsePart;
-}
-
-/** An IndexedSlices gradient as the staging buffers take it. */
-function sparsePart(source: SparseSource): SparsePart {
-  const { slices, rows, width } = source;
-  return {
-    rows,
-    width,
-    nnz: slices.nnz,
-    indices: slicesData(slices.indices),
-    values: slicesData(slices.values),
-  };
-}
-
-const ITERATIONS_WEIGHT: IterationsWeight = Object.freeze({ name: "iter", shape: [] });
+import { Variable } from "./variable.ts";
 
 /**
  * `tf.keras.optimizers.Adagrad` (TF 2.4-2.10, OptimizerV2) on WebGPU. Per element of every
@@ -129,29 +66,17 @@ export class Adagrad {
   /** Whether epsilon goes inside the square root (not Keras 2.x; see {@linkcode AdagradOptions}). */
   readonly epsilonInsideSqrt: boolean;
   readonly #options: ResolvedOptions;
+  readonly #spec: Specialisation;
+  /** Element-wise (Keras) or row-wise: the slot shape, the staging, the sparse kernel. */
+  readonly #variant: Variant;
+  readonly #storage: SlotStorage;
   #learningRate: number | LearningRateSchedule;
   #iterations = 0;
   #device: GPUDevice | undefined;
-  #params: GPUBuffer | null = null;
-  #clip: ClipBuffers | null = null;
-  #clipNormsGroup: GPUBindGroup | null = null;
-  #sparse: SparseBuffers | null = null;
-  #guard: GuardBuffers | null = null;
+  /** The buffers a step's stages share, made for the optimizer's device on first use. */
+  #shared: StepBuffers | null = null;
   /** Steps the GPU skipped (non-finite guard) that `iterations` already discounts. */
   #skippedKnown = 0;
-  readonly #spec: Specialisation;
-  readonly #paramsData = new Float32Array(PARAMS_BYTES / 4);
-  /** Per store arena: its dispatch and the accumulator buffer mirroring its layout. */
-  readonly #arenas = new Map<
-    Arena,
-    { group: UpdateGroup; accumulators: GPUBuffer }
-  >();
-  /** One accumulator per row (RowWiseAdagrad) rather than per element. */
-  readonly #rowWise: boolean;
-  readonly #externalGroups = new Map<GPUBuffer, ExternalGroup>();
-  readonly #slots = new Map<Variable, Slot>();
-  /** Slots of variables in caller-owned buffers, by buffer and `offset:byteLength`. */
-  readonly #externalSlots = new Map<GPUBuffer, Map<string, Slot>>();
   /** Slots and `addWeight` weights, in creation order (Keras's `weights` after `iter`). */
   readonly #weights: Slot[] = [];
   readonly #ownWeights = new Set<GPUBuffer>();
@@ -167,7 +92,7 @@ export class Adagrad {
    */
   constructor(options: AdagradOptions = {}) {
     const o = resolveOptions(options);
-    this.#rowWise = rowWiseClasses.has(new.target);
+    this.#variant = variantOf(new.target);
     this.#options = o;
     this.name = o.name;
     this.initialAccumulatorValue = o.initialAccumulatorValue;
@@ -176,12 +101,13 @@ export class Adagrad {
     this.epsilonInsideSqrt = o.epsilonInsideSqrt;
     this.#learningRate = o.learningRate;
     this.#device = o.device;
-    this.#spec = {
-      epsilonInsideSqrt: o.epsilonInsideSqrt,
-      clipValue: o.clipvalue !== undefined,
-      normMode: o.clipnorm !== undefined ? 1 : o.globalClipnorm !== undefined ? 2 : 0,
-      guard: o.skipNonFinite,
-    };
+    this.#spec = specialisationOf(o);
+    this.#storage = new SlotStorage(
+      this.#variant,
+      o.initialAccumulatorValue,
+      o.name,
+      (slot) => this.#weights.push(slot),
+    );
   }
 
   /** Keras `clipvalue`, or `undefined`. */
@@ -274,11 +200,7 @@ export class Adagrad {
   }
 
   #lrAt(step: number): number {
-    const f = Math.fround;
-    const base = this.#learningRate;
-    const lr = f(base instanceof LearningRateSchedule ? base.call(step) : base);
-    if (this.decay <= 0) return lr;
-    return f(lr / f(1 + f(f(this.decay) * f(step))));
+    return learningRateAt(this.#learningRate, this.decay, step);
   }
 
   /**
@@ -313,35 +235,8 @@ export class Adagrad {
    */
   setWeights(weights: readonly (number | Float32Array)[]): void {
     this.#assertAlive();
-    if (!Array.isArray(weights)) {
-      throw new TypeError(`setWeights: expected an array, got ${describe(weights)}`);
-    }
-    const expected = this.#weights.length + 1;
-    const list = weights.length === expected - 1 ? [0, ...weights] : weights;
-    if (list.length !== expected) {
-      throw new RangeError(
-        `You called \`set_weights(weights)\` on optimizer ${this.name} with a weight list of ` +
-          `length ${weights.length}, but the optimizer was expecting ${expected} weights.`,
-      );
-    }
-    const [iterations, ...values] = list;
-    if (typeof iterations !== "number" || !Number.isSafeInteger(iterations) || iterations < 0) {
-      throw new RangeError(
-        `setWeights: the first weight is the iteration count, a non-negative integer; got ` +
-          `${describe(iterations)}`,
-      );
-    }
-    values.forEach((value, i) => {
-      const w = this.#weights[i];
-      if (!(value instanceof Float32Array) || value.length !== w.size) {
-        const shape = value instanceof Float32Array ? `[${value.length}]` : describe(value);
-        throw new TypeError(
-          `Optimizer weight shape [${w.shape.join(", ")}] not compatible with provided weight ` +
-            `shape ${shape} (weight '${w.name}')`,
-        );
-      }
-    });
-    values.forEach((value, i) => this.#weights[i].write(value as Float32Array));
+    const [iterations, values] = checkWeightList(this.name, weights, this.#weights);
+    values.forEach((value, i) => this.#weights[i].write(value));
     this.#iterations = iterations;
   }
 
@@ -359,24 +254,7 @@ export class Adagrad {
     if (initialValue !== undefined) finiteNumber(initialValue, "initialValue");
     const exists = this.#findSlot(variable, "addSlot");
     if (exists) return exists;
-    if (variable instanceof Variable) {
-      const arena = arenaOf(variable);
-      arena.assertAlive(`variable '${variable.name}'`);
-      if (this.#device && this.#device !== arena.device) {
-        throw new TypeError(`variable '${variable.name}' lives on another GPUDevice`);
-      }
-      this.#device ??= arena.device;
-      this.#prepare(this.#device);
-      this.#ensureStoreSlot(variable, arena);
-    } else {
-      const ref = externalRef(variable, "addSlot");
-      if (this.#rowWise) this.#assertStoreOnly([{ kind: "external", ref }]);
-      if (!this.#device) {
-        throw new TypeError("addSlot: pass `device` to the Adagrad constructor first");
-      }
-      const kernels = this.#prepare(this.#device);
-      this.#ensureExternalSlots([{ ref }], kernels);
-    }
+    this.#storage.add(variable, this.#device, (d) => this.#prepare(this.#device ??= d));
     const slot = this.getSlot(variable, SLOT);
     if (initialValue !== undefined && initialValue !== this.initialAccumulatorValue) {
       slot.write(initialValue);
@@ -390,21 +268,8 @@ export class Adagrad {
    */
   addWeight(name: string, shape: readonly number[], initialValue = 0): Slot {
     this.#assertAlive();
-    if (typeof name !== "string" || name.length === 0) {
-      throw new TypeError("addWeight: name must be a non-empty string");
-    }
-    const size = checkShape(shape, `weight '${name}'`);
-    finiteNumber(initialValue, "initialValue");
-    const device = this.#device;
-    if (!device) {
-      throw new TypeError(
-        "addWeight: the optimizer has no device yet; pass `device` to the constructor or update a variable first",
-      );
-    }
-    const buffer = createFilledBuffer(device, size * 4, initialValue, `${this.name} ${name}`);
+    const { weight, buffer } = createWeight(this.#device, this.name, name, shape, initialValue);
     this.#ownWeights.add(buffer);
-    const region = new BufferRegion(buffer, 0, size * 4);
-    const weight = new Slot(name, "", shape, device, () => region);
     this.#weights.push(weight);
     return weight;
   }
@@ -427,18 +292,8 @@ export class Adagrad {
     varList: readonly VariableRef[],
   ): Promise<number> {
     this.#assertAlive();
-    if (typeof computeGradients !== "function") {
-      throw new TypeError(`minimize: expected a function, got ${describe(computeGradients)}`);
-    }
-    if (!Array.isArray(varList)) {
-      throw new TypeError(`minimize: varList must be an array, got ${describe(varList)}`);
-    }
-    const grads = await computeGradients();
-    if (!Array.isArray(grads) || grads.length !== varList.length) {
-      throw new TypeError(
-        `minimize: the function returned ${describe(grads)}, expected ${varList.length} gradients`,
-      );
-    }
+    checkMinimize(computeGradients, varList);
+    const grads = checkGradientList(await computeGradients(), varList.length);
     return await this.applyGradients(varList.map((v, i) => [grads[i], v] as const));
   }
 
@@ -466,9 +321,8 @@ export class Adagrad {
 
   /** The accumulator of `variable`, if it has one; throws only for a malformed variable. */
   #findSlot(variable: VariableRef, what: string): Slot | undefined {
-    if (variable instanceof Variable) return this.#slots.get(variable);
-    const ref = externalRef(variable, what);
-    return this.#externalSlots.get(ref.buffer)?.get(`${ref.offset}:${ref.byteLength}`);
+    if (variable instanceof Variable) return this.#storage.storeSlot(variable);
+    return this.#storage.externalSlot(externalRef(variable, what));
   }
 
   /**
@@ -492,98 +346,33 @@ export class Adagrad {
     this.#assertAlive();
     const plan = planStep(pairs, {
       device: this.#device,
-      externalGroups: this.#externalGroups,
+      externalGroups: this.#storage.externals,
+      checkExternal: (name) => this.#variant.checkExternal(this.name, name),
     });
-    if (this.#rowWise) this.#assertStoreOnly(plan.entries);
     if (plan.entries.length === 0) return ++this.#iterations;
-    this.#warnMissing(plan.missing);
+    warnMissing(this.#warnedMissing, plan.missing);
     const device = this.#device ??= plan.device!;
-    const kernels = this.#prepare(device);
-
+    const shared = this.#prepare(device);
     // Slots first (Keras creates them before applying), then the step itself.
-    const storeEntries = plan.entries.filter((e): e is StoreEntry => e.kind === "store");
-    const externalEntries = plan.entries.filter((e): e is ExternalEntry => e.kind === "external");
-    for (const e of storeEntries) this.#ensureStoreSlot(e.variable, e.arena);
-    const externalIndex = this.#ensureExternalSlots(externalEntries, kernels);
+    const entries = this.#storage.resolve(shared, plan.entries);
 
     device.pushErrorScope("validation");
-    const o = this.#options;
-    this.#paramsData.set([
-      this.currentLearningRate,
-      this.epsilon,
-      o.clipvalue ?? 0,
-      o.clipnorm ?? o.globalClipnorm ?? 0,
-    ]);
-    device.queue.writeBuffer(this.#params!, 0, this.#paramsData);
-    if (this.#spec.guard) {
-      this.#guard ??= new GuardBuffers(device, guardKernelsFor(device));
-      const step = this.#iterations;
-      this.#guard.writeLearningRates(this.#skippedKnown, (j) => this.#lrAt(Math.max(0, step - j)));
+    const step = this.#iterations;
+    shared.writeParams(this.#lrAt(step), this.#options);
+    if (shared.guard) {
+      shared.writeLearningRates(this.#skippedKnown, (j) => this.#lrAt(Math.max(0, step - j)));
     }
-
     const encoder = device.createCommandEncoder({ label: `${this.name} step` });
-    const participants = new Map<UpdateGroup, number[]>();
-    const join = (group: UpdateGroup, id: number) => {
-      const ids = participants.get(group);
-      if (ids) ids.push(id);
-      else participants.set(group, [id]);
-    };
-    const sparse: SparseStepMember[] = [];
-    for (const e of storeEntries) {
-      const group = this.#arenas.get(e.arena)!.group;
-      const member = group.members[e.index];
-      if (e.grad.kind === "sparse") {
-        sparse.push({ group, member, part: sparsePart(e.grad) });
-        continue;
-      }
-      if (this.#rowWise) {
-        // Row-wise: a dense gradient is staged like a sparse one that touches every row once.
-        const { rows, width } = rowsOf(e.variable.shape);
-        const byteLength = e.variable.byteLength;
-        const g = e.grad;
-        const values = g.kind === "upload"
-          ? g.data
-          : g.kind === "copy"
-          ? { buffer: g.buffer, offset: g.offset, size: byteLength }
-          : { buffer: e.arena.gradBuffer, offset: e.variable.offset, size: byteLength };
-        sparse.push({ group, member, part: { rows, width, nnz: rows, indices: null, values } });
-        continue;
-      }
-      const dest = e.arena.gradBuffer;
-      this.#stageGradient(device, encoder, e.grad, dest, e.variable.offset, e.variable.byteLength);
-      join(group, e.index);
-    }
-    externalEntries.forEach((e, i) => {
-      const group = this.#externalGroups.get(e.ref.buffer)!;
-      const index = externalIndex[i];
-      if (e.grad.kind === "sparse") {
-        sparse.push({
-          group: group.group,
-          member: group.group.members[index],
-          part: sparsePart(e.grad),
-        });
-        return;
-      }
-      const offset = group.slotOffsets[index] * 4;
-      this.#stageGradient(device, encoder, e.grad, group.gradients, offset, e.ref.byteLength);
-      join(group.group, index);
-    });
-    this.#encodePasses(encoder, kernels, participants, sparse);
-    const read = this.#guard?.maybeScheduleRead(encoder);
+    encodeStep(encoder, entries, shared, this.#variant, this.name);
+    const read = shared.guard?.maybeScheduleRead(encoder);
     device.queue.submit([encoder.finish()]);
     read?.().then((count) => this.#reconcile(count), () => {});
     const iterations = ++this.#iterations;
-    const error = await device.popErrorScope();
     try {
-      assertDeviceAlive(device, `Adagrad '${this.name}'`);
-    } catch (lost) {
-      this.#iterations--; // the device is gone: nothing was applied
-      throw lost;
-    }
-    if (error) {
-      // The whole command buffer was rejected, so nothing was updated.
-      this.#iterations--;
-      throw new Error(`Adagrad '${this.name}': the GPU rejected the step: ${error.message}`);
+      await stepOutcome(device, `Adagrad '${this.name}'`);
+    } catch (e) {
+      this.#iterations--; // the device is gone, or it rejected the whole command buffer
+      throw e;
     }
     return iterations;
   }
@@ -602,7 +391,7 @@ export class Adagrad {
    */
   async skippedIndices(): Promise<number> {
     this.#assertAlive();
-    return this.#sparse ? await this.#sparse.readSkipped() : 0;
+    return this.#shared?.hasSparse ? await this.#shared.sparse.readSkipped() : 0;
   }
 
   /**
@@ -620,8 +409,9 @@ export class Adagrad {
    */
   async skippedSteps(): Promise<number> {
     this.#assertAlive();
-    if (!this.#guard) return 0;
-    const count = await this.#guard.readSkipped();
+    const guard = this.#shared?.guard;
+    if (!guard) return 0;
+    const count = await guard.readSkipped();
     this.#reconcile(count);
     return count;
   }
@@ -637,267 +427,19 @@ export class Adagrad {
   /** Frees the optimizer's GPU buffers (accumulators, tile tables, uniforms). */
   destroy(): void {
     this.#destroyed = true;
-    for (const { group, accumulators } of this.#arenas.values()) {
-      group.destroy();
-      accumulators.destroy();
-    }
-    for (const group of this.#externalGroups.values()) group.destroy();
-    this.#params?.destroy();
-    this.#clip?.destroy();
-    this.#sparse?.destroy();
-    this.#guard?.destroy();
+    this.#storage.destroy();
+    this.#shared?.destroy();
     for (const buffer of this.#ownWeights) buffer.destroy();
   }
 
-  /**
-   * Numbers the step's variables and tiles across groups (dense ones first, then sparse ones),
-   * then records one compute pass: for sparse gradients, the sort keys and the sort; with norm
-   * clipping, the sums of squares (one dispatch per group, one for all sparse value rows) and the
-   * norms (one dispatch); then the updates (one dispatch per group, dense and sparse).
-   */
-  #encodePasses(
-    encoder: GPUCommandEncoder,
-    kernels: Kernels,
-    participants: Map<UpdateGroup, number[]>,
-    sparse: readonly SparseStepMember[],
-  ): void {
-    const clip = this.#clip!;
-    const device = this.#device!;
-    const norms = kernels.clipNorms !== null;
-    let firstVariable = 0;
-    let partialBase = 0;
-    const firsts: number[] = [];
-    const counts: number[] = [];
-    for (const [group, ids] of participants) {
-      ids.sort((a, b) => a - b);
-      group.setParticipants(ids, firstVariable, partialBase);
-      if (norms) {
-        let tile = partialBase;
-        for (const id of ids) {
-          const n = tilesFor(group.members[id].length, TILE_ELEMENTS);
-          firsts.push(tile);
-          counts.push(n);
-          tile += n;
-        }
-      }
-      firstVariable += ids.length;
-      partialBase += group.tileCount;
-    }
-    let sparseBuffers: SparseBuffers | null = null;
-    const sparseGroups = new Map<UpdateGroup, SparseMember[]>();
-    let staged: ReturnType<SparseBuffers["stage"]> = [];
-    if (sparse.length > 0) {
-      const sparseKernels = sparseKernelsFor(device, this.#spec, this.#rowWise);
-      sparseBuffers = this.#sparse ??= new SparseBuffers(device, sparseKernels);
-      staged = sparseBuffers.stage(encoder, sparse.map((s) => s.part));
-      // The value rows' tile table serves the norms and the non-finite check.
-      const layout = norms || this.#guard
-        ? sparseBuffers.prepareNorms(staged, firstVariable, partialBase)
-        : null;
-      if (norms && layout) {
-        firsts.push(...layout.firsts);
-        counts.push(...layout.counts);
-        partialBase += layout.tiles;
-      }
-      sparse.forEach(({ group, member }, k) => {
-        const list = sparseGroups.get(group) ?? [];
-        list.push({ member, id: firstVariable + k, staged: staged[k] });
-        sparseGroups.set(group, list);
-      });
-      firstVariable += sparse.length;
-    }
-    if (norms) {
-      if (clip.ensure(partialBase, firstVariable)) {
-        // Larger than any step before: every bind group that holds the old buffers is rebuilt.
-        for (const { group } of this.#arenas.values()) group.rebind();
-        for (const external of this.#externalGroups.values()) external.group.rebind();
-        this.#clipNormsGroup = null;
-      }
-      clip.writeVariableTable(firsts, counts);
-      this.#clipNormsGroup ??= device.createBindGroup({
-        label: `${this.name} clip norms`,
-        layout: kernels.clipNormsLayout,
-        entries: [
-          { binding: 0, resource: { buffer: this.#params! } },
-          { binding: 1, resource: { buffer: clip.variableTable } },
-          { binding: 2, resource: { buffer: clip.partials } },
-          { binding: 3, resource: { buffer: clip.norms } },
-        ],
-      });
-    }
-    // After clip.ensure, which may have reset the groups' bind groups.
-    for (const [group, members] of sparseGroups) {
-      group.setSparse(members, sparseBuffers!, this.#rowWise);
-    }
-    const pass = encoder.beginComputePass({ label: `${this.name} update` });
-    sparseBuffers?.encodeSort(pass);
-    const guard = this.#guard;
-    if (guard) {
-      pass.setPipeline(guard.kernels.check);
-      for (const group of participants.keys()) group.encodeCheck(pass, guard);
-      sparseBuffers?.encodeCheck(pass, guard);
-      guard.encodeFinalize(pass, clip.norms);
-    }
-    if (norms) {
-      pass.setPipeline(kernels.sumSquares!);
-      for (const group of participants.keys()) group.encodeSumSquares(pass);
-      sparseBuffers?.encodeSumSquares(pass, kernels, this.#params!, clip.partials);
-      pass.setPipeline(kernels.clipNorms!);
-      pass.setBindGroup(0, this.#clipNormsGroup!);
-      pass.dispatchWorkgroups(1);
-    }
-    for (const group of participants.keys()) group.encodeUpdate(pass);
-    if (sparseBuffers) {
-      pass.setPipeline(sparseBuffers.kernels.update);
-      for (const group of sparseGroups.keys()) group.encodeSparse(pass);
-    }
-    pass.end();
-  }
-
-  /** The device's kernels, and the optimizer's per-device buffers, made once. */
-  #prepare(device: GPUDevice): Kernels {
+  /** The step's shared buffers on `device`, made once. */
+  #prepare(device: GPUDevice): StepBuffers {
     watchDevice(device);
-    this.#params ??= device.createBuffer({
-      label: `${this.name} params`,
-      size: PARAMS_BYTES,
-      usage: UNIFORM | COPY_DST,
-    });
-    this.#clip ??= new ClipBuffers(device);
-    return kernelsFor(device, this.#spec);
-  }
-
-  /** Keras's warning for skipped variables, once per distinct set of names. */
-  #warnMissing(names: readonly string[]): void {
-    if (names.length === 0) return;
-    const list = `[${names.map((n) => `'${n}'`).join(", ")}]`;
-    if (this.#warnedMissing.has(list)) return;
-    this.#warnedMissing.add(list);
-    console.warn(`Gradients do not exist for variables ${list} when minimizing the loss.`);
-  }
-
-  /** Row-wise accumulators need the variable's shape, which only store variables carry. */
-  #assertStoreOnly(entries: readonly { kind: string; ref?: ExternalRef }[]): void {
-    const external = entries.find((e) => e.kind === "external");
-    if (external) {
-      throw new TypeError(
-        `${this.name}: variable '${external.ref!.name}' is in your own buffer; row-wise ` +
-          `accumulators need the variable's shape, so use a VariableStore variable`,
-      );
-    }
+    return this.#shared ??= new StepBuffers(device, kernelsFor(device, this.#spec), this.name);
   }
 
   #assertAlive(): void {
     if (this.#destroyed) throw new TypeError(`Adagrad '${this.name}' was destroyed`);
     assertDeviceAlive(this.#device, `Adagrad '${this.name}'`);
-  }
-
-  #stageGradient(
-    device: GPUDevice,
-    encoder: GPUCommandEncoder,
-    grad: StoreEntry["grad"],
-    dest: GPUBuffer,
-    offset: number,
-    byteLength: number,
-  ): void {
-    if (grad.kind === "upload") writeFloats(device, dest, offset, grad.data);
-    else if (grad.kind === "copy") {
-      encoder.copyBufferToBuffer(grad.buffer, grad.offset, dest, offset, byteLength);
-    }
-  }
-
-  #ensureStoreSlot(variable: Variable, arena: Arena): void {
-    if (this.#slots.has(variable)) return;
-    let state = this.#arenas.get(arena);
-    if (!state) {
-      const device = arena.device;
-      // One accumulator buffer per arena, filled once with the initial value: regions of variables
-      // that get their slot later are untouched until then. Element-wise, it mirrors the arena's
-      // layout; row-wise, it holds each member's rows end to end.
-      let slotOffsets = arena.members.map((m) => m.offset / 4);
-      let bytes = arena.bufferSize;
-      if (this.#rowWise) {
-        let next = 0;
-        slotOffsets = arena.members.map((m) =>
-          (next += rowsOf(m.shape).rows) - rowsOf(m.shape).rows
-        );
-        bytes = Math.max(16, Math.ceil(next / 4) * 16);
-      }
-      const accumulators = createFilledBuffer(
-        device,
-        bytes,
-        this.initialAccumulatorValue,
-        `${this.name} accumulators ${arena.label} ${arena.index}`,
-      );
-      const group = new UpdateGroup(
-        device,
-        kernelsFor(device, this.#spec),
-        this.#params!,
-        this.#clip!,
-        `${this.name} ${arena.label} ${arena.index}`,
-      );
-      group.configure(
-        { variables: { buffer: arena.buffer }, gradients: () => arena.gradBuffer, accumulators },
-        arena.members.map((m, i) => ({
-          varOffset: m.offset / 4,
-          slotOffset: slotOffsets[i],
-          length: m.byteLength / 4,
-        })),
-        !this.#rowWise,
-      );
-      state = { group, accumulators };
-      this.#arenas.set(arena, state);
-    }
-    const offset = state.group.members[memberIndexOf(variable)].slotOffset * 4;
-    const shape = this.#rowWise ? [rowsOf(variable.shape).rows] : variable.shape;
-    const size = shape.reduce((a, b) => a * b, 1);
-    const region = new BufferRegion(state.accumulators, offset, size * 4);
-    const slot = new Slot(SLOT, variable.name, shape, arena.device, () => region);
-    this.#slots.set(variable, slot);
-    this.#weights.push(slot);
-  }
-
-  /** Registers new external variables; returns each entry's member index in its group. */
-  #ensureExternalSlots(entries: readonly { ref: ExternalRef }[], kernels: Kernels): number[] {
-    const fresh = new Map<GPUBuffer, ExternalRef[]>();
-    for (const { ref } of entries) {
-      const group = this.#externalGroups.get(ref.buffer);
-      if (group && group.indexOf(ref.offset, ref.byteLength) >= 0) continue;
-      const list = fresh.get(ref.buffer) ?? [];
-      list.push(ref);
-      fresh.set(ref.buffer, list);
-    }
-    for (const [buffer, refs] of fresh) {
-      let group = this.#externalGroups.get(buffer);
-      if (!group) {
-        group = new ExternalGroup(
-          this.#device!,
-          kernels,
-          this.#params!,
-          this.#clip!,
-          buffer,
-          this.initialAccumulatorValue,
-        );
-        this.#externalGroups.set(buffer, group);
-      }
-      const indices = group.add(refs);
-      refs.forEach((ref, i) => {
-        const g = group;
-        const index = indices[i];
-        const slot = new Slot(
-          SLOT,
-          ref.name,
-          [ref.byteLength / 4],
-          this.#device!,
-          () => new BufferRegion(g.accumulators, g.slotOffsets[index] * 4, ref.byteLength),
-        );
-        let slots = this.#externalSlots.get(buffer);
-        if (!slots) this.#externalSlots.set(buffer, slots = new Map());
-        slots.set(`${ref.offset}:${ref.byteLength}`, slot);
-        this.#weights.push(slot);
-      });
-    }
-    return entries.map(({ ref }) =>
-      this.#externalGroups.get(ref.buffer)!.indexOf(ref.offset, ref.byteLength)
-    );
   }
 }

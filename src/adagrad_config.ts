@@ -1,12 +1,13 @@
 // Adagrad's options and Keras config: types, validation with Keras's rules and wording, and the
 // mapping between Keras's snake_case config and the camelCase options.
+import type { Specialisation } from "./_kernels.ts";
 import { describe, finiteNumber } from "./_validate.ts";
+import { LearningRateSchedule } from "./learning_rate_schedule.ts";
 import {
   deserializeSchedule,
-  LearningRateSchedule,
   type SerializedSchedule,
   serializeSchedule,
-} from "./learning_rate_schedule.ts";
+} from "./schedule_serialization.ts";
 
 /**
  * Constructor options of {@linkcode Adagrad}, Keras's arguments in camelCase.
@@ -148,6 +149,21 @@ const CONFIG_KEYS: Record<string, keyof AdagradOptions> = {
 const BACKEND_EPSILON = 1e-7;
 
 let warnedLr = false;
+
+/**
+ * lr_t for iteration `step`: the schedule at `step` (or the number), then divided by
+ * `1 + decay * step`, in float32 as Keras computes it.
+ */
+export function learningRateAt(
+  base: number | LearningRateSchedule,
+  decay: number,
+  step: number,
+): number {
+  const f = Math.fround;
+  const lr = f(base instanceof LearningRateSchedule ? base.call(step) : base);
+  if (decay <= 0) return lr;
+  return f(lr / f(1 + f(f(decay) * f(step))));
+}
 
 /** Throws unless `x` is a finite number or a schedule; returns it. */
 export function checkLearningRate(
@@ -297,4 +313,14 @@ export function optionsFromConfig(config: unknown): AdagradOptions {
   // Keras's from_config: `config['learning_rate'] = config.pop('lr')`, silently.
   if (lr !== undefined) options.learningRate = lr;
   return options as AdagradOptions;
+}
+
+/** The kernel specialisation (WGSL `override` constants) these options need. */
+export function specialisationOf(o: ResolvedOptions): Specialisation {
+  return {
+    epsilonInsideSqrt: o.epsilonInsideSqrt,
+    clipValue: o.clipvalue !== undefined,
+    normMode: o.clipnorm !== undefined ? 1 : o.globalClipnorm !== undefined ? 2 : 0,
+    guard: o.skipNonFinite,
+  };
 }

@@ -1,5 +1,5 @@
 import { Adagrad } from "./adagrad.ts";
-import { rowsOf, rowWiseClasses } from "./_variant.ts";
+import { variantOf } from "./_variant.ts";
 import { describe } from "./_validate.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from "./safetensors.ts";
 import { Slot } from "./slot.ts";
@@ -155,11 +155,11 @@ export function restoreCheckpoint(bytes: Uint8Array, targets: CheckpointTargets)
     if (!Number.isSafeInteger(iterations) || iterations < 0) {
       throw fail(`the iteration count ${iterations} is not a non-negative integer`);
     }
-    const rowWise = rowWiseClasses.has(opt.constructor);
+    const variant = variantOf(opt.constructor);
     for (const v of targets.variables) {
       const name = `${v.name}/accumulator`;
       if (!file.tensors.has(name)) continue; // never updated when saved
-      const shape = rowWise ? [rowsOf(v.shape).rows] : v.shape;
+      const shape = variant.slotShape(v.shape);
       const data = floats(take(name, "F32", shape, `the accumulator of '${v.name}'`));
       writes.push(() => opt.addSlot(v, "accumulator").write(data));
     }

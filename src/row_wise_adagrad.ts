@@ -1,7 +1,7 @@
 import type { AdagradConfig, AdagradOptions } from "./adagrad_config.ts";
 import { Adagrad } from "./adagrad.ts";
 import { optionsFromConfig } from "./adagrad_config.ts";
-import { rowWiseClasses } from "./_variant.ts";
+import { registerVariant, ROW_WISE } from "./_variant.ts";
 
 /**
  * Row-wise Adagrad: one accumulator per row of each variable instead of one per element, for
@@ -73,4 +73,4 @@ export class RowWiseAdagrad extends Adagrad {
   }
 }
 
-rowWiseClasses.add(RowWiseAdagrad);
+registerVariant(RowWiseAdagrad, ROW_WISE);

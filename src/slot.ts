@@ -77,3 +77,22 @@ export class Slot {
     writeFloats(this.#device, buffer, offset, values);
   }
 }
+
+/**
+ * The first entry of {@linkcode Adagrad.weights}: Keras's `iter` weight, the iteration count,
+ * which lives on the CPU here (`opt.iterations`).
+ *
+ * @example
+ * ```ts ignore
+ * console.log(opt.weights[0].name); // "iter"
+ * ```
+ */
+export interface IterationsWeight {
+  /** `"iter"`. */
+  readonly name: "iter";
+  /** `[]`: a scalar. */
+  readonly shape: readonly number[];
+}
+
+/** Keras's `iter` weight, as {@linkcode Adagrad.weights} lists it. */
+export const ITERATIONS_WEIGHT: IterationsWeight = Object.freeze({ name: "iter", shape: [] });

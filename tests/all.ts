@@ -15,6 +15,7 @@ import "./request_device_test.ts";
 import "./row_wise_test.ts";
 import "./runtimes_test.ts";
 import "./schedules_test.ts";
+import "./shader_interface_test.ts";
 import "./shaders_test.ts";
 import "./sparse_test.ts";
 import "./step_cost_test.ts";

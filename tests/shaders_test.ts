@@ -1,26 +1,45 @@
-// The generated module must hold exactly the WGSL files, in the shape the generator writes.
+// The generated module must hold exactly the assembled kernels, in the shape the generator writes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import * as embedded from "../src/_shaders.ts";
-import { exportName, readShaderFiles, renderShaderModule } from "../scripts/gen_shaders.ts";
+import {
+  assembleShaders,
+  exportName,
+  readShaderFiles,
+  renderShaderModule,
+} from "../scripts/gen_shaders.ts";
 import { repoRoot } from "./_repo.ts";
 
 const root = repoRoot();
 
 test("src/_shaders.ts is up to date with shaders/*.wgsl (run `deno task shaders`)", async () => {
   const files = await readShaderFiles(new URL("shaders/", root));
-  assert.ok(files.length > 0);
+  const kernels = assembleShaders(files);
+  assert.ok(kernels.length > 0);
   const exports = embedded as Record<string, string>;
-  // Every file is embedded verbatim, and nothing else is.
-  for (const { name, text } of files) assert.equal(exports[exportName(name)], text, name);
-  assert.deepEqual(Object.keys(exports).sort(), files.map((f) => exportName(f.name)).sort());
+  // Every kernel is embedded with the shared files it requires in front, and nothing else is.
+  for (const { name, text } of kernels) assert.equal(exports[exportName(name)], text, name);
+  assert.deepEqual(Object.keys(exports).sort(), kernels.map((k) => exportName(k.name)).sort());
   const onDisk = await readFile(new URL("src/_shaders.ts", root), "utf8");
   assert.equal(onDisk, renderShaderModule(files), "src/_shaders.ts is stale");
 });
 
 test("every kernel and specialisation compiles on this adapter, without messages", async () => {
-  const { guardKernelsFor, kernelsFor, sparseKernelsFor } = await import("../src/_kernels.ts");
+  const { kernelsFor } = await import("../src/_kernels.ts");
+  // Every pipeline of one specialisation (they compile on first use).
+  const compileAll = (k: ReturnType<typeof kernelsFor>) => [
+    k.update,
+    k.updateVec4,
+    k.sparseUpdate(false),
+    k.sparseUpdate(true),
+    k.sumSquares,
+    k.clipNorms,
+    k.sparseKeys,
+    k.sort("block"),
+    k.sort("merge"),
+    k.sort("step"),
+  ];
   const { withDevice } = await import("./_gpu.ts");
   await withDevice(async (device) => {
     for (const [name, code] of Object.entries(embedded as Record<string, string>)) {
@@ -28,7 +47,13 @@ test("every kernel and specialisation compiles on this adapter, without messages
       assert.deepEqual(info.messages.map((m) => `${m.type}: ${m.message}`), [], name);
     }
     device.pushErrorScope("validation");
-    guardKernelsFor(device);
+    const guarded = kernelsFor(device, {
+      epsilonInsideSqrt: false,
+      clipValue: false,
+      normMode: 0,
+      guard: true,
+    });
+    [guarded.guardCheck, guarded.guardFinalize];
     assert.equal((await device.popErrorScope())?.message, undefined, "guard kernels");
     for (const epsilonInsideSqrt of [false, true]) {
       for (const clipValue of [false, true]) {
@@ -36,9 +61,7 @@ test("every kernel and specialisation compiles on this adapter, without messages
           for (const guard of [false, true]) {
             const spec = { epsilonInsideSqrt, clipValue, normMode, guard };
             device.pushErrorScope("validation");
-            kernelsFor(device, spec);
-            sparseKernelsFor(device, spec);
-            sparseKernelsFor(device, spec, true);
+            compileAll(kernelsFor(device, spec));
             const error = await device.popErrorScope();
             assert.equal(error?.message, undefined, JSON.stringify(spec));
           }

@@ -1,0 +1,187 @@
+// The prelude: what the kernels share. scripts/gen_shaders.ts puts it in front of every kernel
+// that starts with `// requires: _prelude.wgsl`; a file whose name starts with `_` is no kernel.
+// It holds the specialisation constants, the structs the CPU writes or reads (each declared here
+// or in the one kernel that uses it; src/_shader_interface.ts mirrors them and
+// tests/shader_interface_test.ts compares the two) and the shared math. It declares no resource
+// bindings: the helpers take values, so each kernel keeps its own bind group.
+
+// Threads per workgroup; fixed at pipeline creation.
+override WORKGROUP_SIZE: u32 = 256u;
+// Opt-in rule of tf.keras 2.11+, Keras 3, TF.js and Optax: var -= lr * g / sqrt(accum + eps).
+override EPSILON_INSIDE_SQRT: bool = false;
+// Keras's clipping, in Keras's order: clipvalue, then clipnorm (1) or global_clipnorm (2).
+override CLIP_VALUE: bool = false;
+override NORM_MODE: u32 = 0u;
+// The opt-in non-finite guard: skip the step when guard.wgsl found a NaN or an infinity, and take
+// the learning rate it picked.
+override GUARD: bool = false;
+
+// Per-step values, written once per step by the CPU (no readback needed to compute them).
+struct Params {
+  lr: f32,
+  epsilon: f32,
+  clip_value: f32,
+  clip_norm: f32,
+}
+
+// A run of at most a few thousand elements of one variable, one workgroup's work. Element
+// offsets: `var_offset` indexes the variables, `slot_offset` the gradients and accumulators.
+// Store variables have equal offsets (slot arenas mirror the variable arena); variables that live
+// in the caller's own buffer do not. Tiles never straddle variables, so reductions need no atomics.
+struct Tile {
+  var_offset: u32,
+  slot_offset: u32,
+  length: u32,
+  variable: u32,
+}
+
+// sum_squares.wgsl writes tile t's partial sum at `partial_base + t`.
+struct TileTable {
+  count: u32,
+  partial_base: u32,
+  pad0: u32,
+  pad1: u32,
+  tiles: array<Tile>,
+}
+
+// A run of at most a few thousand elements of one sparse gradient's sorted (nnz x width) block
+// (adagrad_sparse.wgsl), or of rows (rowwise_adagrad.wgsl).
+struct SparseTile {
+  // Element offsets of the variable's row 0 in the variables and in the accumulators.
+  var_offset: u32,
+  slot_offset: u32,
+  // Elements per row.
+  width: u32,
+  // Index among the step's variables (per-variable norms).
+  variable: u32,
+  // The entry's indices: where they start in the concatenation (and in the sorted pairs).
+  nnz_base: u32,
+  nnz: u32,
+  // Key of row 0, and the variable's rows; key row_base + rows marks an out-of-range index.
+  row_base: u32,
+  rows: u32,
+  // Element offset of the entry's first value row in the values.
+  value_base: u32,
+  // The tile's elements (rows, row-wise), row-major over the entry's sorted block.
+  start: u32,
+  length: u32,
+  // Row-wise only, 1: a dense gradient; position s is row s and value row s.
+  identity: u32,
+}
+
+struct SparseTileTable {
+  count: u32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
+  tiles: array<SparseTile>,
+}
+
+// One IndexedSlices of the step, for sparse_keys.wgsl.
+struct SparseEntry {
+  // First of the entry's indices in the step's concatenation.
+  nnz_base: u32,
+  nnz: u32,
+  // Key of the entry's row 0; rows + 1 keys are reserved, the last for out-of-range indices.
+  row_base: u32,
+  rows: u32,
+}
+
+struct EntryTable {
+  count: u32,
+  // Indices in the step, and the sort's length (a power of two, at least one sort block).
+  total: u32,
+  padded: u32,
+  pad0: u32,
+  entries: array<SparseEntry>,
+}
+
+// Written by clip_norms.wgsl: global_clipnorm's scale, or per variable of the step a divisor.
+struct Norms {
+  global_scale: f32,
+  pad0: f32,
+  pad1: f32,
+  pad2: f32,
+  divisors: array<f32>,
+}
+
+// Written by guard.wgsl's `finalize`: 1 to skip this step, and the step's learning rate.
+struct Verdict {
+  skip: u32,
+  lr: f32,
+  pad0: u32,
+  pad1: u32,
+}
+
+// The builtins of a kernel that runs one workgroup per tile. Kernels with barriers take the
+// builtins one by one instead: WGSL's uniformity analysis counts a struct parameter as
+// non-uniform as a whole (it holds the lane), and the barriers need the tile index uniform.
+struct Invocation {
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) lane: u32,
+}
+
+// This workgroup's tile. Large tables are dispatched as a 2D grid (65,535 workgroups per
+// dimension at most).
+fn tile_index(group: vec3u, groups: vec3u) -> u32 {
+  return group.y * groups.x + group.x;
+}
+
+// WGSL lets implementations assume there are no infinities or NaNs, so test the bits.
+fn is_finite_bits(bits: u32) -> bool {
+  return (bits & 0x7f800000u) != 0x7f800000u;
+}
+
+fn is_finite(x: f32) -> bool {
+  return is_finite_bits(bitcast<u32>(x));
+}
+
+// Whether the guard skips this step.
+fn skip_step(verdict: Verdict) -> bool {
+  return GUARD && verdict.skip != 0u;
+}
+
+// The step's learning rate: the CPU's, or the one the guard picked.
+fn step_lr(params: Params, verdict: Verdict) -> f32 {
+  if (GUARD) {
+    return verdict.lr;
+  }
+  return params.lr;
+}
+
+// Keras `clipvalue`.
+fn clip_by_value(g: f32, params: Params) -> f32 {
+  if (CLIP_VALUE) {
+    return clamp(g, -params.clip_value, params.clip_value);
+  }
+  return g;
+}
+
+// Keras's clip of one raw gradient value: clipvalue, then clipnorm with the variable's `divisor`
+// or global_clipnorm with `global_scale` (both from clip_norms.wgsl).
+fn clip(g: f32, params: Params, divisor: f32, global_scale: f32) -> f32 {
+  let x = clip_by_value(g, params);
+  if (NORM_MODE == 1u) {
+    return (x * params.clip_norm) / divisor; // tf.clip_by_norm's order of operations
+  }
+  if (NORM_MODE == 2u) {
+    return x * global_scale;
+  }
+  return x;
+}
+
+// What the step divides by, from the new accumulator.
+fn denominator(a: f32, epsilon: f32) -> f32 {
+  if (EPSILON_INSIDE_SQRT) {
+    return sqrt(a + epsilon);
+  }
+  return sqrt(a) + epsilon;
+}
+
+// One element of Adagrad, as TensorFlow's ResourceApplyAdagradV2 CPU kernel computes it, from the
+// clipped gradient: (new accumulator, new variable).
+fn adagrad(g: f32, accumulator: f32, variable: f32, lr: f32, epsilon: f32) -> vec2f {
+  let a = accumulator + g * g;
+  return vec2f(a, variable - (g * lr) / denominator(a, epsilon));
+}

@@ -1,0 +1,124 @@
+// The TypeScript side of every struct and bind group the kernels share with the CPU. Each layout
+// is written here once, and tests/shader_interface_test.ts reflects the WGSL and compares: a field
+// or binding added on one side only fails a test instead of corrupting a step.
+
+/** A WGSL struct of 4-byte scalars (u32/f32), as the CPU writes it: field name -> word index. */
+export interface StructLayout<F extends string> {
+  /** The WGSL struct's name. */
+  readonly name: string;
+  /** Field names in declaration order. */
+  readonly fields: readonly F[];
+  /** Word index of each field. */
+  readonly at: Readonly<Record<F, number>>;
+  readonly words: number;
+  readonly bytes: number;
+}
+
+function struct<const F extends string>(name: string, ...fields: F[]): StructLayout<F> {
+  const at = Object.fromEntries(fields.map((f, i) => [f, i])) as Record<F, number>;
+  return { name, fields, at, words: fields.length, bytes: 4 * fields.length };
+}
+
+/** The per-step uniform: `Params`. */
+export const PARAMS = struct("Params", "lr", "epsilon", "clip_value", "clip_norm");
+/** A dense tile: a run of one variable (`Tile`). */
+export const TILE = struct("Tile", "var_offset", "slot_offset", "length", "variable");
+/** The header of a dense tile table (`TileTable`, before `tiles`). */
+export const TILE_TABLE = struct("TileTable", "count", "partial_base", "pad0", "pad1");
+/** A run of a sparse gradient's sorted block, or of a row-wise dense gradient (`SparseTile`). */
+export const SPARSE_TILE = struct(
+  "SparseTile",
+  "var_offset",
+  "slot_offset",
+  "width",
+  "variable",
+  "nnz_base",
+  "nnz",
+  "row_base",
+  "rows",
+  "value_base",
+  "start",
+  "length",
+  "identity",
+);
+/** The header of a sparse tile table (`SparseTileTable`, before `tiles`). */
+export const SPARSE_TILE_TABLE = struct("SparseTileTable", "count", "pad0", "pad1", "pad2");
+/** One IndexedSlices of a step, for the sort keys (`SparseEntry`). */
+export const SPARSE_ENTRY = struct("SparseEntry", "nnz_base", "nnz", "row_base", "rows");
+/** The header of the entry table (`EntryTable`, before `entries`); the sort reads `padded`. */
+export const ENTRY_TABLE = struct("EntryTable", "count", "total", "padded", "pad0");
+/** One dispatch of the bitonic sort, at a dynamic uniform offset (`SortStep`). */
+export const SORT_STEP = struct("SortStep", "k", "j", "pad0", "pad1");
+/** Per variable of a clipped step: its first partial sum and their count (`VariableTiles`). */
+export const VARIABLE_TILES = struct("VariableTiles", "first", "count");
+/** The header of the variable table (`VariableTable`, before `variables`). */
+export const VARIABLE_TABLE = struct("VariableTable", "count", "pad0", "pad1", "pad2");
+/** The header of the norms (`Norms`, before the per-variable `divisors`). */
+export const NORMS = struct("Norms", "global_scale", "pad0", "pad1", "pad2");
+/** The non-finite guard's verdict, read by the update kernels (`Verdict`). */
+export const VERDICT = struct("Verdict", "skip", "lr", "pad0", "pad1");
+/** The guard's running state (`Guard`): `found` is atomic, `skipped` counts skipped steps. */
+export const GUARD = struct("Guard", "found", "skipped", "pad0", "pad1");
+/** The header of the guard's learning-rate table (`LrTable`, before `lr`). */
+export const LR_TABLE = struct("LrTable", "known", "pad0", "pad1", "pad2");
+
+/** A bind group layout: binding number -> buffer binding type. */
+export type BindingTable = Readonly<Record<number, GPUBufferBindingType>>;
+
+const U: GPUBufferBindingType = "uniform";
+const R: GPUBufferBindingType = "read-only-storage";
+const W: GPUBufferBindingType = "storage";
+
+/** Every bind group layout of the package, by kernel. */
+export const BINDINGS = {
+  /** adagrad_dense.wgsl: params, tiles, variables, accumulators, gradients, norms, verdict. */
+  update: { 0: U, 1: R, 2: W, 3: W, 4: R, 5: R, 6: R },
+  /** adagrad_sparse.wgsl, rowwise_adagrad.wgsl: as `update` (values for gradients), then pairs. */
+  sparseUpdate: { 0: U, 1: R, 2: W, 3: W, 4: R, 5: R, 6: R, 7: R },
+  /** sum_squares.wgsl: params, tiles, gradients, partials. */
+  sumSquares: { 0: U, 1: R, 2: R, 3: W },
+  /** clip_norms.wgsl: params, variable table, partials, norms. */
+  clipNorms: { 0: U, 1: R, 2: R, 3: W },
+  /** sparse_keys.wgsl: entry table, indices, pairs, skipped count. */
+  sparseKeys: { 0: R, 1: R, 2: W, 3: W },
+  /** bitonic_sort.wgsl: sort step (dynamic offset), entry table, pairs. */
+  sort: { 0: U, 1: R, 2: W },
+  /** guard.wgsl `check_finite`: tiles, gradients, guard state. */
+  guardCheck: { 0: R, 1: R, 2: W },
+  /** guard.wgsl `finalize`: guard state, learning-rate table, verdict. */
+  guardFinalize: { 2: W, 3: R, 4: W },
+} as const satisfies Record<string, BindingTable>;
+
+/** Which kernel (file and entry point) each binding table serves. */
+export const ENTRY_POINTS: Readonly<Record<keyof typeof BINDINGS, readonly string[]>> = {
+  update: ["adagrad_dense.wgsl:update", "adagrad_dense.wgsl:update_vec4"],
+  sparseUpdate: ["adagrad_sparse.wgsl:sparse_update", "rowwise_adagrad.wgsl:rowwise_update"],
+  sumSquares: ["sum_squares.wgsl:sum_squares"],
+  clipNorms: ["clip_norms.wgsl:clip_norms"],
+  sparseKeys: ["sparse_keys.wgsl:sparse_keys"],
+  sort: [
+    "bitonic_sort.wgsl:sort_block",
+    "bitonic_sort.wgsl:sort_merge",
+    "bitonic_sort.wgsl:sort_step",
+  ],
+  guardCheck: ["guard.wgsl:check_finite"],
+  guardFinalize: ["guard.wgsl:finalize"],
+};
+
+/** Every struct the CPU writes or reads. */
+export const STRUCTS: readonly StructLayout<string>[] = [
+  PARAMS,
+  TILE,
+  TILE_TABLE,
+  SPARSE_TILE,
+  SPARSE_TILE_TABLE,
+  SPARSE_ENTRY,
+  ENTRY_TABLE,
+  SORT_STEP,
+  VARIABLE_TILES,
+  VARIABLE_TABLE,
+  NORMS,
+  VERDICT,
+  GUARD,
+  LR_TABLE,
+];
