@@ -23,13 +23,13 @@ import {
 } from "./_reference.ts";
 
 test("Keras analogues of testGradClipValue / Norm / GlobalClipNorm, with Adagrad(1.0)", async () => {
-  await withDevice(async (device) => {
-    const store = new VariableStore(device);
+  await withDevice(async (device, own) => {
+    const store = own(new VariableStore(device));
     const step = async (options: AdagradOptions, inits: number[][], grads: number[][]) => {
       const vars = inits.map((init, i) =>
         store.variable(`v${store.variables.length}_${i}`, [init.length], new Float32Array(init))
       );
-      const opt = new Adagrad({ learningRate: 1.0, ...options });
+      const opt = own(new Adagrad({ learningRate: 1.0, ...options }));
       await opt.applyGradients(vars.map((v, i) => [new Float32Array(grads[i]), v]));
       return { opt, vars };
     };
@@ -166,6 +166,8 @@ for (const c of CASES) {
           assertCloseL2(acc, t.ref.accum, 1e-5, `${t.v.name} accumulator`);
         }
       }
+      opt.destroy();
+      store.destroy();
     });
   });
 }
@@ -190,6 +192,9 @@ test("a non-finite global norm makes every gradient NaN, as tf.clip_by_global_no
       d,
     ]]);
     assert.ok((await c.read()).every(Number.isFinite));
+    opt.destroy();
+    opt2.destroy();
+    store.destroy();
   });
 });
 
@@ -201,7 +206,9 @@ test("all-zero gradients under norm clipping leave variables finite (norm 0)", a
       const opt = new Adagrad({ learningRate: 0.1, ...clip });
       await opt.applyGradients([[new Float32Array(300), v]]);
       assert.deepEqual(await v.read(), new Float32Array(300).fill(1.5), JSON.stringify(clip));
+      opt.destroy();
     }
+    store.destroy();
   });
 });
 

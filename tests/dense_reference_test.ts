@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Adagrad, type GradientPair, type Variable, VariableStore } from "../mod.ts";
+import { COPY_DST, COPY_SRC, MAP_MODE_READ, MAP_READ, STORAGE, UNIFORM } from "../src/_usage.ts";
 import { type LimitsChoice, Snapshot, withDevice } from "./_gpu.ts";
 import {
   assertCloseL2,
@@ -12,9 +13,6 @@ import {
   rng,
 } from "./_reference.ts";
 
-const COPY_SRC = 0x4;
-const COPY_DST = 0x8;
-const STORAGE = 0x80;
 const TOL = 1e-5;
 
 // Sizes around the workgroup (256) and tile (4096) sizes, none of them a convenient multiple.
@@ -61,6 +59,8 @@ for (const { limits, lr, initial, epsilon } of CONFIGS) {
       }
       await checkAll(opt, tracked, "after 4 steps");
       assert.equal(store.arenaCount, 1);
+      opt.destroy();
+      store.destroy();
     }, limits as LimitsChoice);
   });
 }
@@ -88,6 +88,8 @@ test("arena boundaries: small arenas, variables spread over many of them", async
       await opt.applyGradients(pairs);
     }
     await checkAll(opt, tracked, "across arenas");
+    opt.destroy();
+    store.destroy();
   });
 });
 
@@ -139,6 +141,8 @@ test("1,200 variables with a random third missing each step: skipped ones keep t
         assertCloseL2(await final.slice(accOf(t)), t.ref.accum, TOL, `${t.v.name} acc`);
       } else assert.throws(() => opt.getSlot(t.v, "accumulator"), RangeError);
     }
+    opt.destroy();
+    store.destroy();
   });
 });
 
@@ -152,10 +156,10 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
 }`;
 
 test("every gradient form in one step, with variables in the caller's own buffers", async () => {
-  await withDevice(async (device) => {
+  await withDevice(async (device, own) => {
     const random = rng(2024);
-    const store = new VariableStore(device);
-    const other = new VariableStore(device, { label: "other" });
+    const store = own(new VariableStore(device));
+    const other = own(new VariableStore(device, { label: "other" }));
     const sizes = { upload: 3001, inPlace: 5000, binding: 777, region: 1025, whole: 129 };
     const mk = (name: string, n: number) => {
       const init = randomValues(random, n);
@@ -171,11 +175,11 @@ test("every gradient form in one step, with variables in the caller's own buffer
     // Two variables in one caller-owned buffer (at offsets that are not 256-aligned), and a third
     // that is a whole buffer.
     const extInit = [randomValues(random, 300), randomValues(random, 45)];
-    const extBuffer = device.createBuffer({
+    const extBuffer = own(device.createBuffer({
       label: "mine",
       size: 4 * 1000,
       usage: STORAGE | COPY_SRC | COPY_DST,
-    });
+    }));
     device.queue.writeBuffer(extBuffer, 4 * 12, extInit[0]);
     device.queue.writeBuffer(extBuffer, 4 * 500, extInit[1]);
     const ext = [
@@ -184,7 +188,7 @@ test("every gradient form in one step, with variables in the caller's own buffer
     ];
     const extRefs = extInit.map((init) => refState(init, 0.1));
     const soloInit = randomValues(random, 64);
-    const solo = device.createBuffer({ size: 4 * 64, usage: STORAGE | COPY_SRC | COPY_DST });
+    const solo = own(device.createBuffer({ size: 4 * 64, usage: STORAGE | COPY_SRC | COPY_DST }));
     device.queue.writeBuffer(solo, 0, soloInit);
     const soloRef = refState(soloInit, 0.1);
 
@@ -192,7 +196,7 @@ test("every gradient form in one step, with variables in the caller's own buffer
       layout: "auto",
       compute: { module: device.createShaderModule({ code: GRAD_SHADER }), entryPoint: "main" },
     });
-    const scale = device.createBuffer({ size: 16, usage: 0x40 | COPY_DST });
+    const scale = own(device.createBuffer({ size: 16, usage: UNIFORM | COPY_DST }));
     const bindGroup = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: [{ binding: 0, resource: inPlace.v.grad.binding }, {
@@ -200,10 +204,12 @@ test("every gradient form in one step, with variables in the caller's own buffer
         resource: { buffer: scale },
       }],
     });
-    const scratch = device.createBuffer({ size: 4 * 2000, usage: COPY_SRC | COPY_DST });
-    const wholeGrad = device.createBuffer({ size: 4 * sizes.whole, usage: COPY_SRC | COPY_DST });
+    const scratch = own(device.createBuffer({ size: 4 * 2000, usage: COPY_SRC | COPY_DST }));
+    const wholeGrad = own(
+      device.createBuffer({ size: 4 * sizes.whole, usage: COPY_SRC | COPY_DST }),
+    );
 
-    const opt = new Adagrad({ learningRate: 0.02 });
+    const opt = own(new Adagrad({ learningRate: 0.02 }));
     const lr = Math.fround(0.02);
     const eps = Math.fround(1e-7);
     for (let step = 0; step < 3; step++) {
@@ -259,12 +265,14 @@ test("every gradient form in one step, with variables in the caller's own buffer
       );
     }
     const readExt = async (offset: number, n: number) => {
-      const staging = device.createBuffer({ size: 4 * n, usage: 0x1 | COPY_DST });
+      const staging = device.createBuffer({ size: 4 * n, usage: MAP_READ | COPY_DST });
       const enc = device.createCommandEncoder();
       enc.copyBufferToBuffer(extBuffer, offset, staging, 0, 4 * n);
       device.queue.submit([enc.finish()]);
-      await staging.mapAsync(0x1);
-      return new Float32Array(staging.getMappedRange().slice(0));
+      await staging.mapAsync(MAP_MODE_READ);
+      const values = new Float32Array(staging.getMappedRange().slice(0));
+      staging.destroy();
+      return values;
     };
     assertCloseL2(await readExt(4 * 12, 300), extRefs[0].value, TOL, "ext_a");
     assertCloseL2(await readExt(4 * 500, 45), extRefs[1].value, TOL, "ext_b");
@@ -311,6 +319,8 @@ test("external variables added over several steps keep earlier accumulators", as
     for (const [i, { binding, ref }] of vars.entries()) {
       assertCloseL2(await opt.getSlot(binding, "accumulator").read(), ref.accum, TOL, `acc ${i}`);
     }
+    opt.destroy();
+    buffer.destroy();
   });
 });
 

@@ -3,31 +3,29 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Adagrad, RowWiseAdagrad, type Variable, VariableStore } from "../mod.ts";
-import { sharedDevice, Snapshot, withDevice } from "./_gpu.ts";
+import { COPY_DST, COPY_SRC, STORAGE } from "../src/_usage.ts";
+import { type Own, sharedDevice, Snapshot, withDevice } from "./_gpu.ts";
 import { randomValues, rng } from "./_reference.ts";
-
-const COPY_SRC = 0x4;
-const COPY_DST = 0x8;
-const STORAGE = 0x80;
 
 interface Fixture {
   device: GPUDevice;
+  own: Own; // what the cases create is destroyed with the fixture, when the test ends
   store: VariableStore;
   opt: Adagrad;
   w: Variable;
   b: Variable;
 }
 
-async function fixture(device: GPUDevice): Promise<Fixture> {
+async function fixture(device: GPUDevice, own: Own): Promise<Fixture> {
   const random = rng(11);
-  const store = new VariableStore(device);
+  const store = own(new VariableStore(device));
   const w = store.variable("dense/kernel", [5], randomValues(random, 5));
   const b = store.variable("dense/bias", [3], randomValues(random, 3));
-  const opt = new Adagrad({ learningRate: 0.1 });
+  const opt = own(new Adagrad({ learningRate: 0.1 }));
   device.queue.writeBuffer(w.grad.buffer, w.grad.offset, randomValues(random, 5));
   device.queue.writeBuffer(b.grad.buffer, b.grad.offset, randomValues(random, 3));
   await opt.applyGradients([[w.grad, w], [b.grad, b]]);
-  return { device, store, opt, w, b };
+  return { device, own, store, opt, w, b };
 }
 
 async function state(f: Fixture) {
@@ -50,7 +48,7 @@ type Case = {
 };
 
 const otherBuffer = (f: Fixture, size: number, usage = STORAGE | COPY_SRC | COPY_DST) =>
-  f.device.createBuffer({ size, usage });
+  f.own(f.device.createBuffer({ size, usage }));
 
 const CASES: Case[] = [
   {
@@ -181,7 +179,7 @@ const CASES: Case[] = [
       // The suite's other shared device (adapter limits) is a distinct GPUDevice.
       const other = await sharedDevice("adapter");
       assert.notEqual(other, f.device);
-      const v = new VariableStore(other).variable("elsewhere", [2], 1);
+      const v = f.own(new VariableStore(other)).variable("elsewhere", [2], 1);
       await f.opt.applyGradients([[f.w.grad, f.w], [new Float32Array(2), v]]);
     },
   },
@@ -249,8 +247,8 @@ const CASES: Case[] = [
 ];
 
 test("every bad applyGradients / write call throws the right error and changes nothing", async () => {
-  await withDevice(async (device) => {
-    const f = await fixture(device);
+  await withDevice(async (device, own) => {
+    const f = await fixture(device, own);
     for (const c of CASES) {
       const before = await state(f);
       // Both synchronous throws and rejected promises count.
@@ -271,8 +269,6 @@ test("every bad applyGradients / write call throws the right error and changes n
     // The optimizer still works after all of that.
     await f.opt.applyGradients([[f.w.grad, f.w]]);
     assert.equal(f.opt.iterations, 2);
-    f.opt.destroy();
-    f.store.destroy();
   });
 });
 
@@ -359,6 +355,7 @@ test("constructor and store arguments are checked with Keras's wording", async (
     }
     // Rejected declarations left no trace.
     assert.deepEqual(store.variables.map((v) => v.name), ["taken"]);
+    store.destroy();
     return Promise.resolve();
   });
 });

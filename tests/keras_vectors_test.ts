@@ -44,11 +44,12 @@ async function runBasic(
     }
   }
   assert.equal(opt.iterations, expected.length);
+  store.destroy();
 }
 
 test("testBasic: lr 3.0, three steps, accumulators 0.11/0.12/0.13", async () => {
-  await withDevice(async (device) => {
-    await runBasic(device, new Adagrad({ learningRate: 3.0 }), BASIC, [
+  await withDevice(async (device, own) => {
+    await runBasic(device, own(new Adagrad({ learningRate: 3.0 })), BASIC, [
       [0.11, 0.1001],
       [0.12, 0.1002],
       [0.13, 0.1003],
@@ -64,12 +65,14 @@ test("testBasic float32 kernel bits: step 3 matches TF's CPU kernel within an ul
     for (let i = 0; i < 3; i++) await opt.applyGradients([[new Float32Array([0.1, 0.1]), var0]]);
     // TF's CPU op in float32 gives [-1.6026091575622559, -0.6026092171669006].
     assertAllClose(await var0.read(), [-1.6026091575622559, -0.6026092171669006], "var0", 2e-7, 0);
+    opt.destroy();
+    store.destroy();
   });
 });
 
 test("testBasicWithLearningRateDecay: Adagrad(3.0, decay=0.5), lr 3.0, 2.0, 1.5", async () => {
-  await withDevice(async (device) => {
-    const opt = new Adagrad({ learningRate: 3.0, decay: 0.5 });
+  await withDevice(async (device, own) => {
+    const opt = own(new Adagrad({ learningRate: 3.0, decay: 0.5 }));
     await runBasic(device, opt, [
       BASIC[0],
       {
@@ -85,8 +88,8 @@ test("testBasicWithLearningRateDecay: Adagrad(3.0, decay=0.5), lr 3.0, 2.0, 1.5"
 });
 
 test("testBasicWithLargeEpsilon: Adagrad(3.0, epsilon=1.0)", async () => {
-  await withDevice(async (device) => {
-    const opt = new Adagrad({ learningRate: 3.0, epsilon: 1.0 });
+  await withDevice(async (device, own) => {
+    const opt = own(new Adagrad({ learningRate: 3.0, epsilon: 1.0 }));
     await runBasic(device, opt, [
       {
         var0: [0.7747176895625415, 1.7747176895625416],
@@ -127,6 +130,8 @@ test("testSharing: two call sites of one optimizer share accumulators", async ()
     await update1();
     assertAllClose(await var0.read(), BASIC[2].var0, "var0");
     assertAllClose(await var1.read(), BASIC[2].var1, "var1");
+    opt.destroy();
+    store.destroy();
   });
 });
 

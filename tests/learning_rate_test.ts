@@ -47,6 +47,8 @@ test("testBasicWithLearningRateInverseTimeDecay: InverseTimeDecay(3.0, 1.0, 0.5)
       assertAllClose(await var0.read(), expected.var0, `var0 step ${step + 1}`);
       assertAllClose(await var1.read(), expected.var1, `var1 step ${step + 1}`);
     }
+    opt.destroy();
+    store.destroy();
   });
 });
 
@@ -73,6 +75,8 @@ test("a schedule and decay compound; lr changes and schedule swaps apply from th
     }
     assertCloseL2(await v.read(), ref.value, 1e-5, "v");
     assertCloseL2(await opt.getSlot(v, "accumulator").read(), ref.accum, 1e-5, "accumulator");
+    opt.destroy();
+    store.destroy();
   });
 });
 
@@ -150,5 +154,8 @@ test("epsilonInsideSqrt: var -= lr * g / sqrt(accum + eps), against the float64 
     assert.equal(optInside.getConfig().epsilon_inside_sqrt, true);
     assert.equal("epsilon_inside_sqrt" in optOutside.getConfig(), false);
     assert.equal(Adagrad.fromConfig(optInside.getConfig()).epsilonInsideSqrt, true);
+    optInside.destroy();
+    optOutside.destroy();
+    store.destroy();
   });
 });

@@ -65,6 +65,9 @@ test("weights: iter, then slots in creation order; getWeights/setWeights carry t
     await silently(() => opt2.applyGradients([[gw, w2], [null, b2]]));
     refStep(refW, gw, Math.fround(0.1 / 2.5), eps);
     assertCloseL2(await w2.read(), refW.value, 1e-5, "kernel after restore");
+    opt.destroy();
+    opt2.destroy();
+    store.destroy();
   });
 });
 
@@ -91,6 +94,8 @@ test("setWeights: a Keras 1 list (no iteration count) sets iterations to 0; bad 
     opt.setWeights([accum]);
     assert.equal(opt.iterations, 0);
     assert.deepEqual(await opt.getSlot(v, "accumulator").read(), accum);
+    opt.destroy();
+    store.destroy();
   });
 });
 
@@ -115,6 +120,8 @@ test("addSlot creates the accumulator before the first step, with its own initia
     assert.deepEqual(opt.weights.map((x) => x.name), ["iter", "v/accumulator", "ema_decay"]);
     assert.deepEqual((await opt.getWeights())[2], new Float32Array([0.99, 0.99]));
     assert.deepEqual(extra.shape, [2]);
+    opt.destroy();
+    store.destroy();
   });
 });
 
@@ -137,6 +144,8 @@ test("minimize: the caller computes the gradients; errors as applyGradients", as
       /No gradients provided for any variable/,
     );
     assert.equal(opt.iterations, 1);
+    opt.destroy();
+    store.destroy();
   });
 });
 
@@ -155,5 +164,7 @@ test("missing gradients: Keras's warning, once per set of names", async () => {
       "Gradients do not exist for variables ['y', 'z'] when minimizing the loss.",
       "Gradients do not exist for variables ['z'] when minimizing the loss.",
     ]);
+    opt.destroy();
+    store.destroy();
   });
 });

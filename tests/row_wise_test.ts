@@ -9,6 +9,7 @@ import {
   RowWiseAdagrad,
   VariableStore,
 } from "../mod.ts";
+import { COPY_SRC, STORAGE } from "../src/_usage.ts";
 import { upload, withDevice } from "./_gpu.ts";
 import {
   assertAllClose,
@@ -21,9 +22,6 @@ import {
   type RefState,
   rng,
 } from "./_reference.ts";
-
-const STORAGE = 0x80;
-const COPY_SRC = 0x4;
 
 function rowState(init: Float32Array, rows: number, initial: number): RefState {
   return {

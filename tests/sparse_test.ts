@@ -11,6 +11,7 @@ import {
   type Variable,
   VariableStore,
 } from "../mod.ts";
+import { STORAGE } from "../src/_usage.ts";
 import { Snapshot, upload, withDevice } from "./_gpu.ts";
 import {
   assertAllClose,
@@ -24,8 +25,6 @@ import {
   refStep,
   rng,
 } from "./_reference.ts";
-
-const STORAGE = 0x80;
 
 /** Reads a variable and its accumulator. */
 async function readState(opt: Adagrad, v: Variable) {
@@ -350,7 +349,7 @@ test("Keras testSparseBasic, testSparseSingleVarDim, testSparseRepeatedIndices(B
 });
 
 test("the result does not depend on the order of duplicates, and repeats bit for bit", async () => {
-  await withDevice(async (device) => {
+  await withDevice(async (device, own) => {
     const random = rng(5);
     const width = 3;
     const indices = randomIndices(random, 1500, 50, 4);
@@ -365,7 +364,7 @@ test("the result does not depend on the order of duplicates, and repeats bit for
     const store = new VariableStore(device);
     const run = async (ix: Int32Array, vx: Float32Array) => {
       const v = store.variable(`v${Math.floor(random() * 1e9)}`, [50, width], init);
-      const opt = new Adagrad({ learningRate: 0.1 });
+      const opt = own(new Adagrad({ learningRate: 0.1 }));
       await opt.applyGradients([[new IndexedSlices(vx, ix, [50, width]), v]]);
       return await v.read();
     };

@@ -66,15 +66,15 @@ test("dispatches per step follow the number of arenas, not of variables", async 
 });
 
 test("optimizers after the first compile nothing: pipelines are cached per device", async () => {
-  await withDevice((device) =>
+  await withDevice((device, own) =>
     counting(device, async (counts) => {
       const store = new VariableStore(device);
       const v = store.variable("v", [10], 1);
       // The shared test device may already hold the pipeline; at most one is ever compiled.
-      await new Adagrad().applyGradients([[v.grad, v]]);
+      await own(new Adagrad()).applyGradients([[v.grad, v]]);
       assert.ok((counts.created.createComputePipeline ?? 0) <= 1);
       reset(counts);
-      for (let i = 0; i < 3; i++) await new Adagrad().applyGradients([[v.grad, v]]);
+      for (let i = 0; i < 3; i++) await own(new Adagrad()).applyGradients([[v.grad, v]]);
       assert.equal(counts.created.createComputePipeline, undefined);
       assert.equal(counts.created.createShaderModule, undefined);
       assert.equal(counts.created.createBindGroupLayout, undefined);

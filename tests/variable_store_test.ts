@@ -31,6 +31,7 @@ for (const limits of ["default", "adapter"] as LimitsChoice[]) {
         device.createBindGroup({ layout, entries: [{ binding: 0, resource: v.binding }] });
         device.createBindGroup({ layout, entries: [{ binding: 0, resource: v.grad.binding }] });
       }
+      store.destroy();
       await Promise.resolve();
     }, limits);
   });
@@ -58,6 +59,7 @@ test("init values, write and read round-trip bit-exactly, before and after alloc
     c.write(-3); // after allocation
     assert.deepEqual(await c.read(), new Float32Array([-3]));
     assert.deepEqual(await a.read(), aRead, "writing c touched a");
+    store.destroy();
   });
 });
 
