@@ -80,18 +80,17 @@ fn update_vec4(id: Invocation) {
     let s = tile.slot_offset / 4u + i;
     let v = tile.var_offset / 4u + i;
     let g = gradients4[s];
-    var a = accumulators4[s];
-    var x = variables4[v];
-    for (var k = 0u; k < 4u; k++) {
-      // A tile's last vector may reach past its variable's end into the alignment padding, which
-      // belongs to no variable: those lanes keep their bits.
-      if (4u * i + k < tile.length) {
-        let updated = element(g[k], a[k], x[k], rates);
-        a[k] = updated.x;
-        x[k] = updated.y;
-      }
-    }
-    accumulators4[s] = a;
-    variables4[v] = x;
+    let a = accumulators4[s];
+    let x = variables4[v];
+    // The scalar kernel's math, lane by lane (static lanes: no vector indexing in the loop).
+    let u0 = element(g.x, a.x, x.x, rates);
+    let u1 = element(g.y, a.y, x.y, rates);
+    let u2 = element(g.z, a.z, x.z, rates);
+    let u3 = element(g.w, a.w, x.w, rates);
+    // A tile's last vector may reach past its variable's end into the alignment padding, which
+    // belongs to no variable: those lanes keep their bits.
+    let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
+    accumulators4[s] = select(a, vec4f(u0.x, u1.x, u2.x, u3.x), inside);
+    variables4[v] = select(x, vec4f(u0.y, u1.y, u2.y, u3.y), inside);
   }
 }
