@@ -35,11 +35,13 @@ fn workgroup_tile(id: Invocation) -> Tile {
   return table.tiles[t];
 }
 
-// What a tile's elements share, read once per tile: the step's learning rate, and clipnorm's
-// divisor for the tile's variable.
+// What a tile's elements share, read once per tile rather than once per element: the step's
+// parameters and learning rate, clipnorm's divisor for the tile's variable, global_clipnorm's scale.
 struct Rates {
+  params: Params,
   lr: f32,
   divisor: f32,
+  global_scale: f32,
 }
 
 fn tile_rates(tile: Tile) -> Rates {
@@ -47,13 +49,17 @@ fn tile_rates(tile: Tile) -> Rates {
   if (NORM_MODE == 1u) {
     divisor = norms.divisors[tile.variable];
   }
-  return Rates(step_lr(params, verdict), divisor);
+  var global_scale = 1.0;
+  if (NORM_MODE == 2u) {
+    global_scale = norms.global_scale;
+  }
+  return Rates(params, step_lr(params, verdict), divisor, global_scale);
 }
 
 // One element, from its raw gradient: (new accumulator, new variable).
-fn element(g: f32, accumulator: f32, variable: f32, rates: Rates) -> vec2f {
-  let clipped = clip(g, params, rates.divisor, norms.global_scale);
-  return adagrad(clipped, accumulator, variable, rates.lr, params.epsilon);
+fn element(g: f32, accumulator: f32, variable: f32, r: Rates) -> vec2f {
+  let clipped = clip(g, r.params, r.divisor, r.global_scale);
+  return adagrad(clipped, accumulator, variable, r.lr, r.params.epsilon);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
