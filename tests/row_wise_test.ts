@@ -178,3 +178,19 @@ test("RowWiseAdagrad surface: name, config, weights, addSlot; own buffers refuse
     store.destroy();
   });
 });
+
+test("a subclass of RowWiseAdagrad keeps one accumulator per row", async () => {
+  await withDevice(async (device, own) => {
+    class MyRowWise extends RowWiseAdagrad {}
+    const store = own(new VariableStore(device));
+    const table = store.variable("emb", [30, 5], 1);
+    const opt = own(new MyRowWise({ learningRate: 0.1, initialAccumulatorValue: 0 }));
+    const g = new IndexedSlices(new Float32Array(2 * 5).fill(2), new Int32Array([4, 9]), [30, 5]);
+    await opt.applyGradients([[g, table]]);
+    const accumulator = opt.getSlot(table, "accumulator");
+    assert.deepEqual(accumulator.shape, [30]);
+    const want = new Float32Array(30);
+    want[4] = want[9] = 4; // mean of the row's squares
+    assert.deepEqual(await accumulator.read(), want);
+  });
+});
