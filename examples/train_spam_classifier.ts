@@ -15,6 +15,7 @@ import { dirname } from "node:path";
 import process from "node:process";
 import { requestDevice } from "../mod.ts";
 import { trainSpamClassifier } from "./spam_classifier.ts";
+import { doneLine } from "./spam_trainer.ts";
 
 const args = process.argv.slice(2);
 function option(name: string, fallback: number, integer = false): number {
@@ -60,9 +61,5 @@ const result = await trainSpamClassifier(device, {
     if (process.stdout.isTTY || !line.endsWith("\r")) process.stdout.write(encoder.encode(line));
   },
 });
-console.log(
-  `done: held-out accuracy ${(100 * result.accuracy).toFixed(2)}% (majority class ` +
-    `${(100 * result.majority).toFixed(1)}%), held-out loss ${result.initialLoss.toFixed(4)} -> ` +
-    `${result.finalLoss.toFixed(4)}, ${result.epochsDone} epochs, ${result.seconds.toFixed(1)} s`,
-);
+console.log(doneLine(result));
 device.destroy();
