@@ -1,0 +1,49 @@
+// The streaming-kernel ceiling: the dense vec4 step's loads and stores (read the variable, the
+// accumulator and the gradient; write the variable and the accumulator) in the step's layout and
+// dispatch shape (bench/_ceilings.ts builds the same tile table, one workgroup per tile of at most
+// TILE_ELEMENTS elements of one variable, four elements per load), with no Adagrad arithmetic:
+// one add per stored vector, so that no store writes back the value it loaded and the gradient is
+// not dead (a compiler may drop either).
+
+struct Tile {
+  var_offset: u32,
+  slot_offset: u32,
+  length: u32,
+  variable: u32,
+}
+
+struct TileTable {
+  count: u32,
+  partial_base: u32,
+  pad0: u32,
+  pad1: u32,
+  tiles: array<Tile>,
+}
+
+override WORKGROUP_SIZE: u32 = 256u;
+
+@group(0) @binding(0) var<storage, read> table: TileTable;
+@group(0) @binding(1) var<storage, read_write> variables: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> accumulators: array<vec4f>;
+@group(0) @binding(3) var<storage, read> gradients: array<vec4f>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn stream(
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) lane: u32,
+) {
+  let t = group.y * groups.x + group.x;
+  if (t >= table.count) {
+    return;
+  }
+  let tile = table.tiles[t];
+  let vectors = (tile.length + 3u) / 4u;
+  for (var i = lane; i < vectors; i += WORKGROUP_SIZE) {
+    let s = tile.slot_offset / 4u + i;
+    let v = tile.var_offset / 4u + i;
+    let g = gradients[s];
+    accumulators[s] = accumulators[s] + g;
+    variables[v] = variables[v] - g;
+  }
+}
