@@ -1,11 +1,13 @@
-// The benchmark's contenders, each set up for one case and stepping with gradients already on
-// the GPU: this package (fused), the unfused baseline, TensorFlow.js's tf.train.adagrad on its
-// WebGPU backend, and the copy ceiling.
+// The benchmark's contenders, each set up for one case: this package (fused) and the unfused
+// baseline and TensorFlow.js's tf.train.adagrad on its WebGPU backend, stepping with gradients
+// already on the GPU, and plain JavaScript on the CPU. The ceilings are in _ceilings.ts.
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import { Adagrad, type AdagradOptions, IndexedSlices, VariableStore } from "../mod.ts";
 import { dispatchGrid } from "../src/_tiles.ts";
 import { counting, type Counts } from "../tests/_counting.ts";
+import { mulberry32 } from "../examples/_random.ts";
+import { JsDenseAdagrad, JsSparseAdagrad } from "./_js_adagrad.ts";
 
 /** A case: dense variables of these sizes, or one sparse table. */
 export interface BenchCase {
@@ -32,18 +34,43 @@ function random(n: number): Float32Array<ArrayBuffer> {
   return out;
 }
 
+/** A sparse case's gradient, the same for every contender: indices, value rows, distinct rows. */
+export interface SparseData {
+  indices: Uint32Array<ArrayBuffer>;
+  values: Float32Array<ArrayBuffer>;
+  distinctRows: number;
+}
+
+const sparseMade = new WeakMap<object, SparseData>();
+
+/**
+ * The gradient of a sparse case (made once per case, seeded): a tenth of the indices on 20 hot
+ * rows, the rest uniform over the table, so rows repeat; value rows uniform in [-0.1, 0.1).
+ */
+export function sparseData(s: NonNullable<BenchCase["sparse"]>): SparseData {
+  let made = sparseMade.get(s);
+  if (made) return made;
+  const { rows, width, nnz } = s;
+  const random = mulberry32(16);
+  const hot = Array.from({ length: 20 }, (_, i) => (i * 7919) % rows);
+  const indices = Uint32Array.from(
+    { length: nnz },
+    (_, i) => i % 10 === 0 ? hot[(i / 10) % 20] : Math.floor(random() * rows),
+  );
+  const values = Float32Array.from({ length: nnz * width }, () => (random() - 0.5) * 0.2);
+  made = { indices, values, distinctRows: new Set(indices).size };
+  sparseMade.set(s, made);
+  return made;
+}
+
 /** This package: variables in a store, gradients written into `v.grad` (in place). */
 export function fused(device: GPUDevice, c: BenchCase): Running {
   const store = new VariableStore(device);
   const opt = new Adagrad({ learningRate: 0.01, ...c.clip });
   if (c.sparse) {
-    const { rows, width, nnz } = c.sparse;
+    const { rows, width } = c.sparse;
     const table = store.variable("table", [rows, width], 0.5);
-    const hot = Array.from({ length: 20 }, (_, i) => (i * 7919) % rows);
-    const indices = Uint32Array.from(
-      { length: nnz },
-      (_, i) => i % 10 === 0 ? hot[i % 20] : Math.floor(Math.random() * rows),
-    );
+    const { indices, values } = sparseData(c.sparse);
     const upload = (data: Uint32Array | Float32Array) => {
       const b = device.createBuffer({
         size: data.byteLength,
@@ -54,7 +81,7 @@ export function fused(device: GPUDevice, c: BenchCase): Running {
       b.unmap();
       return b;
     };
-    const [ib, vb] = [upload(indices), upload(random(nnz * width))];
+    const [ib, vb] = [upload(indices), upload(values)];
     const slices = new IndexedSlices(vb, ib, [rows, width]);
     return {
       device,
@@ -164,23 +191,28 @@ export async function tfjs(c: BenchCase): Promise<Running> {
 }
 
 /**
- * The ceiling, as the issue defines it: one copyBufferToBuffer of the 20 bytes per parameter a
- * dense step moves. (A copy reads and writes each byte, so it carries twice a step's traffic; the
- * README says so.)
+ * Plain JavaScript on the CPU (_js_adagrad.ts): Float32Arrays, float32 math, one thread; the
+ * case's clipping; for a sparse case the same indices and values as the package gets. `device`
+ * is only carried (nothing runs on it).
  */
-export function copyCeiling(device: GPUDevice, params: number): Running {
-  const bytes = params * 20;
-  const src = device.createBuffer({ size: bytes, usage: COPY_SRC });
-  const dst = device.createBuffer({ size: bytes, usage: COPY_DST });
+export function js(device: GPUDevice, c: BenchCase): Running {
+  let contender: { step(): unknown };
+  if (c.sparse) {
+    const { indices, values } = sparseData(c.sparse);
+    const table = new Float32Array(c.sparse.rows * c.sparse.width).fill(0.5);
+    contender = new JsSparseAdagrad(table, c.sparse.width, indices, values, { learningRate: 0.01 });
+  } else {
+    contender = new JsDenseAdagrad(c.sizes.map(random), c.sizes.map(random), {
+      learningRate: 0.01,
+      clipnorm: c.clip?.clipnorm,
+      globalClipnorm: c.clip?.globalClipnorm,
+    });
+  }
   return {
     device,
-    step() {
-      const encoder = device.createCommandEncoder();
-      encoder.copyBufferToBuffer(src, 0, dst, 0, bytes);
-      device.queue.submit([encoder.finish()]);
-    },
-    sync: () => device.queue.onSubmittedWorkDone(),
-    dispose: () => [src.destroy(), dst.destroy()],
+    step: () => contender.step(),
+    sync: () => Promise.resolve(),
+    dispose() {},
   };
 }
 

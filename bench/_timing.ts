@@ -2,7 +2,9 @@
 // reports the median milliseconds per step over rounds of steps between GPU synchronisations.
 
 /** A device with the adapter's own buffer limits (the defaults cap bindings at 128 MiB). */
-export async function benchDevice(): Promise<{ device: GPUDevice; description: string }> {
+export async function benchDevice(): Promise<
+  { device: GPUDevice; description: string; fallback: boolean }
+> {
   const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) throw new Error("no WebGPU adapter (see README: scripts/setup.sh installs one)");
   const device = await adapter.requestDevice({
@@ -13,7 +15,9 @@ export async function benchDevice(): Promise<{ device: GPUDevice; description: s
   });
   const info = adapter.info;
   const description = info.description || info.device || info.vendor || "unknown adapter";
-  return { device, description };
+  // A fallback adapter is software (lavapipe, SwiftShader, WARP): it runs on the CPU.
+  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return { device, description, fallback };
 }
 
 /**
