@@ -7,14 +7,19 @@ import {
   BITONIC_SORT_WGSL,
   CLIP_NORMS_WGSL,
   GUARD_WGSL,
+  RADIX_SORT_WGSL,
   ROWWISE_ADAGRAD_WGSL,
   SPARSE_KEYS_WGSL,
   SUM_SQUARES_WGSL,
 } from "./_shaders.ts";
-import { BINDINGS } from "./_shader_interface.ts";
+import { BINDINGS, DYNAMIC_OFFSETS } from "./_shader_interface.ts";
 
 /** Elements per tile: each workgroup updates one tile of at most this many elements. */
 export const TILE_ELEMENTS = 4096;
+/** Pairs per thread of the radix sort's scatter (ITEMS in radix_sort.wgsl). */
+export const RADIX_ITEMS = 32;
+/** Key bits per radix sort pass (RADIX_BITS in radix_sort.wgsl). */
+export const RADIX_BITS = 4;
 /** Entries of the guard's learning-rate table (LR_WINDOW in guard.wgsl). */
 export const LR_WINDOW = 16;
 
@@ -63,6 +68,10 @@ export class Kernels {
   readonly sparseWorkgroupSize: number;
   /** Pairs one sort workgroup holds: twice the sparse workgroup size. */
   readonly sortBlock: number;
+  /** Threads per workgroup of the radix sort (its workgroup memory grows with it). */
+  readonly radixWorkgroupSize: number;
+  /** Pairs per radix sort block: ITEMS (radix_sort.wgsl) per thread. */
+  readonly radixBlock: number;
   readonly maxWorkgroupsPerDimension: number;
   readonly #cache: DeviceCache;
 
@@ -78,6 +87,8 @@ export class Kernels {
     );
     this.sparseWorkgroupSize = 2 ** Math.floor(Math.log2(this.workgroupSize));
     this.sortBlock = 2 * this.sparseWorkgroupSize;
+    this.radixWorkgroupSize = Math.min(128, this.sparseWorkgroupSize);
+    this.radixBlock = RADIX_ITEMS * this.radixWorkgroupSize;
     this.maxWorkgroupsPerDimension = limits.maxComputeWorkgroupsPerDimension;
   }
 
@@ -90,8 +101,10 @@ export class Kernels {
         entries: Object.entries(BINDINGS[name]).map(([binding, type]) => ({
           binding: Number(binding),
           visibility: 0x4, // GPUShaderStage.COMPUTE
-          // The sort's step table is one uniform read at a different offset per dispatch.
-          buffer: { type, hasDynamicOffset: name === "sort" && binding === "0" },
+          buffer: {
+            type,
+            hasDynamicOffset: DYNAMIC_OFFSETS[name]?.includes(Number(binding)) ?? false,
+          },
         })),
       });
       this.#cache.layouts.set(name, layout);
@@ -187,6 +200,13 @@ export class Kernels {
     return this.#pipeline(BITONIC_SORT_WGSL, `sort_${kind}`, "sort", {
       WORKGROUP_SIZE: this.sparseWorkgroupSize,
       BLOCK: this.sortBlock,
+    });
+  }
+
+  /** One of the radix sort's kernels (radix_sort.wgsl). */
+  radix(kind: "histogram" | "scan" | "scatter"): GPUComputePipeline {
+    return this.#pipeline(RADIX_SORT_WGSL, `radix_${kind}`, "radix", {
+      WORKGROUP_SIZE: this.radixWorkgroupSize,
     });
   }
 

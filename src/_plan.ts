@@ -6,7 +6,7 @@ import { bindingWindow, type ExternalRef, type ExternalSlots } from "./_external
 import { checkByteRange, describe, gpuRange, isGpuBuffer } from "./_validate.ts";
 import { COPY_SRC, STORAGE } from "./_usage.ts";
 import { IndexedSlices, slicesRange } from "./indexed_slices.ts";
-import { MAX_KEYS } from "./_sparse.ts";
+import { MAX_KEYS, pairBytes } from "./_sparse.ts";
 import { arenaOf, memberIndexOf, Variable } from "./variable.ts";
 
 /** Where a step's gradient comes from. */
@@ -301,11 +301,11 @@ function checkSparseTotals(plan: StepPlan): void {
     );
   }
   const limit = plan.device?.limits.maxStorageBufferBindingSize ?? Infinity;
-  const pairBytes = 8 * 2 ** Math.ceil(Math.log2(nnz));
-  if (4 * values > limit || pairBytes > limit) {
+  const pairs = pairBytes(nnz);
+  if (4 * values > limit || pairs > limit) {
     throw new RangeError(
       `applyGradients: the sparse gradients of one step hold ${nnz} indices and ${values} values; ` +
-        `staging them needs ${Math.max(4 * values, pairBytes)} bytes in one binding, more than ` +
+        `staging them needs ${Math.max(4 * values, pairs)} bytes in one binding, more than ` +
         `maxStorageBufferBindingSize (${limit}): split the step or request larger limits`,
     );
   }

@@ -49,6 +49,8 @@ export const SPARSE_ENTRY = struct("SparseEntry", "nnz_base", "nnz", "row_base",
 export const ENTRY_TABLE = struct("EntryTable", "count", "total", "padded", "pad0");
 /** One dispatch of the bitonic sort, at a dynamic uniform offset (`SortStep`). */
 export const SORT_STEP = struct("SortStep", "k", "j", "pad0", "pad1");
+/** One pass of the radix sort, at a dynamic uniform offset (`RadixPass`). */
+export const RADIX_PASS = struct("RadixPass", "shift", "blocks", "pad0", "pad1");
 /** Per variable of a clipped step: its first partial sum and their count (`VariableTiles`). */
 export const VARIABLE_TILES = struct("VariableTiles", "first", "count");
 /** The header of the variable table (`VariableTable`, before `variables`). */
@@ -83,11 +85,20 @@ export const BINDINGS = {
   sparseKeys: { 0: R, 1: R, 2: W, 3: W },
   /** bitonic_sort.wgsl: sort step (dynamic offset), entry table, pairs. */
   sort: { 0: U, 1: R, 2: W },
+  /** radix_sort.wgsl: pass (dynamic offset), entry table, pairs in, histogram, pairs out. */
+  radix: { 0: U, 1: R, 2: R, 3: W, 4: W },
   /** guard.wgsl `check_finite`: tiles, gradients, guard state. */
   guardCheck: { 0: R, 1: R, 2: W },
   /** guard.wgsl `finalize`: guard state, learning-rate table, verdict. */
   guardFinalize: { 2: W, 3: R, 4: W },
 } as const satisfies Record<string, BindingTable>;
+
+/** Bindings read at a dynamic offset: a table of per-dispatch uniforms, written once. */
+export const DYNAMIC_OFFSETS: Readonly<Partial<Record<keyof typeof BINDINGS, readonly number[]>>> =
+  {
+    sort: [0],
+    radix: [0],
+  };
 
 /** Which kernel (file and entry point) each binding table serves. */
 export const ENTRY_POINTS: Readonly<Record<keyof typeof BINDINGS, readonly string[]>> = {
@@ -100,6 +111,11 @@ export const ENTRY_POINTS: Readonly<Record<keyof typeof BINDINGS, readonly strin
     "bitonic_sort.wgsl:sort_block",
     "bitonic_sort.wgsl:sort_merge",
     "bitonic_sort.wgsl:sort_step",
+  ],
+  radix: [
+    "radix_sort.wgsl:radix_histogram",
+    "radix_sort.wgsl:radix_scan",
+    "radix_sort.wgsl:radix_scatter",
   ],
   guardCheck: ["guard.wgsl:check_finite"],
   guardFinalize: ["guard.wgsl:finalize"],
@@ -115,6 +131,7 @@ export const STRUCTS: readonly StructLayout<string>[] = [
   SPARSE_ENTRY,
   ENTRY_TABLE,
   SORT_STEP,
+  RADIX_PASS,
   VARIABLE_TILES,
   VARIABLE_TABLE,
   NORMS,

@@ -8,6 +8,7 @@
 import { CachedBindGroup } from "./_cached_bind_group.ts";
 import { TILE_ELEMENTS } from "./_kernels.ts";
 import { ENTRY_TABLE, SORT_STEP, SPARSE_ENTRY } from "./_shader_interface.ts";
+import { RadixSort } from "./_radix_sort.ts";
 import type { StepBuffers } from "./_step_buffers.ts";
 import { dispatch, tableWords, writeTiles } from "./_tiles.ts";
 import { readFloats } from "./_transfer.ts";
@@ -61,9 +62,26 @@ export function sortSchedule(
   return out;
 }
 
-/** The sort's length: a power of two, at least one block. */
+/** The bitonic sort's length: a power of two, at least one block. */
 export function paddedLength(total: number, block: number): number {
   return Math.max(block, 2 ** Math.ceil(Math.log2(Math.max(total, 1))));
+}
+
+// From this many indices a step is sorted by the radix sort (a few passes over the pairs) rather
+// than the bitonic sort (log2(n)^2 / 2 passes, but fewer dispatches for small steps). Both give
+// the same order, so the choice never changes a result; tests move it to run both.
+let radixMinimum = 1 << 14;
+
+/** Sets the number of indices from which steps use the radix sort; returns the previous one. */
+export function setRadixMinimum(indices: number): number {
+  const previous = radixMinimum;
+  radixMinimum = indices;
+  return previous;
+}
+
+/** Bytes of the sort's pairs for `nnz` indices (the bitonic sort pads to a power of two). */
+export function pairBytes(nnz: number): number {
+  return 8 * (nnz >= radixMinimum ? nnz : 2 ** Math.ceil(Math.log2(Math.max(nnz, 1))));
 }
 
 export class SparseBuffers {
@@ -77,10 +95,11 @@ export class SparseBuffers {
   #steps!: GPUBuffer;
   #valueTiles: GPUBuffer | null = null;
   #stepStride: number;
-  #capacity = { indices: 0, values: 0, pairs: 0, entries: 0, valueTiles: 0 };
+  #capacity = { indices: 0, values: 0, pairs: 0, steps: 0, entries: 0, valueTiles: 0 };
   #entryWords = new Uint32Array(0);
   #valueTileWords = new Uint32Array(0);
   readonly #keysGroup = new CachedBindGroup();
+  readonly #keysGroupOther = new CachedBindGroup();
   readonly #sortGroup = new CachedBindGroup();
   readonly #sumSquaresGroup = new CachedBindGroup();
   readonly #checkGroup = new CachedBindGroup();
@@ -88,6 +107,9 @@ export class SparseBuffers {
   #total = 0;
   #valueTileCount = 0;
   #schedule: ReturnType<typeof sortSchedule> = [];
+  /** The radix sort, made on the first large step; null while steps are sorted bitonically. */
+  #radix: RadixSort | null = null;
+  #useRadix = false;
 
   constructor(shared: StepBuffers) {
     this.shared = shared;
@@ -121,10 +143,13 @@ export class SparseBuffers {
     });
     const block = this.shared.kernels.sortBlock;
     this.#total = nnz;
-    const padded = paddedLength(nnz, block);
-    if (padded !== this.#padded) this.#schedule = sortSchedule(padded, block);
-    this.#padded = padded;
-    this.#ensure(nnz, values, this.#padded, parts.length);
+    this.#useRadix = nnz >= radixMinimum;
+    // The radix sort sorts exactly the pairs; the bitonic sort a power of two of them.
+    const length = this.#useRadix ? nnz : paddedLength(nnz, block);
+    if (!this.#useRadix && length !== this.#padded) this.#schedule = sortSchedule(length, block);
+    this.#padded = length;
+    this.#ensure(nnz, values, length, parts.length);
+    if (this.#useRadix) (this.#radix ??= new RadixSort(this.shared)).prepare(nnz, keys);
     const device = this.shared.device;
     const words = this.#entryWords;
     let count = 0;
@@ -162,16 +187,26 @@ export class SparseBuffers {
     if (this.#total === 0) return;
     const { kernels } = this.shared;
     const max = kernels.maxWorkgroupsPerDimension;
-    const keys = this.#keysGroup.get(
+    const radix = this.#useRadix ? this.#radix! : null;
+    // The radix sort may need the keys in its other buffer, to end its passes in `pairs`.
+    const target = radix ? radix.keysTarget(this.pairs) : this.pairs;
+    const cached = target === this.pairs ? this.#keysGroup : this.#keysGroupOther;
+    const keys = cached.get(
       this.shared,
       () =>
         kernels.bindGroup("sparseKeys", "webgpu-adagrad sparse keys", [
           this.#entries,
           this.#indices,
-          this.pairs,
+          target,
           this.skipped,
         ]),
     );
+    const threads = kernels.sparseWorkgroupSize;
+    dispatch(pass, kernels.sparseKeys, keys, Math.ceil(this.#padded / threads), max);
+    if (radix) {
+      radix.encode(pass, this.pairs, this.#entries);
+      return;
+    }
     const sort = this.#sortGroup.get(
       this.shared,
       () =>
@@ -181,7 +216,6 @@ export class SparseBuffers {
           this.pairs,
         ]),
     );
-    dispatch(pass, kernels.sparseKeys, keys, this.#padded / kernels.sparseWorkgroupSize, max);
     const blocks = this.#padded / kernels.sortBlock;
     this.#schedule.forEach((step, slot) => {
       dispatch(pass, kernels.sort(step.kind), sort, blocks, max, [slot * this.#stepStride]);
@@ -256,6 +290,7 @@ export class SparseBuffers {
     for (const b of [this.#indices, this.values, this.pairs, this.#entries, this.#steps]) {
       b?.destroy();
     }
+    this.#radix?.destroy();
     this.#valueTiles?.destroy();
     this.skipped.destroy();
   }
@@ -281,9 +316,12 @@ export class SparseBuffers {
     }
     if (padded > c.pairs) {
       this.pairs?.destroy();
-      this.#steps?.destroy();
       c.pairs = padded;
       this.pairs = this.#buffer("pairs", 8 * padded, STORAGE);
+    }
+    if (!this.#useRadix && padded > c.steps) {
+      this.#steps?.destroy();
+      c.steps = padded;
       const schedule = sortSchedule(padded, this.shared.kernels.sortBlock);
       const stride = this.#stepStride;
       this.#steps = this.#buffer("sort steps", stride * schedule.length, UNIFORM | COPY_DST);

@@ -41,6 +41,10 @@ const TABLES = new Map<StructLayout<string>, StructLayout<string> | null>([
 const UNUSED: Readonly<Record<string, readonly number[]>> = {
   // The first stages need no step: they run every k up to the block size.
   "bitonic_sort.wgsl:sort_block": [0],
+  // The radix sort's kernels share one bind group: the counts need no output buffer, the scan
+  // only the counts.
+  "radix_sort.wgsl:radix_histogram": [4],
+  "radix_sort.wgsl:radix_scan": [1, 2, 4],
 };
 
 // wgsl_reflect 1.6.0's main file is CommonJS inside a "type": "module" package, which Node and
