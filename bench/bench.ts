@@ -283,7 +283,8 @@ lines.push(
   "",
   "JS is plain single-threaded JavaScript on the CPU (bench/_js_adagrad.ts): Float32Arrays, " +
     "float32 math (Math.fround), the case's clipping; sparse: duplicates summed in the caller's " +
-    "order, each touched row updated once. 'ours / JS' is our time over its time (below 1: " +
+    "order, each touched row updated once; bench/js_contender_check.ts checks that it computes " +
+    "what the package computes. 'ours / JS' is our time over its time (below 1: " +
     "ours is faster). 'vs unfused' and 'vs TF.js' are their time over ours. TF.js on a sparse " +
     "case applies the whole table's dense gradient: it has no sparse Adagrad.",
 );
