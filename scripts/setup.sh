@@ -3,7 +3,9 @@
 #  1. Node.js dependencies from package-lock.json, among them Deno (pinned, from the npm registry);
 #  2. a WebGPU adapter: where there is no GPU, Mesa's software Vulkan driver (lavapipe). On
 #     Debian 12 it comes from bookworm-backports (Mesa 25): bookworm's own Mesa 22 is 2-3x slower
-#     and Dawn (Node's and Bun's WebGPU) rejects it.
+#     and Dawn (Node's and Bun's WebGPU) rejects it;
+#  3. a browser for the browser tests: Debian's `chromium` (npm's playwright-core drives it; no
+#     browser is downloaded from anywhere else). CHROMIUM=/path/to/chrome uses another one.
 # Prints the path of the Deno binary on its last line.
 set -eu
 cd "$(dirname "$0")/.."
@@ -79,4 +81,16 @@ case "$probe" in
   none|"") say "still no WebGPU adapter"; exit 1 ;;
 esac
 say "WebGPU adapter: $probe"
+
+# Chromium, for the browser tests (scripts/browser_tests.ts) and `deno task web`.
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then
+  if command -v apt-get >/dev/null; then
+    say "installing Debian's chromium, for the browser tests"
+    as_root apt-get update -qq >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  else
+    say "no chromium and no apt-get: install Chromium or Chrome and set CHROMIUM=/path/to/it"
+    exit 1
+  fi
+fi
 echo "$DENO"
