@@ -1,6 +1,7 @@
 // Deno entry point: every test file in one isolate. `deno test` would otherwise give each file
 // its own isolate, and Deno's WebGPU corrupts its heap once a handful of isolates have used a
 // device (see README, "Why one isolate"). Node and Bun run the *_test.ts files directly.
+import "./browser_assert_test.ts";
 import "./checkpoint_test.ts";
 import "./clipping_test.ts";
 import "./demo_test.ts";
