@@ -45,10 +45,20 @@ export interface Progress {
   /** Training messages done in this epoch, of `total`. */
   done: number;
   total: number;
-  /** Messages per second so far in this epoch, not counting time spent in the progress hook. */
+  /** Seconds of training so far in this epoch, not counting time spent in the progress hook. */
+  seconds: number;
+  /** `done / seconds`. */
   rate: number;
   /** Reads back the training loss of each message done since the previous report. */
   losses(): Promise<Float32Array>;
+}
+
+/** How `trainEpoch` reports and stops. */
+export interface TrainEpochOptions {
+  /** Report every this many batches (and after the last). Default 20. */
+  progressEvery?: number;
+  /** Asked before each batch: true ends the epoch early. */
+  shouldStop?: () => boolean;
 }
 
 /** One epoch's result. */
@@ -226,7 +236,7 @@ export class SpamTrainer {
    */
   async trainEpoch(
     onProgress: (p: Progress) => void | Promise<void> = () => {},
-    { progressEvery = 20, shouldStop = () => false } = {},
+    { progressEvery = 20, shouldStop = () => false }: TrainEpochOptions = {},
   ): Promise<EpochResult> {
     const { device, optimizer, table, bias } = this;
     const { starts, train } = this.data;
@@ -271,6 +281,7 @@ export class SpamTrainer {
         await onProgress({
           done,
           total: ids.length,
+          seconds,
           rate: done / seconds,
           losses: () => readBack(device, this.#out, 4 * (MAX_BATCH + from), done - from),
         });

@@ -1,0 +1,100 @@
+/**
+ * The training page's settings, from its form or its URL (the same names in both:
+ * `?epochs=1&limit=600&autostart=1`). Pure, so that a test checks the bad-input messages.
+ *
+ * @module
+ */
+
+/** What the page trains with. */
+export interface PageSettings {
+  learningRate: number;
+  batch: number;
+  epochs: number;
+  /** Clip each gradient to this L2 norm; undefined: no clipping. */
+  clipnorm?: number;
+  /** Keras 3 / TF.js's `sqrt(accum + epsilon)` instead of Keras 2's `sqrt(accum) + epsilon`. */
+  epsilonInsideSqrt: boolean;
+  /** `RowWiseAdagrad` instead of `Adagrad`. */
+  rowWise: boolean;
+  /** Use the first `limit` messages of the seeded shuffle; undefined: all 6,046. */
+  limit?: number;
+  /** Chart (and report progress) every this many batches. */
+  chartEvery: number;
+  /** Start training as soon as the page has loaded. */
+  autostart: boolean;
+}
+
+/** The CLI demo's defaults (`deno task demo`). */
+export const DEFAULTS: PageSettings = {
+  learningRate: 0.2,
+  batch: 64,
+  epochs: 4,
+  epsilonInsideSqrt: false,
+  rowWise: false,
+  chartEvery: 4,
+  autostart: false,
+};
+
+/** The names the form and the URL use. */
+export const FIELDS = [
+  "lr",
+  "batch",
+  "epochs",
+  "clipnorm",
+  "epsilon",
+  "optimizer",
+  "limit",
+  "chart",
+  "autostart",
+] as const;
+
+/** The settings in `params`, defaults for what is absent; `errors` says what could not be read. */
+export function readSettings(
+  params: URLSearchParams,
+): { settings: PageSettings; errors: string[] } {
+  const errors: string[] = [];
+  const settings = { ...DEFAULTS };
+  const unknown = [...params.keys()].filter((k) => !(FIELDS as readonly string[]).includes(k));
+  if (unknown.length > 0) {
+    errors.push(`unknown setting ${unknown.map((k) => `'${k}'`).join(", ")}; known: ${FIELDS}`);
+  }
+  const text = (name: string) => {
+    const value = params.get(name)?.trim();
+    return value === undefined || value === "" ? undefined : value;
+  };
+  const number = (name: string, what: string, integer: boolean, max = Infinity) => {
+    const raw = text(name);
+    if (raw === undefined) return undefined;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+      errors.push(`${what} must be a positive ${integer ? "integer" : "number"}, got '${raw}'`);
+      return undefined;
+    }
+    if (value > max) {
+      errors.push(`${what} must be at most ${max}, got ${value}`);
+      return undefined;
+    }
+    return value;
+  };
+  const choice = (name: string, what: string, options: string[]) => {
+    const raw = text(name);
+    if (raw !== undefined && !options.includes(raw)) {
+      errors.push(`${what} must be ${options.map((o) => `'${o}'`).join(" or ")}, got '${raw}'`);
+      return undefined;
+    }
+    return raw;
+  };
+  settings.learningRate = number("lr", "learning rate", false) ?? settings.learningRate;
+  settings.batch = number("batch", "batch", true, 4096) ?? settings.batch;
+  settings.epochs = number("epochs", "epochs", true) ?? settings.epochs;
+  settings.clipnorm = number("clipnorm", "clipnorm", false);
+  settings.limit = number("limit", "limit", true);
+  if (settings.limit !== undefined && settings.limit < 10) {
+    errors.push(`limit must be at least 10 messages, got ${settings.limit}`);
+  }
+  settings.chartEvery = number("chart", "chart every", true) ?? settings.chartEvery;
+  settings.epsilonInsideSqrt = choice("epsilon", "epsilon", ["outside", "inside"]) === "inside";
+  settings.rowWise = choice("optimizer", "optimizer", ["adagrad", "rowwise"]) === "rowwise";
+  settings.autostart = ["1", "true", "on"].includes(text("autostart") ?? "");
+  return { settings, errors };
+}
