@@ -8,7 +8,9 @@
  * 3. Node: the compiled tests against the build, the tarball's contents, consumer projects on Node
  *    and Bun (scripts/npm_checks.ts);
  * 4. Bun: `bun test` on the TypeScript test files;
- * 5. the JSDoc and README examples, type-checked.
+ * 5. the browser: the reference tests inside a page in headless Chromium, the training page, README's
+ *    import-map recipe and a bundler build (scripts/browser_tests.ts);
+ * 6. the JSDoc and README examples, type-checked.
  *
  * Deno's WebGPU sometimes crashes the process while tearing it down after the last test
  * (`corrupted size vs. prev_size in fastbins`, SIGABRT; see README, "Why Deno 2.8.3"). The suite
@@ -84,6 +86,8 @@ if (!only) {
     "300000",
     ...tests.map((f) => `tests/${f}`),
   ]);
+  // A process of its own: playwright-core reads /proc, which only --allow-all permits.
+  run(deno, ["run", "--allow-all", "scripts/browser_tests.ts"]);
 }
 
 // Examples in JSDoc and README: type-checked, as each would otherwise run in an isolate of its own.
@@ -94,5 +98,6 @@ for (const args of [["check", "--doc", "mod.ts", "src/"], ["check", "--doc-only"
 console.log(
   only
     ? "Deno tests passed; documentation examples type-check"
-    : "tests passed on Deno, Node and Bun; npm package checked; documentation examples type-check",
+    : "tests passed on Deno, Node, Bun and Chromium; npm package checked; documentation examples " +
+      "type-check",
 );

@@ -1,0 +1,349 @@
+/// <reference lib="dom" />
+/**
+ * The browser tests, in headless Chromium (Debian's, WebGPU on SwiftShader where there is no GPU),
+ * driven by playwright-core; part of `deno task test`, after the npm build. Each check prints a
+ * line; any failure fails the run, naming the check (and the test, for the in-page suite).
+ *
+ * 1. the package's reference tests inside a page (tests/browser/in_page.ts), each result reported;
+ * 2. the training page unattended on 600 messages: the held-out accuracy beats the majority class
+ *    and the held-out loss falls; a screenshot goes to .web/trained_page.png;
+ * 3. its checkpoints: download; another model's checkpoint refused with the restore error and the
+ *    model unchanged (the next download is byte-identical); a fresh page loads the download and
+ *    saves the same bytes, then continues; the checkpoint names its optimizer as Deno does;
+ * 4. a browser without WebGPU gets a message; bad settings in the URL get one too;
+ * 5. the RowWiseAdagrad / epsilon-inside / clipnorm settings train;
+ * 6. README's import-map recipe, on a page that imports the npm build served locally;
+ * 7. a bundler build (esbuild) of `import { Adagrad } from "webgpu-adagrad"` from the npm build:
+ *    it builds for the browser, holds no `node:` import, and runs a step in the page.
+ *
+ *     deno run -A scripts/browser_tests.ts      (deno task test runs it; needs npm/ built)
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { readFile } from "node:fs/promises";
+import type { Browser, Page } from "playwright-core";
+import { decodeSafetensors } from "../mod.ts";
+import { launchChromium } from "./_browser.ts";
+import { buildBundleCheck, buildRecipePage, RECIPE_EXPECTED } from "./_browser_pages.ts";
+import { serveStatic } from "./_static_server.ts";
+import { buildWeb, WEB_DIR } from "./_web_build.ts";
+
+/** One in-page test's outcome (tests/browser/in_page.ts's TestResult). */
+interface TestResult {
+  name: string;
+  outcome: "passed" | "failed" | "skipped";
+  ms: number;
+  error?: string;
+}
+
+const failures: string[] = [];
+let passed = 0;
+
+/** Runs one named check; a throw fails it (printed, counted) without stopping the others. */
+async function check(name: string, fn: () => Promise<string | void>): Promise<void> {
+  const t0 = performance.now();
+  try {
+    const detail = await fn();
+    passed++;
+    console.log(`  ok    ${name} (${sinceS(t0)})${detail ? `: ${detail}` : ""}`);
+  } catch (e) {
+    failures.push(name);
+    console.log(`  FAIL  ${name} (${sinceS(t0)}): ${(e as Error).message ?? e}`);
+  }
+}
+const sinceS = (t0: number) => `${((performance.now() - t0) / 1000).toFixed(1)} s`;
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+/** A page that fails its check on an uncaught error. */
+async function newPage(browser: Browser, errors: string[]): Promise<Page> {
+  const page = await browser.newPage();
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  return page;
+}
+
+/** Part 1: the reference tests in the page, each reported as it ends. */
+async function referenceTests(browser: Browser, base: string): Promise<void> {
+  const page = await browser.newPage();
+  const results: TestResult[] = [];
+  let current = "", adapter = "";
+  const finished = new Promise<void>((resolve, reject) => {
+    page.exposeFunction("suiteStarted", (info: { adapter: string; fallback: boolean }) => {
+      adapter = `${info.adapter}${info.fallback ? ", a fallback (software) adapter" : ""}`;
+      console.log(`  in-page reference tests, WebGPU adapter: ${adapter}`);
+    });
+    page.exposeFunction("testStarted", (name: string) => current = name);
+    page.exposeFunction("testDone", (r: TestResult) => {
+      results.push(r);
+      current = "";
+      const mark = r.outcome === "passed" ? "ok  " : r.outcome === "skipped" ? "SKIP" : "FAIL";
+      console.log(`    ${mark}  ${r.name} (${r.ms.toFixed(0)} ms)`);
+      if (r.error) console.log(`          ${r.error.split("\n").slice(0, 3).join("\n          ")}`);
+    });
+    page.exposeFunction("suiteDone", () => resolve());
+    page.on("pageerror", (e) => reject(new Error(`the test page failed: ${e.message}`)));
+    setTimeout(
+      () => reject(new Error(`timed out after 10 minutes${current ? ` in '${current}'` : ""}`)),
+      600_000,
+    );
+  });
+  await page.goto(`${base}tests.html`);
+  await check("the package's reference tests inside the page", async () => {
+    await finished;
+    const bad = results.filter((r) => r.outcome !== "passed");
+    assert(results.length > 0, "no test ran");
+    assert(
+      bad.length === 0,
+      `${bad.length} of ${results.length} failed or skipped: ${bad.map((r) => `'${r.name}'`)}`,
+    );
+    return `${results.length} passed on ${adapter}`;
+  });
+  await page.close();
+}
+
+const DONE =
+  /^done: held-out accuracy ([\d.]+)% \(majority class ([\d.]+)%\), held-out loss ([\d.]+) -> ([\d.]+), (\d+) epochs, ([\d.]+) s$/;
+
+/** Waits for the page's status to say done (or for an error), and returns the done line. */
+async function waitDone(page: Page, timeout = 300_000): Promise<string> {
+  await page.waitForFunction(
+    () => {
+      const status = document.getElementById("status")!;
+      return /^done:/.test(status.textContent ?? "") || status.className === "fatal" ||
+        !document.getElementById("error")!.hidden;
+    },
+    null,
+    { timeout, polling: 200 },
+  );
+  const status = (await page.textContent("#status")) ?? "";
+  const error = await page.$eval("#error", (e) => (e as HTMLElement).hidden ? "" : e.textContent);
+  assert(!error, `the page shows an error: ${error}`);
+  assert(DONE.test(status), `the page's status is not a done line: ${status}`);
+  return status;
+}
+
+/** Clicks Download checkpoint and returns the file's bytes. */
+async function download(page: Page): Promise<Uint8Array> {
+  const [file] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+  return new Uint8Array(await readFile((await file.path())!));
+}
+
+const same = (a: Uint8Array, b: Uint8Array) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Parts 2 to 5: the training page. */
+async function trainingPage(browser: Browser, base: string, foreign: () => Uint8Array) {
+  const errors: string[] = [];
+  const page = await newPage(browser, errors);
+  let saved: Uint8Array | undefined;
+  await check("training page, unattended: ?epochs=1&limit=600&autostart=1", async () => {
+    await page.goto(`${base}?epochs=1&limit=600&autostart=1`);
+    const line = await waitDone(page);
+    const [, accuracy, majority, before, after] = line.match(DONE)!.map(Number);
+    assert(accuracy > majority, `accuracy ${accuracy}% does not beat the majority ${majority}%`);
+    assert(after < before, `the held-out loss did not fall: ${before} -> ${after}`);
+    const adapter = await page.textContent("#adapter");
+    const epoch = (await page.textContent("#log"))?.match(/epoch 1 .*/)?.[0];
+    await page.screenshot({ path: `${WEB_DIR}/trained_page.png`, fullPage: true });
+    assert(errors.length === 0, `errors in the page: ${errors.join("; ")}`);
+    return `${line}\n          ${epoch}\n          ${adapter}; screenshot ${WEB_DIR}/trained_page.png`;
+  });
+  await check("checkpoint download names the optimizer as Deno, Node and Bun do", async () => {
+    saved = await download(page);
+    const { tensors, metadata } = decodeSafetensors(saved);
+    const names = [...tensors.keys()].sort();
+    assert(
+      names.join() === "Adagrad/iter,spam/bias,spam/bias/accumulator,spam/table," +
+          "spam/table/accumulator",
+      `tensors ${names}`,
+    );
+    assert(
+      metadata.optimizer_class === "Adagrad",
+      `metadata.optimizer_class is '${metadata.optimizer_class}', not 'Adagrad': a checkpoint ` +
+        `saved in a bundled page does not load in the CLI demo (restoreCheckpoint compares it)`,
+    );
+    return `${saved.length.toLocaleString("en")} bytes, epochs ${metadata.epochs}`;
+  });
+  await check(
+    "another model's checkpoint: the restore error, and the model unchanged",
+    async () => {
+      assert(saved, "no checkpoint was downloaded");
+      const model = await page.textContent("#model");
+      await page.setInputFiles("#load", {
+        name: "dense_model.safetensors",
+        mimeType: "application/octet-stream",
+        buffer: Buffer.from(foreign()),
+      });
+      await page.waitForSelector("#error:not([hidden])", { timeout: 30_000 });
+      const error = (await page.textContent("#error"))!;
+      assert(
+        /^Cannot load dense_model\.safetensors: restoreCheckpoint: .*spam\/table/.test(error),
+        `unexpected error: ${error}`,
+      );
+      assert((await page.textContent("#model")) === model, `the model line changed: ${model}`);
+      assert(same(await download(page), saved), "the model's checkpoint changed");
+      return error;
+    },
+  );
+  await check("a fresh page loads the checkpoint, saves the same bytes, continues", async () => {
+    assert(saved, "no checkpoint was downloaded");
+    await page.goto(`${base}?epochs=1&limit=600`);
+    await page.waitForSelector("#train:not([disabled])");
+    await page.setInputFiles("#load", {
+      name: "spam_classifier.safetensors",
+      mimeType: "application/octet-stream",
+      buffer: Buffer.from(saved),
+    });
+    await page.waitForFunction(() =>
+      /^loaded /.test(document.getElementById("status")!.textContent!)
+    );
+    assert(same(await download(page), saved), "restore then save changed the bytes");
+    await page.click("#continue");
+    const line = await waitDone(page);
+    assert(/, 2 epochs, /.test(line), `continuing did not make 2 epochs: ${line}`);
+    assert(errors.length === 0, `errors in the page: ${errors.join("; ")}`);
+    return line;
+  });
+  await check("RowWiseAdagrad, epsilon inside the sqrt, clipnorm: they train", async () => {
+    await page.goto(
+      `${base}?epochs=1&limit=600&optimizer=rowwise&epsilon=inside&clipnorm=1&autostart=1`,
+    );
+    const line = await waitDone(page);
+    const model = (await page.textContent("#model"))!;
+    assert(
+      /RowWiseAdagrad \(epsilon inside .* clipnorm 1,/.test(model),
+      `the model is not what the URL asked for: ${model}`,
+    );
+    const [, , , before, after] = line.match(DONE)!.map(Number);
+    assert(after < before, `the held-out loss did not fall: ${before} -> ${after}`);
+    return model;
+  });
+  await check("bad settings in the URL: a message, no training", async () => {
+    await page.goto(`${base}?epochs=two&lr=-1&autostart=1`);
+    await page.waitForSelector("#error:not([hidden])", { timeout: 60_000 });
+    const error = (await page.textContent("#error"))!;
+    assert(
+      /learning rate must be a positive number, got '-1'.*epochs must be a positive integer, got 'two'/
+        .test(error),
+      `unexpected message: ${error}`,
+    );
+    assert((await page.textContent("#model")) === "model: none yet", "it trained anyway");
+    return error;
+  });
+  await page.close();
+  const noGpu = await browser.newPage();
+  await check("a browser without WebGPU: a clear message on the page", async () => {
+    await noGpu.addInitScript(() => delete (Navigator.prototype as { gpu?: unknown }).gpu);
+    await noGpu.goto(`${base}?autostart=1`);
+    await noGpu.waitForSelector("#status.fatal", { timeout: 30_000 });
+    const text = (await noGpu.textContent("#status"))!;
+    assert(/This browser has no WebGPU/.test(text), `unexpected message: ${text}`);
+    assert(await noGpu.$eval("#train", (b) => (b as HTMLButtonElement).disabled), "Train works");
+    return text.slice(0, 60) + "...";
+  });
+  await noGpu.close();
+}
+
+/** Part 6: README's import-map recipe against the npm build. */
+async function recipe(browser: Browser, base: string): Promise<void> {
+  await check("README's import-map recipe, importing the npm build served locally", async () => {
+    await buildRecipePage(`${WEB_DIR}/recipe.html`);
+    const errors: string[] = [];
+    const page = await newPage(browser, errors);
+    const logged = new Promise<number[]>((resolve) => {
+      page.on("console", async (m) => {
+        if (m.type() === "log") resolve(await m.args()[0].evaluate((v) => Array.from(v as never)));
+      });
+    });
+    await page.goto(`${base}recipe.html`);
+    const values = await Promise.race([
+      logged,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`nothing logged; errors: ${errors}`)), 60_000)
+      ),
+    ]);
+    await page.close();
+    assert(errors.length === 0, `errors in the page: ${errors.join("; ")}`);
+    const wrong = RECIPE_EXPECTED.some((x, i) => !(Math.abs(values[i] - x) <= 1e-6 * Math.abs(x)));
+    assert(!wrong && values.length === 4, `logged ${values}, expected ${RECIPE_EXPECTED}`);
+    return `w = [${values.map((v) => v.toFixed(6))}]`;
+  });
+}
+
+/** Part 7: a bundler build of the npm package, and a step with it in the page. */
+async function bundle(browser: Browser, base: string): Promise<Uint8Array | undefined> {
+  const built = await buildBundleCheck(`${WEB_DIR}/bundle_check`);
+  await check('esbuild bundles `import { Adagrad } from "webgpu-adagrad"` for the browser', () => {
+    if (built.error) throw new Error(built.error);
+    return Promise.resolve(`${built.bytes.toLocaleString("en")} bytes`);
+  });
+  await check("the bundles hold no node: import", () => {
+    assert(built.nodeImports.length === 0, `found ${built.nodeImports.join(", ")}`);
+    return Promise.resolve();
+  });
+  let checkpoint: Uint8Array | undefined;
+  await check("the bundled package runs a step and saves a checkpoint in the page", async () => {
+    const errors: string[] = [];
+    const page = await newPage(browser, errors);
+    await page.goto(`${base}bundle_check/index.html`);
+    const result = await page.waitForFunction(
+      () => (globalThis as { bundleResult?: unknown }).bundleResult,
+      null,
+      { timeout: 60_000 },
+    ).then((h) => h.jsonValue() as Promise<{ w: number[]; checkpoint: number[] }>);
+    await page.close();
+    assert(errors.length === 0, `errors in the page: ${errors.join("; ")}`);
+    const wrong = RECIPE_EXPECTED.some((x, i) => !(Math.abs(result.w[i] - x) <= 1e-6 * x));
+    assert(!wrong, `w = ${result.w}, expected ${RECIPE_EXPECTED}`);
+    checkpoint = Uint8Array.from(result.checkpoint);
+    const { metadata } = decodeSafetensors(checkpoint);
+    assert(
+      metadata.optimizer_class === "Adagrad",
+      `a minified bundle's checkpoint says optimizer_class '${metadata.optimizer_class}'`,
+    );
+  });
+  return checkpoint;
+}
+
+/** Runs every part; throws when any check failed. */
+export async function browserTests(): Promise<void> {
+  const t0 = performance.now();
+  console.log("browser tests (headless Chromium):");
+  await buildWeb();
+  let base = "";
+  const server = serveStatic({ "/": WEB_DIR, "/npm/": "npm" }, 0, (url) => base = url);
+  const browser = await launchChromium();
+  try {
+    console.log(`  ${browser.version()} at ${base}`);
+    await referenceTests(browser, base);
+    const foreign = await bundle(browser, base);
+    await recipe(browser, base);
+    await trainingPage(browser, base, () => {
+      if (!foreign) throw new Error("no checkpoint of another model: the bundle check failed");
+      return foreign;
+    });
+  } finally {
+    await browser.close();
+    await server.shutdown();
+  }
+  console.log(
+    `browser: ${passed} passed, ${failures.length} failed (${sinceS(t0)})` +
+      (failures.length ? `: ${failures.map((f) => `'${f}'`).join(", ")}` : ""),
+  );
+  if (failures.length > 0) throw new Error(`browser tests failed: ${failures.join("; ")}`);
+}
+
+if (import.meta.main) {
+  try {
+    await browserTests();
+  } catch (e) {
+    console.error((e as Error).message);
+    Deno.exit(1);
+  }
+}
