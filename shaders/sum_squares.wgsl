@@ -1,15 +1,43 @@
 // requires: _prelude.wgsl
 // Norm clipping, pass 1 of 2: the sum of squares of each tile's gradient (after clipvalue, which
-// Keras applies first), one workgroup per tile, written to the step's `partials` at
-// `table.partial_base + tile`. Tiles never straddle two variables, so pass 2 can add up each
-// variable's partials in a fixed order: the result does not depend on scheduling.
+// Keras applies first), written to the step's `partials` at `table.partial_base + tile`. Tiles
+// never straddle two variables, so pass 2 can add up each variable's partials in a fixed order:
+// the result does not depend on scheduling.
+//
+// A workgroup takes TILES consecutive tiles; each thread sums its elements of each tile in order,
+// then one thread per tile adds the threads' sums in lane order. One barrier per workgroup rather
+// than a tree's eight per tile: barriers are what CPU adapters pay most for here. Two entry
+// points, as in adagrad_dense.wgsl: `sum_squares` reads one element at a time, `sum_squares_vec4`
+// four, for store arenas (16-byte-aligned variables; lanes past a variable's end add nothing).
+
+const TILES: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> table: TileTable;
 @group(0) @binding(2) var<storage, read> gradients: array<f32>;
+@group(0) @binding(2) var<storage, read> gradients4: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
 
-var<workgroup> sums: array<f32, WORKGROUP_SIZE>;
+// The threads' sums, tile-major: sums[k * WORKGROUP_SIZE + lane] for the workgroup's tile k.
+var<workgroup> sums: array<f32, TILES * WORKGROUP_SIZE>;
+
+fn square(g: f32) -> f32 {
+  let x = clip_by_value(g, params);
+  return x * x;
+}
+
+// Adds each tile's thread sums in lane order and writes the tile's partial.
+fn reduce(first: u32, lane: u32) {
+  workgroupBarrier();
+  let t = first + lane;
+  if (lane < TILES && t < table.count) {
+    var total = 0.0;
+    for (var k = 0u; k < WORKGROUP_SIZE; k++) {
+      total += sums[lane * WORKGROUP_SIZE + k];
+    }
+    partials[table.partial_base + t] = total;
+  }
+}
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sum_squares(
@@ -17,26 +45,43 @@ fn sum_squares(
   @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) lane: u32,
 ) {
-  let t = tile_index(group, groups);
-  // Uniform across the workgroup, so the barriers below stay in uniform control flow.
-  let in_range = t < table.count;
-  var sum = 0.0;
-  if (in_range) {
-    let tile = table.tiles[t];
-    for (var i = lane; i < tile.length; i += WORKGROUP_SIZE) {
-      let g = clip_by_value(gradients[tile.slot_offset + i], params);
-      sum += g * g;
+  let first = tile_index(group, groups) * TILES;
+  for (var k = 0u; k < TILES; k++) {
+    var sum = 0.0;
+    if (first + k < table.count) {
+      let tile = table.tiles[first + k];
+      for (var i = lane; i < tile.length; i += WORKGROUP_SIZE) {
+        sum += square(gradients[tile.slot_offset + i]);
+      }
     }
+    sums[k * WORKGROUP_SIZE + lane] = sum;
   }
-  sums[lane] = sum;
-  workgroupBarrier();
-  for (var width = WORKGROUP_SIZE / 2u; width > 0u; width /= 2u) {
-    if (lane < width) {
-      sums[lane] += sums[lane + width];
+  reduce(first, lane);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sum_squares_vec4(
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) lane: u32,
+) {
+  let first = tile_index(group, groups) * TILES;
+  for (var k = 0u; k < TILES; k++) {
+    var sum = 0.0;
+    if (first + k < table.count) {
+      let tile = table.tiles[first + k];
+      let vectors = (tile.length + 3u) / 4u;
+      for (var i = lane; i < vectors; i += WORKGROUP_SIZE) {
+        let g = gradients4[tile.slot_offset / 4u + i];
+        // Only a tile's last vector can reach past the variable: its extra lanes add 0.
+        let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
+        sum += square(g.x);
+        sum += select(0.0, square(g.y), inside.y);
+        sum += select(0.0, square(g.z), inside.z);
+        sum += select(0.0, square(g.w), inside.w);
+      }
     }
-    workgroupBarrier();
+    sums[k * WORKGROUP_SIZE + lane] = sum;
   }
-  if (in_range && lane == 0u) {
-    partials[table.partial_base + t] = sums[0];
-  }
+  reduce(first, lane);
 }

@@ -16,6 +16,8 @@ import { BINDINGS, DYNAMIC_OFFSETS } from "./_shader_interface.ts";
 
 /** Elements per tile: each workgroup updates one tile of at most this many elements. */
 export const TILE_ELEMENTS = 4096;
+/** Tiles one workgroup of sum_squares.wgsl takes (TILES there). */
+export const SUM_SQUARES_TILES = 8;
 /** Pairs per thread of the radix sort's scatter (ITEMS in radix_sort.wgsl). */
 export const RADIX_ITEMS = 32;
 /** Key bits per radix sort pass (RADIX_BITS in radix_sort.wgsl). */
@@ -174,7 +176,16 @@ export class Kernels {
 
   /** Norm clipping pass 1 (sum_squares.wgsl). */
   get sumSquares(): GPUComputePipeline {
-    return this.#pipeline(SUM_SQUARES_WGSL, "sum_squares", "sumSquares", {
+    return this.#sumSquares("sum_squares");
+  }
+
+  /** The same, four elements per load, for 16-byte-aligned variables. */
+  get sumSquaresVec4(): GPUComputePipeline {
+    return this.#sumSquares("sum_squares_vec4");
+  }
+
+  #sumSquares(entry: string): GPUComputePipeline {
+    return this.#pipeline(SUM_SQUARES_WGSL, entry, "sumSquares", {
       WORKGROUP_SIZE: this.workgroupSize,
       CLIP_VALUE: this.spec.clipValue ? 1 : 0,
     });

@@ -104,7 +104,7 @@ export const DYNAMIC_OFFSETS: Readonly<Partial<Record<keyof typeof BINDINGS, rea
 export const ENTRY_POINTS: Readonly<Record<keyof typeof BINDINGS, readonly string[]>> = {
   update: ["adagrad_dense.wgsl:update", "adagrad_dense.wgsl:update_vec4"],
   sparseUpdate: ["adagrad_sparse.wgsl:sparse_update", "rowwise_adagrad.wgsl:rowwise_update"],
-  sumSquares: ["sum_squares.wgsl:sum_squares"],
+  sumSquares: ["sum_squares.wgsl:sum_squares", "sum_squares.wgsl:sum_squares_vec4"],
   clipNorms: ["clip_norms.wgsl:clip_norms"],
   sparseKeys: ["sparse_keys.wgsl:sparse_keys"],
   sort: [

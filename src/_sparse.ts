@@ -6,7 +6,7 @@
 // Buffers grow (doubling) only when a step holds more indices, values or variables than any step
 // before; an ordinary step writes its small tables and encodes, allocating nothing.
 import { CachedBindGroup } from "./_cached_bind_group.ts";
-import { TILE_ELEMENTS } from "./_kernels.ts";
+import { SUM_SQUARES_TILES, TILE_ELEMENTS } from "./_kernels.ts";
 import { ENTRY_TABLE, SORT_STEP, SPARSE_ENTRY } from "./_shader_interface.ts";
 import { RadixSort } from "./_radix_sort.ts";
 import type { StepBuffers } from "./_step_buffers.ts";
@@ -265,7 +265,8 @@ export class SparseBuffers {
         ]),
     );
     const max = kernels.maxWorkgroupsPerDimension;
-    dispatch(pass, kernels.sumSquares, group, this.#valueTileCount, max);
+    const workgroups = Math.ceil(this.#valueTileCount / SUM_SQUARES_TILES);
+    dispatch(pass, kernels.sumSquares, group, workgroups, max);
   }
 
   /** Records the non-finite check of the staged values. */

@@ -1,5 +1,5 @@
 import { CachedBindGroup } from "./_cached_bind_group.ts";
-import { TILE_ELEMENTS } from "./_kernels.ts";
+import { SUM_SQUARES_TILES, TILE_ELEMENTS } from "./_kernels.ts";
 import { SPARSE_TILE, SPARSE_TILE_TABLE } from "./_shader_interface.ts";
 import type { StagedSlices } from "./_sparse.ts";
 import type { StepBuffers } from "./_step_buffers.ts";
@@ -162,7 +162,9 @@ export class UpdateGroup {
           partials!,
         ]),
     );
-    this.#dispatch(pass, kernels.sumSquares, group);
+    const pipeline = this.#vec4 ? kernels.sumSquaresVec4 : kernels.sumSquares;
+    const workgroups = Math.ceil(this.#tileCount / SUM_SQUARES_TILES);
+    dispatch(pass, pipeline, group, workgroups, kernels.maxWorkgroupsPerDimension);
   }
 
   /**
