@@ -34,9 +34,22 @@ fn sparse_update(id: Invocation) {
     divisor = norms.divisors[tile.variable];
   }
   let end = tile.nnz_base + tile.nnz;
-  for (var e = tile.start + id.lane; e < tile.start + tile.length; e += WORKGROUP_SIZE) {
-    let s = e / tile.width;
-    let column = e - s * tile.width;
+  // Element e is (sorted position s, column): divided once, then stepped, since an integer
+  // division per element is costly where it is not a native vector instruction (CPU adapters).
+  let first = tile.start + id.lane;
+  var s = first / tile.width;
+  var column = first - s * tile.width;
+  let rows_step = WORKGROUP_SIZE / tile.width;
+  let columns_step = WORKGROUP_SIZE - rows_step * tile.width;
+  for (var e = first; e < tile.start + tile.length; e += WORKGROUP_SIZE) {
+    if (e != first) {
+      s += rows_step;
+      column += columns_step;
+      if (column >= tile.width) {
+        column -= tile.width;
+        s += 1u;
+      }
+    }
     let p = tile.nnz_base + s;
     let key = pairs[p].x;
     let row = key - tile.row_base;
