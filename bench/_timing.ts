@@ -20,6 +20,12 @@ export async function benchDevice(): Promise<
   return { device, description, fallback };
 }
 
+/** Something timed: a step, and a wait until every step so far has finished. */
+export interface Timed {
+  step(): unknown;
+  sync(): Promise<unknown>;
+}
+
 /**
  * Median milliseconds per step: warm-up steps, then `rounds` rounds of `steps` steps, each round
  * timed from its first call until `sync` (by default `onSubmittedWorkDone`) after its last. Slow
@@ -30,33 +36,53 @@ export async function msPerStep(
   device: GPUDevice,
   step: () => unknown,
   {
-    warmup = 5,
-    rounds = 7,
-    steps = 10,
     sync = (): Promise<unknown> => device.queue.onSubmittedWorkDone(),
+    ...options
   }: { warmup?: number; rounds?: number; steps?: number; sync?: () => Promise<unknown> } = {},
 ): Promise<number> {
-  // The first step pays one-time costs (arenas, slots, pipelines): time the second one.
-  await step();
-  await sync();
-  const t0 = performance.now();
-  await step();
-  await sync();
-  const first = performance.now() - t0;
-  if (first > 50) {
-    warmup = Math.min(warmup, 2);
-    steps = Math.max(1, Math.min(steps, Math.round(250 / first)));
-    rounds = Math.min(rounds, 5);
+  const [ms] = await msPerStepEach([{ step, sync }], options);
+  return ms;
+}
+
+/**
+ * `msPerStep` of several contenders at once, their rounds interleaved (round r of each, in an
+ * order that rotates, then round r + 1), so that load from elsewhere on a shared machine falls on
+ * all of them alike and their ratios hold better than their absolute times. Each keeps its own
+ * steps per round; all run the same number of rounds (5 when any is slow).
+ */
+export async function msPerStepEach(
+  contenders: Timed[],
+  { warmup = 5, rounds = 7, steps = 10 }: { warmup?: number; rounds?: number; steps?: number } = {},
+): Promise<number[]> {
+  const perRound: number[] = [];
+  const warmups: number[] = [];
+  for (const c of contenders) {
+    // The first step pays one-time costs (arenas, slots, pipelines): time the second one.
+    await c.step();
+    await c.sync();
+    const t0 = performance.now();
+    await c.step();
+    await c.sync();
+    const first = performance.now() - t0;
+    const slow = first > 50;
+    perRound.push(slow ? Math.max(1, Math.min(steps, Math.round(250 / first))) : steps);
+    warmups.push(slow ? Math.min(warmup, 2) : warmup);
+    if (slow) rounds = Math.min(rounds, 5);
   }
-  for (let i = 2; i < warmup; i++) await step();
-  await sync();
-  const times: number[] = [];
+  for (const [k, c] of contenders.entries()) {
+    for (let i = 2; i < warmups[k]; i++) await c.step();
+    await c.sync();
+  }
+  const times: number[][] = contenders.map(() => []);
   for (let r = 0; r < rounds; r++) {
-    const start = performance.now();
-    for (let i = 0; i < steps; i++) await step();
-    await sync();
-    times.push((performance.now() - start) / steps);
+    for (let j = 0; j < contenders.length; j++) {
+      const k = (r + j) % contenders.length;
+      const c = contenders[k];
+      const start = performance.now();
+      for (let i = 0; i < perRound[k]; i++) await c.step();
+      await c.sync();
+      times[k].push((performance.now() - start) / perRound[k]);
+    }
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
 }

@@ -34,7 +34,7 @@ import {
   sparseStepBytes,
   streamCeiling,
 } from "./_ceilings.ts";
-import { benchDevice, msPerStep } from "./_timing.ts";
+import { benchDevice, msPerStepEach } from "./_timing.ts";
 import { lineChart } from "./_chart.ts";
 
 const args = process.argv.slice(2);
@@ -107,21 +107,35 @@ interface Measured {
   submits?: number;
 }
 
-async function measure(
-  make: () => Running | Promise<Running>,
-  { onGpu = true } = {},
-): Promise<Measured> {
-  const running = await make();
+type Contender = "ours" | "copy" | "stream" | "js" | "unfused" | "tfjs" | "plain";
+
+/**
+ * Sets up the contenders of one case side by side, counts the dispatches and submits of a step
+ * of each one on the GPU, then times them all with their rounds interleaved (msPerStepEach), so
+ * that a row's ratios come from the same stretch of time on a shared machine.
+ */
+async function measureCase(
+  makers: Partial<Record<Contender, () => Running | Promise<Running>>>,
+): Promise<Partial<Record<Contender, Measured>>> {
+  const names = Object.keys(makers) as Contender[];
+  const running: Running[] = [];
   try {
-    const counts = onGpu ? await countStep(running) : undefined;
-    const options = quick ? { warmup: 2, rounds: 3, steps: 3 } : {};
-    const ms = await msPerStep(running.device, () => running.step(), {
-      ...options,
-      sync: () => running.sync(),
-    });
-    return { ms, dispatches: counts?.dispatches, submits: counts?.submits };
+    for (const name of names) running.push(await makers[name]!());
+    const counted: ({ dispatches: number; submits: number } | undefined)[] = [];
+    for (const [k, r] of running.entries()) {
+      counted.push(names[k] === "js" ? undefined : await countStep(r));
+    }
+    const times = await msPerStepEach(
+      running,
+      quick ? { warmup: 2, rounds: 3, steps: 3 } : {},
+    );
+    return Object.fromEntries(names.map((name, k) => [name, {
+      ms: times[k],
+      dispatches: counted[k]?.dispatches,
+      submits: counted[k]?.submits,
+    }]));
   } finally {
-    running.dispose();
+    for (const r of running) r.dispose();
   }
 }
 
@@ -139,17 +153,9 @@ interface Row {
   js: Measured;
   unfused?: Measured;
   tfjs?: Measured;
+  /** For a clipped case: the plain step of the same shape, timed in the same rounds. */
+  plain?: Measured;
 }
-
-/**
- * Ceilings measured once per run for the same bytes: a clipped case gets its plain case's
- * ceilings (a second measurement of the same copy or kernel would only add noise).
- */
-const ceilings = new Map<string, Promise<Measured>>();
-const ceiling = (key: string, make: () => Running | Promise<Running>) => {
-  if (!ceilings.has(key)) ceilings.set(key, measure(make));
-  return ceilings.get(key)!;
-};
 
 const rows: Row[] = [];
 for (const c of CASES.filter((c) => c.name.includes(only))) {
@@ -163,24 +169,31 @@ for (const c of CASES.filter((c) => c.name.includes(only))) {
     params = c.sizes.reduce((a, b) => a + b, 0);
     traffic = DENSE_STEP_BYTES * params;
   }
-  const row: Row = {
+  // The streaming kernel is the dense step's; the unfused baseline has no clipping or sparse
+  // path; TF.js has no clipping in its optimizer and no sparse Adagrad (it gets the whole table's
+  // dense gradient). A clipped case also times the plain step of its shape.
+  const m = await measureCase({
+    ours: () => fused(device, c),
+    copy: () => copyCeiling(device, traffic),
+    ...(c.sparse ? {} : { stream: () => streamCeiling(device, c.sizes) }),
+    js: () => js(device, c),
+    ...(c.clip || c.sparse ? {} : { unfused: () => unfused(device, c) }),
+    ...(c.clip ? {} : { tfjs: () => tfjs(c) }),
+    ...(c.clip ? { plain: () => fused(device, { ...c, clip: undefined }) } : {}),
+  });
+  rows.push({
     c,
     params,
     traffic,
     distinct,
-    copy: await ceiling(`copy ${traffic}`, () => copyCeiling(device, traffic)),
-    ours: await measure(() => fused(device, c)),
-    js: await measure(() => js(device, c), { onGpu: false }),
-  };
-  // The streaming kernel is the dense step's; the unfused baseline has no clipping or sparse
-  // path; TF.js has no clipping in its optimizer and no sparse Adagrad (it gets the whole table's
-  // dense gradient).
-  if (!c.sparse) {
-    row.stream = await ceiling(`stream ${c.sizes}`, () => streamCeiling(device, c.sizes));
-  }
-  if (!c.clip && !c.sparse) row.unfused = await measure(() => unfused(device, c));
-  if (!c.clip) row.tfjs = await measure(() => tfjs(c));
-  rows.push(row);
+    ours: m.ours!,
+    copy: m.copy!,
+    stream: m.stream,
+    js: m.js!,
+    unfused: m.unfused,
+    tfjs: m.tfjs,
+    plain: m.plain,
+  });
 }
 
 const f = (x: number, digits = 2) => x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : digits);
@@ -194,12 +207,8 @@ const share = (ceiling: Measured | undefined, ours: Measured) =>
 /** Ours over the JavaScript contender's time: below 1 means this package is faster. */
 const oursOverJs = (r: Row) => r.ours.ms / r.js.ms;
 const find = (name: string) => rows.find((r) => r.c.name === name);
-/** The plain step of a clipped row's shape. */
-const plainOf = (r: Row) => r.c.clip ? find(r.c.name.slice(0, r.c.name.indexOf(", "))) : undefined;
-const clipRatio = (r: Row) => {
-  const plain = plainOf(r);
-  return plain ? r.ours.ms / plain.ours.ms : undefined;
-};
+/** A clipped step's time over the plain step of its shape, timed in the same rounds. */
+const clipRatio = (r: Row) => r.plain ? r.ours.ms / r.plain.ms : undefined;
 const date = new Date().toISOString().slice(0, 10);
 const cores = navigator.hardwareConcurrency;
 const adapter = fallback
@@ -274,7 +283,9 @@ lines.push(
     "per stored vector in place of Adagrad's arithmetic. 'of ... ceiling' is the ceiling's " +
     "time over ours (100%: as fast as the ceiling). A clipped step is timed against the same " +
     "ceilings as the plain one; 'clipped / plain' is its time over the plain step of the same " +
-    "shape.",
+    "shape. A row's contenders are set up side by side and timed in interleaved rounds (the " +
+    "median of 7 rounds, 5 when one is slow), so that its ratios come from the same stretch " +
+    "of time; rows are timed one after another.",
   "",
   "GB/s counts the 20 bytes a dense step moves per parameter. A sparse step's GB/s is FBGEMM's " +
     "count (SparseAdagradBenchmark): 20 bytes per index and element, duplicates counted each " +
