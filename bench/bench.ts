@@ -4,10 +4,11 @@
  * `copyBufferToBuffer` of the same traffic, and a WGSL kernel with the dense step's loads and
  * stores and no arithmetic) and against three contenders: plain single-threaded JavaScript on the
  * CPU, an unfused WebGPU baseline (one dispatch and submit per variable), and TensorFlow.js's
- * `tf.train.adagrad` on its WebGPU backend. Prints Markdown tables, writes them with an SVG chart
- * of ms/step against the number of variables to `bench/results/` (`.tmp` files, git-ignored, for
- * `--quick` and `--only` runs), and checks the targets as ratios (a missed target is printed as
- * such; it does not fail the run).
+ * `tf.train.adagrad` on its WebGPU backend. A case's contenders are timed in interleaved rounds,
+ * so that a row's ratios hold on a shared machine. Prints Markdown tables, writes them with an
+ * SVG chart of ms/step against the number of variables to `bench/results/` (`.tmp` files,
+ * git-ignored, for `--quick` and `--only` runs), and checks the targets as ratios (a missed
+ * target is printed as such; it does not fail the run).
  *
  *     deno task bench                  every case (a few minutes on a CPU adapter)
  *     deno task bench --quick          small sizes, every contender, to prove it works (CI)
