@@ -6,7 +6,10 @@ import type { Running } from "./_contenders.ts";
 
 const STORAGE = 0x80, COPY_SRC = 0x4, COPY_DST = 0x8;
 
-/** Bytes a dense step reads and writes per parameter: gradient, accumulator, variable read (12); accumulator, variable written (8). */
+/**
+ * Bytes a dense step reads and writes per parameter: the gradient, the accumulator and the
+ * variable read (12), the accumulator and the variable written (8).
+ */
 export const DENSE_STEP_BYTES = 20;
 
 /**
