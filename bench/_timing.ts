@@ -40,7 +40,7 @@ export async function msPerStep(
     ...options
   }: { warmup?: number; rounds?: number; steps?: number; sync?: () => Promise<unknown> } = {},
 ): Promise<number> {
-  const [ms] = await msPerStepEach([{ step, sync }], options);
+  const [{ ms }] = await msPerStepEach([{ step, sync }], options);
   return ms;
 }
 
@@ -48,12 +48,13 @@ export async function msPerStep(
  * `msPerStep` of several contenders at once, their rounds interleaved (round r of each, in an
  * order that rotates, then round r + 1), so that load from elsewhere on a shared machine falls on
  * all of them alike and their ratios hold better than their absolute times. Each keeps its own
- * steps per round; all run the same number of rounds (5 when any is slow).
+ * steps per round; all run the same number of rounds (5 when any is slow). Returns each one's
+ * median and its ms per step round by round (round r of every contender ran in the same sweep).
  */
 export async function msPerStepEach(
   contenders: Timed[],
   { warmup = 5, rounds = 7, steps = 10 }: { warmup?: number; rounds?: number; steps?: number } = {},
-): Promise<number[]> {
+): Promise<{ ms: number; rounds: number[] }[]> {
   const perRound: number[] = [];
   const warmups: number[] = [];
   for (const c of contenders) {
@@ -84,5 +85,11 @@ export async function msPerStepEach(
       times[k].push((performance.now() - start) / perRound[k]);
     }
   }
-  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]);
+  return times.map((rounds) => ({ ms: median(rounds), rounds }));
+}
+
+/** The median of `values` (the upper one of an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }

@@ -35,7 +35,7 @@ import {
   sparseStepBytes,
   streamCeiling,
 } from "./_ceilings.ts";
-import { benchDevice, msPerStepEach } from "./_timing.ts";
+import { benchDevice, median, msPerStepEach } from "./_timing.ts";
 import { lineChart } from "./_chart.ts";
 
 const args = process.argv.slice(2);
@@ -103,6 +103,8 @@ const CASES: BenchCase[] = quick
 
 interface Measured {
   ms: number;
+  /** Ms per step round by round, in the same sweeps as the case's other contenders. */
+  rounds: number[];
   /** Per step, for contenders on the GPU. */
   dispatches?: number;
   submits?: number;
@@ -131,7 +133,7 @@ async function measureCase(
       quick ? { warmup: 2, rounds: 3, steps: 3 } : {},
     );
     return Object.fromEntries(names.map((name, k) => [name, {
-      ms: times[k],
+      ...times[k],
       dispatches: counted[k]?.dispatches,
       submits: counted[k]?.submits,
     }]));
@@ -201,15 +203,20 @@ const f = (x: number, digits = 2) => x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : digi
 const ms = (m?: Measured) => m ? f(m.ms) : "-";
 const counts = (m?: Measured) => m ? `${m.dispatches} / ${m.submits}` : "-";
 /** How many times as long the other took: x > 1 means this package is faster. */
-const speedup = (m: Measured | undefined, ours: Measured) => m ? `${f(m.ms / ours.ms, 1)}x` : "-";
+/**
+ * a's time over b's, as the median of their round-by-round ratios: each pair of rounds ran in
+ * the same sweep, so a slow stretch of a shared machine falls on both.
+ */
+const ratio = (a: Measured, b: Measured) => median(a.rounds.map((t, i) => t / b.rounds[i]));
+const speedup = (m: Measured | undefined, ours: Measured) => m ? `${f(ratio(m, ours), 1)}x` : "-";
 /** The ceiling's time as a share of ours: 100% means as fast as the ceiling. */
 const share = (ceiling: Measured | undefined, ours: Measured) =>
-  ceiling ? `${f((100 * ceiling.ms) / ours.ms, 1)}%` : "-";
+  ceiling ? `${f(100 * ratio(ceiling, ours), 1)}%` : "-";
 /** Ours over the JavaScript contender's time: below 1 means this package is faster. */
-const oursOverJs = (r: Row) => r.ours.ms / r.js.ms;
+const oursOverJs = (r: Row) => ratio(r.ours, r.js);
 const find = (name: string) => rows.find((r) => r.c.name === name);
 /** A clipped step's time over the plain step of its shape, timed in the same rounds. */
-const clipRatio = (r: Row) => r.plain ? r.ours.ms / r.plain.ms : undefined;
+const clipRatio = (r: Row) => r.plain ? ratio(r.ours, r.plain) : undefined;
 const date = new Date().toISOString().slice(0, 10);
 const cores = navigator.hardwareConcurrency;
 const adapter = fallback
@@ -284,9 +291,10 @@ lines.push(
     "per stored vector in place of Adagrad's arithmetic. 'of ... ceiling' is the ceiling's " +
     "time over ours (100%: as fast as the ceiling). A clipped step is timed against the same " +
     "ceilings as the plain one; 'clipped / plain' is its time over the plain step of the same " +
-    "shape. A row's contenders are set up side by side and timed in interleaved rounds (the " +
-    "median of 7 rounds, 5 when one is slow), so that its ratios come from the same stretch " +
-    "of time; rows are timed one after another.",
+    "shape. A row's contenders are set up side by side and timed in interleaved rounds (ms: " +
+    "the median of 7 rounds, 5 when one is slow); its ratios and shares are medians of " +
+    "round-by-round ratios, so that a slow stretch of a shared machine falls on both sides; " +
+    "rows are timed one after another.",
   "",
   "GB/s counts the 20 bytes a dense step moves per parameter. A sparse step's GB/s is FBGEMM's " +
     "count (SparseAdagradBenchmark): 20 bytes per index and element, duplicates counted each " +
@@ -306,12 +314,12 @@ const targets: string[] = [];
 const verdict = (met: boolean) => met ? "met" : "missed";
 const tfRow = find(hundred.name);
 if (tfRow?.tfjs) {
-  const x = tfRow.tfjs.ms / tfRow.ours.ms;
+  const x = ratio(tfRow.tfjs, tfRow.ours);
   targets.push(`- ${verdict(x >= 10)}: >= 10x TF.js at ${hundred.name}: ${f(x, 1)}x`);
 }
 const bigRow = find(big.name);
 if (bigRow) {
-  const x = bigRow.copy.ms / bigRow.ours.ms;
+  const x = ratio(bigRow.copy, bigRow.ours);
   targets.push(
     `- ${verdict(x >= 0.7)}: >= 70% of the copy ceiling at ${big.name}: ${f(100 * x, 0)}%`,
   );
