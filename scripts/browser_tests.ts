@@ -68,36 +68,59 @@ async function newPage(browser: Browser, errors: string[]): Promise<Page> {
   return page;
 }
 
+/** `promise`, or a rejection with `message` after `ms`; the timer never outlives it. */
+async function within<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message())), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Part 1: the reference tests in the page, each reported as it ends. */
 async function referenceTests(browser: Browser, base: string): Promise<void> {
   const page = await browser.newPage();
   const results: TestResult[] = [];
-  let current = "", adapter = "";
-  const finished = new Promise<void>((resolve, reject) => {
-    page.exposeFunction("suiteStarted", (info: { adapter: string; fallback: boolean }) => {
-      adapter = `${info.adapter}${info.fallback ? ", a fallback (software) adapter" : ""}`;
-      console.log(`  in-page reference tests, WebGPU adapter: ${adapter}`);
-    });
-    page.exposeFunction("testStarted", (name: string) => current = name);
+  let current = "", adapter = "", announced = -1;
+  let done = () => {}, failed = (_: Error) => {};
+  const finished = new Promise<void>((resolve, reject) => [done, failed] = [resolve, reject]);
+  page.on("pageerror", (e) => failed(new Error(`the test page failed: ${e.message}`)));
+  // Registered before the page loads, so that no report can go missing.
+  await Promise.all([
+    page.exposeFunction(
+      "suiteStarted",
+      (info: { adapter: string; fallback: boolean; tests: number }) => {
+        adapter = `${info.adapter}${info.fallback ? ", a fallback (software) adapter" : ""}`;
+        announced = info.tests;
+        console.log(`  in-page reference tests (${info.tests}), WebGPU adapter: ${adapter}`);
+      },
+    ),
+    page.exposeFunction("testStarted", (name: string) => current = name),
     page.exposeFunction("testDone", (r: TestResult) => {
       results.push(r);
       current = "";
       const mark = r.outcome === "passed" ? "ok  " : r.outcome === "skipped" ? "SKIP" : "FAIL";
       console.log(`    ${mark}  ${r.name} (${r.ms.toFixed(0)} ms)`);
       if (r.error) console.log(`          ${r.error.split("\n").slice(0, 3).join("\n          ")}`);
-    });
-    page.exposeFunction("suiteDone", () => resolve());
-    page.on("pageerror", (e) => reject(new Error(`the test page failed: ${e.message}`)));
-    setTimeout(
-      () => reject(new Error(`timed out after 10 minutes${current ? ` in '${current}'` : ""}`)),
-      600_000,
-    );
-  });
-  await page.goto(`${base}tests.html`);
+    }),
+    page.exposeFunction("suiteDone", () => done()),
+  ]);
   await check("the package's reference tests inside the page", async () => {
-    await finished;
+    await page.goto(`${base}tests.html`);
+    await within(
+      finished,
+      600_000,
+      () => `timed out after 10 minutes${current ? ` in '${current}'` : ""}`,
+    );
     const bad = results.filter((r) => r.outcome !== "passed");
-    assert(results.length > 0, "no test ran");
+    assert(
+      results.length > 0 && results.length === announced,
+      `${results.length} results for ${announced} tests`,
+    );
     assert(
       bad.length === 0,
       `${bad.length} of ${results.length} failed or skipped: ${bad.map((r) => `'${r.name}'`)}`,
@@ -262,12 +285,7 @@ async function recipe(browser: Browser, base: string): Promise<void> {
       });
     });
     await page.goto(`${base}recipe.html`);
-    const values = await Promise.race([
-      logged,
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error(`nothing logged; errors: ${errors}`)), 60_000)
-      ),
-    ]);
+    const values = await within(logged, 60_000, () => `nothing logged; errors: ${errors}`);
     await page.close();
     assert(errors.length === 0, `errors in the page: ${errors.join("; ")}`);
     const wrong = RECIPE_EXPECTED.some((x, i) => !(Math.abs(values[i] - x) <= 1e-6 * Math.abs(x)));
