@@ -58,7 +58,7 @@ function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);
 }
 
-/** A page that fails its check on an uncaught error. */
+/** A page whose uncaught errors and console errors are collected in `errors`. */
 async function newPage(browser: Browser, errors: string[]): Promise<Page> {
   const page = await browser.newPage();
   page.on("pageerror", (e) => errors.push(e.message));
@@ -81,8 +81,8 @@ async function within<T>(promise: Promise<T>, ms: number, message: () => string)
   }
 }
 
-/** Part 1: the reference tests in the page, each reported as it ends. */
-async function referenceTests(browser: Browser, base: string): Promise<void> {
+/** Part 1: the reference tests in the page, each reported as it ends; returns the adapter. */
+async function referenceTests(browser: Browser, base: string): Promise<string> {
   const page = await browser.newPage();
   const results: TestResult[] = [];
   let current = "", adapter = "", announced = -1;
@@ -128,6 +128,7 @@ async function referenceTests(browser: Browser, base: string): Promise<void> {
     return `${results.length} passed on ${adapter}`;
   });
   await page.close();
+  return adapter;
 }
 
 const DONE =
@@ -314,7 +315,10 @@ async function bundle(browser: Browser, base: string): Promise<Uint8Array | unde
       () => (globalThis as { bundleResult?: unknown }).bundleResult,
       null,
       { timeout: 60_000 },
-    ).then((h) => h.jsonValue() as Promise<{ w: number[]; checkpoint: number[] }>);
+    ).then((h) => h.jsonValue() as Promise<{ w: number[]; checkpoint: number[] }>)
+      .catch((e) => {
+        throw new Error(errors.length > 0 ? `errors in the page: ${errors}` : e.message);
+      });
     await page.close();
     assert(errors.length === 0, `errors in the page: ${errors.join("; ")}`);
     const wrong = RECIPE_EXPECTED.some((x, i) => !(Math.abs(result.w[i] - x) <= 1e-6 * x));
@@ -339,7 +343,10 @@ export async function browserTests(): Promise<void> {
   const browser = await launchChromium();
   try {
     console.log(`  ${browser.version()} at ${base}`);
-    await referenceTests(browser, base);
+    if (await referenceTests(browser, base) === "none") {
+      failures.push("a WebGPU adapter in Chromium");
+      throw new Error("Chromium has no WebGPU adapter: the other browser checks cannot run");
+    }
     const foreign = await bundle(browser, base);
     await recipe(browser, base);
     await trainingPage(browser, base, () => {
