@@ -15,10 +15,12 @@
 // Passes alternate between two buffers; each dispatch reads its pass from a uniform table at a
 // dynamic offset, written once. Everything is integer arithmetic in a fixed order: deterministic.
 
-const RADIX_BITS: u32 = 4u;
-const DIGITS: u32 = 1u << RADIX_BITS;
-// Consecutive pairs per thread in the scatter (a block is WORKGROUP_SIZE * ITEMS pairs).
-const ITEMS: u32 = 32u;
+// Key bits per pass; the CPU picks them, with WORKGROUP_SIZE, so that `offsets` fits the
+// device's workgroup memory.
+override RADIX_BITS: u32 = 4u;
+override DIGITS: u32 = 1u << RADIX_BITS;
+// Consecutive pairs per thread (a block is WORKGROUP_SIZE * ITEMS pairs).
+override ITEMS: u32 = 32u;
 
 struct RadixPass {
   // The digit's lowest key bit.
@@ -90,12 +92,14 @@ fn radix_histogram(
   let range = thread_pairs(block_index, lane);
   count_digits(range.x, range.y, lane);
   workgroupBarrier();
-  if (block_index < pass_.blocks && lane < DIGITS) {
-    var total = 0u;
-    for (var t = 0u; t < WORKGROUP_SIZE; t++) {
-      total += offsets[lane * WORKGROUP_SIZE + t];
+  if (block_index < pass_.blocks) {
+    for (var d = lane; d < DIGITS; d += WORKGROUP_SIZE) {
+      var total = 0u;
+      for (var t = 0u; t < WORKGROUP_SIZE; t++) {
+        total += offsets[d * WORKGROUP_SIZE + t];
+      }
+      histogram[d * pass_.blocks + block_index] = total;
     }
-    histogram[lane * pass_.blocks + block_index] = total;
   }
 }
 
@@ -153,8 +157,10 @@ fn radix_scatter(
   workgroupBarrier();
   // Where each digit's pairs go: the block's place for the digit, less where the digit starts in
   // the block (each thread then moves its own column on as it places pairs).
-  if (in_range && lane < DIGITS) {
-    digit_base[lane] = histogram[lane * pass_.blocks + block_index] - offsets[lane * WORKGROUP_SIZE];
+  if (in_range) {
+    for (var d = lane; d < DIGITS; d += WORKGROUP_SIZE) {
+      digit_base[d] = histogram[d * pass_.blocks + block_index] - offsets[d * WORKGROUP_SIZE];
+    }
   }
   workgroupBarrier();
   for (var i = range.x; i < range.y; i++) {

@@ -2,20 +2,18 @@
 // alternate between the two), the per-block digit counts, and the table of passes read at a
 // dynamic offset. Buffers grow only past every earlier step's size.
 import { CachedBindGroup } from "./_cached_bind_group.ts";
-import { RADIX_BITS } from "./_kernels.ts";
 import { RADIX_PASS } from "./_shader_interface.ts";
 import type { StepBuffers } from "./_step_buffers.ts";
 import { dispatch } from "./_tiles.ts";
 import { COPY_DST, STORAGE, UNIFORM } from "./_usage.ts";
 
-const DIGITS = 2 ** RADIX_BITS;
-/** Passes the table holds: enough for 32-bit keys. */
-const MAX_PASSES = Math.ceil(32 / RADIX_BITS);
+/** Passes the table holds: enough for 32-bit keys, 1 bit at a time. */
+const MAX_PASSES = 32;
 
-/** Radix passes that sort keys below `keys`: the key bits in use, RADIX_BITS at a time. */
-export function radixPasses(keys: number): number {
-  const bits = 32 - Math.clz32(Math.max(keys - 1, 1));
-  return Math.ceil(bits / RADIX_BITS);
+/** Radix passes that sort keys below `keys`: the key bits in use, `bits` at a time. */
+export function radixPasses(keys: number, bits: number): number {
+  const used = 32 - Math.clz32(Math.max(keys - 1, 1));
+  return Math.ceil(used / bits);
 }
 
 export class RadixSort {
@@ -39,7 +37,7 @@ export class RadixSort {
   prepare(total: number, keys: number): void {
     const { device, kernels } = this.shared;
     const blocks = Math.ceil(total / kernels.radixBlock);
-    this.#passes = radixPasses(keys);
+    this.#passes = radixPasses(keys, kernels.radixBits);
     const make = (label: string, size: number, usage: number) =>
       device.createBuffer({ label: `webgpu-adagrad radix ${label}`, size, usage });
     const c = this.#capacity;
@@ -49,9 +47,10 @@ export class RadixSort {
       this.#other = make("pairs", 8 * c.other, STORAGE);
       this.shared.invalidate();
     }
-    if (DIGITS * blocks > c.histogram) {
+    const digits = 2 ** kernels.radixBits;
+    if (digits * blocks > c.histogram) {
       this.#histogram?.destroy();
-      c.histogram = Math.max(DIGITS * blocks, 2 * c.histogram);
+      c.histogram = Math.max(digits * blocks, 2 * c.histogram);
       this.#histogram = make("histogram", 4 * c.histogram, STORAGE);
       this.shared.invalidate();
     }
@@ -59,7 +58,7 @@ export class RadixSort {
     if (blocks !== this.#blocks) {
       const words = new Uint32Array((this.#stride * MAX_PASSES) / 4);
       for (let p = 0; p < MAX_PASSES; p++) {
-        words[(p * this.#stride) / 4 + RADIX_PASS.at.shift] = p * RADIX_BITS;
+        words[(p * this.#stride) / 4 + RADIX_PASS.at.shift] = p * kernels.radixBits;
         words[(p * this.#stride) / 4 + RADIX_PASS.at.blocks] = blocks;
       }
       device.queue.writeBuffer(this.#table, 0, words);
