@@ -29,7 +29,7 @@ export class TrainingCharts {
 
   constructor(parent: HTMLElement) {
     const width = Math.max(320, Math.min(640, parent.clientWidth || 640));
-    const chart = (title: string, y: string, series: uPlot.Series[]) => {
+    const chart = (title: string, y: string, series: uPlot.Series[], log = false) => {
       const box = parent.appendChild(document.createElement("div"));
       box.className = "chart";
       return new uPlot(
@@ -37,7 +37,8 @@ export class TrainingCharts {
           title,
           width,
           height: 200,
-          scales: { x: { time: false } },
+          // A log scale for the loss: it falls from 0.69 to about 0.01.
+          scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
           axes: [{ label: "epoch" }, { label: y, size: 60 }],
           series: [{ label: "epoch", value: (_u, v) => v == null ? "-" : v.toFixed(2) }, ...series],
         },
@@ -55,10 +56,10 @@ export class TrainingCharts {
       value: (_u: uPlot, v: number | null) => v == null ? "-" : v.toFixed(digits),
     });
     this.#plots.push(
-      chart("Loss", "logistic loss", [
+      chart("Loss", "logistic loss (log)", [
         line("training", COLORS.train, 4),
         line("held out", COLORS.heldOut, 4),
-      ]),
+      ], true),
       chart("Held-out accuracy", "%", [
         line("accuracy", COLORS.heldOut, 2),
         line("majority class", COLORS.majority, 1, [6, 4]),
