@@ -87,7 +87,11 @@ if (!only) {
     ...tests.map((f) => `tests/${f}`),
   ]);
   // A process of its own: playwright-core reads /proc, which only --allow-all permits.
-  run(deno, ["run", "--allow-all", "scripts/browser_tests.ts"]);
+  const browser = await new Deno.Command(deno, {
+    args: ["run", "--allow-all", "scripts/browser_tests.ts"],
+  })
+    .spawn().status;
+  if (!browser.success) Deno.exit(browser.code || 1); // it has said which checks failed
 }
 
 // Examples in JSDoc and README: type-checked, as each would otherwise run in an isolate of its own.
