@@ -248,6 +248,20 @@ async function trainingPage(browser: Browser, base: string, foreign: () => Uint8
     assert(after < before, `the held-out loss did not fall: ${before} -> ${after}`);
     return model;
   });
+  await check("Stop ends training between two batches; the epoch does not count", async () => {
+    await page.goto(`${base}?epochs=50&chart=1&autostart=1`); // 76 batches an epoch
+    await page.waitForFunction(() =>
+      /^epoch 1: /.test(document.getElementById("status")!.textContent!)
+    );
+    await page.click("#stop");
+    await page.waitForFunction(() =>
+      /^stopped during epoch/.test(document.getElementById("status")!.textContent!)
+    );
+    const model = (await page.textContent("#model"))!;
+    assert(/: 0 epochs, [1-9]\d* steps$/.test(model), `after Stop: ${model}`);
+    assert(await page.$eval("#continue", (b) => !(b as HTMLButtonElement).disabled), "no Continue");
+    return model.replace(/.*: /, "");
+  });
   await check("bad settings in the URL: a message, no training", async () => {
     await page.goto(`${base}?epochs=two&lr=-1&autostart=1`);
     await page.waitForSelector("#error:not([hidden])", { timeout: 60_000 });

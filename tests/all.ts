@@ -22,6 +22,7 @@ import "./shaders_test.ts";
 import "./sparse_test.ts";
 import "./step_cost_test.ts";
 import "./variable_store_test.ts";
+import "./web_settings_test.ts";
 
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -87,11 +87,12 @@ export function readSettings(
   settings.learningRate = number("lr", "learning rate", false) ?? settings.learningRate;
   settings.batch = number("batch", "batch", true, 4096) ?? settings.batch;
   settings.epochs = number("epochs", "epochs", true) ?? settings.epochs;
-  settings.clipnorm = number("clipnorm", "clipnorm", false);
-  settings.limit = number("limit", "limit", true);
-  if (settings.limit !== undefined && settings.limit < 10) {
-    errors.push(`limit must be at least 10 messages, got ${settings.limit}`);
-  }
+  const clipnorm = number("clipnorm", "clipnorm", false);
+  if (clipnorm !== undefined) settings.clipnorm = clipnorm;
+  const limit = number("limit", "limit", true);
+  if (limit !== undefined && limit < 10) {
+    errors.push(`limit must be at least 10 messages, got ${limit}`);
+  } else if (limit !== undefined) settings.limit = limit;
   settings.chartEvery = number("chart", "chart every", true) ?? settings.chartEvery;
   settings.epsilonInsideSqrt = choice("epsilon", "epsilon", ["outside", "inside"]) === "inside";
   settings.rowWise = choice("optimizer", "optimizer", ["adagrad", "rowwise"]) === "rowwise";
