@@ -1,4 +1,4 @@
-// `node:assert/strict` for the test files when they run in a browser page (scripts/web_build.ts
+// `node:assert/strict` for the test files when they run in a browser page (scripts/_web_build.ts
 // swaps it in): the assertions the tests use, with Node's strict semantics. Node's own module
 // needs Node; npm's `assert` polyfill brings a dozen packages. tests/browser_assert_test.ts
 // checks that every case gives the same verdict here as in Node's module.

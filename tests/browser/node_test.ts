@@ -1,4 +1,4 @@
-// `node:test` for the test files when they run in a browser page (scripts/web_build.ts swaps it
+// `node:test` for the test files when they run in a browser page (scripts/_web_build.ts swaps it
 // in): `test(name, options?, fn)` registers the test; tests/browser/in_page.ts runs them in order
 // and reports each result.
 
