@@ -12,6 +12,11 @@ export type DenseValues = Float32Array | { buffer: GPUBuffer; offset: number; si
 export interface Variant {
   /** Whether the accumulator is per row (used in messages). */
   readonly perRow: boolean;
+  /**
+   * The optimizer class checkpoints name: from here rather than `constructor.name`, which
+   * bundlers and minifiers rename.
+   */
+  readonly optimizerClass: string;
   /** The accumulator's shape for a variable of `shape`. */
   slotShape(shape: readonly number[]): number[];
   /**
@@ -45,6 +50,7 @@ export function rowsOf(shape: readonly number[]): { rows: number; width: number 
 /** Keras's Adagrad: the accumulator mirrors the variable. */
 export const ELEMENT_WISE: Variant = {
   perRow: false,
+  optimizerClass: "Adagrad",
   slotShape: (shape) => [...shape],
   // Mirrors the variable arena's layout, so one offset addresses a variable, its gradient and
   // its accumulator; store offsets are 16-byte aligned, so vec4 loads fit.
@@ -62,6 +68,7 @@ export const ELEMENT_WISE: Variant = {
 /** Row-wise Adagrad: one accumulator per row; every gradient goes through the row kernel. */
 export const ROW_WISE: Variant = {
   perRow: true,
+  optimizerClass: "RowWiseAdagrad",
   slotShape: (shape) => [rowsOf(shape).rows],
   // Each member's rows end to end.
   arenaSlots: (members) => {

@@ -93,7 +93,7 @@ export async function saveCheckpoint(
     const count = new BigInt64Array([BigInt(optimizer.iterations)]);
     tensors.set(iter, { dtype: "I64", shape: [], data: new Uint8Array(count.buffer) });
     slots.forEach((s, i) => tensors.set(s.name, f32(slotValues[i], s.shape)));
-    meta.optimizer_class = optimizer.constructor.name;
+    meta.optimizer_class = variantOf(optimizer.constructor).optimizerClass;
     meta.optimizer_name = optimizer.name;
     meta.optimizer_config = JSON.stringify(optimizer.getConfig());
   }
@@ -147,8 +147,9 @@ export function restoreCheckpoint(bytes: Uint8Array, targets: CheckpointTargets)
   const opt = targets.optimizer;
   if (opt) {
     const savedClass = file.metadata.optimizer_class;
-    if (savedClass !== undefined && savedClass !== opt.constructor.name) {
-      throw fail(`the checkpoint holds a ${savedClass}'s state, not a ${opt.constructor.name}'s`);
+    const ownClass = variantOf(opt.constructor).optimizerClass;
+    if (savedClass !== undefined && savedClass !== ownClass) {
+      throw fail(`the checkpoint holds a ${savedClass}'s state, not a ${ownClass}'s`);
     }
     const iter = take(`${opt.name}/iter`, "I64", [], `optimizer '${opt.name}'`);
     const iterations = Number(new BigInt64Array(iter.slice().buffer)[0]);

@@ -13,10 +13,15 @@ interface FileSystem {
 }
 
 // node:fs is loaded on first use, so the package imports no runtime module until a file is
-// written (Deno, Node and Bun all provide it; browsers do not have files).
+// written (Deno, Node and Bun all provide it; browsers do not have files). Not by a literal
+// `import("node:fs/promises")`: bundlers' browser builds fail to resolve it, although a browser
+// never calls this. `process.getBuiltinModule` (Deno 2, Node 20.16+, Bun) needs no import at all.
 async function fs(): Promise<FileSystem> {
-  // @ts-ignore: the npm build compiles without Node's types; FileSystem types what is used
-  return await import("node:fs/promises") as FileSystem;
+  const runtime = globalThis as { process?: { getBuiltinModule?(id: string): unknown } };
+  const builtin = runtime.process?.getBuiltinModule?.("node:fs/promises");
+  if (builtin) return builtin as FileSystem;
+  const specifier = "node:fs/promises";
+  return await import(specifier) as FileSystem;
 }
 
 /**
