@@ -55,10 +55,6 @@ export async function buildWeb(out: string = WEB_DIR): Promise<void> {
       sourcemap: "linked",
       logLevel: "warning",
       plugins: [nodeStandIns],
-      // The package's checkpoint file helpers load node:fs/promises on first use; the page never
-      // calls them. The npm package's own bundler check (scripts/browser_tests.ts) has no such
-      // exemption.
-      external: ["node:*"],
     });
   } finally {
     await esbuild.stop();
