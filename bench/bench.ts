@@ -318,10 +318,16 @@ if (tfRow?.tfjs) {
   targets.push(`- ${verdict(x >= 10)}: >= 10x TF.js at ${hundred.name}: ${f(x, 1)}x`);
 }
 const bigRow = find(big.name);
-if (bigRow) {
-  const x = ratio(bigRow.copy, bigRow.ours);
+if (bigRow?.stream) {
+  // The step's kernel against what a WGSL kernel moving the same bytes does on this adapter. The
+  // copy ceiling is reported, not a target: no compute kernel reaches a copy on every adapter.
+  const x = ratio(bigRow.stream, bigRow.ours);
+  const copy = ratio(bigRow.copy, bigRow.ours);
+  const streamCopy = ratio(bigRow.copy, bigRow.stream);
   targets.push(
-    `- ${verdict(x >= 0.7)}: >= 70% of the copy ceiling at ${big.name}: ${f(100 * x, 0)}%`,
+    `- ${verdict(x >= 0.9)}: >= 90% of the stream ceiling at ${big.name}: ${f(100 * x, 0)}% ` +
+      `(of the copy ceiling: ${f(100 * copy, 0)}%; the stream ceiling itself reaches ` +
+      `${f(100 * streamCopy, 0)}% of it)`,
   );
 }
 const byCount = [10, 100, 1000].map((n) => find(label(n))).filter((r) => r !== undefined);
