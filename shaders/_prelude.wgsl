@@ -113,19 +113,30 @@ struct Verdict {
   pad1: u32,
 }
 
-// The builtins of a kernel that runs one workgroup per tile. Kernels with barriers take the
-// builtins one by one instead: WGSL's uniformity analysis counts a struct parameter as
-// non-uniform as a whole (it holds the lane), and the barriers need the tile index uniform.
+// The builtins of a kernel that runs one workgroup per tile. Kernels with barriers take
+// `Workgroup` and the lane instead: WGSL's uniformity analysis counts a struct parameter as
+// non-uniform as a whole when it holds the lane, and the barriers need the tile index uniform.
 struct Invocation {
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) lane: u32,
 }
 
+// The workgroup's place in the dispatch, for kernels with barriers: both builtins are uniform,
+// so unlike `Invocation` (which holds the lane) the struct is too.
+struct Workgroup {
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+}
+
 // This workgroup's tile. Large tables are dispatched as a 2D grid (65,535 workgroups per
 // dimension at most).
 fn tile_index(group: vec3u, groups: vec3u) -> u32 {
   return group.y * groups.x + group.x;
+}
+
+fn workgroup_index(w: Workgroup) -> u32 {
+  return tile_index(w.group, w.groups);
 }
 
 // WGSL lets implementations assume there are no infinities or NaNs, so test the bits.

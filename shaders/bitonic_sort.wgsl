@@ -66,12 +66,8 @@ fn store(base: u32, lane: u32) {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn sort_block(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let base = tile_index(group, groups) * BLOCK;
+fn sort_block(wg: Workgroup, @builtin(local_invocation_index) lane: u32) {
+  let base = workgroup_index(wg) * BLOCK;
   if (base >= table.padded) {
     return;
   }
@@ -83,12 +79,8 @@ fn sort_block(
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn sort_merge(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let base = tile_index(group, groups) * BLOCK;
+fn sort_merge(wg: Workgroup, @builtin(local_invocation_index) lane: u32) {
+  let base = workgroup_index(wg) * BLOCK;
   if (base >= table.padded) {
     return;
   }

@@ -23,12 +23,9 @@ override DIGITS: u32 = 1u << RADIX_BITS;
 override ITEMS: u32 = 32u;
 
 struct RadixPass {
-  // The digit's lowest key bit.
+  // The digit's lowest key bit, and the blocks of WORKGROUP_SIZE * ITEMS pairs.
   shift: u32,
-  // Blocks of WORKGROUP_SIZE * ITEMS pairs.
   blocks: u32,
-  pad0: u32,
-  pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> pass_: RadixPass;
@@ -83,12 +80,8 @@ fn thread_pairs(block_index: u32, lane: u32) -> vec2u {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn radix_histogram(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let block_index = tile_index(group, groups);
+fn radix_histogram(wg: Workgroup, @builtin(local_invocation_index) lane: u32) {
+  let block_index = workgroup_index(wg);
   let range = thread_pairs(block_index, lane);
   count_digits(range.x, range.y, lane);
   workgroupBarrier();
@@ -125,12 +118,8 @@ fn radix_scan(@builtin(local_invocation_index) lane: u32) {
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn radix_scatter(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let block_index = tile_index(group, groups);
+fn radix_scatter(wg: Workgroup, @builtin(local_invocation_index) lane: u32) {
+  let block_index = workgroup_index(wg);
   // Uniform across the workgroup, so every barrier below is reached by all threads.
   let in_range = block_index < pass_.blocks;
   let range = thread_pairs(block_index, lane);

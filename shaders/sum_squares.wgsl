@@ -39,49 +39,53 @@ fn reduce(first: u32, lane: u32) {
   }
 }
 
+// Tile `t`, or an empty one past the table's end.
+fn tile_at(t: u32) -> Tile {
+  if (t < table.count) {
+    return table.tiles[t];
+  }
+  return Tile();
+}
+
+// This thread's share of `tile`, one element per load.
+fn scalar_sum(tile: Tile, lane: u32) -> f32 {
+  var sum = 0.0;
+  for (var i = lane; i < tile.length; i += WORKGROUP_SIZE) {
+    sum += square(gradients[tile.slot_offset + i]);
+  }
+  return sum;
+}
+
+// This thread's share of `tile`, four elements per load. Only a tile's last vector can reach past
+// the variable: its extra lanes add 0.
+fn vector_sum(tile: Tile, lane: u32) -> f32 {
+  var sum = 0.0;
+  for (var i = lane; i < (tile.length + 3u) / 4u; i += WORKGROUP_SIZE) {
+    let g = gradients4[tile.slot_offset / 4u + i];
+    let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
+    sum += square(g.x);
+    sum += select(0.0, square(g.y), inside.y);
+    sum += select(0.0, square(g.z), inside.z);
+    sum += select(0.0, square(g.w), inside.w);
+  }
+  return sum;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn sum_squares(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let first = tile_index(group, groups) * TILES;
+fn sum_squares(wg: Workgroup, @builtin(local_invocation_index) lane: u32) {
+  let first = workgroup_index(wg) * TILES;
   for (var k = 0u; k < TILES; k++) {
-    var sum = 0.0;
-    if (first + k < table.count) {
-      let tile = table.tiles[first + k];
-      for (var i = lane; i < tile.length; i += WORKGROUP_SIZE) {
-        sum += square(gradients[tile.slot_offset + i]);
-      }
-    }
-    sums[k * WORKGROUP_SIZE + lane] = sum;
+    sums[k * WORKGROUP_SIZE + lane] = scalar_sum(tile_at(first + k), lane);
   }
   reduce(first, lane);
 }
 
+// As `sum_squares`, for store arenas.
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn sum_squares_vec4(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let first = tile_index(group, groups) * TILES;
+fn sum_squares_vec4(wg: Workgroup, @builtin(local_invocation_index) lane: u32) {
+  let first = workgroup_index(wg) * TILES;
   for (var k = 0u; k < TILES; k++) {
-    var sum = 0.0;
-    if (first + k < table.count) {
-      let tile = table.tiles[first + k];
-      let vectors = (tile.length + 3u) / 4u;
-      for (var i = lane; i < vectors; i += WORKGROUP_SIZE) {
-        let g = gradients4[tile.slot_offset / 4u + i];
-        // Only a tile's last vector can reach past the variable: its extra lanes add 0.
-        let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
-        sum += square(g.x);
-        sum += select(0.0, square(g.y), inside.y);
-        sum += select(0.0, square(g.z), inside.z);
-        sum += select(0.0, square(g.w), inside.w);
-      }
-    }
-    sums[k * WORKGROUP_SIZE + lane] = sum;
+    sums[k * WORKGROUP_SIZE + lane] = vector_sum(tile_at(first + k), lane);
   }
   reduce(first, lane);
 }

@@ -50,7 +50,7 @@ export const ENTRY_TABLE = struct("EntryTable", "count", "total", "padded", "pad
 /** One dispatch of the bitonic sort, at a dynamic uniform offset (`SortStep`). */
 export const SORT_STEP = struct("SortStep", "k", "j", "pad0", "pad1");
 /** One pass of the radix sort, at a dynamic uniform offset (`RadixPass`). */
-export const RADIX_PASS = struct("RadixPass", "shift", "blocks", "pad0", "pad1");
+export const RADIX_PASS = struct("RadixPass", "shift", "blocks");
 /** Per variable of a clipped step: its first partial sum and their count (`VariableTiles`). */
 export const VARIABLE_TILES = struct("VariableTiles", "first", "count");
 /** The header of the variable table (`VariableTable`, before `variables`). */
