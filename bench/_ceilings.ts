@@ -60,7 +60,15 @@ export function copyCeiling(device: GPUDevice, trafficBytes: number): Running {
  * store aligns them) and tiled as the step tiles them; no Adagrad arithmetic.
  */
 export async function streamCeiling(device: GPUDevice, sizes: number[]): Promise<Running> {
-  const code = await Deno.readTextFile(new URL("stream_ceiling.wgsl", import.meta.url));
+  // The package's prelude in front, as scripts/gen_shaders.ts assembles the kernels.
+  const [prelude, kernel] = await Promise.all(
+    [
+      new URL("../shaders/_prelude.wgsl", import.meta.url),
+      new URL("stream_ceiling.wgsl", import.meta.url),
+    ]
+      .map((url) => Deno.readTextFile(url)),
+  );
+  const code = `${prelude}\n${kernel}`;
   const pipeline = device.createComputePipeline({
     layout: "auto",
     compute: { module: device.createShaderModule({ code }), entryPoint: "stream" },

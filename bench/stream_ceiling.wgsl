@@ -5,22 +5,8 @@
 // one add per stored vector, so that no store writes back the value it loaded and the gradient is
 // not dead (a compiler may drop either).
 
-struct Tile {
-  var_offset: u32,
-  slot_offset: u32,
-  length: u32,
-  variable: u32,
-}
-
-struct TileTable {
-  count: u32,
-  partial_base: u32,
-  pad0: u32,
-  pad1: u32,
-  tiles: array<Tile>,
-}
-
-override WORKGROUP_SIZE: u32 = 256u;
+// bench/_ceilings.ts puts shaders/_prelude.wgsl in front: Tile, TileTable, Invocation,
+// tile_index and WORKGROUP_SIZE are the step's own.
 
 @group(0) @binding(0) var<storage, read> table: TileTable;
 @group(0) @binding(1) var<storage, read_write> variables: array<vec4f>;
@@ -28,18 +14,14 @@ override WORKGROUP_SIZE: u32 = 256u;
 @group(0) @binding(3) var<storage, read> gradients: array<vec4f>;
 
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn stream(
-  @builtin(workgroup_id) group: vec3u,
-  @builtin(num_workgroups) groups: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-) {
-  let t = group.y * groups.x + group.x;
+fn stream(id: Invocation) {
+  let t = tile_index(id.group, id.groups);
   if (t >= table.count) {
     return;
   }
   let tile = table.tiles[t];
   let vectors = (tile.length + 3u) / 4u;
-  for (var i = lane; i < vectors; i += WORKGROUP_SIZE) {
+  for (var i = id.lane; i < vectors; i += WORKGROUP_SIZE) {
     let s = tile.slot_offset / 4u + i;
     let v = tile.var_offset / 4u + i;
     let g = gradients[s];

@@ -7,9 +7,6 @@ import type { StepBuffers } from "./_step_buffers.ts";
 import { dispatch } from "./_tiles.ts";
 import { COPY_DST, STORAGE, UNIFORM } from "./_usage.ts";
 
-/** Passes the table holds: enough for 32-bit keys, 1 bit at a time. */
-const MAX_PASSES = 32;
-
 /** Radix passes that sort keys below `keys`: the key bits in use, `bits` at a time. */
 export function radixPasses(keys: number, bits: number): number {
   const used = 32 - Math.clz32(Math.max(keys - 1, 1));
@@ -54,10 +51,12 @@ export class RadixSort {
       this.#histogram = make("histogram", 4 * c.histogram, STORAGE);
       this.shared.invalidate();
     }
-    this.#table ??= make("passes", this.#stride * MAX_PASSES, UNIFORM | COPY_DST);
+    // Enough passes for any 32-bit key.
+    const maxPasses = Math.ceil(32 / kernels.radixBits);
+    this.#table ??= make("passes", this.#stride * maxPasses, UNIFORM | COPY_DST);
     if (blocks !== this.#blocks) {
-      const words = new Uint32Array((this.#stride * MAX_PASSES) / 4);
-      for (let p = 0; p < MAX_PASSES; p++) {
+      const words = new Uint32Array((this.#stride * maxPasses) / 4);
+      for (let p = 0; p < maxPasses; p++) {
         words[(p * this.#stride) / 4 + RADIX_PASS.at.shift] = p * kernels.radixBits;
         words[(p * this.#stride) / 4 + RADIX_PASS.at.blocks] = blocks;
       }

@@ -303,24 +303,28 @@ export class SparseBuffers {
 
   #ensure(indices: number, values: number, padded: number, entries: number): void {
     const c = this.#capacity;
-    const before = { ...c };
+    let grown = false;
     const grow = (need: number, have: number) => Math.max(need, 1, 2 * have);
     if (indices > c.indices) {
+      grown = true;
       this.#indices?.destroy();
       c.indices = grow(indices, c.indices);
       this.#indices = this.#buffer("indices", 4 * c.indices, STORAGE | COPY_DST);
     }
     if (values > c.values || !this.values) {
+      grown = true;
       this.values?.destroy();
       c.values = grow(values, c.values);
       this.values = this.#buffer("values", 4 * c.values, STORAGE | COPY_DST);
     }
     if (padded > c.pairs) {
+      grown = true;
       this.pairs?.destroy();
       c.pairs = padded;
       this.pairs = this.#buffer("pairs", 8 * padded, STORAGE);
     }
     if (!this.#useRadix && padded > c.steps) {
+      grown = true;
       this.#steps?.destroy();
       c.steps = padded;
       const schedule = sortSchedule(padded, this.shared.kernels.sortBlock);
@@ -335,13 +339,13 @@ export class SparseBuffers {
       this.shared.device.queue.writeBuffer(this.#steps, 0, words);
     }
     if (entries > c.entries || !this.#entries) {
+      grown = true;
       this.#entries?.destroy();
       c.entries = grow(entries, c.entries);
       const words = ENTRY_TABLE.words + SPARSE_ENTRY.words * c.entries;
       this.#entries = this.#buffer("entries", 4 * words, STORAGE | COPY_DST);
       this.#entryWords = new Uint32Array(words);
     }
-    const grown = (Object.keys(c) as (keyof typeof c)[]).some((k) => c[k] !== before[k]);
     if (grown) this.shared.invalidate();
   }
 }

@@ -69,14 +69,17 @@ export function encodeStep(
     }
     if (grad.kind !== "in-place") {
       const to = home.gradientAt(index);
-      if (values instanceof Float32Array) writeFloats(shared.device, to.buffer, to.offset, values);
-      else {encoder.copyBufferToBuffer(
+      if (values instanceof Float32Array) {
+        writeFloats(shared.device, to.buffer, to.offset, values);
+      } else {
+        encoder.copyBufferToBuffer(
           values.buffer,
           values.offset,
           to.buffer,
           to.offset,
           e.byteLength,
-        );}
+        );
+      }
     }
     const ids = dense.get(group);
     if (ids) ids.push(index);

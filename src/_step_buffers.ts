@@ -39,6 +39,7 @@ export class StepBuffers {
   variableTable: GPUBuffer | null = null;
   readonly #paramsData = new Float32Array(PARAMS.words);
   readonly #lrWords = new Uint32Array(LR_TABLE.words + LR_WINDOW);
+  readonly #lr = new Float32Array(this.#lrWords.buffer, LR_TABLE.bytes, LR_WINDOW);
   #sparse: SparseBuffers | null = null;
   #tiles = 0;
   #variables = 0;
@@ -89,8 +90,7 @@ export class StepBuffers {
   writeLearningRates(known: number, lrAt: (j: number) => number): void {
     const words = this.#lrWords;
     words[LR_TABLE.at.known] = known;
-    const lr = new Float32Array(words.buffer, LR_TABLE.bytes, LR_WINDOW);
-    for (let j = 0; j < LR_WINDOW; j++) lr[j] = lrAt(j);
+    for (let j = 0; j < LR_WINDOW; j++) this.#lr[j] = lrAt(j);
     this.device.queue.writeBuffer(this.lrTable!, 0, words);
   }
 

@@ -1,6 +1,6 @@
 import { CachedBindGroup } from "./_cached_bind_group.ts";
 import { SUM_SQUARES_TILES, TILE_ELEMENTS } from "./_kernels.ts";
-import { SPARSE_TILE, SPARSE_TILE_TABLE } from "./_shader_interface.ts";
+import { SPARSE_TILE, SPARSE_TILE_TABLE, TILE, TILE_TABLE } from "./_shader_interface.ts";
 import type { StagedSlices } from "./_sparse.ts";
 import type { StepBuffers } from "./_step_buffers.ts";
 import { dispatch, type StepNumbering, tableWords, type TileSource, writeTiles } from "./_tiles.ts";
@@ -128,7 +128,7 @@ export class UpdateGroup {
       id: firstVariable + k,
     }));
     this.#tileCount = writeTiles(sources, TILE_ELEMENTS, this.#tileWords, partialBase);
-    const words = tableWords(sources, TILE_ELEMENTS);
+    const words = TILE_TABLE.words + this.#tileCount * TILE.words;
     this.shared.device.queue.writeBuffer(this.#tileBuffer!, 0, this.#tileWords, 0, words);
     this.#lastKey = key;
   }
