@@ -10,10 +10,12 @@
 // most a few thousand elements of one variable. Variables that got no gradient this step have no
 // tiles, so they cost nothing and their accumulators keep their bits.
 //
-// Two entry points, the same math: `update` loads and stores one element at a time, `update_vec4`
+// Three entry points, the same math: `update` loads and stores one element at a time, `update_vec4`
 // four, for arenas whose variables all start on 16-byte boundaries (store arenas, whose offsets are
-// aligned to at least that). They view the same bindings with different element types; WGSL
-// allows that because no entry point uses both views.
+// aligned to at least that), and `update_vec4_f16` is `update_vec4` for a store whose gradients
+// are float16 (`gradDtype`), four halves per 8-byte load, unpacked with core WGSL, so it runs on
+// every adapter. They view the same bindings with different element types; WGSL allows that
+// because no entry point uses two views of one binding.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> table: TileTable;
@@ -23,6 +25,7 @@
 @group(0) @binding(2) var<storage, read_write> variables4: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> accumulators4: array<vec4f>;
 @group(0) @binding(4) var<storage, read> gradients4: array<vec4f>;
+@group(0) @binding(4) var<storage, read> gradients_half4: array<vec2u>;
 @group(0) @binding(5) var<storage, read> norms: Norms;
 @group(0) @binding(6) var<storage, read> verdict: Verdict;
 
@@ -84,20 +87,36 @@ fn update_vec4(id: Invocation) {
   // Offsets are multiples of 4 elements here (checked on the CPU); so are tile starts.
   let vectors = (tile.length + 3u) / 4u;
   for (var i = id.lane; i < vectors; i += WORKGROUP_SIZE) {
-    let s = tile.slot_offset / 4u + i;
-    let v = tile.var_offset / 4u + i;
-    let g = gradients4[s];
-    let a = accumulators4[s];
-    let x = variables4[v];
-    // The scalar kernel's math, lane by lane (static lanes: no vector indexing in the loop).
-    let u0 = element(g.x, a.x, x.x, rates);
-    let u1 = element(g.y, a.y, x.y, rates);
-    let u2 = element(g.z, a.z, x.z, rates);
-    let u3 = element(g.w, a.w, x.w, rates);
-    // A tile's last vector may reach past its variable's end into the alignment padding, which
-    // belongs to no variable: those lanes keep their bits.
-    let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
-    accumulators4[s] = select(a, vec4f(u0.x, u1.x, u2.x, u3.x), inside);
-    variables4[v] = select(x, vec4f(u0.y, u1.y, u2.y, u3.y), inside);
+    update_four(tile, i, gradients4[tile.slot_offset / 4u + i], rates);
   }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn update_vec4_f16(id: Invocation) {
+  let tile = workgroup_tile(id);
+  let rates = tile_rates(tile);
+  let vectors = (tile.length + 3u) / 4u;
+  for (var i = id.lane; i < vectors; i += WORKGROUP_SIZE) {
+    // Element e of the arena is half e of the gradients: vector i's four are one 8-byte load.
+    let h = gradients_half4[tile.slot_offset / 4u + i];
+    update_four(tile, i, vec4f(unpack2x16float(h.x), unpack2x16float(h.y)), rates);
+  }
+}
+
+// Vector i of `tile` from its four raw gradients.
+fn update_four(tile: Tile, i: u32, g: vec4f, rates: Rates) {
+  let s = tile.slot_offset / 4u + i;
+  let v = tile.var_offset / 4u + i;
+  let a = accumulators4[s];
+  let x = variables4[v];
+  // The scalar kernel's math, lane by lane (static lanes: no vector indexing in the loop).
+  let u0 = element(g.x, a.x, x.x, rates);
+  let u1 = element(g.y, a.y, x.y, rates);
+  let u2 = element(g.z, a.z, x.z, rates);
+  let u3 = element(g.w, a.w, x.w, rates);
+  // A tile's last vector may reach past its variable's end into the alignment padding, which
+  // belongs to no variable: those lanes keep their bits.
+  let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
+  accumulators4[s] = select(a, vec4f(u0.x, u1.x, u2.x, u3.x), inside);
+  variables4[v] = select(x, vec4f(u0.y, u1.y, u2.y, u3.y), inside);
 }

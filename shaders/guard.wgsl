@@ -57,6 +57,27 @@ fn check_finite(id: Invocation) {
   }
 }
 
+// A float16 store's gradients: the halves of word w are elements 2w and 2w + 1; tiles start on
+// even elements (store offsets are aligned).
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn check_finite_f16(id: Invocation) {
+  let t = tile_index(id.group, id.groups);
+  if (t >= table.count) {
+    return;
+  }
+  let tile = table.tiles[t];
+  var bad = false;
+  for (var i = id.lane; 2u * i < tile.length; i += WORKGROUP_SIZE) {
+    let word = gradients[tile.slot_offset / 2u + i];
+    // The high half is past the variable's end (padding) when the length is odd.
+    let high = select(0u, word >> 16u, 2u * i + 1u < tile.length);
+    bad = bad || (word & 0x7c00u) == 0x7c00u || (high & 0x7c00u) == 0x7c00u;
+  }
+  if (bad) {
+    atomicOr(&guard.found, 1u);
+  }
+}
+
 @group(0) @binding(3) var<storage, read> lr_table: LrTable;
 @group(0) @binding(4) var<storage, read_write> verdict: Verdict;
 

@@ -16,6 +16,8 @@ const TILES: u32 = 8u;
 @group(0) @binding(1) var<storage, read> table: TileTable;
 @group(0) @binding(2) var<storage, read> gradients: array<f32>;
 @group(0) @binding(2) var<storage, read> gradients4: array<vec4f>;
+// A float16 store's gradients (`sum_squares_vec4_f16`): four halves per 8-byte load.
+@group(0) @binding(2) var<storage, read> gradients_half4: array<vec2u>;
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
 // A LossScaleOptimizer's unscaling factor: the norms are those of the unscaled gradients.
 @group(0) @binding(4) var<storage, read> verdict: Verdict;
@@ -63,14 +65,29 @@ fn scalar_sum(tile: Tile, lane: u32) -> f32 {
 fn vector_sum(tile: Tile, lane: u32) -> f32 {
   var sum = 0.0;
   for (var i = lane; i < (tile.length + 3u) / 4u; i += WORKGROUP_SIZE) {
-    let g = gradients4[tile.slot_offset / 4u + i];
-    let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
-    sum += square(g.x);
-    sum += select(0.0, square(g.y), inside.y);
-    sum += select(0.0, square(g.z), inside.z);
-    sum += select(0.0, square(g.w), inside.w);
+    sum = add_four(sum, gradients4[tile.slot_offset / 4u + i], i, tile.length);
   }
   return sum;
+}
+
+// The same over a float16 store's gradients.
+fn half_vector_sum(tile: Tile, lane: u32) -> f32 {
+  var sum = 0.0;
+  for (var i = lane; i < (tile.length + 3u) / 4u; i += WORKGROUP_SIZE) {
+    let h = gradients_half4[tile.slot_offset / 4u + i];
+    sum = add_four(sum, vec4f(unpack2x16float(h.x), unpack2x16float(h.y)), i, tile.length);
+  }
+  return sum;
+}
+
+// `sum` plus the squares of vector i's elements that are inside a tile of `length`, in order.
+fn add_four(sum: f32, g: vec4f, i: u32, length: u32) -> f32 {
+  let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(length);
+  var s = sum + square(g.x);
+  s += select(0.0, square(g.y), inside.y);
+  s += select(0.0, square(g.z), inside.z);
+  s += select(0.0, square(g.w), inside.w);
+  return s;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -88,6 +105,16 @@ fn sum_squares_vec4(wg: Workgroup, @builtin(local_invocation_index) lane: u32) {
   let first = workgroup_index(wg) * TILES;
   for (var k = 0u; k < TILES; k++) {
     sums[k * WORKGROUP_SIZE + lane] = vector_sum(tile_at(first + k), lane);
+  }
+  reduce(first, lane);
+}
+
+// As `sum_squares_vec4`, for a store with float16 gradients.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn sum_squares_vec4_f16(wg: Workgroup, @builtin(local_invocation_index) lane: u32) {
+  let first = workgroup_index(wg) * TILES;
+  for (var k = 0u; k < TILES; k++) {
+    sums[k * WORKGROUP_SIZE + lane] = half_vector_sum(tile_at(first + k), lane);
   }
   reduce(first, lane);
 }

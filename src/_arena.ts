@@ -2,6 +2,7 @@ import { COPY_DST, COPY_SRC, STORAGE } from "./_usage.ts";
 import { alignUp } from "./_layout.ts";
 import { writeFloats } from "./_transfer.ts";
 import { assertDeviceAlive } from "./device_lost.ts";
+import { BufferRegion, type RegionDtype } from "./buffer_region.ts";
 
 /** Every buffer owned by an arena, so a store buffer passed as a bare binding is caught. */
 export const arenaBuffers: WeakSet<GPUBuffer> = new WeakSet();
@@ -29,6 +30,8 @@ export class Arena {
   readonly members: ArenaMember[] = [];
   /** Bytes up to the end of the last member. */
   byteLength = 0;
+  /** The gradients' element type: float16 halves the gradient buffer and its offsets. */
+  readonly gradDtype: RegionDtype;
   readonly #usage: number;
   readonly #onSeal: () => void;
   #pending = new Map<number, Float32Array | number>();
@@ -41,8 +44,10 @@ export class Arena {
     index: number,
     label: string,
     extraUsage: number,
+    gradDtype: RegionDtype,
     onSeal: () => void,
   ) {
+    this.gradDtype = gradDtype;
     this.device = device;
     this.index = index;
     this.label = label;
@@ -83,12 +88,23 @@ export class Arena {
     if (!this.#gradBuffer) {
       this.#gradBuffer = this.device.createBuffer({
         label: `${this.label} gradients ${this.index}`,
-        size: this.bufferSize,
+        size: this.gradDtype === "float16" ? alignUp(this.bufferSize / 2, 16) : this.bufferSize,
         usage: STORAGE | COPY_SRC | COPY_DST,
       });
       arenaBuffers.add(this.#gradBuffer);
     }
     return this.#gradBuffer;
+  }
+
+  /**
+   * Member `index`'s gradient region: at the variable's offset, or at half of it for float16
+   * (element i is half i of the buffer), padded to 4 bytes.
+   */
+  gradRegion(index: number): BufferRegion {
+    const { offset, byteLength } = this.members[index];
+    if (this.gradDtype === "float32") return new BufferRegion(this.gradBuffer, offset, byteLength);
+    const size = byteLength / 4;
+    return new BufferRegion(this.gradBuffer, offset / 2, alignUp(2 * size, 4), "float16", size);
   }
 
   /** The gradients buffer if it was allocated, else null. */

@@ -64,6 +64,10 @@ export class ExternalSlots implements SlotHome {
     return { buffer: this.#gradients!, offset: this.slotOffsets[index] * 4 };
   }
 
+  gradientBytes(index: number): number {
+    return this.refs[index].byteLength;
+  }
+
   accumulator(index: number, elements: number): BufferRegion {
     // Looked up when used: the accumulators move when the buffer gains a variable.
     return new BufferRegion(this.#accumulators!, this.slotOffsets[index] * 4, elements * 4);

@@ -172,6 +172,11 @@ export class Kernels {
     return this.#update(ADAGRAD_DENSE_WGSL, "update_vec4", "update", this.workgroupSize);
   }
 
+  /** `updateVec4` for float16 gradients. */
+  get updateVec4F16(): GPUComputePipeline {
+    return this.#update(ADAGRAD_DENSE_WGSL, "update_vec4_f16", "update", this.workgroupSize);
+  }
+
   /** The update of touched rows: element-wise (adagrad_sparse.wgsl) or row-wise. */
   sparseUpdate(rowWise: boolean): GPUComputePipeline {
     return rowWise
@@ -197,6 +202,11 @@ export class Kernels {
   /** The same, four elements per load, for 16-byte-aligned variables. */
   get sumSquaresVec4(): GPUComputePipeline {
     return this.#sumSquares("sum_squares_vec4");
+  }
+
+  /** `sumSquaresVec4` for float16 gradients. */
+  get sumSquaresVec4F16(): GPUComputePipeline {
+    return this.#sumSquares("sum_squares_vec4_f16");
   }
 
   #sumSquares(entry: string): GPUComputePipeline {
@@ -242,6 +252,13 @@ export class Kernels {
   /** The non-finite check of a step's gradients (guard.wgsl). */
   get guardCheck(): GPUComputePipeline {
     return this.#pipeline(GUARD_WGSL, "check_finite", "guardCheck", {
+      WORKGROUP_SIZE: this.workgroupSize,
+    });
+  }
+
+  /** `guardCheck` over float16 gradients. */
+  get guardCheckF16(): GPUComputePipeline {
+    return this.#pipeline(GUARD_WGSL, "check_finite_f16", "guardCheck", {
       WORKGROUP_SIZE: this.workgroupSize,
     });
   }

@@ -4,6 +4,8 @@
 import { type Arena, arenaBuffers } from "./_arena.ts";
 import { bindingWindow, type ExternalRef, type ExternalSlots } from "./_external.ts";
 import { checkByteRange, describe, gpuRange, isGpuBuffer } from "./_validate.ts";
+import { halfWords, isHalfData } from "./_float16.ts";
+import { alignUp } from "./_layout.ts";
 import { COPY_SRC, STORAGE } from "./_usage.ts";
 import { IndexedSlices, slicesRange } from "./indexed_slices.ts";
 import { MAX_KEYS, pairBytes } from "./_sparse.ts";
@@ -12,7 +14,7 @@ import { arenaOf, memberIndexOf, Variable } from "./variable.ts";
 /** Where a step's gradient comes from. */
 export type GradSource =
   | { kind: "in-place" }
-  | { kind: "upload"; data: Float32Array }
+  | { kind: "upload"; data: Float32Array | Uint16Array }
   | { kind: "copy"; buffer: GPUBuffer; offset: number }
   | SparseSource;
 
@@ -57,6 +59,8 @@ export interface PlanContext {
   externalGroups: ReadonlyMap<GPUBuffer, ExternalSlots>;
   /** Throws if the optimizer cannot update a variable in a caller's buffer (row-wise). */
   checkExternal(name: string): void;
+  /** Throws if the optimizer cannot read a dense float16 gradient (row-wise). */
+  checkHalfDense(name: string): void;
 }
 
 /** Resolves a variable in a caller-owned buffer to bytes, with every check. */
@@ -140,21 +144,37 @@ function sparseSource(
   return { kind: "sparse", slices: g, rows, width };
 }
 
+/** Where a variable's own dense gradient is staged, and its element type. */
+interface OwnGradient {
+  buffer: GPUBuffer | null;
+  offset: number;
+  half: boolean;
+}
+
 function gradSource(
   g: unknown,
   byteLength: number,
   what: string,
-  own: { buffer: GPUBuffer | null; offset: number },
+  own: OwnGradient,
   shape: readonly number[] | null = null,
 ): GradSource | null {
   if (g === null || g === undefined) return null;
-  if (g instanceof IndexedSlices) return sparseSource(g, shape, byteLength / 4, what);
-  if (g instanceof Float32Array) {
-    if (g.length !== byteLength / 4) {
-      throw new TypeError(`${what} has ${g.length} elements, expected ${byteLength / 4}`);
+  const elements = byteLength / 4;
+  if (g instanceof IndexedSlices) return sparseSource(g, shape, elements, what);
+  if (g instanceof Float32Array || (own.half && isHalfData(g))) {
+    if (g.length !== elements) {
+      throw new TypeError(`${what} has ${g.length} elements, expected ${elements}`);
     }
-    return { kind: "upload", data: g };
+    return { kind: "upload", data: own.half ? halfWords(g) : g as Float32Array };
   }
+  if (isHalfData(g)) {
+    throw new TypeError(
+      `${what} is 16-bit data, but the variable's store keeps float32 gradients; make the ` +
+        `store with { gradDtype: "float16" }, or pass a Float32Array`,
+    );
+  }
+  // A float16 gradient in a GPU range: its halves padded to whole 32-bit words.
+  if (own.half) byteLength = alignUp(2 * elements, 4);
   if (g instanceof Variable) {
     throw new TypeError(`${what} is a Variable; pass its gradient region (.grad) instead`);
   }
@@ -216,8 +236,14 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
         throw new TypeError(`variable '${v.name}' appears more than once in one step`);
       }
       seenVariables.add(v);
-      const own = { buffer: arena.gradBufferIfAllocated, offset: v.offset };
+      const half = arena.gradDtype === "float16";
+      const own = {
+        buffer: arena.gradBufferIfAllocated,
+        offset: half ? v.offset / 2 : v.offset,
+        half,
+      };
       const grad = gradSource(g, v.byteLength, `gradient for variable '${v.name}'`, own, v.shape);
+      if (half && grad && grad.kind !== "sparse") context.checkHalfDense(v.name);
       if (grad) {
         plan.entries.push({ kind: "store", variable: v, arena, index: memberIndexOf(v), grad });
       } else plan.missing.push(v.name);
@@ -244,6 +270,7 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
     const grad = gradSource(g, ref.byteLength, `gradient for variable '${ref.name}'`, {
       buffer: null,
       offset: 0,
+      half: false,
     });
     if (grad) plan.entries.push({ kind: "external", ref, grad });
     else plan.missing.push(ref.name);

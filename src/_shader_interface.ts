@@ -106,9 +106,17 @@ export const DYNAMIC_OFFSETS: Readonly<Partial<Record<keyof typeof BINDINGS, rea
 
 /** Which kernel (file and entry point) each binding table serves. */
 export const ENTRY_POINTS: Readonly<Record<keyof typeof BINDINGS, readonly string[]>> = {
-  update: ["adagrad_dense.wgsl:update", "adagrad_dense.wgsl:update_vec4"],
+  update: [
+    "adagrad_dense.wgsl:update",
+    "adagrad_dense.wgsl:update_vec4",
+    "adagrad_dense.wgsl:update_vec4_f16",
+  ],
   sparseUpdate: ["adagrad_sparse.wgsl:sparse_update", "rowwise_adagrad.wgsl:rowwise_update"],
-  sumSquares: ["sum_squares.wgsl:sum_squares", "sum_squares.wgsl:sum_squares_vec4"],
+  sumSquares: [
+    "sum_squares.wgsl:sum_squares",
+    "sum_squares.wgsl:sum_squares_vec4",
+    "sum_squares.wgsl:sum_squares_vec4_f16",
+  ],
   clipNorms: ["clip_norms.wgsl:clip_norms"],
   sparseKeys: ["sparse_keys.wgsl:sparse_keys"],
   sort: [
@@ -121,7 +129,7 @@ export const ENTRY_POINTS: Readonly<Record<keyof typeof BINDINGS, readonly strin
     "radix_sort.wgsl:radix_scan",
     "radix_sort.wgsl:radix_scatter",
   ],
-  guardCheck: ["guard.wgsl:check_finite"],
+  guardCheck: ["guard.wgsl:check_finite", "guard.wgsl:check_finite_f16"],
   guardFinalize: ["guard.wgsl:finalize"],
   lossScale: ["guard.wgsl:update_loss_scale"],
 };

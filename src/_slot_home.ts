@@ -12,6 +12,8 @@ export interface SlotHome {
   readonly group: UpdateGroup;
   /** Where member `index`'s dense gradient is staged: a buffer and a byte offset. */
   gradientAt(index: number): { buffer: GPUBuffer; offset: number };
+  /** Bytes of member `index`'s staged dense gradient (float16 ones are padded to 4 bytes). */
+  gradientBytes(index: number): number;
   /** Member `index`'s accumulator, of `elements` float32s. */
   accumulator(index: number, elements: number): BufferRegion;
   destroy(): void;
@@ -48,6 +50,7 @@ export class ArenaSlots implements SlotHome {
       {
         variables: { buffer: arena.buffer },
         gradients: () => arena.gradBuffer,
+        halfGradients: arena.gradDtype === "float16",
         accumulators: this.#accumulators,
       },
       arena.members.map((m, i) => ({
@@ -60,7 +63,12 @@ export class ArenaSlots implements SlotHome {
   }
 
   gradientAt(index: number): { buffer: GPUBuffer; offset: number } {
-    return { buffer: this.arena.gradBuffer, offset: this.arena.members[index].offset };
+    const { buffer, offset } = this.arena.gradRegion(index);
+    return { buffer, offset };
+  }
+
+  gradientBytes(index: number): number {
+    return this.arena.gradRegion(index).byteLength;
   }
 
   accumulator(index: number, elements: number): BufferRegion {

@@ -40,8 +40,9 @@ function sparsePart({ slices, rows, width }: SparseSource): SparsePart {
 /** Where a dense gradient's data is: the caller's array or buffer, or its home's staging area. */
 function denseValues(grad: GradSource, home: SlotHome, e: StepEntry): DenseValues {
   if (grad.kind === "upload") return grad.data;
-  if (grad.kind === "copy") return { buffer: grad.buffer, offset: grad.offset, size: e.byteLength };
-  return { ...home.gradientAt(e.index), size: e.byteLength };
+  const size = home.gradientBytes(e.index);
+  if (grad.kind === "copy") return { buffer: grad.buffer, offset: grad.offset, size };
+  return { ...home.gradientAt(e.index), size };
 }
 
 /** Records the whole step on `encoder` (copies, then one compute pass). */
@@ -70,16 +71,10 @@ export function encodeStep(
     }
     if (grad.kind !== "in-place") {
       const to = home.gradientAt(index);
-      if (values instanceof Float32Array) {
-        writeFloats(shared.device, to.buffer, to.offset, values);
+      if (ArrayBuffer.isView(values)) {
+        shared.device.queue.writeBuffer(to.buffer, to.offset, values as Uint16Array<ArrayBuffer>);
       } else {
-        encoder.copyBufferToBuffer(
-          values.buffer,
-          values.offset,
-          to.buffer,
-          to.offset,
-          e.byteLength,
-        );
+        encoder.copyBufferToBuffer(values.buffer, values.offset, to.buffer, to.offset, values.size);
       }
     }
     const ids = dense.get(group);

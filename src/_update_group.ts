@@ -27,6 +27,8 @@ export interface GroupBuffers {
   variables: GPUBufferBinding;
   /** Called when a dense step first needs it (an arena allocates it then). */
   gradients: () => GPUBuffer;
+  /** The gradients are float16 (a store with `gradDtype: "float16"`; vec4 layouts only). */
+  halfGradients?: boolean;
   accumulators: GPUBuffer;
 }
 
@@ -67,6 +69,7 @@ export class UpdateGroup {
   #lastKey: number[] | null = null;
   #active = false;
   #vec4 = false;
+  #half = false;
   #sparseTiles: GPUBuffer | null = null;
   #sparseWords = new Uint32Array(0);
   #sparseCount = 0;
@@ -93,6 +96,10 @@ export class UpdateGroup {
    */
   configure(buffers: GroupBuffers, members: readonly GroupMember[], vectorize = false): void {
     this.#vec4 = vectorize && members.every((m) => m.varOffset % 4 === 0 && m.slotOffset % 4 === 0);
+    this.#half = buffers.halfGradients ?? false;
+    if (this.#half && !this.#vec4) {
+      throw new Error(`${this.label}: float16 gradients need a vec4 layout (a store arena)`);
+    }
     const words = tableWords(members, TILE_ELEMENTS);
     if (!this.#tileBuffer || this.#tileWords.length < words) {
       this.#tileBuffer?.destroy();
@@ -145,7 +152,8 @@ export class UpdateGroup {
       this.shared,
       () => guard.checkGroup(this.#tileBuffer!, this.buffers!.gradients()),
     );
-    this.#dispatch(pass, this.shared.kernels.guardCheck, group);
+    const kernels = this.shared.kernels;
+    this.#dispatch(pass, this.#half ? kernels.guardCheckF16 : kernels.guardCheck, group);
   }
 
   /** Records pass 1 of norm clipping for this group. */
@@ -163,7 +171,11 @@ export class UpdateGroup {
           verdict,
         ]),
     );
-    const pipeline = this.#vec4 ? kernels.sumSquaresVec4 : kernels.sumSquares;
+    const pipeline = this.#half
+      ? kernels.sumSquaresVec4F16
+      : this.#vec4
+      ? kernels.sumSquaresVec4
+      : kernels.sumSquares;
     const workgroups = Math.ceil(this.#tileCount / SUM_SQUARES_TILES);
     dispatch(pass, pipeline, group, workgroups, kernels.maxWorkgroupsPerDimension);
   }
@@ -188,7 +200,12 @@ export class UpdateGroup {
         norms,
         verdict,
       ]));
-    this.#dispatch(pass, this.#vec4 ? kernels.updateVec4 : kernels.update, group);
+    const pipeline = this.#half
+      ? kernels.updateVec4F16
+      : this.#vec4
+      ? kernels.updateVec4
+      : kernels.update;
+    this.#dispatch(pass, pipeline, group);
   }
 
   /**

@@ -7,7 +7,10 @@ import { type Kernels, TILE_ELEMENTS } from "./_kernels.ts";
 import type { SparsePart, StagedSlices } from "./_sparse.ts";
 
 /** A dense gradient's data, as the step has it staged or where it already lies. */
-export type DenseValues = Float32Array | { buffer: GPUBuffer; offset: number; size: number };
+export type DenseValues =
+  | Float32Array
+  | Uint16Array
+  | { buffer: GPUBuffer; offset: number; size: number };
 
 export interface Variant {
   /** Whether the accumulator is per row (used in messages). */
@@ -38,6 +41,8 @@ export interface Variant {
   sparseUpdate(kernels: Kernels): GPUComputePipeline;
   /** Throws unless a variable in the caller's own buffer (`name`) can be updated. */
   checkExternal(optimizer: string, name: string): void;
+  /** Throws unless a dense float16 gradient (of a `gradDtype: "float16"` store) can be read. */
+  checkHalfDense(optimizer: string, name: string): void;
 }
 
 /** Rows and elements per row of a variable of `shape`: the first dimension is the row. */
@@ -63,6 +68,7 @@ export const ELEMENT_WISE: Variant = {
   sparseTiling: (s) => ({ unit: TILE_ELEMENTS, length: s.nnz * s.width }),
   sparseUpdate: (kernels) => kernels.sparseUpdate(false),
   checkExternal: () => {},
+  checkHalfDense: () => {},
 };
 
 /** Row-wise Adagrad: one accumulator per row; every gradient goes through the row kernel. */
@@ -79,6 +85,7 @@ export const ROW_WISE: Variant = {
   // Staged like a sparse gradient that touches every row once, in order: no sort.
   denseAsSparse: (shape, values) => {
     const { rows, width } = rowsOf(shape);
+    if (values instanceof Uint16Array) throw new TypeError("float16 rows"); // checkHalfDense
     return { rows, width, nnz: rows, indices: null, values };
   },
   // One row (sorted position) per thread.
@@ -88,6 +95,12 @@ export const ROW_WISE: Variant = {
     throw new TypeError(
       `${optimizer}: variable '${name}' is in your own buffer; row-wise accumulators need the ` +
         `variable's shape, so use a VariableStore variable`,
+    );
+  },
+  checkHalfDense: (optimizer, name) => {
+    throw new TypeError(
+      `${optimizer}: variable '${name}' has a dense float16 gradient; the row-wise kernel reads ` +
+        `float32 rows: give it an IndexedSlices, or use a float32 store`,
     );
   },
 };

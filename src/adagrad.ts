@@ -349,6 +349,7 @@ export class Adagrad {
       device: this.#device,
       externalGroups: this.#storage.externals,
       checkExternal: (name) => this.#variant.checkExternal(this.name, name),
+      checkHalfDense: (name) => this.#variant.checkHalfDense(this.name, name),
     });
     if (plan.entries.length === 0) return ++this.#iterations;
     warnMissing(this.#warnedMissing, plan.missing);

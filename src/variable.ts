@@ -83,7 +83,7 @@ export class Variable {
    */
   get grad(): BufferRegion {
     this.#arena.assertAlive(`variable '${this.name}'`);
-    this.#grad ??= new BufferRegion(this.#arena.gradBuffer, this.offset, this.byteLength);
+    this.#grad ??= this.#arena.gradRegion(this.#index);
     return this.#grad;
   }
 

@@ -2,6 +2,7 @@ import { watchDevice } from "./device_lost.ts";
 import { Arena } from "./_arena.ts";
 import { alignDown, ArenaPacker } from "./_layout.ts";
 import { checkShape, checkValues, describe } from "./_validate.ts";
+import type { RegionDtype } from "./buffer_region.ts";
 import { createVariable, type Variable } from "./variable.ts";
 
 /**
@@ -26,9 +27,18 @@ export interface VariableStoreOptions {
   usage?: number;
   /** Label prefix of the GPU buffers. Default `"webgpu-adagrad"`. */
   label?: string;
+  /**
+   * The gradients' element type: `"float32"` (default), or `"float16"` as under Keras's
+   * `mixed_float16` policy, which halves the gradient arena and its traffic. Variables and
+   * accumulators stay float32. A float16 gradient region (`variable.grad`) holds IEEE half floats
+   * packed two per 32-bit word (`unpack2x16float`/`pack2x16float` in WGSL, or `array<f16>` with
+   * the `shader-f16` feature), padded to 4 bytes; offsets are aligned twice as coarsely, so that
+   * each region is bindable.
+   */
+  gradDtype?: RegionDtype;
 }
 
-const STORE_OPTIONS = new Set(["maxArenaBytes", "usage", "label"]);
+const STORE_OPTIONS = new Set(["maxArenaBytes", "usage", "label", "gradDtype"]);
 
 /**
  * Owns a model's variables, packed into a few large GPU buffers (arenas) so that one dispatch can
@@ -64,6 +74,8 @@ export class VariableStore {
   readonly maxArenaBytes: number;
   /** Byte alignment of every variable's offset. */
   readonly alignment: number;
+  /** The gradients' element type. */
+  readonly gradDtype: RegionDtype;
   readonly #usage: number;
   readonly #packer: ArenaPacker;
   readonly #arenas: Arena[] = [];
@@ -92,8 +104,16 @@ export class VariableStore {
         );
       }
     }
-    const { maxArenaBytes, usage = 0, label = "webgpu-adagrad" } = options;
-    this.alignment = Math.max(16, device.limits.minStorageBufferOffsetAlignment);
+    const { maxArenaBytes, usage = 0, label = "webgpu-adagrad", gradDtype = "float32" } = options;
+    if (gradDtype !== "float32" && gradDtype !== "float16") {
+      throw new TypeError(
+        `VariableStore: gradDtype must be "float32" or "float16", got ${describe(gradDtype)}`,
+      );
+    }
+    this.gradDtype = gradDtype;
+    // A float16 gradient sits at half its variable's byte offset: align twice as coarsely.
+    const alignment = Math.max(16, device.limits.minStorageBufferOffsetAlignment);
+    this.alignment = gradDtype === "float16" ? 2 * alignment : alignment;
     const ceiling = alignDown(
       Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize),
       4,
@@ -160,7 +180,7 @@ export class VariableStore {
     const { arena: arenaIndex, offset } = this.#packer.place(byteLength);
     if (arenaIndex === this.#arenas.length) {
       this.#arenas.push(
-        new Arena(this.device, arenaIndex, this.label, this.#usage, () => {
+        new Arena(this.device, arenaIndex, this.label, this.#usage, this.gradDtype, () => {
           if (this.#packer.openArena === arenaIndex) this.#packer.seal();
         }),
       );
