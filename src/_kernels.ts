@@ -11,6 +11,7 @@ import {
   ROWWISE_ADAGRAD_WGSL,
   SPARSE_KEYS_WGSL,
   SUM_SQUARES_WGSL,
+  WIDEN_F16_WGSL,
 } from "./_shaders.ts";
 import { BINDINGS, DYNAMIC_OFFSETS } from "./_shader_interface.ts";
 
@@ -266,6 +267,13 @@ export class Kernels {
   /** The guard's verdict (guard.wgsl). */
   get guardFinalize(): GPUComputePipeline {
     return this.#pipeline(GUARD_WGSL, "finalize", "guardFinalize", { LR_WINDOW });
+  }
+
+  /** Float16 values widened to float32 (widen_f16.wgsl). */
+  get widenF16(): GPUComputePipeline {
+    return this.#pipeline(WIDEN_F16_WGSL, "widen_f16", "widen", {
+      WORKGROUP_SIZE: this.workgroupSize,
+    });
   }
 
   /** A dynamic loss scale's update and verdict (guard.wgsl). */

@@ -93,6 +93,8 @@ export const BINDINGS = {
   guardCheck: { 0: R, 1: R, 2: W },
   /** guard.wgsl `finalize`: guard state, learning-rate table, verdict. */
   guardFinalize: { 2: W, 3: R, 4: W },
+  /** widen_f16.wgsl: tiles, halves, values. */
+  widen: { 0: R, 1: R, 2: W },
   /** guard.wgsl `update_loss_scale`: guard state, verdict, loss scale. */
   lossScale: { 2: W, 4: W, 5: W },
 } as const satisfies Record<string, BindingTable>;
@@ -132,6 +134,7 @@ export const ENTRY_POINTS: Readonly<Record<keyof typeof BINDINGS, readonly strin
   guardCheck: ["guard.wgsl:check_finite", "guard.wgsl:check_finite_f16"],
   guardFinalize: ["guard.wgsl:finalize"],
   lossScale: ["guard.wgsl:update_loss_scale"],
+  widen: ["widen_f16.wgsl:widen_f16"],
 };
 
 /** Every struct the CPU writes or reads. */

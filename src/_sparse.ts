@@ -9,6 +9,7 @@ import { CachedBindGroup } from "./_cached_bind_group.ts";
 import { SUM_SQUARES_TILES, TILE_ELEMENTS } from "./_kernels.ts";
 import { ENTRY_TABLE, SORT_STEP, SPARSE_ENTRY } from "./_shader_interface.ts";
 import { RadixSort } from "./_radix_sort.ts";
+import { HalfWidening } from "./_half_widening.ts";
 import type { StepBuffers } from "./_step_buffers.ts";
 import { dispatch, tableWords, writeTiles } from "./_tiles.ts";
 import { readFloats } from "./_transfer.ts";
@@ -30,6 +31,8 @@ export interface SparsePart {
   /** Their row indices, or null for a dense gradient (row i is value row i). */
   indices: Int32Array | Uint32Array | GpuRange | null;
   values: Float32Array | GpuRange;
+  /** `values` is a GPU range of float16 (widened to float32 in the staging). */
+  halfValues?: boolean;
 }
 
 /** A part laid out in the staging buffers. */
@@ -110,6 +113,8 @@ export class SparseBuffers {
   /** The radix sort, made on the first large step; null while steps are sorted bitonically. */
   #radix: RadixSort | null = null;
   #useRadix = false;
+  /** Float16 values in GPU buffers, made on the first step that has some. */
+  #widening: HalfWidening | null = null;
 
   constructor(shared: StepBuffers) {
     this.shared = shared;
@@ -153,6 +158,9 @@ export class SparseBuffers {
     const device = this.shared.device;
     const words = this.#entryWords;
     let count = 0;
+    const halves = parts.filter((p) => p.halfValues && p.nnz > 0);
+    if (halves.length > 0) this.#widening ??= new HalfWidening(this.shared);
+    const halfStarts = this.#widening?.plan(halves.map((p) => p.nnz * p.width)) ?? [];
     parts.forEach((part, k) => {
       const s = staged[k];
       if (s.nnz === 0) return;
@@ -165,7 +173,11 @@ export class SparseBuffers {
           device.queue.writeBuffer(buffer, 4 * element, data as Uint32Array<ArrayBuffer>);
         } else encoder.copyBufferToBuffer(data.buffer, data.offset, buffer, 4 * element, data.size);
       };
-      put(part.values, this.values, s.valueBase);
+      if (part.halfValues) {
+        const h = halves.indexOf(part);
+        const range = part.values as GpuRange;
+        this.#widening!.stage(encoder, range, halfStarts[h], s.nnz * s.width, s.valueBase);
+      } else put(part.values, this.values, s.valueBase);
       if (part.indices === null) return;
       const w = ENTRY_TABLE.words + SPARSE_ENTRY.words * count++;
       words[w + SPARSE_ENTRY.at.nnz_base] = s.nnzBase;
@@ -174,12 +186,18 @@ export class SparseBuffers {
       words[w + SPARSE_ENTRY.at.rows] = s.rows;
       put(part.indices, this.#indices, s.nnzBase);
     });
+    this.#widening?.finish();
     words[ENTRY_TABLE.at.count] = count;
     words[ENTRY_TABLE.at.total] = nnz;
     words[ENTRY_TABLE.at.padded] = this.#padded;
     const used = ENTRY_TABLE.words + SPARSE_ENTRY.words * count;
     device.queue.writeBuffer(this.#entries, 0, words, 0, used);
     return staged;
+  }
+
+  /** Records the widening of float16 values given in GPU buffers, first in the step's pass. */
+  encodeWiden(pass: GPUComputePassEncoder): void {
+    this.#widening?.encode(pass, this.values);
   }
 
   /** Records the keys and the sort, if the step has any index to sort. */
@@ -293,6 +311,7 @@ export class SparseBuffers {
       b?.destroy();
     }
     this.#radix?.destroy();
+    this.#widening?.destroy();
     this.#valueTiles?.destroy();
     this.skipped.destroy();
   }

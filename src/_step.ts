@@ -6,7 +6,7 @@
 //   number     the step's variables and their tiles' partial sums, once, dense groups first
 //   tables     tile tables, sparse tiles, the variable table of norm clipping (written only when
 //              they change)
-//   one pass   sort keys and sort; the finiteness check and the verdict (the guard's, or a dynamic
+//   one pass   float16 values widened; sort keys and sort; the finiteness check and the verdict (the guard's, or a dynamic
 //              loss scale's update); sums of squares and norms;
 //              the dense updates, one dispatch per group; the sparse updates, one per group
 //
@@ -18,11 +18,11 @@ import type { StepEntry } from "./_slot_storage.ts";
 import type { SparsePart } from "./_sparse.ts";
 import type { StepBuffers } from "./_step_buffers.ts";
 import { StepNumbering } from "./_tiles.ts";
-import { writeFloats } from "./_transfer.ts";
 import type { GroupMember, SparseMember, UpdateGroup } from "./_update_group.ts";
 import type { DenseValues, Variant } from "./_variant.ts";
 import { assertDeviceAlive } from "./device_lost.ts";
-import { slicesData } from "./indexed_slices.ts";
+import { type SlicesData, slicesData } from "./indexed_slices.ts";
+import { halfValue, halfWords } from "./_float16.ts";
 
 /** A gradient that goes through the sparse staging buffers, with the group it updates. */
 interface SparseStepMember {
@@ -34,7 +34,23 @@ interface SparseStepMember {
 /** An IndexedSlices gradient as the staging buffers take it. */
 function sparsePart({ slices, rows, width }: SparseSource): SparsePart {
   const indices = slicesData(slices.indices);
-  return { rows, width, nnz: slices.nnz, indices, values: slicesData(slices.values) };
+  const half = slices.valuesDtype === "float16";
+  const data = slices.values;
+  // CPU halves are widened here (exactly); GPU ones by the step's widening dispatch.
+  const values = data instanceof Uint16Array || (half && ArrayBuffer.isView(data))
+    ? Float32Array.from(
+      halfWords(data as Uint16Array).subarray(0, (data as Uint16Array).length),
+      halfValue,
+    )
+    : slicesData(data as SlicesData<Float32Array>);
+  return {
+    rows,
+    width,
+    nnz: slices.nnz,
+    indices,
+    values,
+    halfValues: half && !ArrayBuffer.isView(data),
+  };
 }
 
 /** Where a dense gradient's data is: the caller's array or buffer, or its home's staging area. */
@@ -108,6 +124,7 @@ export function encodeStep(
   // Bind groups are made (or found current) while encoding, after every buffer has grown.
   const pass = encoder.beginComputePass({ label: `${label} update` });
   const staging = sparse.length > 0 ? shared.sparse : null;
+  staging?.encodeWiden(pass);
   staging?.encodeSort(pass);
   if (shared.guard) {
     for (const group of dense.keys()) group.encodeCheck(pass);

@@ -1,4 +1,6 @@
-import type { BufferRegion } from "./buffer_region.ts";
+import type { BufferRegion, RegionDtype } from "./buffer_region.ts";
+import { alignUp } from "./_layout.ts";
+import { isHalfData } from "./_float16.ts";
 import type { GpuBinding } from "./types.ts";
 import { describe, type GpuRange, gpuRange } from "./_validate.ts";
 
@@ -20,6 +22,11 @@ export type SlicesData<T extends Int32Array | Uint32Array | Float32Array> =
  * `GPUBuffer`, a `{ buffer, offset?, size? }` binding or a {@linkcode BufferRegion}, copied by
  * the step, so their buffers need `COPY_SRC` usage). Indices are 32-bit: `Int32Array`,
  * `Uint32Array`, or `u32` on the GPU.
+ *
+ * Values may be float16, as under Keras's `mixed_float16` policy: a `Float16Array` or a
+ * `Uint16Array` of half-float bits on the CPU, or a GPU range of halves packed two per 32-bit
+ * word (its byte size rounded up to 4) with `valuesDtype: "float16"`. The step widens them to
+ * float32, exactly, before clipping and summing.
  *
  * Out-of-range indices: on the CPU they are refused before anything is written (a `RangeError`
  * naming the variable and the offset, TensorFlow's CPU wording). On the GPU nothing can be
@@ -44,7 +51,9 @@ export type SlicesData<T extends Int32Array | Uint32Array | Float32Array> =
  */
 export class IndexedSlices {
   /** The gradient rows, `[nnz, ...rowShape]` in row-major order. */
-  readonly values: SlicesData<Float32Array>;
+  readonly values: SlicesData<Float32Array> | Uint16Array;
+  /** The values' element type. */
+  readonly valuesDtype: RegionDtype;
   /** For each row of `values`, the variable row it belongs to. */
   readonly indices: SlicesData<Int32Array | Uint32Array>;
   /** The dense gradient's shape, `[rows, ...rowShape]` (the variable's shape). */
@@ -58,17 +67,35 @@ export class IndexedSlices {
    * Wraps a sparse gradient; checks the types and that `values` holds `nnz` rows of
    * `denseShape.slice(1)`. The indices' range is checked against the variable by the step.
    *
-   * @param values `[nnz, ...rowShape]` float32 values: a `Float32Array` or a GPU range
+   * @param values `[nnz, ...rowShape]` values: a `Float32Array`, 16-bit float data (a
+   *   `Float16Array`, or `Uint16Array` bits), or a GPU range
    * @param indices `nnz` row indices: an `Int32Array`, a `Uint32Array`, or a GPU range of `u32`
    * @param denseShape the variable's shape, at least one dimension
+   * @param valuesDtype `"float16"` for a GPU range of halves; CPU arrays tell by their type
    * @throws {TypeError} for a wrong type, a bad shape, or `values` of the wrong size
    * @throws {RangeError} for a GPU range outside its buffer
    */
   constructor(
-    values: SlicesData<Float32Array>,
+    values: SlicesData<Float32Array> | Uint16Array,
     indices: SlicesData<Int32Array | Uint32Array>,
     denseShape: readonly number[],
+    valuesDtype?: RegionDtype,
   ) {
+    if (valuesDtype !== undefined && valuesDtype !== "float32" && valuesDtype !== "float16") {
+      throw new TypeError(
+        `IndexedSlices: valuesDtype must be "float32" or "float16", got ${describe(valuesDtype)}`,
+      );
+    }
+    const half = isHalfData(values);
+    if (
+      ArrayBuffer.isView(values) && valuesDtype !== undefined &&
+      half !== (valuesDtype === "float16")
+    ) {
+      throw new TypeError(
+        `IndexedSlices: values are a ${values.constructor.name}, not ${valuesDtype} data`,
+      );
+    }
+    const dtype: RegionDtype = half ? "float16" : valuesDtype ?? "float32";
     if (
       !Array.isArray(denseShape) || denseShape.length === 0 ||
       denseShape.some((d) => typeof d !== "number" || !Number.isSafeInteger(d) || d < 0)
@@ -98,16 +125,19 @@ export class IndexedSlices {
       nnz = range.size / 4;
     }
     let valueCount: number;
-    if (values instanceof Float32Array) valueCount = values.length;
+    if (values instanceof Float32Array || half) valueCount = (values as Uint16Array).length;
     else {
       const range = gpuRange(values, "IndexedSlices values");
       if (!range) {
         throw new TypeError(
-          `IndexedSlices: values must be a Float32Array or a GPU range of f32, got ` +
-            describe(values),
+          `IndexedSlices: values must be a Float32Array, a Float16Array, a Uint16Array of ` +
+            `float16 bits, or a GPU range, got ${describe(values)}`,
         );
       }
-      valueCount = range.size / 4;
+      // Halves are copied in whole 32-bit words.
+      valueCount = dtype === "float16"
+        ? (range.size === alignUp(2 * nnz * rowSize, 4) ? nnz * rowSize : range.size / 2)
+        : range.size / 4;
     }
     if (valueCount !== nnz * rowSize) {
       throw new TypeError(
@@ -116,6 +146,7 @@ export class IndexedSlices {
       );
     }
     this.values = values;
+    this.valuesDtype = dtype;
     this.indices = indices;
     this.denseShape = Object.freeze([...denseShape]);
     this.nnz = nnz;

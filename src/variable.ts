@@ -1,5 +1,5 @@
 import type { Arena } from "./_arena.ts";
-import { BufferRegion } from "./buffer_region.ts";
+import type { BufferRegion } from "./buffer_region.ts";
 import { readFloats } from "./_transfer.ts";
 import { checkValues } from "./_validate.ts";
 
