@@ -36,10 +36,13 @@ export interface ExternalVariable extends GpuBinding {
 
 /**
  * A gradient handed to {@linkcode Adagrad.applyGradients}:
- * - a `Float32Array` of the variable's size (uploaded into the variable's gradient region);
+ * - a `Float32Array` of the variable's size (uploaded into the variable's gradient region;
+ *   rounded to float16 for a store made with `gradDtype: "float16"`);
+ * - for such a store, 16-bit float data: a `Float16Array`, or a `Uint16Array` of half bits;
  * - the variable's own `grad` region (used in place, no copy);
  * - another GPU range: a {@linkcode BufferRegion}, a {@linkcode GpuBinding} or a whole
- *   `GPUBuffer`, of the variable's byte length, with `COPY_SRC` usage (copied on the GPU);
+ *   `GPUBuffer`, of the gradient region's byte length (the variable's, or half of it rounded up
+ *   to 4 bytes for float16), with `COPY_SRC` usage (copied on the GPU);
  * - an {@linkcode IndexedSlices}: rows of the variable (Keras's sparse gradient); only those rows
  *   and their accumulators change;
  * - `null` or `undefined`: no gradient this step; the variable and its accumulator are left alone.
@@ -51,6 +54,7 @@ export interface ExternalVariable extends GpuBinding {
  */
 export type Gradient =
   | Float32Array
+  | Uint16Array
   | IndexedSlices
   | BufferRegion
   | GpuBinding

@@ -1,0 +1,286 @@
+// Float16 gradients (Keras's mixed_float16: float16 gradients, float32 variables and state): the
+// half-float rounding on the CPU, dense gradients of a `gradDtype: "float16"` store from every
+// source, float16 IndexedSlices values from the CPU and the GPU, each against the float64
+// reference of the rounded gradients, and mixed precision end to end with a LossScaleOptimizer.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  Adagrad,
+  IndexedSlices,
+  LossScaleOptimizer,
+  RowWiseAdagrad,
+  type Variable,
+  VariableStore,
+} from "../mod.ts";
+import { halfBits, halfValue } from "../src/_float16.ts";
+import { upload, withDevice } from "./_gpu.ts";
+import {
+  assertCloseL2,
+  type Clip,
+  randomIndices,
+  randomValues,
+  refClip,
+  refSparseStep,
+  refState,
+  refStep,
+  rng,
+} from "./_reference.ts";
+
+/** The runtime's Float16Array, where it has one (Deno and Bun; not Node 20). */
+type HalfArray = ArrayLike<number> & { buffer: ArrayBufferLike };
+const F16 = (globalThis as unknown as Record<string, unknown>).Float16Array as
+  | (new (x: ArrayLike<number>) => HalfArray)
+  | undefined;
+const bits = (x: Float32Array) => Array.from(new Uint32Array(x.slice().buffer));
+const halves = (x: Float32Array) => Uint16Array.from(x, halfBits);
+const rounded = (x: Float32Array) => Float64Array.from(x, (v) => halfValue(halfBits(v)));
+
+test("float16 rounding: nearest, ties to even, subnormals, overflow, NaN", () => {
+  // [float32 value, float16 bits], worked out by hand from IEEE 754.
+  const table: [number, number][] = [
+    [1, 0x3c00],
+    [-2, 0xc000],
+    [65504, 0x7bff], // the largest half
+    [65520, 0x7c00], // halfway to 2^16: ties to even rounds up to infinity
+    [65519.99609375, 0x7bff],
+    [2 ** -14, 0x0400], // the smallest normal
+    [2 ** -24, 0x0001], // the smallest subnormal
+    [2 ** -25, 0x0000], // a tie between 0 and it: to even, 0
+    [Math.fround(2 ** -25 * 1.5), 0x0001],
+    [1 + 2 ** -11, 0x3c00], // a tie at 1: to even (down)
+    [1 + 3 * 2 ** -11, 0x3c02], // a tie at 1 + 2^-10: to even (up)
+    [Infinity, 0x7c00],
+    [-Infinity, 0xfc00],
+    [-0, 0x8000],
+  ];
+  for (const [x, h] of table) assert.equal(halfBits(x), h, `halfBits(${x})`);
+  assert.ok(Number.isNaN(halfValue(halfBits(NaN))), "NaN stays NaN");
+  if (F16) {
+    // Where the runtime has Float16Array, compare every class of float32 at random.
+    const random = rng(16);
+    const words = Uint32Array.from({ length: 100_000 }, () => Math.floor(random() * 2 ** 32));
+    const values = new Float32Array(words.buffer);
+    const platform = new Uint16Array(new F16(values).buffer);
+    for (let i = 0; i < values.length; i++) {
+      if (Number.isNaN(values[i])) continue;
+      assert.equal(halfBits(values[i]), platform[i], `halfBits(${values[i]})`);
+      assert.equal(halfValue(platform[i]), new F16([values[i]])[0], `halfValue(${platform[i]})`);
+    }
+  }
+});
+
+/** A WGSL pass writing pack2x16float of `data` into a variable's float16 gradient region. */
+function writeHalvesOnGpu(device: GPUDevice, v: Variable, data: Float32Array): GPUBuffer {
+  const source = upload(device, data);
+  const module = device.createShaderModule({
+    code: `
+      @group(0) @binding(0) var<storage, read> src: array<f32>;
+      @group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+      @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3u) {
+        let n = arrayLength(&src);
+        if (2u * id.x >= n) { return; }
+        let high = select(0.0, src[min(2u * id.x + 1u, n - 1u)], 2u * id.x + 1u < n);
+        dst[id.x] = pack2x16float(vec2f(src[2u * id.x], high));
+      }`,
+  });
+  const pipeline = device.createComputePipeline({
+    layout: "auto",
+    compute: { module, entryPoint: "main" },
+  });
+  const group = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: { buffer: source } },
+      { binding: 1, resource: v.grad.binding },
+    ],
+  });
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, group);
+  pass.dispatchWorkgroups(Math.ceil(data.length / 128));
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  return source;
+}
+
+test("dense float16 gradients from every source, with each clipping mode, against the float64 reference", async () => {
+  await withDevice(async (device, own) => {
+    let seed = 160;
+    for (const clip of [{}, { clipvalue: 0.5 }, { clipnorm: 2 }, { globalClipnorm: 3 }] as Clip[]) {
+      const random = rng(seed++);
+      // Small arenas: the variables straddle several; sizes are not multiples of the workgroup.
+      const store = own(new VariableStore(device, { gradDtype: "float16", maxArenaBytes: 24576 }));
+      const plain = own(new VariableStore(device));
+      const sizes = [1001, 5, 4099, 258];
+      const inits = sizes.map((n) => randomValues(random, n));
+      const vars = sizes.map((n, i) => store.variable(`h${i}`, [n], inits[i]));
+      const twins = sizes.map((n, i) => plain.variable(`f${i}`, [n], inits[i]));
+      assert.equal(vars[0].grad.dtype, "float16");
+      assert.equal(vars[0].grad.size, 1001);
+      assert.equal(vars[0].grad.byteLength, 2004);
+      assert.equal(vars[1].grad.offset % device.limits.minStorageBufferOffsetAlignment, 0);
+      const opt = own(new Adagrad({ learningRate: 0.05, ...clip }));
+      const twin = own(new Adagrad({ learningRate: 0.05, ...clip }));
+      const refs = inits.map((init) => refState(init, 0.1));
+      for (let step = 0; step < 3; step++) {
+        const grads = sizes.map((n) => randomValues(random, n, 0.05, 3));
+        // Four sources: a Float32Array (rounded on the CPU), Uint16Array bits, the variable's
+        // own region written by a shader (pack2x16float), a copy from another GPU buffer.
+        own(writeHalvesOnGpu(device, vars[2], grads[2]));
+        const bitsOf3 = halves(grads[3]);
+        const padded = new Uint16Array(bitsOf3.length + (bitsOf3.length & 1));
+        padded.set(bitsOf3);
+        const copy = own(upload(device, new Uint32Array(padded.buffer)));
+        await opt.applyGradients([
+          [grads[0], vars[0]],
+          [halves(grads[1]), vars[1]],
+          [vars[2].grad, vars[2]],
+          [copy, vars[3]],
+        ]);
+        const exact = grads.map(rounded);
+        await twin.applyGradients(exact.map((g, i) => [Float32Array.from(g), twins[i]]));
+        refClip(exact, clip).forEach((g, i) => refStep(refs[i], g, 0.05, 1e-7));
+      }
+      for (const [i, v] of vars.entries()) {
+        const what = `${JSON.stringify(clip)} variable ${i}`;
+        assertCloseL2(await v.read(), refs[i].value, 2e-6, what);
+        assertCloseL2(await opt.getSlot(v, "accumulator").read(), refs[i].accum, 2e-6, what);
+        // The same rounded gradients through a float32 store give the same bits.
+        assert.deepEqual(bits(await v.read()), bits(await twins[i].read()), `${what}: bits`);
+      }
+    }
+  });
+});
+
+test("float16 IndexedSlices values from the CPU and the GPU, element-wise and row-wise", async () => {
+  await withDevice(async (device, own) => {
+    const random = rng(61);
+    const [rows, width, nnz] = [400, 6, 1500];
+    for (const Optimizer of [Adagrad, RowWiseAdagrad]) {
+      const store = own(new VariableStore(device));
+      const init = randomValues(random, rows * width);
+      const vars = [0, 1, 2].map((i) => store.variable(`t${i}`, [rows, width], init));
+      const twin = store.variable("twin", [rows, width], init);
+      const opt = own(new Optimizer({ learningRate: 0.1, clipnorm: 4 }));
+      const ref = own(new Optimizer({ learningRate: 0.1, clipnorm: 4 }));
+      const state = refState(init, 0.1);
+      for (let step = 0; step < 2; step++) {
+        const indices = randomIndices(random, nnz, rows, 30);
+        const values = randomValues(random, nnz * width);
+        const h = halves(values);
+        const gpu = own(upload(device, new Uint32Array(h.buffer))); // nnz * width is even
+        await opt.applyGradients([
+          [new IndexedSlices(h, indices, [rows, width]), vars[0]],
+          [new IndexedSlices(gpu, indices, [rows, width], "float16"), vars[1]],
+          [
+            new IndexedSlices(
+              F16 ? new F16(values) as unknown as Uint16Array : h,
+              indices,
+              [rows, width],
+            ),
+            vars[2],
+          ],
+        ]);
+        const exact = rounded(values);
+        await ref.applyGradients([
+          [new IndexedSlices(Float32Array.from(exact), indices, [rows, width]), twin],
+        ]);
+        if (Optimizer === Adagrad) {
+          const [clipped] = refClip([exact], { clipnorm: 4 });
+          refSparseStep(state, width, indices, clipped, 0.1, 1e-7);
+        }
+      }
+      const expected = bits(await twin.read());
+      for (const [i, v] of vars.entries()) {
+        assert.deepEqual(bits(await v.read()), expected, `${Optimizer.name} source ${i}: bits`);
+      }
+      if (Optimizer === Adagrad) assertCloseL2(await twin.read(), state.value, 2e-6, "reference");
+    }
+  });
+});
+
+test("mixed precision: float16 gradients of a scaled loss, a dynamic scale, overflow skipped", async () => {
+  await withDevice(async (device, own) => {
+    const random = rng(33);
+    const store = own(new VariableStore(device, { gradDtype: "float16" }));
+    const n = 3001;
+    const init = randomValues(random, n);
+    const v = store.variable("w", [n], init);
+    const opt = own(
+      new LossScaleOptimizer(new Adagrad({ learningRate: 0.05 }), {
+        initialScale: 2 ** 10,
+        dynamicGrowthSteps: 3,
+      }),
+    );
+    const ref = refState(init, 0.1);
+    let scale = 2 ** 10;
+    let good = 0;
+    for (let step = 0; step < 8; step++) {
+      // Small gradients that float16 would flush to zero unscaled; step 4 overflows float16.
+      const g = randomValues(random, n, 1e-6, 1e-4);
+      const scaled = g.map((x) => x * scale);
+      if (step === 4) scaled[17] = 1e5; // past 65504: infinity in float16
+      own(writeHalvesOnGpu(device, v, scaled));
+      await opt.applyGradients([[v.grad, v]], { scaled: true });
+      if (step === 4) {
+        scale /= 2;
+        good = 0;
+        continue;
+      }
+      const reciprocal = Math.fround(1 / scale);
+      refStep(
+        ref,
+        Float64Array.from(rounded(scaled), (x) => Math.fround(x * reciprocal)),
+        0.05,
+        1e-7,
+      );
+      if (++good >= 3) {
+        scale *= 2;
+        good = 0;
+      }
+    }
+    assert.equal(await opt.lossScale(), scale);
+    assert.equal(opt.iterations, 8);
+    assertCloseL2(await v.read(), ref.value, 1e-6, "variable");
+    assertCloseL2(await opt.getSlot(v, "accumulator").read(), ref.accum, 1e-6, "accumulator");
+  });
+});
+
+test("float16 errors name what is wrong and change nothing", async () => {
+  await withDevice(async (device, own) => {
+    assert.throws(
+      () => new VariableStore(device, { gradDtype: "bfloat16" as "float16" }),
+      /gradDtype must be "float32" or "float16"/,
+    );
+    const half = own(new VariableStore(device, { gradDtype: "float16" }));
+    const full = own(new VariableStore(device));
+    const h = half.variable("h", [10, 3], randomValues(rng(1), 30));
+    const f = full.variable("f", [5], randomValues(rng(2), 5));
+    const opt = own(new Adagrad());
+    const before = [bits(await h.read()), bits(await f.read())];
+    const cases: [unknown, Variable, RegExp][] = [
+      [new Uint16Array(5), f, /16-bit data, but the variable's store keeps float32 gradients/],
+      [new Uint16Array(29), h, /has 29 elements, expected 30/],
+      [upload(device, new Float32Array(30)), h, /covers 120 bytes, expected 60/],
+    ];
+    for (const [g, v, message] of cases) {
+      if (typeof g === "object" && g !== null && "mapAsync" in g) own(g as GPUBuffer);
+      await assert.rejects(
+        opt.applyGradients([[g as Float32Array, v]]),
+        (e: Error) => e instanceof TypeError && message.test(e.message),
+      );
+    }
+    const rowWise = own(new RowWiseAdagrad());
+    await assert.rejects(
+      rowWise.applyGradients([[new Float32Array(30), h]]),
+      /dense float16 gradient; the row-wise kernel reads float32 rows/,
+    );
+    assert.throws(
+      () => new IndexedSlices(new Float32Array(3), new Int32Array([0]), [10, 3], "float16"),
+      /values are a Float32Array, not float16 data/,
+    );
+    assert.equal(opt.iterations, 0);
+    assert.deepEqual([bits(await h.read()), bits(await f.read())], before, "nothing changed");
+  });
+});
