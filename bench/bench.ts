@@ -37,6 +37,7 @@ import {
 } from "./_ceilings.ts";
 import { benchDevice, median, msPerStepEach } from "./_timing.ts";
 import { lineChart } from "./_chart.ts";
+import { halfGradients, lossScaled } from "./_mixed_precision.ts";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -110,7 +111,16 @@ interface Measured {
   submits?: number;
 }
 
-type Contender = "ours" | "copy" | "stream" | "js" | "unfused" | "tfjs" | "plain";
+type Contender =
+  | "ours"
+  | "copy"
+  | "stream"
+  | "js"
+  | "unfused"
+  | "tfjs"
+  | "plain"
+  | "half"
+  | "scaled";
 
 /**
  * Sets up the contenders of one case side by side, counts the dispatches and submits of a step
@@ -199,6 +209,25 @@ for (const c of CASES.filter((c) => c.name.includes(only))) {
   });
 }
 
+// Mixed precision: float16 gradients and a dynamic loss scale against the float32 step of the same
+// shape, each row's three timed in the same rounds.
+interface MixedRow {
+  c: BenchCase;
+  plain: Measured;
+  half: Measured;
+  scaled: Measured;
+}
+const mixedRows: MixedRow[] = [];
+for (const c of [big, hundred].filter((c) => c.name.includes(only))) {
+  console.error(`${c.name}, mixed precision ...`);
+  const m = await measureCase({
+    plain: () => fused(device, c),
+    half: () => halfGradients(device, c),
+    scaled: () => lossScaled(device, c),
+  });
+  mixedRows.push({ c, plain: m.plain!, half: m.half!, scaled: m.scaled! });
+}
+
 const f = (x: number, digits = 2) => x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : digits);
 const ms = (m?: Measured) => m ? f(m.ms) : "-";
 const counts = (m?: Measured) => m ? `${m.dispatches} / ${m.submits}` : "-";
@@ -280,6 +309,26 @@ if (sparse.length) {
     );
   }
 }
+if (mixedRows.length) {
+  lines.push(
+    "",
+    'Mixed precision (dense, gradients in place): float16 gradients (`gradDtype: "float16"`, ' +
+      "18 bytes per parameter instead of 20) and a dynamic `LossScaleOptimizer` given gradients " +
+      "of the scaled loss, against the float32 step of the same shape, in the same rounds:",
+    "",
+    "| case | float32 ms | float16 grads ms | float32 / float16 | loss-scaled ms | loss-scaled / plain | dispatches / submits: plain, float16, loss-scaled |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+  );
+  for (const r of mixedRows) {
+    lines.push(
+      `| ${r.c.name} | ${f(r.plain.ms, 3)} | ${f(r.half.ms, 3)} | ${
+        f(ratio(r.plain, r.half))
+      }x | ` +
+        `${f(r.scaled.ms, 3)} | ${f(ratio(r.scaled, r.plain))}x | ${counts(r.plain)}, ` +
+        `${counts(r.half)}, ${counts(r.scaled)} |`,
+    );
+  }
+}
 lines.push(
   "",
   "Ceilings, each timed like a step: the copy ceiling is one `copyBufferToBuffer` of half the " +
@@ -351,6 +400,20 @@ for (const r of rows.filter((r) => r.c.clip)) {
   if (x !== undefined) {
     targets.push(`- ${verdict(x <= 1.3)}: <= 1.3x the plain step at ${r.c.name}: ${f(x)}x`);
   }
+}
+const bigMixed = mixedRows.find((r) => r.c === big);
+if (bigMixed) {
+  const x = ratio(bigMixed.plain, bigMixed.half);
+  targets.push(
+    `- ${verdict(x >= 1.08)}: float16 gradients >= 1.08x the float32 step at ${big.name} ` +
+      `(the bytes allow 1.11x): ${f(x)}x`,
+  );
+}
+for (const r of mixedRows) {
+  const x = ratio(r.scaled, r.plain);
+  targets.push(
+    `- ${verdict(x <= 1.1)}: loss scaling <= 1.1x the plain step at ${r.c.name}: ${f(x)}x`,
+  );
 }
 if (targets.length) lines.push("", "Targets:", "", ...targets);
 const table = lines.join("\n") + "\n";
