@@ -1,11 +1,12 @@
 // Gradient of the mean squared error of a 4x4 transform M (column-major, as wgpu-matrix stores it)
 // over point correspondences p_i -> q_i (homogeneous, w = 1):
 //   L = 1/N sum_i |M p_i - q_i|^2,   dL/dM[r][c] = 2/N sum_i (M p_i - q_i)[r] p_i[c]
-// One thread per entry of M; each walks the points. Writes the gradient into M's gradient region.
+// One thread per entry of M; each walks the points. Writes the gradient into M's gradient region:
+// float32 (`gradient`), or float16 of the scaled loss (`gradient_f16`, --mixed-precision).
 
 struct Info {
   points: u32,
-  // Element offsets of M in `weights` and of its gradient in `gradients`.
+  // Element offsets of M in `weights` and of its gradient in `gradients` (in 32-bit words).
   matrix: u32,
   gradient: u32,
   pad0: u32,
@@ -21,8 +22,8 @@ fn entry(r: u32, c: u32) -> f32 {
   return weights[info.matrix + c * 4u + r];
 }
 
-@compute @workgroup_size(16)
-fn gradient(@builtin(local_invocation_index) e: u32) {
+// dL/dM for entry e (column e / 4, row e % 4).
+fn entry_gradient(e: u32) -> f32 {
   let c = e / 4u;
   let r = e % 4u;
   var sum = 0.0;
@@ -32,5 +33,27 @@ fn gradient(@builtin(local_invocation_index) e: u32) {
     let mp = entry(r, 0u) * p.x + entry(r, 1u) * p.y + entry(r, 2u) * p.z + entry(r, 3u) * p.w;
     sum += (mp - q[r]) * p[c];
   }
-  gradients[info.gradient + e] = 2.0 * sum / f32(info.points);
+  return 2.0 * sum / f32(info.points);
+}
+
+@compute @workgroup_size(16)
+fn gradient(@builtin(local_invocation_index) e: u32) {
+  gradients[info.gradient + e] = entry_gradient(e);
+}
+
+// --mixed-precision: the gradient of the loss times the LossScaleOptimizer's current scale, as
+// float16 (a store with gradDtype "float16"), two halves per word: entry e is half e of M's
+// gradient region, which starts at word `info.gradient`.
+@group(0) @binding(3) var<storage, read_write> gradient_words: array<u32>;
+@group(0) @binding(4) var<storage, read> loss_scale: f32;
+
+var<workgroup> scaled: array<f32, 16>;
+
+@compute @workgroup_size(16)
+fn gradient_f16(@builtin(local_invocation_index) e: u32) {
+  scaled[e] = entry_gradient(e) * loss_scale;
+  workgroupBarrier();
+  if (e < 8u) {
+    gradient_words[info.gradient + e] = pack2x16float(vec2f(scaled[2u * e], scaled[2u * e + 1u]));
+  }
 }

@@ -27,6 +27,8 @@ export interface SpamOptions {
   batch: number;
   learningRate: number;
   clipnorm?: number;
+  /** float16 gradients behind a dynamic LossScaleOptimizer (Keras's mixed_float16). */
+  mixedPrecision?: boolean;
   /** log2 of the table's rows (hashed features). */
   tableBits: number;
   seed: number;

@@ -46,12 +46,9 @@ fn logit(m: u32) -> f32 {
   return z;
 }
 
-@compute @workgroup_size(64)
-fn train(@builtin(global_invocation_id) id: vec3u) {
-  let b = id.x;
-  if (b >= info.count) {
-    return;
-  }
+// Message b of the batch: its loss goes to `out`, and its gradient d = (p - y) / batch, the
+// return value, to `out[b]` (for the bias).
+fn message(b: u32) -> f32 {
   let m = batch[b];
   let z = logit(m);
   let y = bitcast<f32>(dataset[info.labels_base + m]);
@@ -60,6 +57,17 @@ fn train(@builtin(global_invocation_id) id: vec3u) {
   out[MAX_BATCH + info.loss_base + b] = max(z, 0.0) - z * y + log(1.0 + exp(-abs(z)));
   let d = (p - y) / f32(info.count);
   out[b] = d;
+  return d;
+}
+
+@compute @workgroup_size(64)
+fn train(@builtin(global_invocation_id) id: vec3u) {
+  let b = id.x;
+  if (b >= info.count) {
+    return;
+  }
+  let d = message(b);
+  let m = batch[b];
   var at = batch[info.count + b];
   for (var k = dataset[m]; k < dataset[m + 1u]; k++) {
     slice_indices[at] = dataset[info.ids_base + k];
@@ -70,9 +78,8 @@ fn train(@builtin(global_invocation_id) id: vec3u) {
 
 var<workgroup> sums: array<f32, 256>;
 
-// The bias's gradient: the sum of the batch's d, in a fixed order (deterministic).
-@compute @workgroup_size(256)
-fn bias_grad(@builtin(local_invocation_index) lane: u32) {
+// The sum of the batch's d, in a fixed order (deterministic), in lane 0.
+fn batch_sum(lane: u32) -> f32 {
   var sum = 0.0;
   for (var b = lane; b < info.count; b += 256u) {
     sum += out[b];
@@ -85,8 +92,15 @@ fn bias_grad(@builtin(local_invocation_index) lane: u32) {
     }
     workgroupBarrier();
   }
+  return sums[0];
+}
+
+// The bias's gradient: the sum of the batch's d.
+@compute @workgroup_size(256)
+fn bias_grad(@builtin(local_invocation_index) lane: u32) {
+  let sum = batch_sum(lane);
   if (lane == 0u) {
-    gradients[info.bias_grad_offset] = sums[0];
+    gradients[info.bias_grad_offset] = sum;
   }
 }
 
@@ -95,5 +109,42 @@ fn predict(@builtin(global_invocation_id) id: vec3u) {
   let b = id.x;
   if (b < info.count) {
     out[b] = logit(batch[b]);
+  }
+}
+
+// --mixed-precision: float16 gradients of the loss times the LossScaleOptimizer's current scale.
+// The slice values are halves packed two per word; neighbouring slices may belong to two
+// messages (two threads), so each ORs its half into a word the step cleared first. The bias's
+// gradient is the first half of its float16 region, at word `bias_grad_offset`.
+@group(0) @binding(5) var<storage, read_write> slice_halves: array<atomic<u32>>;
+@group(0) @binding(7) var<storage, read_write> gradient_words: array<u32>;
+@group(0) @binding(8) var<storage, read> loss_scale: f32;
+
+fn half_bits(x: f32) -> u32 {
+  return pack2x16float(vec2f(x, 0.0)) & 0xffffu;
+}
+
+@compute @workgroup_size(64)
+fn train_f16(@builtin(global_invocation_id) id: vec3u) {
+  let b = id.x;
+  if (b >= info.count) {
+    return;
+  }
+  let bits = half_bits(message(b) * loss_scale);
+  let m = batch[b];
+  var at = batch[info.count + b];
+  for (var k = dataset[m]; k < dataset[m + 1u]; k++) {
+    slice_indices[at] = dataset[info.ids_base + k];
+    atomicOr(&slice_halves[at / 2u], bits << (16u * (at % 2u)));
+    at++;
+  }
+}
+
+// As `bias_grad`, into the float16 region, scaled.
+@compute @workgroup_size(256)
+fn bias_grad_f16(@builtin(local_invocation_index) lane: u32) {
+  let sum = batch_sum(lane);
+  if (lane == 0u) {
+    gradient_words[info.bias_grad_offset] = half_bits(sum * loss_scale);
   }
 }

@@ -12,6 +12,7 @@ import {
   Adagrad,
   decodeSafetensors,
   IndexedSlices,
+  LossScaleOptimizer,
   restoreCheckpoint,
   RowWiseAdagrad,
   saveCheckpoint,
@@ -30,6 +31,12 @@ export interface TrainerOptions {
   epsilonInsideSqrt?: boolean;
   /** `RowWiseAdagrad` instead of `Adagrad`. */
   rowWise?: boolean;
+  /**
+   * Keras's mixed_float16 way: float16 gradients (a `gradDtype: "float16"` store) of the loss
+   * times a dynamic loss scale, unscaled by a `LossScaleOptimizer` in its update. Not with
+   * `rowWise` (the row kernel reads float32 dense gradients).
+   */
+  mixedPrecision?: boolean;
   /** Seeds the order of the training messages in each epoch. */
   seed: number;
 }
@@ -103,7 +110,7 @@ export class SpamTrainer {
   readonly store: VariableStore;
   readonly table: Variable;
   readonly bias: Variable;
-  readonly optimizer: Adagrad;
+  readonly optimizer: Adagrad | LossScaleOptimizer;
   /** Whole epochs trained, counting those of a restored checkpoint. */
   epochsDone = 0;
   #order: (() => number) | undefined;
@@ -122,15 +129,23 @@ export class SpamTrainer {
     this.options = options;
     const { n, total, starts, dataset, train } = data;
     const rows = 2 ** data.tableBits;
-    this.store = new VariableStore(device, { label: "spam" });
+    const half = options.mixedPrecision ?? false;
+    if (half && options.rowWise) {
+      throw new TypeError("SpamTrainer: mixedPrecision does not go with rowWise");
+    }
+    this.store = new VariableStore(device, {
+      label: "spam",
+      gradDtype: half ? "float16" : "float32",
+    });
     this.table = this.store.variable("spam/table", [rows], 0);
     this.bias = this.store.variable("spam/bias", [1], 0);
     const Optimizer = options.rowWise ? RowWiseAdagrad : Adagrad;
-    this.optimizer = new Optimizer({
+    const inner = new Optimizer({
       learningRate: options.learningRate,
       ...(options.clipnorm ? { clipnorm: options.clipnorm } : {}),
       ...(options.epsilonInsideSqrt ? { epsilonInsideSqrt: true } : {}),
     });
+    this.optimizer = half ? new LossScaleOptimizer(inner) : inner;
     // No batch holds more features than the `batch` messages with the most.
     const sizes = Array.from({ length: n }, (_, m) => starts[m + 1] - starts[m]);
     const maxBatchNnz = sizes.sort((a, b) => b - a).slice(0, options.batch)
@@ -138,12 +153,17 @@ export class SpamTrainer {
     const module = device.createShaderModule({ code: wgsl });
     const pipeline = (entryPoint: string) =>
       device.createComputePipeline({ layout: "auto", compute: { module, entryPoint } });
-    const [trainPipe, biasPipe, predictPipe] = ["train", "bias_grad", "predict"].map(pipeline);
+    const [trainPipe, biasPipe, predictPipe] = (
+      half ? ["train_f16", "bias_grad_f16", "predict"] : ["train", "bias_grad", "predict"]
+    ).map(pipeline);
+    const scale: [number, GPUBufferBinding][] = this.optimizer instanceof LossScaleOptimizer
+      ? [[8, this.optimizer.scaleBinding(device)]]
+      : [];
     const infoBuffer = buffer(device, 32, UNIFORM | COPY_DST);
     const dataBuffer = buffer(device, dataset.byteLength, STORAGE | COPY_DST, dataset);
     const batchBuffer = buffer(device, 4 * (2 * MAX_BATCH + 1), STORAGE | COPY_DST);
     const sliceIndices = buffer(device, 4 * maxBatchNnz, STORAGE | COPY_SRC);
-    const sliceValues = buffer(device, 4 * maxBatchNnz, STORAGE | COPY_SRC);
+    const sliceValues = buffer(device, 4 * maxBatchNnz, STORAGE | COPY_SRC | COPY_DST);
     const out = buffer(device, 4 * (MAX_BATCH + train.length), STORAGE | COPY_SRC);
     this.#buffers = [infoBuffer, dataBuffer, batchBuffer, sliceIndices, sliceValues, out];
     this.#batchBuffer = batchBuffer;
@@ -164,10 +184,14 @@ export class SpamTrainer {
       [4, { buffer: sliceIndices }],
       [5, { buffer: sliceValues }],
       [6, { buffer: out }],
+      ...scale,
     ]);
-    const biasGroup = bind(biasPipe, [[0, info], [6, { buffer: out }], [7, {
-      buffer: this.bias.grad.buffer,
-    }]]);
+    const biasGroup = bind(biasPipe, [
+      [0, info],
+      [6, { buffer: out }],
+      [7, { buffer: this.bias.grad.buffer }],
+      ...scale,
+    ]);
     const predictGroup = bind(predictPipe, [
       [0, info],
       [1, { buffer: dataBuffer }],
@@ -242,6 +266,7 @@ export class SpamTrainer {
     const { starts, train } = this.data;
     const rows = table.shape[0];
     const batchSize = this.options.batch;
+    const half = this.options.mixedPrecision ?? false;
     this.#order ??= mulberry32(this.options.seed + 1 + this.epochsDone);
     const ids = shuffle([...train], this.#order);
     const batchWords = new Uint32Array(2 * MAX_BATCH + 1);
@@ -262,16 +287,23 @@ export class SpamTrainer {
       device.queue.writeBuffer(this.#batchBuffer, 0, batchWords, 0, 2 * batch.length + 1);
       this.#setInfo(batch.length, first);
       const encoder = device.createCommandEncoder();
+      // Float16 slice values are ORed into cleared words, whole 32-bit words.
+      const valueBytes = half ? 4 * Math.ceil(at / 2) : 4 * at;
+      if (half) encoder.clearBuffer(this.#sliceValues, 0, valueBytes);
       const pass = encoder.beginComputePass();
       this.#run(pass, "train", batch.length);
       pass.end();
       device.queue.submit([encoder.finish()]);
       const slices = new IndexedSlices(
-        { buffer: this.#sliceValues, size: 4 * at },
+        { buffer: this.#sliceValues, size: valueBytes },
         { buffer: this.#sliceIndices, size: 4 * at },
         [rows],
+        half ? "float16" : "float32",
       );
-      await optimizer.applyGradients([[slices, table], [bias.grad, bias]]);
+      const pairs = [[slices, table], [bias.grad, bias]] as const;
+      await (optimizer instanceof LossScaleOptimizer
+        ? optimizer.applyGradients(pairs, { scaled: true })
+        : optimizer.applyGradients(pairs));
       done = Math.min(first + batchSize, ids.length);
       if (done === ids.length || (first / batchSize) % progressEvery === 0) {
         await device.queue.onSubmittedWorkDone();

@@ -4,6 +4,10 @@
  *
  *     deno task demo [--epochs 4] [--batch 64] [--lr 0.2] [--clipnorm C] [--table-bits 18]
  *                    [--seed 7] [--checkpoint .demo/spam.safetensors] [--resume] [--limit N]
+ *                    [--mixed-precision]
+ *
+ * `--mixed-precision` trains as Keras's mixed_float16 policy does: float16 gradients of the loss
+ * times a dynamic loss scale, unscaled and checked by a LossScaleOptimizer on the GPU.
  *
  * At the end it saves the weights and the optimizer state (safetensors); `--resume` continues
  * from them.
@@ -30,10 +34,13 @@ function option(name: string, fallback: number, integer = false): number {
   }
   return value;
 }
+const flags = ["--resume", "--mixed-precision"];
 const known = ["epochs", "batch", "lr", "clipnorm", "table-bits", "seed", "checkpoint", "limit"];
 for (const a of args) {
-  if (a.startsWith("--") && !known.includes(a.slice(2)) && a !== "--resume") {
-    console.error(`unknown option ${a}; options: ${known.map((k) => `--${k}`).join(" ")} --resume`);
+  if (a.startsWith("--") && !known.includes(a.slice(2)) && !flags.includes(a)) {
+    console.error(
+      `unknown option ${a}; options: ${known.map((k) => `--${k}`).join(" ")} ${flags.join(" ")}`,
+    );
     process.exit(2);
   }
 }
@@ -56,6 +63,7 @@ const result = await trainSpamClassifier(device, {
   limit: args.includes("--limit") ? option("limit", 1, true) : undefined,
   checkpoint,
   resume: args.includes("--resume"),
+  mixedPrecision: args.includes("--mixed-precision"),
   // Progress bars (lines ending in \r) only on a terminal.
   log: (line) => {
     if (process.stdout.isTTY || !line.endsWith("\r")) process.stdout.write(encoder.encode(line));
