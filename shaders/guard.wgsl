@@ -4,7 +4,8 @@
 // readback in the step.
 //
 //   check_finite   per tile of raw gradients (dense groups, then the staged sparse values): any
-//                  element whose exponent bits are all ones sets `guard.found`
+//                  element whose exponent bits are all ones sets `guard.found`; `_vec4` reads a
+//                  store arena four at a time, `_f16` a float16 store's eight at a time
 //   finalize       one thread: counts a skipped step, publishes the verdict and this step's
 //                  learning rate to the update kernels (the `Verdict`), resets `found`
 //
@@ -38,44 +39,74 @@ struct LrTable {
 
 @group(0) @binding(0) var<storage, read> table: TileTable;
 @group(0) @binding(1) var<storage, read> gradients: array<u32>;
+// Store arenas (offsets aligned to 16 bytes): four float32s, or eight float16s, per load.
+@group(0) @binding(1) var<storage, read> gradients4: array<vec4u>;
 @group(0) @binding(2) var<storage, read_write> guard: Guard;
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn check_finite(id: Invocation) {
+// This workgroup's tile; an empty one past the table's end.
+fn check_tile(id: Invocation) -> Tile {
   let t = tile_index(id.group, id.groups);
   if (t >= table.count) {
-    return;
+    return Tile();
   }
-  let tile = table.tiles[t];
-  var bad = false;
-  for (var i = id.lane; i < tile.length; i += WORKGROUP_SIZE) {
-    // Bits, not floats: WGSL lets implementations assume there are no infinities or NaNs.
-    bad = bad || !is_finite_bits(gradients[tile.slot_offset + i]);
-  }
+  return table.tiles[t];
+}
+
+// Whether any lane of `bits` is a NaN or an infinity among its first `inside` (float32 lanes).
+fn any_not_finite4(bits: vec4u, inside: vec4<bool>) -> bool {
+  let mask = vec4u(0x7f800000u);
+  return any(((bits & mask) == mask) & inside);
+}
+
+// The same for eight float16s, two per word, the first `n` of them inside.
+fn any_not_finite8(words: vec4u, first: u32, n: u32) -> bool {
+  let mask = vec4u(0x7c00u);
+  let lane = vec4u(first) + vec4u(0u, 2u, 4u, 6u);
+  let low = ((words & mask) == mask) & (lane < vec4u(n));
+  let high = (((words >> vec4u(16u)) & mask) == mask) & (lane + vec4u(1u) < vec4u(n));
+  return any(low | high);
+}
+
+// Sets `guard.found` when this workgroup saw a non-finite value.
+fn report(bad: bool) {
   if (bad) {
     atomicOr(&guard.found, 1u);
   }
 }
 
-// A float16 store's gradients: the halves of word w are elements 2w and 2w + 1; tiles start on
-// even elements (store offsets are aligned).
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn check_finite(id: Invocation) {
+  let tile = check_tile(id);
+  var bad = false;
+  for (var i = id.lane; i < tile.length; i += WORKGROUP_SIZE) {
+    // Bits, not floats: WGSL lets implementations assume there are no infinities or NaNs.
+    bad = bad || !is_finite_bits(gradients[tile.slot_offset + i]);
+  }
+  report(bad);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn check_finite_vec4(id: Invocation) {
+  let tile = check_tile(id);
+  var bad = false;
+  for (var i = id.lane; 4u * i < tile.length; i += WORKGROUP_SIZE) {
+    // The last vector may reach into the padding after the variable: those lanes do not count.
+    let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
+    bad = bad || any_not_finite4(gradients4[tile.slot_offset / 4u + i], inside);
+  }
+  report(bad);
+}
+
+// A float16 store's gradients: element e is half e of the buffer, so a tile (which starts on a
+// multiple of 8 elements: store offsets are aligned to 16 bytes of float16) reads 8 per load.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn check_finite_f16(id: Invocation) {
-  let t = tile_index(id.group, id.groups);
-  if (t >= table.count) {
-    return;
-  }
-  let tile = table.tiles[t];
+  let tile = check_tile(id);
   var bad = false;
-  for (var i = id.lane; 2u * i < tile.length; i += WORKGROUP_SIZE) {
-    let word = gradients[tile.slot_offset / 2u + i];
-    // The high half is past the variable's end (padding) when the length is odd.
-    let high = select(0u, word >> 16u, 2u * i + 1u < tile.length);
-    bad = bad || (word & 0x7c00u) == 0x7c00u || (high & 0x7c00u) == 0x7c00u;
+  for (var i = id.lane; 8u * i < tile.length; i += WORKGROUP_SIZE) {
+    bad = bad || any_not_finite8(gradients4[tile.slot_offset / 8u + i], 8u * i, tile.length);
   }
-  if (bad) {
-    atomicOr(&guard.found, 1u);
-  }
+  report(bad);
 }
 
 @group(0) @binding(3) var<storage, read> lr_table: LrTable;

@@ -257,6 +257,13 @@ export class Kernels {
     });
   }
 
+  /** `guardCheck` four at a time, for 16-byte-aligned variables. */
+  get guardCheckVec4(): GPUComputePipeline {
+    return this.#pipeline(GUARD_WGSL, "check_finite_vec4", "guardCheck", {
+      WORKGROUP_SIZE: this.workgroupSize,
+    });
+  }
+
   /** `guardCheck` over float16 gradients. */
   get guardCheckF16(): GPUComputePipeline {
     return this.#pipeline(GUARD_WGSL, "check_finite_f16", "guardCheck", {

@@ -131,7 +131,11 @@ export const ENTRY_POINTS: Readonly<Record<keyof typeof BINDINGS, readonly strin
     "radix_sort.wgsl:radix_scan",
     "radix_sort.wgsl:radix_scatter",
   ],
-  guardCheck: ["guard.wgsl:check_finite", "guard.wgsl:check_finite_f16"],
+  guardCheck: [
+    "guard.wgsl:check_finite",
+    "guard.wgsl:check_finite_vec4",
+    "guard.wgsl:check_finite_f16",
+  ],
   guardFinalize: ["guard.wgsl:finalize"],
   lossScale: ["guard.wgsl:update_loss_scale"],
   widen: ["widen_f16.wgsl:widen_f16"],

@@ -153,7 +153,12 @@ export class UpdateGroup {
       () => guard.checkGroup(this.#tileBuffer!, this.buffers!.gradients()),
     );
     const kernels = this.shared.kernels;
-    this.#dispatch(pass, this.#half ? kernels.guardCheckF16 : kernels.guardCheck, group);
+    const pipeline = this.#half
+      ? kernels.guardCheckF16
+      : this.#vec4
+      ? kernels.guardCheckVec4
+      : kernels.guardCheck;
+    this.#dispatch(pass, pipeline, group);
   }
 
   /** Records pass 1 of norm clipping for this group. */

@@ -480,3 +480,22 @@ test("errors: Keras's table, and a bad call changes nothing", async () => {
     assert.equal(await opt.lossScale(), 2 ** 15, "the scale is unchanged");
   });
 });
+
+test("the finiteness check reads only the variables: a NaN in the padding after one skips nothing", async () => {
+  await withDevice(async (device, own) => {
+    for (const gradDtype of ["float32", "float16"] as const) {
+      const store = own(new VariableStore(device, { gradDtype }));
+      const v = store.variable("v", [5], randomValues(rng(5), 5));
+      const opt = own(new LossScaleOptimizer(new Adagrad(), { initialScale: 8 }));
+      // Element 5 is past the variable's end, inside the vector (or words) its tail is read with.
+      const bytes = gradDtype === "float16"
+        ? new Uint16Array([0, 0x7e00])
+        : new Float32Array([NaN]);
+      const at = v.grad.offset + (gradDtype === "float16" ? 8 : 20);
+      device.queue.writeBuffer(v.grad.buffer, at, bytes);
+      await opt.applyGradients([[v.grad, v]]);
+      assert.equal(await opt.lossScale(), 8, `${gradDtype}: the step was not skipped`);
+      assert.equal(await opt.dynamicCounter(), 1, gradDtype);
+    }
+  });
+});
