@@ -31,7 +31,7 @@ export {
 } from "./src/loss_scale_optimizer.ts";
 export { requestDevice, type RequestDeviceOptions } from "./src/request_device.ts";
 export type { AdagradConfig, AdagradOptions } from "./src/adagrad_config.ts";
-export { BufferRegion } from "./src/buffer_region.ts";
+export { BufferRegion, type RegionDtype } from "./src/buffer_region.ts";
 export { DeviceLostError } from "./src/device_lost.ts";
 export {
   CHECKPOINT_FORMAT,

@@ -1,4 +1,15 @@
-/** The element type of a {@linkcode BufferRegion}: float32, or float16 (gradients only). */
+/**
+ * The element type of a {@linkcode BufferRegion}, of a store's gradients
+ * (`VariableStoreOptions.gradDtype`) and of {@linkcode IndexedSlices} values: float32, or
+ * float16 (IEEE halves, packed two per 32-bit word).
+ *
+ * @example
+ * ```ts
+ * import type { RegionDtype } from "@webgpu-adagrad/core";
+ *
+ * const gradDtype: RegionDtype = "float16";
+ * ```
+ */
 export type RegionDtype = "float32" | "float16";
 
 /**
