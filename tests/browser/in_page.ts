@@ -17,6 +17,8 @@ import "../variable_store_test.ts";
 import "../step_cost_test.ts";
 import "../schedules_test.ts";
 import "../layout_test.ts";
+import "../loss_scale_test.ts";
+import "../float16_test.ts";
 
 /** One test's outcome, as reported to the runner. */
 export interface TestResult {
