@@ -49,11 +49,28 @@ fn gradient(@builtin(local_invocation_index) e: u32) {
 
 var<workgroup> scaled: array<f32, 16>;
 
+// x as float16 bits. WGSL leaves pack2x16float indeterminate past float16's range, so overflow
+// (and NaN) are written explicitly: the loss scale's check must see them. Bits, not comparisons of
+// floats: WGSL lets implementations assume there are no infinities or NaNs.
+fn half_bits(x: f32) -> u32 {
+  let bits = bitcast<u32>(x);
+  let magnitude = bits & 0x7fffffffu;
+  let sign = (bits >> 16u) & 0x8000u;
+  if (magnitude > 0x7f800000u) {
+    return sign | 0x7e00u; // NaN
+  }
+  if (magnitude >= 0x477ff000u) {
+    return sign | 0x7c00u; // 65520 and up round to infinity
+  }
+  return pack2x16float(vec2f(x, 0.0)) & 0xffffu;
+}
+
 @compute @workgroup_size(16)
 fn gradient_f16(@builtin(local_invocation_index) e: u32) {
   scaled[e] = entry_gradient(e) * loss_scale;
   workgroupBarrier();
   if (e < 8u) {
-    gradient_words[info.gradient + e] = pack2x16float(vec2f(scaled[2u * e], scaled[2u * e + 1u]));
+    gradient_words[info.gradient + e] = half_bits(scaled[2u * e]) |
+      (half_bits(scaled[2u * e + 1u]) << 16u);
   }
 }

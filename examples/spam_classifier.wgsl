@@ -120,7 +120,19 @@ fn predict(@builtin(global_invocation_id) id: vec3u) {
 @group(0) @binding(7) var<storage, read_write> gradient_words: array<u32>;
 @group(0) @binding(8) var<storage, read> loss_scale: f32;
 
+// x as float16 bits. WGSL leaves pack2x16float indeterminate past float16's range, so overflow
+// (and NaN) are written explicitly: the loss scale's check must see them. Bits, not comparisons of
+// floats: WGSL lets implementations assume there are no infinities or NaNs.
 fn half_bits(x: f32) -> u32 {
+  let bits = bitcast<u32>(x);
+  let magnitude = bits & 0x7fffffffu;
+  let sign = (bits >> 16u) & 0x8000u;
+  if (magnitude > 0x7f800000u) {
+    return sign | 0x7e00u; // NaN
+  }
+  if (magnitude >= 0x477ff000u) {
+    return sign | 0x7c00u; // 65520 and up round to infinity
+  }
   return pack2x16float(vec2f(x, 0.0)) & 0xffffu;
 }
 

@@ -135,8 +135,9 @@ struct LossScale {
 
 @group(0) @binding(5) var<storage, read_write> loss_scale: LossScale;
 
-// 1 / s, correctly rounded: WGSL's division may be off by 2.5 ulp, and Keras multiplies by the
-// float32 reciprocal. One Newton step with fused multiply-adds fixes the last bit.
+// 1 / s as Keras's float32 reciprocal: WGSL's division may be off by 2.5 ulp, and one Newton step
+// brings it to the correctly rounded value where `fma` is fused (WGSL does not promise that; a
+// power-of-two scale, every default, is exact either way).
 fn reciprocal(s: f32) -> f32 {
   let r = 1.0 / s;
   return fma(r, fma(-s, r, 1.0), r);
@@ -151,7 +152,7 @@ fn update_loss_scale() {
   if (!finite) {
     loss_scale.scale = max(scale * 0.5, 1.0);
     loss_scale.good_steps = 0u;
-  } else if (loss_scale.good_steps + 1u >= loss_scale.growth_steps) {
+  } else if (loss_scale.good_steps >= loss_scale.growth_steps - 1u) { // Keras: counter + 1 >= steps
     // Keras keeps the old scale when the doubled one would overflow.
     let grown = scale * 2.0;
     if (is_finite(grown)) {

@@ -32,7 +32,7 @@ export class LossScaleState {
 
   constructor(mode: 1 | 2, initialScale: number, growthSteps: number) {
     this.mode = mode;
-    this.#scale = initialScale;
+    this.#scale = Math.fround(initialScale);
     this.growthSteps = growthSteps;
   }
 
@@ -145,6 +145,20 @@ export function attachLossScale(inner: object, state: LossScaleState, name: stri
     );
   }
   states.set(inner, state);
+}
+
+/**
+ * Throws, changing nothing, when a loss scale over `inner` already lives on another device than
+ * `device` (made there by `scaleBinding`).
+ */
+export function checkLossScaleDevice(inner: object, device: GPUDevice | undefined): void {
+  const state = states.get(inner);
+  if (device && state?.device && state.device !== device) {
+    throw new TypeError(
+      "LossScaleOptimizer: its loss scale lives on another GPUDevice (scaleBinding) than the " +
+        "variables of this step",
+    );
+  }
 }
 
 /** The loss scale over `inner`'s steps, if any; marks `inner` as having made its GPU state. */

@@ -6,6 +6,7 @@ import { bindingWindow, type ExternalRef, type ExternalSlots } from "./_external
 import { checkByteRange, describe, gpuRange, isGpuBuffer } from "./_validate.ts";
 import { halfWords, isHalfData } from "./_float16.ts";
 import { alignUp } from "./_layout.ts";
+import { BufferRegion } from "./buffer_region.ts";
 import { COPY_SRC, STORAGE } from "./_usage.ts";
 import { IndexedSlices, slicesRange } from "./indexed_slices.ts";
 import { MAX_KEYS, pairBytes } from "./_sparse.ts";
@@ -166,6 +167,12 @@ function gradSource(
       throw new TypeError(`${what} has ${g.length} elements, expected ${elements}`);
     }
     return { kind: "upload", data: own.half ? halfWords(g) : g as Float32Array };
+  }
+  if (g instanceof BufferRegion && g.dtype !== (own.half ? "float16" : "float32")) {
+    throw new TypeError(
+      `${what} is a ${g.dtype} region, but the variable's gradients are ` +
+        `${own.half ? "float16" : "float32"}`,
+    );
   }
   if (isHalfData(g)) {
     throw new TypeError(

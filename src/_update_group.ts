@@ -96,10 +96,9 @@ export class UpdateGroup {
    */
   configure(buffers: GroupBuffers, members: readonly GroupMember[], vectorize = false): void {
     this.#vec4 = vectorize && members.every((m) => m.varOffset % 4 === 0 && m.slotOffset % 4 === 0);
+    // Float16 gradients are read by the vec4 kernels only: a layout that cannot vectorize (a
+    // row-wise arena) never reads its dense gradients (the plan refuses them).
     this.#half = buffers.halfGradients ?? false;
-    if (this.#half && !this.#vec4) {
-      throw new Error(`${this.label}: float16 gradients need a vec4 layout (a store arena)`);
-    }
     const words = tableWords(members, TILE_ELEMENTS);
     if (!this.#tileBuffer || this.#tileWords.length < words) {
       this.#tileBuffer?.destroy();

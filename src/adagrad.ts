@@ -1,5 +1,5 @@
 import { kernelsFor, type Specialisation } from "./_kernels.ts";
-import { lossScaleOf } from "./_loss_scale_state.ts";
+import { checkLossScaleDevice, lossScaleOf } from "./_loss_scale_state.ts";
 import { externalRef, planStep, warnMissing } from "./_plan.ts";
 import { SLOT, SlotStorage } from "./_slot_storage.ts";
 import { encodeStep, stepOutcome } from "./_step.ts";
@@ -255,7 +255,10 @@ export class Adagrad {
     if (initialValue !== undefined) finiteNumber(initialValue, "initialValue");
     const exists = this.#findSlot(variable, "addSlot");
     if (exists) return exists;
-    this.#storage.add(variable, this.#device, (d) => this.#prepare(this.#device ??= d));
+    this.#storage.add(variable, this.#device, (d) => {
+      checkLossScaleDevice(this, d);
+      return this.#prepare(this.#device ??= d);
+    });
     const slot = this.getSlot(variable, SLOT);
     if (initialValue !== undefined && initialValue !== this.initialAccumulatorValue) {
       slot.write(initialValue);
@@ -352,6 +355,7 @@ export class Adagrad {
       checkHalfDense: (name) => this.#variant.checkHalfDense(this.name, name),
     });
     if (plan.entries.length === 0) return ++this.#iterations;
+    checkLossScaleDevice(this, plan.device);
     warnMissing(this.#warnedMissing, plan.missing);
     const device = this.#device ??= plan.device!;
     const shared = this.#prepare(device);

@@ -1,5 +1,5 @@
 import { Adagrad } from "./adagrad.ts";
-import { LossScaleOptimizer } from "./loss_scale_optimizer.ts";
+import { LossScaleOptimizer, readLossScaleState } from "./loss_scale_optimizer.ts";
 import { variantOf } from "./_variant.ts";
 import { describe } from "./_validate.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from "./safetensors.ts";
@@ -112,8 +112,10 @@ export async function saveCheckpoint(
     const iter = `${optimizer.name}/iter`;
     const slots = optimizer.weights.filter((w): w is Slot => w instanceof Slot);
     const slotValues = await Promise.all(slots.map((s) => s.read()));
-    const scale = lossScale ? await lossScale.optimizer.lossScale() : 0;
-    const goodSteps = lossScale ? await lossScale.optimizer.dynamicCounter() : 0;
+    // One readback for both, so that no step can fall between them.
+    const { scale, goodSteps } = lossScale
+      ? await readLossScaleState(lossScale.optimizer)
+      : { scale: 0, goodSteps: 0 };
     for (const name of [iter, ...slots.map((s) => s.name), ...lossScale?.names ?? []]) {
       if (tensors.has(name)) {
         throw new TypeError(`saveCheckpoint: two tensors would be named '${name}'`);
@@ -123,7 +125,7 @@ export async function saveCheckpoint(
     slots.forEach((s, i) => tensors.set(s.name, f32(slotValues[i], s.shape)));
     if (lossScale) {
       tensors.set(lossScale.names[0], f32(new Float32Array([scale]), []));
-      tensors.set(lossScale.names[1], i64(goodSteps!));
+      tensors.set(lossScale.names[1], i64(goodSteps));
     }
     meta.optimizer_class = variantOf(optimizer.constructor).optimizerClass;
     meta.optimizer_name = optimizer.name;

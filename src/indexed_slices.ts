@@ -1,4 +1,4 @@
-import type { BufferRegion, RegionDtype } from "./buffer_region.ts";
+import { BufferRegion, type RegionDtype } from "./buffer_region.ts";
 import { alignUp } from "./_layout.ts";
 import { isHalfData } from "./_float16.ts";
 import type { GpuBinding } from "./types.ts";
@@ -86,16 +86,20 @@ export class IndexedSlices {
         `IndexedSlices: valuesDtype must be "float32" or "float16", got ${describe(valuesDtype)}`,
       );
     }
-    const half = isHalfData(values);
-    if (
-      ArrayBuffer.isView(values) && valuesDtype !== undefined &&
-      half !== (valuesDtype === "float16")
-    ) {
-      throw new TypeError(
-        `IndexedSlices: values are a ${values.constructor.name}, not ${valuesDtype} data`,
-      );
+    // CPU arrays and BufferRegions know their element type; other GPU ranges are told.
+    const known: RegionDtype | undefined = values instanceof BufferRegion
+      ? values.dtype
+      : ArrayBuffer.isView(values)
+      ? (isHalfData(values) ? "float16" : "float32")
+      : undefined;
+    if (known !== undefined && valuesDtype !== undefined && known !== valuesDtype) {
+      const kind = values instanceof BufferRegion
+        ? `a ${known} BufferRegion`
+        : `a ${values.constructor.name}`;
+      throw new TypeError(`IndexedSlices: values are ${kind}, not ${valuesDtype} data`);
     }
-    const dtype: RegionDtype = half ? "float16" : valuesDtype ?? "float32";
+    const dtype: RegionDtype = known ?? valuesDtype ?? "float32";
+    const half = dtype === "float16" && ArrayBuffer.isView(values);
     if (
       !Array.isArray(denseShape) || denseShape.length === 0 ||
       denseShape.some((d) => typeof d !== "number" || !Number.isSafeInteger(d) || d < 0)

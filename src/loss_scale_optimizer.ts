@@ -82,10 +82,12 @@ export interface ApplyScaledOptions {
   scaled?: boolean;
 }
 
+/** A scale: a number whose float32 value (the GPU's) is finite and positive. */
 function positiveNumber(x: unknown, what: string): number {
   if (typeof x !== "number") throw new TypeError(`${what} must be a number, got ${describe(x)}`);
-  if (!Number.isFinite(x) || x <= 0) {
-    throw new RangeError(`${what} must be a finite number > 0, got ${x}`);
+  const f = Math.fround(x);
+  if (!Number.isFinite(f) || f <= 0) {
+    throw new RangeError(`${what} must be a finite number > 0 in float32, got ${x}`);
   }
   return x;
 }
@@ -104,6 +106,8 @@ function checkApplyOptions(options: unknown): boolean {
   }
   return scaled;
 }
+
+let stateReader: (opt: LossScaleOptimizer) => Promise<{ scale: number; goodSteps: number }>;
 
 /**
  * Keras's `tf.keras.mixed_precision.LossScaleOptimizer` (TF 2.4-2.10) around an
@@ -154,6 +158,7 @@ export class LossScaleOptimizer {
   /** Keras `dynamic_growth_steps`; `undefined` for a fixed scale (Keras's `None`). */
   readonly dynamicGrowthSteps: number | undefined;
   readonly #state: LossScaleState;
+  #destroyed = false;
 
   /**
    * Wraps `innerOptimizer`, which must not have taken a step yet.
@@ -201,7 +206,7 @@ export class LossScaleOptimizer {
       }
       this.dynamicGrowthSteps = steps;
       if (innerOptimizer.getConfig().skip_non_finite) {
-        throw new TypeError(
+        throw new RangeError(
           `LossScaleOptimizer: optimizer '${innerOptimizer.name}' has skipNonFinite, and a ` +
             `dynamic loss scale skips non-finite steps itself; turn one of them off`,
         );
@@ -298,6 +303,7 @@ export class LossScaleOptimizer {
    * dynamic scale); for logs and checkpoints, not for every step.
    */
   async lossScale(): Promise<number> {
+    this.#assertAlive();
     return (await this.#state.read()).scale;
   }
 
@@ -306,6 +312,7 @@ export class LossScaleOptimizer {
    * `null` for a fixed scale. Reads it back from the GPU.
    */
   async dynamicCounter(): Promise<number | null> {
+    this.#assertAlive();
     return this.dynamic ? (await this.#state.read()).goodSteps : null;
   }
 
@@ -317,6 +324,7 @@ export class LossScaleOptimizer {
    *   scale other than `initialScale`
    */
   setLossScale(scale: number, goodSteps = 0): void {
+    this.#assertAlive();
     positiveNumber(scale, "scale");
     if (!Number.isSafeInteger(goodSteps) || goodSteps < 0 || goodSteps > 0xffffffff) {
       throw new RangeError(`goodSteps must be a non-negative integer, got ${describe(goodSteps)}`);
@@ -344,6 +352,10 @@ export class LossScaleOptimizer {
    * @throws {TypeError} when the scale already lives on another device
    */
   scaleBinding(device: GPUDevice): GPUBufferBinding {
+    this.#assertAlive();
+    if (typeof device !== "object" || device === null || !("createBuffer" in device)) {
+      throw new TypeError(`scaleBinding: expected a GPUDevice, got ${describe(device)}`);
+    }
     return { buffer: this.#state.bufferOn(device), offset: 0, size: 4 };
   }
 
@@ -395,6 +407,7 @@ export class LossScaleOptimizer {
   applyGradients(pairs: Iterable<GradientPair>, options?: ApplyScaledOptions): Promise<number> {
     let scaled: boolean;
     try {
+      this.#assertAlive();
       scaled = checkApplyOptions(options);
     } catch (e) {
       return Promise.reject(e);
@@ -483,7 +496,26 @@ export class LossScaleOptimizer {
 
   /** Frees the GPU state: the inner optimizer's and the loss scale's. */
   destroy(): void {
+    this.#destroyed = true;
     this.innerOptimizer.destroy();
     this.#state.destroy();
   }
+
+  #assertAlive(): void {
+    if (this.#destroyed) throw new TypeError("LossScaleOptimizer was destroyed");
+  }
+
+  static {
+    stateReader = (opt) => {
+      opt.#assertAlive();
+      return opt.#state.read();
+    };
+  }
+}
+
+/** The scale and the counter in one readback, for checkpoints (not public API). */
+export function readLossScaleState(
+  opt: LossScaleOptimizer,
+): Promise<{ scale: number; goodSteps: number }> {
+  return stateReader(opt);
 }

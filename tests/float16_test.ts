@@ -69,18 +69,28 @@ test("float16 rounding: nearest, ties to even, subnormals, overflow, NaN", () =>
   }
 });
 
-/** A WGSL pass writing pack2x16float of `data` into a variable's float16 gradient region. */
+/**
+ * A WGSL pass writing `data` as float16 into a variable's gradient region, as a backward shader
+ * would: pack2x16float, with overflow written as infinity (WGSL leaves pack2x16float's result
+ * indeterminate there).
+ */
 function writeHalvesOnGpu(device: GPUDevice, v: Variable, data: Float32Array): GPUBuffer {
   const source = upload(device, data);
   const module = device.createShaderModule({
     code: `
       @group(0) @binding(0) var<storage, read> src: array<f32>;
       @group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+      fn half_bits(x: f32) -> u32 {
+        let magnitude = bitcast<u32>(x) & 0x7fffffffu;
+        let sign = (bitcast<u32>(x) >> 16u) & 0x8000u;
+        if (magnitude >= 0x477ff000u) { return sign | 0x7c00u; }
+        return pack2x16float(vec2f(x, 0.0)) & 0xffffu;
+      }
       @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3u) {
         let n = arrayLength(&src);
         if (2u * id.x >= n) { return; }
         let high = select(0.0, src[min(2u * id.x + 1u, n - 1u)], 2u * id.x + 1u < n);
-        dst[id.x] = pack2x16float(vec2f(src[2u * id.x], high));
+        dst[id.x] = half_bits(src[2u * id.x]) | (half_bits(high) << 16u);
       }`,
   });
   const pipeline = device.createComputePipeline({
@@ -156,11 +166,13 @@ test("dense float16 gradients from every source, with each clipping mode, agains
 test("float16 IndexedSlices values from the CPU and the GPU, element-wise and row-wise", async () => {
   await withDevice(async (device, own) => {
     const random = rng(61);
-    const [rows, width, nnz] = [400, 6, 1500];
+    // An odd number of halves: the GPU ranges end mid-word and are copied in whole words.
+    const [rows, width, nnz] = [400, 5, 1501];
     for (const Optimizer of [Adagrad, RowWiseAdagrad]) {
-      const store = own(new VariableStore(device));
+      // A float16 store: its gradient arena is never read here (sparse gradients only).
+      const store = own(new VariableStore(device, { gradDtype: "float16" }));
       const init = randomValues(random, rows * width);
-      const vars = [0, 1, 2].map((i) => store.variable(`t${i}`, [rows, width], init));
+      const vars = [0, 1, 2, 3].map((i) => store.variable(`t${i}`, [rows, width], init));
       const twin = store.variable("twin", [rows, width], init);
       const opt = own(new Optimizer({ learningRate: 0.1, clipnorm: 4 }));
       const ref = own(new Optimizer({ learningRate: 0.1, clipnorm: 4 }));
@@ -169,10 +181,30 @@ test("float16 IndexedSlices values from the CPU and the GPU, element-wise and ro
         const indices = randomIndices(random, nnz, rows, 30);
         const values = randomValues(random, nnz * width);
         const h = halves(values);
-        const gpu = own(upload(device, new Uint32Array(h.buffer))); // nnz * width is even
+        const words = new Uint16Array(h.length + 1 + 8); // padded to whole words, then 16 bytes on
+        words.set(h);
+        words.set(h.subarray(0, 8), h.length + 1);
+        const gpu = own(upload(device, new Uint32Array(words.buffer)));
+        // The second range starts 16 bytes into another buffer.
+        const shifted = new Uint16Array(8 + h.length + 1);
+        shifted.set(h, 8);
+        const other = own(upload(device, new Uint32Array(shifted.buffer)));
+        const bytes = 2 * (h.length + 1);
         await opt.applyGradients([
           [new IndexedSlices(h, indices, [rows, width]), vars[0]],
-          [new IndexedSlices(gpu, indices, [rows, width], "float16"), vars[1]],
+          [
+            new IndexedSlices({ buffer: gpu, size: bytes }, indices, [rows, width], "float16"),
+            vars[1],
+          ],
+          [
+            new IndexedSlices(
+              { buffer: other, offset: 16, size: bytes },
+              indices,
+              [rows, width],
+              "float16",
+            ),
+            vars[3],
+          ],
           [
             new IndexedSlices(
               F16 ? new F16(values) as unknown as Uint16Array : h,
@@ -271,6 +303,16 @@ test("float16 errors name what is wrong and change nothing", async () => {
         (e: Error) => e instanceof TypeError && message.test(e.message),
       );
     }
+    // A region knows its element type: a float16 region is no float32 gradient, nor the reverse.
+    await assert.rejects(
+      opt.applyGradients([[h.grad, f]]),
+      /is a float16 region, but the variable's gradients are float32/,
+    );
+    assert.throws(
+      () => new IndexedSlices(h.grad, new Int32Array(10), [10, 3], "float32"),
+      /values are a float16 BufferRegion, not float32 data/,
+    );
+    assert.equal(new IndexedSlices(h.grad, new Int32Array(10), [10, 3]).valuesDtype, "float16");
     const rowWise = own(new RowWiseAdagrad());
     await assert.rejects(
       rowWise.applyGradients([[new Float32Array(30), h]]),

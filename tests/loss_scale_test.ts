@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   Adagrad,
   type AdagradOptions,
+  decodeSafetensors,
   IndexedSlices,
   LossScaleOptimizer,
   restoreCheckpoint,
@@ -247,7 +248,7 @@ test("scaled sparse gradients, element-wise and row-wise, against the float64 re
   });
 });
 
-test("a backward shader multiplies by scaleBinding(); the step unscales; nothing is read back", async () => {
+test("a backward shader multiplies by scaleBinding(); the step unscales; the scale moves on the GPU", async () => {
   await withDevice(async (device, own) => {
     const store = own(new VariableStore(device));
     const random = rng(8);
@@ -331,6 +332,9 @@ test("checkpoints: a resumed run is bit-identical; inner and wrapped checkpoints
     const first = make("first");
     await run(first, 0, 4);
     const bytes = await saveCheckpoint({ variables: [first.v], optimizer: first.opt });
+    const saved = decodeSafetensors(bytes).tensors;
+    assert.equal(saved.get("Adagrad/loss_scale/current_loss_scale")?.dtype, "F32", "Keras's name");
+    assert.equal(saved.get("Adagrad/loss_scale/good_steps")?.dtype, "I64", "Keras's name");
     const second = make("second");
     restoreCheckpoint(bytes, { variables: [second.v], optimizer: second.opt });
     assert.equal(await second.opt.lossScale(), await first.opt.lossScale());
@@ -425,13 +429,18 @@ test("errors: Keras's table, and a bad call changes nothing", async () => {
     [() => new LossScaleOptimizer(new Adagrad(), { initialScale: 0 }), RangeError, /> 0/],
     [() => new LossScaleOptimizer(new Adagrad(), { dynamicGrowthSteps: 0 }), RangeError, /1 to/],
     [
+      () => new LossScaleOptimizer(new Adagrad(), { initialScale: 1e39 }),
+      RangeError,
+      /finite number > 0 in float32/,
+    ],
+    [
       () => new LossScaleOptimizer(new Adagrad(), { scale: 2 } as never),
       TypeError,
       /unknown option 'scale'/,
     ],
     [
       () => new LossScaleOptimizer(new Adagrad({ skipNonFinite: true })),
-      TypeError,
+      RangeError,
       /skipNonFinite/,
     ],
     [
@@ -478,6 +487,38 @@ test("errors: Keras's table, and a bad call changes nothing", async () => {
     assert.equal(opt.iterations, 0, "no step was taken");
     assert.deepEqual(bits(await v.read()), before, "the variable is unchanged");
     assert.equal(await opt.lossScale(), 2 ** 15, "the scale is unchanged");
+
+    // The scale made on another device by scaleBinding: refused, and nothing changes.
+    const { requestDevice } = await import("./_gpu.ts");
+    const other = await requestDevice();
+    try {
+      const elsewhere = own(new LossScaleOptimizer(new Adagrad()));
+      elsewhere.scaleBinding(other);
+      for (let k = 0; k < 2; k++) {
+        await assert.rejects(
+          elsewhere.applyGradients([[new Float32Array([1, 1, 1]), v]]),
+          /lives on another GPUDevice/,
+        );
+      }
+      assert.equal(elsewhere.iterations, 0);
+      assert.deepEqual(bits(await v.read()), before);
+      // Not tied to the refused device: a step on the scale's own device works.
+      const there = new VariableStore(other);
+      const u = there.variable("u", [3], new Float32Array([1, 2, 3]));
+      assert.equal(await elsewhere.applyGradients([[new Float32Array([1, 1, 1]), u]]), 1);
+      elsewhere.destroy();
+      there.destroy();
+    } finally {
+      other.destroy();
+    }
+    // After destroy(), every call says so.
+    opt.destroy();
+    await assert.rejects(opt.lossScale(), /LossScaleOptimizer was destroyed/);
+    assert.throws(() => opt.scaleBinding(device), /LossScaleOptimizer was destroyed/);
+    await assert.rejects(
+      opt.applyGradients([[new Float32Array([1, 1, 1]), v]]),
+      /LossScaleOptimizer was destroyed/,
+    );
   });
 });
 
