@@ -46,6 +46,8 @@ export function packContents(): void {
     "package.json",
     "esm/mod.js",
     "esm/mod.d.ts",
+    "esm/tfjs.js",
+    "esm/tfjs.d.ts",
     "esm/src/_shaders.js",
     "esm/src/adagrad.js",
     "esm/src/adagrad.d.ts",
@@ -104,6 +106,19 @@ await setupGlobals();
 const RUNTIME = "bun (bun-webgpu)";
 const device = await requestDevice();
 ${STEP}`,
+    "tfjs.mjs": `import { TfjsAdagrad, useDeviceForTfjs } from "${NPM_NAME}/tfjs";
+import * as tf from "@tensorflow/tfjs-core";
+const opt = new TfjsAdagrad({ learningRate: 0.1 });
+if (opt.getClassName() !== "TfjsAdagrad" || typeof useDeviceForTfjs !== "function") {
+  throw new Error("webgpu-adagrad/tfjs: wrong exports");
+}
+if (!(opt instanceof tf.Optimizer)) throw new Error("TfjsAdagrad is not a tf.Optimizer");
+console.log("node: webgpu-adagrad/tfjs imports, TfjsAdagrad is a tf.Optimizer");
+`,
+    "typed_tfjs.ts": `import { TfjsAdagrad, type TfjsAdagradOptions } from "${NPM_NAME}/tfjs";
+const options: TfjsAdagradOptions = { learningRate: 0.1, epsilonInsideSqrt: true, rowWise: false };
+export const opt: TfjsAdagrad = new TfjsAdagrad(options);
+`,
     "typed.ts": `import {
   Adagrad,
   type AdagradOptions,
@@ -139,6 +154,7 @@ export async function step(): Promise<number> {
   });
   run("node", ["esm.mjs"], { cwd: dir });
   run("node", ["require.cjs"], { cwd: dir });
+  run("node", ["tfjs.mjs"], { cwd: dir });
   for (const [module, moduleResolution] of [["nodenext", "nodenext"], ["esnext", "bundler"]]) {
     const config = `tsconfig.${moduleResolution}.json`;
     await writeFile(
@@ -153,7 +169,7 @@ export async function step(): Promise<number> {
           module,
           moduleResolution,
         },
-        files: ["typed.ts"],
+        files: ["typed.ts", "typed_tfjs.ts"],
       }),
     );
     run("node", [`../../${TSC}`, "-p", config], { cwd: dir });
