@@ -13,7 +13,7 @@
  * await tf.setBackend("webgpu");
  * const x = tf.variable(tf.scalar(3), true, "x");
  * const opt = new TfjsAdagrad({ learningRate: 0.5 });
- * for (let i = 0; i < 10; i++) opt.minimize(() => x.square());
+ * for (let i = 0; i < 10; i++) opt.minimize(() => tf.square(x));
  * console.log(x.dataSync()[0]); // closer to 0
  * opt.dispose();
  * ```
@@ -28,3 +28,4 @@ export {
 } from "./src/tfjs_adagrad.ts";
 export { useDeviceForTfjs } from "./src/tfjs_device.ts";
 export { tfjsIndexedSlices } from "./src/tfjs_indexed_slices.ts";
+export type { TfjsConfigDict } from "./src/tfjs_adagrad.ts";

@@ -1,7 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { Adagrad } from "./adagrad.ts";
 import { type AdagradOptions, optionsFromConfig } from "./adagrad_config.ts";
-import { IndexedSlices } from "./indexed_slices.ts";
+import type { IndexedSlices } from "./indexed_slices.ts";
 import { RowWiseAdagrad } from "./row_wise_adagrad.ts";
 import type { LearningRateSchedule } from "./learning_rate_schedule.ts";
 import { submitStep } from "./_step_access.ts";
@@ -36,6 +36,16 @@ export interface TfjsAdagradOptions extends Omit<AdagradOptions, "device"> {
    */
   rowWise?: boolean;
 }
+
+/**
+ * TF.js's `tf.serialization.ConfigDict`: what `getConfig()` returns.
+ *
+ * @example
+ * ```ts ignore
+ * const config: TfjsConfigDict = new TfjsAdagrad().getConfig();
+ * ```
+ */
+export type TfjsConfigDict = tf.serialization.ConfigDict;
 
 /** A gradient for {@linkcode TfjsAdagrad.applyGradients}: a tensor, rows of one, or none. */
 export type TfjsGradient = tf.Tensor | IndexedSlices | null | undefined;
@@ -301,7 +311,7 @@ export class TfjsAdagrad extends tf.Optimizer {
    * The config, with Keras's keys as {@linkcode Adagrad.getConfig} writes them, plus `row_wise`
    * when set; `model.save` stores it and `TfjsAdagrad.fromConfig` reads it back.
    */
-  override getConfig(): tf.serialization.ConfigDict {
+  override getConfig(): TfjsConfigDict {
     const config = this.#inner.getConfig() as unknown as tf.serialization.ConfigDict;
     return this.#rowWise ? { ...config, row_wise: true } : { ...config };
   }
