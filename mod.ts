@@ -23,6 +23,12 @@
 export { IndexedSlices, type SlicesData } from "./src/indexed_slices.ts";
 export { Adagrad } from "./src/adagrad.ts";
 export { RowWiseAdagrad } from "./src/row_wise_adagrad.ts";
+export {
+  type ApplyScaledOptions,
+  type LossScaleConfig,
+  LossScaleOptimizer,
+  type LossScaleOptions,
+} from "./src/loss_scale_optimizer.ts";
 export { requestDevice, type RequestDeviceOptions } from "./src/request_device.ts";
 export type { AdagradConfig, AdagradOptions } from "./src/adagrad_config.ts";
 export { BufferRegion } from "./src/buffer_region.ts";

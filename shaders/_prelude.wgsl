@@ -15,6 +15,10 @@ override NORM_MODE: u32 = 0u;
 // The opt-in non-finite guard: skip the step when guard.wgsl found a NaN or an infinity, and take
 // the learning rate it picked.
 override GUARD: bool = false;
+// A LossScaleOptimizer around the optimizer: 0 none, 1 a fixed scale, 2 a dynamic one. With
+// either, every gradient is multiplied by the verdict's `unscale` before clipping, as Keras's
+// get_unscaled_gradients does; with a dynamic scale the verdict also skips non-finite steps.
+override LOSS_SCALE: u32 = 0u;
 
 // Per-step values, written once per step by the CPU (no readback needed to compute them).
 struct Params {
@@ -105,12 +109,14 @@ struct Norms {
   divisors: array<f32>,
 }
 
-// Written by guard.wgsl's `finalize`: 1 to skip this step, and the step's learning rate.
+// Written by guard.wgsl: 1 to skip this step, the step's learning rate (`finalize`), and what
+// a LossScaleOptimizer's gradients are multiplied by (`update_loss_scale`, or the CPU for a
+// fixed scale): 1 / scale for gradients of a scaled loss, 1 for unscaled ones.
 struct Verdict {
   skip: u32,
   lr: f32,
+  unscale: f32,
   pad0: u32,
-  pad1: u32,
 }
 
 // The builtins of a kernel that runs one workgroup per tile. Kernels with barriers take
@@ -148,9 +154,17 @@ fn is_finite(x: f32) -> bool {
   return is_finite_bits(bitcast<u32>(x));
 }
 
-// Whether the guard skips this step.
+// Whether the guard, or a dynamic loss scale, skips this step.
 fn skip_step(verdict: Verdict) -> bool {
-  return GUARD && verdict.skip != 0u;
+  return (GUARD || LOSS_SCALE == 2u) && verdict.skip != 0u;
+}
+
+// A raw gradient as the optimizer sees it: unscaled, with a LossScaleOptimizer.
+fn unscaled(g: f32, unscale: f32) -> f32 {
+  if (LOSS_SCALE != 0u) {
+    return g * unscale;
+  }
+  return g;
 }
 
 // The step's learning rate: the CPU's, or the one the guard picked.
@@ -161,18 +175,19 @@ fn step_lr(params: Params, verdict: Verdict) -> f32 {
   return params.lr;
 }
 
-// Keras `clipvalue`.
-fn clip_by_value(g: f32, params: Params) -> f32 {
+// Keras `clipvalue`, of a raw gradient value (unscaled first).
+fn clip_by_value(g: f32, params: Params, unscale: f32) -> f32 {
+  let x = unscaled(g, unscale);
   if (CLIP_VALUE) {
-    return clamp(g, -params.clip_value, params.clip_value);
+    return clamp(x, -params.clip_value, params.clip_value);
   }
-  return g;
+  return x;
 }
 
-// Keras's clip of one raw gradient value: clipvalue, then clipnorm with the variable's `divisor`
-// or global_clipnorm with `global_scale` (both from clip_norms.wgsl).
-fn clip(g: f32, params: Params, divisor: f32, global_scale: f32) -> f32 {
-  let x = clip_by_value(g, params);
+// Keras's clip of one raw gradient value: unscaled, clipvalue, then clipnorm with the variable's
+// `divisor` or global_clipnorm with `global_scale` (both from clip_norms.wgsl).
+fn clip(g: f32, params: Params, unscale: f32, divisor: f32, global_scale: f32) -> f32 {
+  let x = clip_by_value(g, params, unscale);
   if (NORM_MODE == 1u) {
     return (x * params.clip_norm) / divisor; // tf.clip_by_norm's order of operations
   }

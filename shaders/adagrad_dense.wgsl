@@ -36,10 +36,11 @@ fn workgroup_tile(id: Invocation) -> Tile {
 }
 
 // What a tile's elements share, read once per tile rather than once per element: the step's
-// parameters and learning rate, clipnorm's divisor for the tile's variable, global_clipnorm's scale.
+// parameters and learning rate, a loss scale's unscaling factor, clipnorm's divisor for the tile's variable, global_clipnorm's scale.
 struct Rates {
   params: Params,
   lr: f32,
+  unscale: f32,
   divisor: f32,
   global_scale: f32,
 }
@@ -53,12 +54,12 @@ fn tile_rates(tile: Tile) -> Rates {
   if (NORM_MODE == 2u) {
     global_scale = norms.global_scale;
   }
-  return Rates(params, step_lr(params, verdict), divisor, global_scale);
+  return Rates(params, step_lr(params, verdict), verdict.unscale, divisor, global_scale);
 }
 
 // One element, from its raw gradient: (new accumulator, new variable).
 fn element(g: f32, accumulator: f32, variable: f32, r: Rates) -> vec2f {
-  let clipped = clip(g, r.params, r.divisor, r.global_scale);
+  let clipped = clip(g, r.params, r.unscale, r.divisor, r.global_scale);
   return adagrad(clipped, accumulator, variable, r.lr, r.params.epsilon);
 }
 

@@ -29,6 +29,7 @@ fn sparse_update(id: Invocation) {
   }
   let tile = table.tiles[t];
   let lr = step_lr(params, verdict);
+  let unscale = verdict.unscale;
   var divisor = 1.0;
   if (NORM_MODE == 1u) {
     divisor = norms.divisors[tile.variable];
@@ -60,7 +61,7 @@ fn sparse_update(id: Invocation) {
     var g = 0.0;
     for (var q = p; q < end && pairs[q].x == key; q++) {
       let x = values[tile.value_base + (pairs[q].y - tile.nnz_base) * tile.width + column];
-      g += clip(x, params, divisor, norms.global_scale);
+      g += clip(x, params, unscale, divisor, norms.global_scale);
     }
     let slot = tile.slot_offset + row * tile.width + column;
     let v = tile.var_offset + row * tile.width + column;

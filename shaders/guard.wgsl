@@ -8,6 +8,10 @@
 //   finalize       one thread: counts a skipped step, publishes the verdict and this step's
 //                  learning rate to the update kernels (the `Verdict`), resets `found`
 //
+//   update_loss_scale   (instead of finalize, with a dynamic LossScaleOptimizer) one thread:
+//                  Keras's dynamic loss scale update from `guard.found`, and the verdict: skip a
+//                  non-finite step, and the factor that unscales this step's gradients
+//
 // The learning rate: the CPU cannot know how many earlier steps the GPU skipped until it reads
 // the count back (in the background, every few steps), so it writes lr_t for the iteration counts
 // it might be at: lr[j] for j skips it has not seen yet. `finalize` picks the right one.
@@ -63,5 +67,47 @@ fn finalize() {
   verdict.skip = found;
   verdict.lr = lr_table.lr[j];
   guard.skipped += found;
+  atomicStore(&guard.found, 0u);
+}
+
+// A LossScaleOptimizer's dynamic scale (Keras's _DynamicLossScaleState): `scale` and `good_steps`
+// are the GPU's; the CPU writes the others.
+struct LossScale {
+  scale: f32,
+  // Finite steps in a row since the scale last changed (Keras's `counter`).
+  good_steps: u32,
+  growth_steps: u32,
+  // 1 when this step's gradients come from the scaled loss and must be unscaled, 0 otherwise.
+  scaled: u32,
+}
+
+@group(0) @binding(5) var<storage, read_write> loss_scale: LossScale;
+
+// 1 / s, correctly rounded: WGSL's division may be off by 2.5 ulp, and Keras multiplies by the
+// float32 reciprocal. One Newton step with fused multiply-adds fixes the last bit.
+fn reciprocal(s: f32) -> f32 {
+  let r = 1.0 / s;
+  return fma(r, fma(-s, r, 1.0), r);
+}
+
+@compute @workgroup_size(1)
+fn update_loss_scale() {
+  let finite = atomicLoad(&guard.found) == 0u;
+  let scale = loss_scale.scale;
+  verdict.skip = select(1u, 0u, finite);
+  verdict.unscale = select(1.0, reciprocal(scale), loss_scale.scaled != 0u);
+  if (!finite) {
+    loss_scale.scale = max(scale * 0.5, 1.0);
+    loss_scale.good_steps = 0u;
+  } else if (loss_scale.good_steps + 1u >= loss_scale.growth_steps) {
+    // Keras keeps the old scale when the doubled one would overflow.
+    let grown = scale * 2.0;
+    if (is_finite(grown)) {
+      loss_scale.scale = grown;
+    }
+    loss_scale.good_steps = 0u;
+  } else {
+    loss_scale.good_steps += 1u;
+  }
   atomicStore(&guard.found, 0u);
 }

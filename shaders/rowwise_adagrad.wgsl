@@ -23,7 +23,7 @@
 @group(0) @binding(7) var<storage, read> pairs: array<vec2u>;
 
 fn clipped(x: f32, divisor: f32) -> f32 {
-  return clip(x, params, divisor, norms.global_scale);
+  return clip(x, params, verdict.unscale, divisor, norms.global_scale);
 }
 
 // Column `column` of the row's gradient: its duplicates (sorted positions first .. the key's last),

@@ -1,8 +1,8 @@
 // requires: _prelude.wgsl
-// Norm clipping, pass 1 of 2: the sum of squares of each tile's gradient (after clipvalue, which
-// Keras applies first), written to the step's `partials` at `table.partial_base + tile`. Tiles
-// never straddle two variables, so pass 2 can add up each variable's partials in a fixed order:
-// the result does not depend on scheduling.
+// Norm clipping, pass 1 of 2: the sum of squares of each tile's gradient (unscaled, then after
+// clipvalue, which Keras applies first), written to the step's `partials` at
+// `table.partial_base + tile`. Tiles never straddle two variables, so pass 2 can add up each
+// variable's partials in a fixed order: the result does not depend on scheduling.
 //
 // A workgroup takes TILES consecutive tiles; each thread sums its elements of each tile in order,
 // then one thread per tile adds the threads' sums in lane order. One barrier per workgroup rather
@@ -17,12 +17,14 @@ const TILES: u32 = 8u;
 @group(0) @binding(2) var<storage, read> gradients: array<f32>;
 @group(0) @binding(2) var<storage, read> gradients4: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
+// A LossScaleOptimizer's unscaling factor: the norms are those of the unscaled gradients.
+@group(0) @binding(4) var<storage, read> verdict: Verdict;
 
 // The threads' sums, tile-major: sums[k * WORKGROUP_SIZE + lane] for the workgroup's tile k.
 var<workgroup> sums: array<f32, TILES * WORKGROUP_SIZE>;
 
 fn square(g: f32) -> f32 {
-  let x = clip_by_value(g, params);
+  let x = clip_by_value(g, params, verdict.unscale);
   return x * x;
 }
 

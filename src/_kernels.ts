@@ -35,7 +35,12 @@ export interface Specialisation {
   /** The non-finite guard (guard.wgsl) decides whether the step runs, and its learning rate. */
   guard: boolean;
   normMode: NormMode;
+  /** A LossScaleOptimizer around the optimizer: none, a fixed scale, a dynamic one. */
+  lossScale: LossScaleMode;
 }
+
+/** No loss scaling, a fixed scale, a dynamic scale (LOSS_SCALE in the kernels). */
+export type LossScaleMode = 0 | 1 | 2;
 
 type LayoutName = keyof typeof BINDINGS;
 
@@ -153,6 +158,7 @@ export class Kernels {
       CLIP_VALUE: s.clipValue ? 1 : 0,
       NORM_MODE: s.normMode,
       GUARD: s.guard ? 1 : 0,
+      LOSS_SCALE: s.lossScale,
     });
   }
 
@@ -197,6 +203,7 @@ export class Kernels {
     return this.#pipeline(SUM_SQUARES_WGSL, entry, "sumSquares", {
       WORKGROUP_SIZE: this.workgroupSize,
       CLIP_VALUE: this.spec.clipValue ? 1 : 0,
+      LOSS_SCALE: this.spec.lossScale,
     });
   }
 
@@ -244,6 +251,11 @@ export class Kernels {
     return this.#pipeline(GUARD_WGSL, "finalize", "guardFinalize", { LR_WINDOW });
   }
 
+  /** A dynamic loss scale's update and verdict (guard.wgsl). */
+  get lossScaleUpdate(): GPUComputePipeline {
+    return this.#pipeline(GUARD_WGSL, "update_loss_scale", "lossScale", {});
+  }
+
   #pipeline(
     code: string,
     entryPoint: string,
@@ -273,7 +285,8 @@ export class Kernels {
 /** The kernels for `device` and `spec`, one object per distinct specialisation. */
 export function kernelsFor(device: GPUDevice, spec: Specialisation): Kernels {
   const cache = cacheOf(device);
-  const key = `${spec.epsilonInsideSqrt}:${spec.clipValue}:${spec.normMode}:${spec.guard}`;
+  const key = [spec.epsilonInsideSqrt, spec.clipValue, spec.normMode, spec.guard, spec.lossScale]
+    .join(":");
   let kernels = cache.kernels.get(key);
   if (!kernels) cache.kernels.set(key, kernels = new Kernels(device, spec));
   return kernels;

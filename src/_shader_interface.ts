@@ -58,9 +58,11 @@ export const VARIABLE_TABLE = struct("VariableTable", "count", "pad0", "pad1", "
 /** The header of the norms (`Norms`, before the per-variable `divisors`). */
 export const NORMS = struct("Norms", "global_scale", "pad0", "pad1", "pad2");
 /** The non-finite guard's verdict, read by the update kernels (`Verdict`). */
-export const VERDICT = struct("Verdict", "skip", "lr", "pad0", "pad1");
+export const VERDICT = struct("Verdict", "skip", "lr", "unscale", "pad0");
 /** The guard's running state (`Guard`): `found` is atomic, `skipped` counts skipped steps. */
 export const GUARD = struct("Guard", "found", "skipped", "pad0", "pad1");
+/** A dynamic loss scale's state (`LossScale`): the scale, Keras's counter, and the CPU's words. */
+export const LOSS_SCALE = struct("LossScale", "scale", "good_steps", "growth_steps", "scaled");
 /** The header of the guard's learning-rate table (`LrTable`, before `lr`). */
 export const LR_TABLE = struct("LrTable", "known", "pad0", "pad1", "pad2");
 
@@ -77,8 +79,8 @@ export const BINDINGS = {
   update: { 0: U, 1: R, 2: W, 3: W, 4: R, 5: R, 6: R },
   /** adagrad_sparse.wgsl, rowwise_adagrad.wgsl: as `update` (values for gradients), then pairs. */
   sparseUpdate: { 0: U, 1: R, 2: W, 3: W, 4: R, 5: R, 6: R, 7: R },
-  /** sum_squares.wgsl: params, tiles, gradients, partials. */
-  sumSquares: { 0: U, 1: R, 2: R, 3: W },
+  /** sum_squares.wgsl: params, tiles, gradients, partials, verdict (a loss scale's factor). */
+  sumSquares: { 0: U, 1: R, 2: R, 3: W, 4: R },
   /** clip_norms.wgsl: params, variable table, partials, norms. */
   clipNorms: { 0: U, 1: R, 2: R, 3: W },
   /** sparse_keys.wgsl: entry table, indices, pairs, skipped count. */
@@ -91,6 +93,8 @@ export const BINDINGS = {
   guardCheck: { 0: R, 1: R, 2: W },
   /** guard.wgsl `finalize`: guard state, learning-rate table, verdict. */
   guardFinalize: { 2: W, 3: R, 4: W },
+  /** guard.wgsl `update_loss_scale`: guard state, verdict, loss scale. */
+  lossScale: { 2: W, 4: W, 5: W },
 } as const satisfies Record<string, BindingTable>;
 
 /** Bindings read at a dynamic offset: a table of per-dispatch uniforms, written once. */
@@ -119,6 +123,7 @@ export const ENTRY_POINTS: Readonly<Record<keyof typeof BINDINGS, readonly strin
   ],
   guardCheck: ["guard.wgsl:check_finite"],
   guardFinalize: ["guard.wgsl:finalize"],
+  lossScale: ["guard.wgsl:update_loss_scale"],
 };
 
 /** Every struct the CPU writes or reads. */
@@ -137,5 +142,6 @@ export const STRUCTS: readonly StructLayout<string>[] = [
   NORMS,
   VERDICT,
   GUARD,
+  LOSS_SCALE,
   LR_TABLE,
 ];

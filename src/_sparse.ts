@@ -253,7 +253,7 @@ export class SparseBuffers {
   /** Records pass 1 of norm clipping over the value rows. */
   encodeSumSquares(pass: GPUComputePassEncoder): void {
     if (this.#valueTileCount === 0) return;
-    const { kernels, params, partials } = this.shared;
+    const { kernels, params, partials, verdict } = this.shared;
     const group = this.#sumSquaresGroup.get(
       this.shared,
       () =>
@@ -262,6 +262,7 @@ export class SparseBuffers {
           this.#valueTiles!,
           this.values,
           partials!,
+          verdict,
         ]),
     );
     const max = kernels.maxWorkgroupsPerDimension;

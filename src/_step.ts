@@ -6,7 +6,8 @@
 //   number     the step's variables and their tiles' partial sums, once, dense groups first
 //   tables     tile tables, sparse tiles, the variable table of norm clipping (written only when
 //              they change)
-//   one pass   sort keys and sort; the guard's check and verdict; sums of squares and norms;
+//   one pass   sort keys and sort; the finiteness check and the verdict (the guard's, or a dynamic
+//              loss scale's update); sums of squares and norms;
 //              the dense updates, one dispatch per group; the sparse updates, one per group
 //
 // Dispatches depend on the number of groups (arenas and caller buffers), never on the number of
@@ -116,7 +117,8 @@ export function encodeStep(
   if (shared.guard) {
     for (const group of dense.keys()) group.encodeCheck(pass);
     staging?.encodeCheck(pass);
-    shared.guard.encodeFinalize(pass);
+    shared.skipGuard?.encodeFinalize(pass);
+    shared.lossScale?.encodeUpdate(pass, shared);
   }
   if (shared.kernels.spec.normMode !== 0) {
     for (const group of dense.keys()) group.encodeSumSquares(pass);

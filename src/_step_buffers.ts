@@ -14,6 +14,7 @@ import {
 import type { ResolvedOptions } from "./adagrad_config.ts";
 import { CachedBindGroup } from "./_cached_bind_group.ts";
 import { GuardState } from "./_guard.ts";
+import { type LossScaleState, UNSCALE_OFFSET } from "./_loss_scale_state.ts";
 import { SparseBuffers } from "./_sparse.ts";
 import { dispatch } from "./_tiles.ts";
 import { COPY_DST, STORAGE, UNIFORM } from "./_usage.ts";
@@ -25,12 +26,17 @@ export class StepBuffers {
   generation = 0;
   /** `Params`: lr_t, epsilon, clip_value, clip_norm; written every step. */
   readonly params: GPUBuffer;
-  /** `Verdict`: written by the guard's finalize, read by the updates (with `skipNonFinite`). */
+  /**
+   * `Verdict`: written by the guard's finalize (with `skipNonFinite`) or a dynamic loss scale's
+   * update, and by the CPU for a fixed scale's factor; read by the updates.
+   */
   readonly verdict: GPUBuffer;
   /** `LrTable`: the learning rates the guard picks from (with `skipNonFinite`). */
   readonly lrTable: GPUBuffer | null;
-  /** The guard's own state (with `skipNonFinite`). */
+  /** The finiteness check's state (with `skipNonFinite`, or a dynamic loss scale). */
   readonly guard: GuardState | null;
+  /** A LossScaleOptimizer's state, when one wraps the optimizer (it owns the state). */
+  readonly lossScale: LossScaleState | null;
   /** `Norms`: the global scale or per-variable divisors (a minimal one without norm clipping). */
   norms!: GPUBuffer;
   /** Norm clipping: one sum of squares per tile. */
@@ -45,9 +51,15 @@ export class StepBuffers {
   #variables = 0;
   #tableWords = new Uint32Array(0);
   #lastTable: Uint32Array | null = null;
+  #unscale = Number.NaN;
   readonly #clipNormsGroup = new CachedBindGroup();
 
-  constructor(device: GPUDevice, kernels: Kernels, label: string) {
+  constructor(
+    device: GPUDevice,
+    kernels: Kernels,
+    label: string,
+    lossScale: LossScaleState | null = null,
+  ) {
     this.device = device;
     this.kernels = kernels;
     const make = (name: string, size: number, usage: number) =>
@@ -57,8 +69,21 @@ export class StepBuffers {
     this.lrTable = kernels.spec.guard
       ? make("learning rates", this.#lrWords.byteLength, STORAGE | COPY_DST)
       : null;
-    this.guard = kernels.spec.guard ? new GuardState(this) : null;
+    this.guard = kernels.spec.guard || kernels.spec.lossScale === 2 ? new GuardState(this) : null;
+    this.lossScale = lossScale;
     this.#growNorms(1, 1);
+  }
+
+  /** With `skipNonFinite`: the guard, whose verdict also picks the learning rate. */
+  get skipGuard(): GuardState | null {
+    return this.kernels.spec.guard ? this.guard : null;
+  }
+
+  /** A fixed loss scale's factor for this step's gradients, written when it changes. */
+  writeUnscale(unscale: number): void {
+    if (unscale === this.#unscale) return;
+    this.#unscale = unscale;
+    this.device.queue.writeBuffer(this.verdict, UNSCALE_OFFSET, new Float32Array([unscale]));
   }
 
   /** Marks every cached bind group stale. */

@@ -151,7 +151,7 @@ export class UpdateGroup {
   /** Records pass 1 of norm clipping for this group. */
   encodeSumSquares(pass: GPUComputePassEncoder): void {
     if (!this.#active || this.#tileCount === 0) return;
-    const { kernels, params, partials } = this.shared;
+    const { kernels, params, partials, verdict } = this.shared;
     const group = this.#sumSquaresGroup.get(
       this.shared,
       () =>
@@ -160,6 +160,7 @@ export class UpdateGroup {
           this.#tileBuffer!,
           this.buffers!.gradients(),
           partials!,
+          verdict,
         ]),
     );
     const pipeline = this.#vec4 ? kernels.sumSquaresVec4 : kernels.sumSquares;

@@ -1,4 +1,5 @@
 import { kernelsFor, type Specialisation } from "./_kernels.ts";
+import { lossScaleOf } from "./_loss_scale_state.ts";
 import { externalRef, planStep, warnMissing } from "./_plan.ts";
 import { SLOT, SlotStorage } from "./_slot_storage.ts";
 import { encodeStep, stepOutcome } from "./_step.ts";
@@ -369,14 +370,15 @@ export class Adagrad {
     device.pushErrorScope("validation");
     const step = this.#iterations;
     shared.writeParams(this.#lrAt(step), this.#options);
-    if (shared.guard) {
+    shared.lossScale?.beginStep(shared);
+    if (shared.skipGuard) {
       shared.writeLearningRates(this.#skippedKnown, (j) => this.#lrAt(Math.max(0, step - j)));
     }
     const encoder = device.createCommandEncoder({ label: `${this.name} step` });
     hooks?.before(encoder);
     encodeStep(encoder, entries, shared, this.#variant, this.name);
     hooks?.after(encoder);
-    const read = shared.guard?.maybeScheduleRead(encoder);
+    const read = shared.skipGuard?.maybeScheduleRead(encoder);
     device.queue.submit([encoder.finish()]);
     read?.().then((count) => this.#reconcile(count), () => {});
     const iterations = ++this.#iterations;
@@ -422,7 +424,7 @@ export class Adagrad {
    */
   async skippedSteps(): Promise<number> {
     this.#assertAlive();
-    const guard = this.#shared?.guard;
+    const guard = this.#shared?.skipGuard;
     if (!guard) return 0;
     const count = await guard.readSkipped();
     this.#reconcile(count);
@@ -448,7 +450,11 @@ export class Adagrad {
   /** The step's shared buffers on `device`, made once. */
   #prepare(device: GPUDevice): StepBuffers {
     watchDevice(device);
-    return this.#shared ??= new StepBuffers(device, kernelsFor(device, this.#spec), this.name);
+    if (this.#shared) return this.#shared;
+    const lossScale = lossScaleOf(this) ?? null;
+    const spec: Specialisation = { ...this.#spec, lossScale: lossScale?.mode ?? 0 };
+    lossScale?.bufferOn(device);
+    return this.#shared = new StepBuffers(device, kernelsFor(device, spec), this.name, lossScale);
   }
 
   #assertAlive(): void {

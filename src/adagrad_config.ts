@@ -322,5 +322,6 @@ export function specialisationOf(o: ResolvedOptions): Specialisation {
     clipValue: o.clipvalue !== undefined,
     normMode: o.clipnorm !== undefined ? 1 : o.globalClipnorm !== undefined ? 2 : 0,
     guard: o.skipNonFinite,
+    lossScale: 0,
   };
 }

@@ -1,4 +1,5 @@
 import { Adagrad } from "./adagrad.ts";
+import { LossScaleOptimizer } from "./loss_scale_optimizer.ts";
 import { variantOf } from "./_variant.ts";
 import { describe } from "./_validate.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from "./safetensors.ts";
@@ -14,9 +15,11 @@ export interface CheckpointTargets {
   variables: readonly Variable[];
   /**
    * The optimizer: its iteration count (`"<name>/iter"`, int64) and every slot and weight under
-   * its Keras name (`"dense/kernel/accumulator"`); its config goes to the metadata.
+   * its Keras name (`"dense/kernel/accumulator"`); its config goes to the metadata. For a
+   * {@linkcode LossScaleOptimizer}, its inner optimizer's state, and a dynamic scale's Keras
+   * weights `"<name>/loss_scale/current_loss_scale"` (float32) and `".../good_steps"` (int64).
    */
-  optimizer?: Adagrad;
+  optimizer?: Adagrad | LossScaleOptimizer;
 }
 
 function f32(data: Float32Array, shape: readonly number[]): SafetensorsEntry {
@@ -25,6 +28,27 @@ function f32(data: Float32Array, shape: readonly number[]): SafetensorsEntry {
     shape: [...shape],
     data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
   };
+}
+
+function i64(value: number): SafetensorsEntry {
+  const data = new Uint8Array(new BigInt64Array([BigInt(value)]).buffer);
+  return { dtype: "I64", shape: [], data };
+}
+
+/** The optimizer whose slots a checkpoint holds: a LossScaleOptimizer's inner one. */
+function innerOf(opt: Adagrad | LossScaleOptimizer | undefined): Adagrad | undefined {
+  return opt instanceof LossScaleOptimizer ? opt.innerOptimizer : opt;
+}
+
+/** Keras's names of a dynamic loss scale's weights, under the optimizer's name. */
+function lossScaleNames(name: string): [string, string] {
+  return [`${name}/loss_scale/current_loss_scale`, `${name}/loss_scale/good_steps`];
+}
+
+/** A dynamic LossScaleOptimizer and its weights' names; a fixed scale has no weights. */
+function lossScaleTensors(opt: Adagrad | LossScaleOptimizer | undefined) {
+  if (!(opt instanceof LossScaleOptimizer) || !opt.dynamic) return null;
+  return { optimizer: opt, names: lossScaleNames(opt.innerOptimizer.name) };
 }
 
 function checkTargets(targets: CheckpointTargets, what: string): void {
@@ -40,9 +64,10 @@ function checkTargets(targets: CheckpointTargets, what: string): void {
     names.add(v.name);
     arenaOf(v).assertAlive(`${what}: variable '${v.name}'`);
   }
-  if (targets.optimizer !== undefined && !(targets.optimizer instanceof Adagrad)) {
+  const opt = targets.optimizer;
+  if (opt !== undefined && !(opt instanceof Adagrad) && !(opt instanceof LossScaleOptimizer)) {
     throw new TypeError(
-      `${what}: optimizer must be an Adagrad, got ${describe(targets.optimizer)}`,
+      `${what}: optimizer must be an Adagrad or a LossScaleOptimizer, got ${describe(opt)}`,
     );
   }
 }
@@ -76,7 +101,9 @@ export async function saveCheckpoint(
   metadata: Record<string, string> = {},
 ): Promise<Uint8Array> {
   checkTargets(targets, "saveCheckpoint");
-  const { variables, optimizer } = targets;
+  const { variables } = targets;
+  const optimizer = innerOf(targets.optimizer);
+  const lossScale = lossScaleTensors(targets.optimizer);
   const tensors = new Map<string, SafetensorsEntry>();
   const values = await Promise.all(variables.map((v) => v.read()));
   variables.forEach((v, i) => tensors.set(v.name, f32(values[i], v.shape)));
@@ -85,17 +112,26 @@ export async function saveCheckpoint(
     const iter = `${optimizer.name}/iter`;
     const slots = optimizer.weights.filter((w): w is Slot => w instanceof Slot);
     const slotValues = await Promise.all(slots.map((s) => s.read()));
-    for (const name of [iter, ...slots.map((s) => s.name)]) {
+    const scale = lossScale ? await lossScale.optimizer.lossScale() : 0;
+    const goodSteps = lossScale ? await lossScale.optimizer.dynamicCounter() : 0;
+    for (const name of [iter, ...slots.map((s) => s.name), ...lossScale?.names ?? []]) {
       if (tensors.has(name)) {
         throw new TypeError(`saveCheckpoint: two tensors would be named '${name}'`);
       }
     }
-    const count = new BigInt64Array([BigInt(optimizer.iterations)]);
-    tensors.set(iter, { dtype: "I64", shape: [], data: new Uint8Array(count.buffer) });
+    tensors.set(iter, i64(optimizer.iterations));
     slots.forEach((s, i) => tensors.set(s.name, f32(slotValues[i], s.shape)));
+    if (lossScale) {
+      tensors.set(lossScale.names[0], f32(new Float32Array([scale]), []));
+      tensors.set(lossScale.names[1], i64(goodSteps!));
+    }
     meta.optimizer_class = variantOf(optimizer.constructor).optimizerClass;
     meta.optimizer_name = optimizer.name;
     meta.optimizer_config = JSON.stringify(optimizer.getConfig());
+    if (targets.optimizer instanceof LossScaleOptimizer) {
+      const { inner_optimizer: _, ...config } = targets.optimizer.getConfig();
+      meta.loss_scale_config = JSON.stringify(config);
+    }
   }
   return encodeSafetensors(tensors, meta);
 }
@@ -144,7 +180,7 @@ export function restoreCheckpoint(bytes: Uint8Array, targets: CheckpointTargets)
     const data = floats(take(v.name, "F32", v.shape, `variable '${v.name}'`));
     writes.push(() => v.write(data));
   }
-  const opt = targets.optimizer;
+  const opt = innerOf(targets.optimizer);
   if (opt) {
     const savedClass = file.metadata.optimizer_class;
     const ownClass = variantOf(opt.constructor).optimizerClass;
@@ -170,6 +206,22 @@ export function restoreCheckpoint(bytes: Uint8Array, targets: CheckpointTargets)
       writes.push(() => w.write(data));
     }
     writes.push(() => opt.iterations = iterations);
+    // A dynamic scale's weights: restored when the target has one, and otherwise left alone, as
+    // Keras loads an inner optimizer's checkpoint into a LossScaleOptimizer and the other way.
+    const lossScale = lossScaleTensors(targets.optimizer);
+    const [scaleName, stepsName] = lossScale?.names ?? lossScaleNames(opt.name);
+    if (lossScale && file.tensors.has(scaleName) && file.tensors.has(stepsName)) {
+      const scale = floats(take(scaleName, "F32", [], "the loss scale"))[0];
+      const steps = take(stepsName, "I64", [], "the loss scale's counter");
+      const goodSteps = Number(new BigInt64Array(steps.slice().buffer)[0]);
+      if (!(scale > 0 && scale < Infinity) || !(goodSteps >= 0 && goodSteps <= 0xffffffff)) {
+        throw fail(`the loss scale ${scale} or its counter ${goodSteps} is out of range`);
+      }
+      writes.push(() => lossScale.optimizer.setLossScale(scale, goodSteps));
+    } else if (!lossScale) {
+      unclaimed.delete(scaleName);
+      unclaimed.delete(stepsName);
+    }
   }
   if (unclaimed.size > 0) {
     throw fail(

@@ -10,6 +10,7 @@ import "./errors_test.ts";
 import "./keras_vectors_test.ts";
 import "./layout_test.ts";
 import "./learning_rate_test.ts";
+import "./loss_scale_test.ts";
 import "./optimizer_surface_test.ts";
 import "./radix_sort_test.ts";
 import "./reliability_test.ts";

@@ -52,18 +52,21 @@ test("every kernel and specialisation compiles on this adapter, without messages
       clipValue: false,
       normMode: 0,
       guard: true,
+      lossScale: 2,
     });
-    [guarded.guardCheck, guarded.guardFinalize];
+    [guarded.guardCheck, guarded.guardFinalize, guarded.lossScaleUpdate];
     assert.equal((await device.popErrorScope())?.message, undefined, "guard kernels");
     for (const epsilonInsideSqrt of [false, true]) {
       for (const clipValue of [false, true]) {
         for (const normMode of [0, 1, 2] as const) {
           for (const guard of [false, true]) {
-            const spec = { epsilonInsideSqrt, clipValue, normMode, guard };
-            device.pushErrorScope("validation");
-            compileAll(kernelsFor(device, spec));
-            const error = await device.popErrorScope();
-            assert.equal(error?.message, undefined, JSON.stringify(spec));
+            for (const lossScale of [0, 1, 2] as const) {
+              const spec = { epsilonInsideSqrt, clipValue, normMode, guard, lossScale };
+              device.pushErrorScope("validation");
+              compileAll(kernelsFor(device, spec));
+              const error = await device.popErrorScope();
+              assert.equal(error?.message, undefined, JSON.stringify(spec));
+            }
           }
         }
       }
