@@ -37,6 +37,7 @@ import {
 } from "./_ceilings.ts";
 import { benchDevice, median, msPerStepEach } from "./_timing.ts";
 import { lineChart } from "./_chart.ts";
+import { tfjsModelRows, tfjsModelTables } from "./_tfjs_models.ts";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -199,6 +200,9 @@ for (const c of CASES.filter((c) => c.name.includes(only))) {
   });
 }
 
+// TF.js models trained by TfjsAdagrad and by tf.train.adagrad (bench/_tfjs_models.ts).
+const modelRows = "TF.js models".includes(only) ? await tfjsModelRows(quick) : [];
+
 const f = (x: number, digits = 2) => x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : digits);
 const ms = (m?: Measured) => m ? f(m.ms) : "-";
 const counts = (m?: Measured) => m ? `${m.dispatches} / ${m.submits}` : "-";
@@ -352,6 +356,9 @@ for (const r of rows.filter((r) => r.c.clip)) {
     targets.push(`- ${verdict(x <= 1.3)}: <= 1.3x the plain step at ${r.c.name}: ${f(x)}x`);
   }
 }
+const models = tfjsModelTables(modelRows, f);
+if (modelRows.length) lines.push(...models.lines);
+targets.push(...models.targets);
 if (targets.length) lines.push("", "Targets:", "", ...targets);
 const table = lines.join("\n") + "\n";
 console.log(table);

@@ -20,6 +20,19 @@ import {
 import { checkedGradient, namedGradients, pythonicSchedule } from "./_tfjs_inputs.ts";
 import { PendingWeights } from "./_tfjs_weights.ts";
 
+/** A variable as our last copy-out left it. */
+interface Synced {
+  dataId: object;
+  buffer: GPUBuffer;
+  writes: number;
+}
+
+/**
+ * Copy-outs into each TF.js buffer, by every TfjsAdagrad: another optimizer writing a variable in
+ * place keeps its dataId and buffer, so this count is what tells the first one its mirror is stale.
+ */
+const copyOuts = new WeakMap<GPUBuffer, number>();
+
 /**
  * {@linkcode Adagrad}'s options (Keras's, in camelCase), plus `rowWise`. There is no `device`:
  * the optimizer uses the device of TF.js's active WebGPU backend.
@@ -104,6 +117,12 @@ export class TfjsAdagrad extends tf.Optimizer {
   #store: VariableStore | null = null;
   /** Each TF.js variable's copy in the store arenas (the step's working area), by name. */
   readonly #mirrors = new Map<string, Variable>();
+  /**
+   * What each variable was right after our last copy-out: while its dataId, buffer and that
+   * buffer's write count are unchanged, its mirror already holds its value and the copy-in is
+   * skipped (TF.js tensors are immutable: `assign` and `setWeights` swap the dataId).
+   */
+  readonly #synced = new Map<string, Synced>();
   readonly #pending = new PendingWeights();
   /** Tensors handed out by the last getWeights(), freed by the next one or by dispose(). */
   #lastWeights: tf.Tensor[] = [];
@@ -205,6 +224,7 @@ export class TfjsAdagrad extends tf.Optimizer {
     const outcome = submitStep(this.#inner, pairs, {
       before: (encoder) => {
         for (const m of moves) {
+          if (this.#inSync(m.name, m.variable, m.buffer)) continue;
           const mirror = this.#mirrors.get(m.name)!;
           encoder.copyBufferToBuffer(m.buffer, 0, mirror.buffer, mirror.offset, m.bytes);
         }
@@ -216,8 +236,23 @@ export class TfjsAdagrad extends tf.Optimizer {
         }
       },
     });
-    for (const m of moves) dropCpuCopy(backend, m.variable);
-    outcome.catch((e) => this.#failure ??= e);
+    for (const m of moves) {
+      dropCpuCopy(backend, m.variable);
+      const writes = (copyOuts.get(m.buffer) ?? 0) + 1;
+      copyOuts.set(m.buffer, writes);
+      this.#synced.set(m.name, { dataId: m.variable.dataId, buffer: m.buffer, writes });
+    }
+    outcome.catch((e) => {
+      this.#synced.clear(); // the command buffer may not have run: copy everything in next time
+      this.#failure ??= e;
+    });
+  }
+
+  /** Whether the variable's mirror holds its current value (see #synced). */
+  #inSync(name: string, variable: tf.Variable, buffer: GPUBuffer): boolean {
+    const s = this.#synced.get(name);
+    return s !== undefined && s.dataId === variable.dataId && s.buffer === buffer &&
+      s.writes === copyOuts.get(buffer);
   }
 
   /** A dense gradient tensor as the step takes it: its GPU buffer, or its CPU values. */

@@ -5,7 +5,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
 import { Adagrad, VariableStore } from "../mod.ts";
-import { TfjsAdagrad, type TfjsGradient, tfjsIndexedSlices } from "../tfjs.ts";
+import { TfjsAdagrad, type TfjsGradient, tfjsIndexedSlices, useDeviceForTfjs } from "../tfjs.ts";
+import { requestDevice } from "./_gpu.ts";
 import {
   assertAllClose,
   randomValues,
@@ -227,6 +228,36 @@ test("TfjsAdagrad: bad input is refused before anything changes", async () => {
   opt.dispose();
   assert.throws(() => opt.applyGradients({ tfjs_test_err: g }), /disposed/);
   tf.dispose([w, g, int, short, onCpu, g2]);
+});
+
+test("TfjsAdagrad: a variable on another GPUDevice is refused", async () => {
+  const shared = await tfjsOnSharedDevice();
+  const other = await requestDevice();
+  assert.notEqual(other, shared);
+  const w = tf.variable(tf.tensor1d(randomValues(rng(13), 11)), true, "tfjs_test_here");
+  const g = tf.tensor1d(randomValues(rng(14), 11));
+  const opt = new TfjsAdagrad({ learningRate: 0.1 });
+  opt.applyGradients({ tfjs_test_here: g });
+  const before = [await w.data(), (await opt.getWeights())[1].tensor.dataSync()];
+  // TF.js on a second device: a variable made there, then TF.js back on the shared device.
+  await useDeviceForTfjs(other, "webgpu-tests-other");
+  const there = tf.variable(tf.tensor1d(randomValues(rng(15), 11)), true, "tfjs_test_there");
+  await there.data(); // on the other device's GPU
+  await tfjsOnSharedDevice();
+  const g2 = tf.tensor1d(randomValues(rng(16), 11));
+  for (const grads of [{ tfjs_test_there: g2 }, { tfjs_test_here: g2, tfjs_test_there: g2 }]) {
+    assert.throws(() => opt.applyGradients(grads), {
+      name: "TypeError",
+      message:
+        /variable 'tfjs_test_there' lives on another GPUDevice \(TF\.js backend 'webgpu-tests-other'\)/,
+    });
+  }
+  assert.equal(opt.iterations, 1);
+  assert.deepEqual([await w.data(), (await opt.getWeights())[1].tensor.dataSync()], before);
+  opt.dispose();
+  tf.dispose([w, g, g2, there]);
+  tf.removeBackend("webgpu-tests-other");
+  other.destroy();
 });
 
 test("TfjsAdagrad: numTensors is flat over 1,000 steps", async () => {
