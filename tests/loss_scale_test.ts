@@ -168,7 +168,6 @@ test("fixed scale: never changes, skips nothing, unscales by its float32 recipro
 
 /** Runs three steps of scaled gradients through a dynamic LossScaleOptimizer and the reference. */
 async function fusedAgainstReference(
-  device: GPUDevice,
   store: VariableStore,
   options: AdagradOptions & Clip,
   seed: number,
@@ -209,7 +208,7 @@ test("scaled gradients: unscaled in the kernels before clipping, as Keras unscal
     const store = own(new VariableStore(device, { maxArenaBytes: 20480 }));
     let seed = 40;
     for (const clip of [{}, { clipvalue: 0.7 }, { clipnorm: 3 }, { globalClipnorm: 5 }]) {
-      await fusedAgainstReference(device, store, clip, seed++);
+      await fusedAgainstReference(store, clip, seed++);
     }
   });
 });
