@@ -54,7 +54,9 @@ export interface LossScaleOptions {
 export interface LossScaleConfig {
   /** The inner optimizer, serialized as Keras does: `{ class_name, config }`. */
   inner_optimizer: { class_name: string; config: Partial<AdagradConfig> | Record<string, unknown> };
+  /** Whether the scale adapts to overflows (Keras `dynamic`). */
   dynamic: boolean;
+  /** The scale at the start (Keras `initial_scale`). */
   initial_scale: number;
   /** `null` for a fixed scale (Python's `None`). */
   dynamic_growth_steps: number | null;

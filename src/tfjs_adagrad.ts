@@ -19,6 +19,13 @@ import {
 } from "./_tfjs_backend.ts";
 import { checkedGradient, namedGradients, pythonicSchedule } from "./_tfjs_inputs.ts";
 import { PendingWeights } from "./_tfjs_weights.ts";
+import {
+  type TfjsConfig,
+  TfjsOptimizerBase,
+  type TfjsSerializable,
+  type TfjsSerializableConstructor,
+  type TfjsTensor,
+} from "./_tfjs_types.ts";
 
 /** A variable as our last copy-out left it. */
 interface Synced {
@@ -58,10 +65,10 @@ export interface TfjsAdagradOptions extends Omit<AdagradOptions, "device"> {
  * const config: TfjsConfigDict = new TfjsAdagrad().getConfig();
  * ```
  */
-export type TfjsConfigDict = tf.serialization.ConfigDict;
+export type TfjsConfigDict = TfjsConfig;
 
 /** A gradient for {@linkcode TfjsAdagrad.applyGradients}: a tensor, rows of one, or none. */
-export type TfjsGradient = tf.Tensor | IndexedSlices | null | undefined;
+export type TfjsGradient = TfjsTensor | IndexedSlices | null | undefined;
 
 /**
  * TF.js's `NamedTensor` (not exported by `@tensorflow/tfjs-core`): a tensor and its name, as
@@ -76,7 +83,7 @@ export interface TfjsNamedTensor {
   /** The weight's name, e.g. `"iter"` or `"dense_Dense1/kernel/accumulator"`. */
   name: string;
   /** Its value. */
-  tensor: tf.Tensor;
+  tensor: TfjsTensor;
 }
 
 /**
@@ -105,7 +112,7 @@ export interface TfjsNamedTensor {
  * opt.dispose();
  * ```
  */
-export class TfjsAdagrad extends tf.Optimizer {
+export class TfjsAdagrad extends TfjsOptimizerBase {
   /** The name `getClassName()` and `model.save` write; `fromConfig` is registered under it. */
   static get className(): string {
     return "TfjsAdagrad";
@@ -357,9 +364,9 @@ export class TfjsAdagrad extends tf.Optimizer {
    * `TfjsAdagrad.fromConfig(TfjsAdagrad, config)`; registered with
    * `tf.serialization.registerClass`, so loading a saved model restores the optimizer.
    */
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
+  static override fromConfig<T extends TfjsSerializable>(
+    cls: TfjsSerializableConstructor<T>,
+    config: TfjsConfig,
   ): T {
     // tfjs-layers' loader adds `customObjects` to every config it deserializes.
     const { row_wise, rowWise, learningRate, learning_rate, customObjects: _, ...rest } =

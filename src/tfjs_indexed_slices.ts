@@ -1,6 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { IndexedSlices } from "./indexed_slices.ts";
 import { activeWebGpuBackend, variableBuffer } from "./_tfjs_backend.ts";
+import type { TfjsTensor } from "./_tfjs_types.ts";
 
 /**
  * A sparse gradient from TF.js tensors, for {@linkcode TfjsAdagrad.applyGradients}: `values`
@@ -33,8 +34,8 @@ import { activeWebGpuBackend, variableBuffer } from "./_tfjs_backend.ts";
  * ```
  */
 export function tfjsIndexedSlices(
-  values: tf.Tensor,
-  indices: tf.Tensor,
+  values: TfjsTensor,
+  indices: TfjsTensor,
   denseShape: readonly number[],
 ): IndexedSlices {
   if (!(values instanceof tf.Tensor) || values.dtype !== "float32") {
