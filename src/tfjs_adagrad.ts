@@ -45,8 +45,11 @@ const copyOuts = new WeakMap<GPUBuffer, number>();
  * the optimizer uses the device of TF.js's active WebGPU backend.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import type { TfjsAdagradOptions } from "@webgpu-adagrad/core/tfjs";
+ *
  * const options: TfjsAdagradOptions = { learningRate: 0.1, clipnorm: 1, rowWise: false };
+ * console.log(options.rowWise); // false
  * ```
  */
 export interface TfjsAdagradOptions extends Omit<AdagradOptions, "device"> {
@@ -61,13 +64,30 @@ export interface TfjsAdagradOptions extends Omit<AdagradOptions, "device"> {
  * TF.js's `tf.serialization.ConfigDict`: what `getConfig()` returns.
  *
  * @example
- * ```ts ignore
- * const config: TfjsConfigDict = new TfjsAdagrad().getConfig();
+ * ```ts
+ * import { TfjsAdagrad, type TfjsConfigDict } from "@webgpu-adagrad/core/tfjs";
+ *
+ * const opt = new TfjsAdagrad({ learningRate: 0.1 });
+ * const config: TfjsConfigDict = opt.getConfig();
+ * console.log(config.learning_rate); // 0.1
+ * opt.dispose();
  * ```
  */
 export type TfjsConfigDict = TfjsConfig;
 
-/** A gradient for {@linkcode TfjsAdagrad.applyGradients}: a tensor, rows of one, or none. */
+/**
+ * A gradient for {@linkcode TfjsAdagrad.applyGradients}: a float32 `tf.Tensor` of the variable's
+ * shape, rows of one ({@linkcode IndexedSlices}, see {@linkcode tfjsIndexedSlices}), or none.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import type { TfjsGradient } from "@webgpu-adagrad/core/tfjs";
+ *
+ * const grads: Record<string, TfjsGradient> = { w: tf.tensor1d([0.1, 0.2]), b: null };
+ * console.log(Object.keys(grads)); // ["w", "b"]
+ * ```
+ */
 export type TfjsGradient = TfjsTensor | IndexedSlices | null | undefined;
 
 /**
@@ -75,8 +95,12 @@ export type TfjsGradient = TfjsTensor | IndexedSlices | null | undefined;
  * `getWeights()` returns and `setWeights()` takes them.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import type { TfjsNamedTensor } from "@webgpu-adagrad/core/tfjs";
+ *
  * const iter: TfjsNamedTensor = { name: "iter", tensor: tf.scalar(0, "int32") };
+ * console.log(iter.name); // "iter"
  * ```
  */
 export interface TfjsNamedTensor {
