@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { ExponentialDecay } from "../mod.ts";
+import { ExponentialDecay, RowWiseAdagrad } from "../mod.ts";
 import { TfjsAdagrad } from "../tfjs.ts";
 import {
   assertAllClose,
@@ -46,6 +46,10 @@ test("TfjsAdagrad: rowWise matches the float64 row-wise reference", async () => 
   ]);
   assertAllClose(weights[1].tensor.dataSync(), st.accum, "table accumulator", 1e-5, 1e-6);
   assert.equal(opt.getConfig().row_wise, true);
+  const again = TfjsAdagrad.fromConfig(TfjsAdagrad, opt.getConfig()) as TfjsAdagrad;
+  assert.ok(again.adagrad instanceof RowWiseAdagrad, "fromConfig keeps row_wise");
+  assert.deepEqual(again.getConfig(), opt.getConfig());
+  again.dispose();
   opt.dispose();
   tf.dispose([table, bias]);
 });
@@ -79,7 +83,9 @@ test("TfjsAdagrad: a variable assigned or stepped elsewhere between steps is rea
   await tfjsOnSharedDevice();
   const random = rng(81);
   const w0 = randomValues(random, 53);
-  const w = tf.variable(tf.tensor1d(w0), true, "tfjs_sync_w");
+  const init = tf.tensor1d(w0);
+  const w = tf.variable(init, true, "tfjs_sync_w");
+  init.dispose(); // the variable's first buffer goes back to TF.js's pool at the assign below
   const a = new TfjsAdagrad({ learningRate: 0.3 });
   const b = new TfjsAdagrad({ learningRate: 0.1 });
   const sa = refState(w0, 0.1); // a's accumulator (its value is not used after the assign)
@@ -94,7 +100,8 @@ test("TfjsAdagrad: a variable assigned or stepped elsewhere between steps is rea
     return s.value;
   };
   let value = step(a, sa, 0.3, sa.value);
-  // assign swaps the variable's data: a's next step starts from the new values.
+  // assign swaps the variable's data: a's next step starts from the new values, although TF.js
+  // may give the new data the old data's buffer (from its pool): only the dataId tells them apart.
   const fresh = randomValues(random, 53);
   const t = tf.tensor1d(fresh);
   w.assign(t);
@@ -108,4 +115,42 @@ test("TfjsAdagrad: a variable assigned or stepped elsewhere between steps is rea
   a.dispose();
   b.dispose();
   w.dispose();
+});
+
+test("TfjsAdagrad: epsilonInsideSqrt is TF.js's rule where it differs from Keras's", async () => {
+  await tfjsOnSharedDevice();
+  const random = rng(91);
+  const w0 = randomValues(random, 45);
+  const ours = tf.variable(tf.tensor1d(w0), true, "tfjs_eps_ours");
+  const theirs = tf.variable(tf.tensor1d(w0), true, "tfjs_eps_theirs");
+  // Small gradients and accumulators, where sqrt(acc + eps) and sqrt(acc) + eps part.
+  const opt = new TfjsAdagrad({
+    learningRate: 0.01,
+    epsilonInsideSqrt: true,
+    epsilon: 1e-7,
+    initialAccumulatorValue: 1e-8,
+  });
+  const reference = tf.train.adagrad(0.01, 1e-8);
+  const inside = refState(w0, 1e-8);
+  const outside = refState(w0, 1e-8);
+  for (let step = 0; step < 3; step++) {
+    const g = randomValues(random, 45, 1e-4, 5e-4);
+    const gt = tf.tensor1d(g);
+    opt.applyGradients({ tfjs_eps_ours: gt });
+    reference.applyGradients([{ name: "tfjs_eps_theirs", tensor: gt }]);
+    gt.dispose();
+    for (let i = 0; i < 45; i++) {
+      inside.accum[i] += g[i] * g[i];
+      inside.value[i] -= Math.fround(0.01) * g[i] / Math.sqrt(inside.accum[i] + 1e-7);
+    }
+    refStep(outside, g, Math.fround(0.01), 1e-7);
+  }
+  const [a, b] = [await ours.data() as Float32Array, await theirs.data() as Float32Array];
+  assertAllClose(a, inside.value, "ours", 1e-5, 1e-7);
+  assertAllClose(b, inside.value, "tf.train.adagrad", 1e-5, 1e-7);
+  // The two rules part by far more than the tolerance here, so the checks above can fail.
+  assert.throws(() => assertAllClose(a, outside.value, "Keras's rule", 1e-5, 1e-7));
+  opt.dispose();
+  reference.dispose();
+  tf.dispose([ours, theirs]);
 });

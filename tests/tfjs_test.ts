@@ -243,6 +243,8 @@ test("TfjsAdagrad: a variable on another GPUDevice is refused", async () => {
   await useDeviceForTfjs(other, "webgpu-tests-other");
   const there = tf.variable(tf.tensor1d(randomValues(rng(15), 11)), true, "tfjs_test_there");
   await there.data(); // on the other device's GPU
+  const gThere = tf.tensor1d(randomValues(rng(17), 11));
+  await gThere.data();
   await tfjsOnSharedDevice();
   const g2 = tf.tensor1d(randomValues(rng(16), 11));
   for (const grads of [{ tfjs_test_there: g2 }, { tfjs_test_here: g2, tfjs_test_there: g2 }]) {
@@ -252,10 +254,14 @@ test("TfjsAdagrad: a variable on another GPUDevice is refused", async () => {
         /variable 'tfjs_test_there' lives on another GPUDevice \(TF\.js backend 'webgpu-tests-other'\)/,
     });
   }
+  assert.throws(() => opt.applyGradients({ tfjs_test_here: gThere }), {
+    name: "TypeError",
+    message: /gradient of 'tfjs_test_here' lives on another GPUDevice/,
+  });
   assert.equal(opt.iterations, 1);
   assert.deepEqual([await w.data(), (await opt.getWeights())[1].tensor.dataSync()], before);
   opt.dispose();
-  tf.dispose([w, g, g2, there]);
+  tf.dispose([w, g, g2, there, gThere]);
   tf.removeBackend("webgpu-tests-other");
   other.destroy();
 });
