@@ -17,6 +17,8 @@ import "../variable_store_test.ts";
 import "../step_cost_test.ts";
 import "../schedules_test.ts";
 import "../layout_test.ts";
+import "../tfjs_test.ts";
+import "../tfjs_options_test.ts";
 
 /** One test's outcome, as reported to the runner. */
 export interface TestResult {
