@@ -5,6 +5,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { useDeviceForTfjs } from "../tfjs.ts";
 import { sharedDevice } from "./_gpu.ts";
 import { rng } from "./_reference.ts";
+import { patch } from "./_patch.ts";
 
 /**
  * Makes TF.js's active backend a WebGPU one on the tests' shared device (one device in the
@@ -58,4 +59,50 @@ export async function weightsOf(model: tfl.LayersModel): Promise<Float32Array[]>
   return await Promise.all(
     model.trainableWeights.map(async (w) => new Float32Array(await w.read().data())),
   );
+}
+
+/**
+ * Runs a TF.js test with TF.js on the shared device, and fails it when a GPU buffer created
+ * during it by anything other than TF.js's buffer manager (TfjsAdagrad's arenas, slots and step
+ * buffers) is still alive at its end; those are destroyed. tests/_gpu.ts's withDevice cannot be
+ * used: TF.js keeps the buffers of freed tensors in a pool, alive, for reuse.
+ */
+export async function withTfjs(fn: () => Promise<void>): Promise<void> {
+  const device = await tfjsOnSharedDevice();
+  const manager = (tf.backend() as unknown as { bufferManager: { acquireBuffer: () => unknown } })
+    .bufferManager;
+  let inTfjs = 0;
+  const live = new Map<GPUBuffer, string>();
+  const undo = [
+    patch(manager, "acquireBuffer", (acquire) => (...args: unknown[]) => {
+      inTfjs++;
+      try {
+        return acquire(...args);
+      } finally {
+        inTfjs--;
+      }
+    }),
+    patch(device, "createBuffer", (create) => (descriptor) => {
+      const buffer = create(descriptor);
+      if (inTfjs > 0) return buffer;
+      live.set(buffer, `'${buffer.label}' (${buffer.size} bytes)`);
+      const restore = patch(buffer, "destroy", (destroy) => () => {
+        live.delete(buffer);
+        restore();
+        destroy();
+      });
+      return buffer;
+    }),
+  ];
+  try {
+    await fn();
+  } finally {
+    for (const u of undo.reverse()) u();
+  }
+  await device.queue.onSubmittedWorkDone();
+  const leaked = [...live.values()];
+  for (const buffer of live.keys()) buffer.destroy();
+  if (leaked.length > 0) {
+    throw new Error(`the test left ${leaked.length} GPU buffer(s) alive: ${leaked.join(", ")}`);
+  }
 }
