@@ -1,6 +1,7 @@
 // The TF.js-model rows of `deno task bench`: TfjsAdagrad against tf.train.adagrad training the
 // same TF.js models on TF.js's WebGPU backend, the optimizer phase alone (gradients made once)
 // and the whole step (`trainOnBatch`: forward, backward, optimizer, the loss read back).
+import { writeFile } from "node:fs/promises";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import * as tfl from "@tensorflow/tfjs-layers";
@@ -63,7 +64,7 @@ function embedding(rows: number, width: number): ModelCase {
 }
 
 /** One model case's four contenders, timed in the same interleaved rounds. */
-export interface ModelRow {
+interface ModelRow {
   name: string;
   /** The optimizer phase: ours, tf.train.adagrad. */
   ours: { ms: number; rounds: number[] };
@@ -76,7 +77,7 @@ export interface ModelRow {
 }
 
 /** Times both optimizers on two copies of each model (same weights) with one batch. */
-export async function tfjsModelRows(quick: boolean): Promise<ModelRow[]> {
+async function tfjsModelRows(quick: boolean): Promise<ModelRow[]> {
   if (!await tf.setBackend("webgpu")) throw new Error("TF.js: no WebGPU backend");
   const backend = tf.backend() as unknown as TfBackend;
   const sync = async () => {
@@ -111,9 +112,11 @@ export async function tfjsModelRows(quick: boolean): Promise<ModelRow[]> {
       { step: () => ours.trainOnBatch(x, y), sync },
       { step: () => theirs.trainOnBatch(x, y), sync },
     ];
+    // 40 steps a round (slow contenders get fewer): the wait for the GPU that ends each round
+    // (about 10 ms on Deno with lavapipe, whatever the work) then weighs little on a 2 ms step.
     const [a, b, fa, fb] = await msPerStepEach(
       contenders,
-      quick ? { warmup: 2, rounds: 3, steps: 3 } : {},
+      quick ? { warmup: 2, rounds: 3, steps: 10 } : { steps: 40 },
     );
     let counts = { dispatches: 0, submits: 0 };
     await counting(backend.device, async (n) => {
@@ -131,23 +134,36 @@ export async function tfjsModelRows(quick: boolean): Promise<ModelRow[]> {
   return out;
 }
 
-/** Markdown lines and target lines for the rows; ratios are medians of round-by-round ratios. */
-export function tfjsModelTables(
-  rows: ModelRow[],
-  f: (x: number, digits?: number) => string,
-): { lines: string[]; targets: string[] } {
-  const ratio = (a: { rounds: number[] }, b: { rounds: number[] }) =>
-    median(a.rounds.map((t, i) => t / b.rounds[i]));
+/** a's time over b's: the median of round-by-round ratios (each pair ran in the same sweep). */
+const ratio = (a: { rounds: number[] }, b: { rounds: number[] }) =>
+  median(a.rounds.map((t, i) => t / b.rounds[i]));
+const f = (x: number, digits = 2) => x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : digits);
+
+/**
+ * Times the rows, prints their table and targets, and writes them to `file`. `adapter` and `date`
+ * head the table as they head the main one.
+ */
+export async function tfjsModelBench(
+  quick: boolean,
+  { adapter, date, file }: { adapter: string; date: string; file: URL },
+): Promise<void> {
+  const rows = await tfjsModelRows(quick);
   const lines = [
+    `TF.js models, median ms (lower is better), on **${adapter}**, ${date}` +
+    (quick ? " (quick sizes)" : ""),
     "",
-    `TF.js models on TF.js's WebGPU backend (batch ${BATCH}): TfjsAdagrad against ` +
-    "`tf.train.adagrad`, the optimizer phase alone (`applyGradients`, gradients made once) and " +
-    "the whole step (`model.trainOnBatch`):",
+    `TfjsAdagrad against \`tf.train.adagrad\` on TF.js's WebGPU backend, batch ${BATCH}, both ` +
+    "with learning rate 0.01 and accumulators from 0.1: the optimizer phase alone " +
+    "(`applyGradients`, gradients made once) and the whole step (`model.trainOnBatch`: forward, " +
+    "backward, optimizer, the loss read back). The four are timed in interleaved rounds of up to " +
+    "40 steps; 'vs TF.js' is tf.train.adagrad's time over ours, the median of round-by-round " +
+    "ratios.",
     "",
     "| model | optimizer ms: ours | tf.train.adagrad | vs TF.js | dispatches / submits: ours | trainOnBatch ms: ours | tf.train.adagrad | vs TF.js |",
     "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
   ];
   const targets: string[] = [];
+  const verdict = (met: boolean) => met ? "met" : "missed";
   for (const r of rows) {
     const opt = ratio(r.theirs, r.ours);
     const fit = ratio(r.theirsFit, r.oursFit);
@@ -156,12 +172,14 @@ export function tfjsModelTables(
         `${r.counts.dispatches} / ${r.counts.submits} | ${f(r.oursFit.ms)} | ` +
         `${f(r.theirsFit.ms)} | ${f(fit)}x |`,
     );
-    const verdict = (met: boolean) => met ? "met" : "missed";
     targets.push(
       `- ${verdict(opt >= 10)}: optimizer phase >= 10x tf.train.adagrad, ${r.name}: ${f(opt, 1)}x`,
       `- ${verdict(fit > 1)}: trainOnBatch faster than with tf.train.adagrad, ${r.name}: ` +
         `${f(fit)}x`,
     );
   }
-  return { lines, targets };
+  const text = [...lines, "", "Targets:", "", ...targets].join("\n") + "\n";
+  console.log(text);
+  await writeFile(file, text);
+  console.error(`wrote bench/results/${file.pathname.split("/").at(-1)}`);
 }

@@ -18,6 +18,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import process from "node:process";
+import { tfjsModelBench } from "./_tfjs_models.ts";
 import {
   type BenchCase,
   countStep,
@@ -37,7 +38,6 @@ import {
 } from "./_ceilings.ts";
 import { benchDevice, median, msPerStepEach } from "./_timing.ts";
 import { lineChart } from "./_chart.ts";
-import { tfjsModelRows, tfjsModelTables } from "./_tfjs_models.ts";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -200,9 +200,6 @@ for (const c of CASES.filter((c) => c.name.includes(only))) {
   });
 }
 
-// TF.js models trained by TfjsAdagrad and by tf.train.adagrad (bench/_tfjs_models.ts).
-const modelRows = "TF.js models".includes(only) ? await tfjsModelRows(quick) : [];
-
 const f = (x: number, digits = 2) => x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : digits);
 const ms = (m?: Measured) => m ? f(m.ms) : "-";
 const counts = (m?: Measured) => m ? `${m.dispatches} / ${m.submits}` : "-";
@@ -356,9 +353,6 @@ for (const r of rows.filter((r) => r.c.clip)) {
     targets.push(`- ${verdict(x <= 1.3)}: <= 1.3x the plain step at ${r.c.name}: ${f(x)}x`);
   }
 }
-const models = tfjsModelTables(modelRows, f);
-if (modelRows.length) lines.push(...models.lines);
-targets.push(...models.targets);
 if (targets.length) lines.push("", "Targets:", "", ...targets);
 const table = lines.join("\n") + "\n";
 console.log(table);
@@ -390,5 +384,13 @@ if (chartRows.length > 1) {
   await writeFile(new URL(`${slug}.svg${suffix}`, dir), svg);
 }
 console.error(`wrote bench/results/${slug}.md${suffix}`);
+// TF.js models trained by TfjsAdagrad and tf.train.adagrad: their own table and results file.
+if ("TF.js models".includes(only)) {
+  await tfjsModelBench(quick, {
+    adapter,
+    date,
+    file: new URL(`${slug}-tfjs-models.md${suffix}`, dir),
+  });
+}
 device.destroy();
 process.exit(0); // TF.js keeps its own device alive

@@ -1,5 +1,5 @@
-// TfjsAdagrad's options and its working copies: rowWise and a schedule against the float64
-// reference; variables assigned between steps, or stepped by a second optimizer, are read anew.
+// TfjsAdagrad's options and its working copies: rowWise, a schedule and epsilonInsideSqrt against
+// the float64 reference; variables assigned, or stepped by another optimizer, are read anew.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
