@@ -18,6 +18,7 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import process from "node:process";
+import { tfjsModelBench } from "./_tfjs_models.ts";
 import {
   type BenchCase,
   countStep,
@@ -446,5 +447,13 @@ if (chartRows.length > 1) {
   await writeFile(new URL(`${slug}.svg${suffix}`, dir), svg);
 }
 console.error(`wrote bench/results/${slug}.md${suffix}`);
+// TF.js models trained by TfjsAdagrad and tf.train.adagrad: their own table and results file.
+if ("TF.js models".includes(only)) {
+  await tfjsModelBench(quick, {
+    adapter,
+    date,
+    file: new URL(`${slug}-tfjs-models.md${suffix}`, dir),
+  });
+}
 device.destroy();
 process.exit(0); // TF.js keeps its own device alive

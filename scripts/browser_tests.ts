@@ -5,6 +5,7 @@
  * line; any failure fails the run, naming the check (and the test, for the in-page suite).
  *
  * 1. the package's reference tests inside a page (tests/browser/in_page.ts), each result reported;
+ *    the TF.js tests among them run TfjsAdagrad on TF.js's WebGPU backend in the page;
  * 2. the training page unattended on 600 messages: the held-out accuracy beats the majority class
  *    and the held-out loss falls; a screenshot goes to .web/trained_page.png;
  * 3. its checkpoints: download; another model's checkpoint refused with the restore error and the

@@ -76,9 +76,22 @@ function packageJson(deno: { version: string }) {
     type: "module",
     module: "./esm/mod.js",
     types: "./esm/mod.d.ts",
-    exports: { ".": { types: "./esm/mod.d.ts", default: "./esm/mod.js" } },
+    exports: {
+      ".": { types: "./esm/mod.d.ts", default: "./esm/mod.js" },
+      "./tfjs": { types: "./esm/tfjs.d.ts", default: "./esm/tfjs.js" },
+    },
     files: ["esm/", "README.md", "LICENSE"],
-    sideEffects: false,
+    // tfjs.js registers TfjsAdagrad with TF.js's serialization (what loading a saved model needs).
+    sideEffects: ["./esm/tfjs.js", "./esm/src/tfjs_adagrad.js"],
+    // Only `webgpu-adagrad/tfjs` needs TF.js; the main entry has no dependencies.
+    peerDependencies: {
+      "@tensorflow/tfjs-core": "^4.22.0",
+      "@tensorflow/tfjs-backend-webgpu": "^4.22.0",
+    },
+    peerDependenciesMeta: {
+      "@tensorflow/tfjs-core": { optional: true },
+      "@tensorflow/tfjs-backend-webgpu": { optional: true },
+    },
     engines: { node: ">=20.19" },
     _generatedBy: "scripts/build_npm.ts",
   };
@@ -95,7 +108,7 @@ export async function buildNpm(): Promise<void> {
   await mkdir(OUT);
   await tsc("tsconfig.lib.json", {
     compilerOptions: { ...COMPILER_OPTIONS, outDir: "esm", declaration: true, types: [] },
-    files: ["../mod.ts"],
+    files: ["../mod.ts", "../tfjs.ts"],
   });
   await fixDeclarations(`${OUT}/esm`);
   await writeFile(`${OUT}/esm/package.json`, JSON.stringify({ type: "module" }, null, 2) + "\n");
@@ -110,9 +123,11 @@ export async function buildNpm(): Promise<void> {
     files: tests.map((f) => `../tests/${f}`),
   });
   await rm(`${OUT}/.test/src`, { recursive: true });
-  await rm(`${OUT}/.test/mod.js`);
+  for (const entry of ["mod.js", "tfjs.js"]) {
+    await rm(`${OUT}/.test/${entry}`);
+    await cp(`${OUT}/esm/${entry}`, `${OUT}/.test/${entry}`);
+  }
   await cp(`${OUT}/esm/src`, `${OUT}/.test/src`, { recursive: true });
-  await cp(`${OUT}/esm/mod.js`, `${OUT}/.test/mod.js`);
   await writeFile(`${OUT}/.test/package.json`, JSON.stringify({ type: "module" }) + "\n");
   // The examples' shaders, which they read beside their modules.
   for (const file of (await readdir("examples")).filter((f) => f.endsWith(".wgsl"))) {

@@ -6,7 +6,8 @@
  *    package.json, and no tests or TypeScript sources;
  * 3. consumers: the packed tarball installed into a fresh project (`npm/.consumer/`), then
  *    imported from Node as ESM and with `require`, type-checked with `moduleResolution` `bundler`
- *    and `nodenext` (no `skipLibCheck`), and one optimizer step run on Node (`webgpu`) and on Bun
+ *    and `nodenext` (no `skipLibCheck`, except for the `/tfjs` consumer: TF.js's own declarations
+ *    need it), and one optimizer step run on Node (`webgpu`) and on Bun
  *    (`bun-webgpu`), with Keras's testBasic numbers checked.
  *
  *     deno task build:npm          (builds, then runs these)
@@ -46,6 +47,8 @@ export function packContents(): void {
     "package.json",
     "esm/mod.js",
     "esm/mod.d.ts",
+    "esm/tfjs.js",
+    "esm/tfjs.d.ts",
     "esm/src/_shaders.js",
     "esm/src/adagrad.js",
     "esm/src/adagrad.d.ts",
@@ -104,6 +107,25 @@ await setupGlobals();
 const RUNTIME = "bun (bun-webgpu)";
 const device = await requestDevice();
 ${STEP}`,
+    "tfjs.mjs": `import { TfjsAdagrad, useDeviceForTfjs } from "${NPM_NAME}/tfjs";
+import * as tf from "@tensorflow/tfjs-core";
+const opt = new TfjsAdagrad({ learningRate: 0.1 });
+if (opt.getClassName() !== "TfjsAdagrad" || typeof useDeviceForTfjs !== "function") {
+  throw new Error("webgpu-adagrad/tfjs: wrong exports");
+}
+if (!(opt instanceof tf.Optimizer)) throw new Error("TfjsAdagrad is not a tf.Optimizer");
+console.log("node: webgpu-adagrad/tfjs imports, TfjsAdagrad is a tf.Optimizer");
+`,
+    "typed_tfjs.ts": `import type { Optimizer } from "@tensorflow/tfjs-core";
+import { ExponentialDecay, TfjsAdagrad, type TfjsAdagradOptions } from "${NPM_NAME}/tfjs";
+const options: TfjsAdagradOptions = {
+  learningRate: new ExponentialDecay(0.1, 100, 0.9),
+  epsilonInsideSqrt: true,
+  rowWise: false,
+};
+export const opt: TfjsAdagrad = new TfjsAdagrad(options);
+export const optimizer: Optimizer = opt; // what model.compile takes
+`,
     "typed.ts": `import {
   Adagrad,
   type AdagradOptions,
@@ -139,25 +161,33 @@ export async function step(): Promise<number> {
   });
   run("node", ["esm.mjs"], { cwd: dir });
   run("node", ["require.cjs"], { cwd: dir });
+  run("node", ["tfjs.mjs"], { cwd: dir });
+  // The TF.js consumer needs skipLibCheck: TF.js 4.22's own declarations fail without it (its
+  // hash_util.d.ts needs @types/long, its @webgpu/types clash with TypeScript's DOM lib), as they do
+  // in a file that imports nothing but @tensorflow/tfjs-core. The main consumer is checked without.
+  const typed = [["typed.ts", false], ["typed_tfjs.ts", true]] as const;
   for (const [module, moduleResolution] of [["nodenext", "nodenext"], ["esnext", "bundler"]]) {
-    const config = `tsconfig.${moduleResolution}.json`;
-    await writeFile(
-      `${dir}/${config}`,
-      JSON.stringify({
-        compilerOptions: {
-          noEmit: true,
-          strict: true,
-          target: "ES2022",
-          lib: ["ES2022", "DOM"],
-          types: [],
-          module,
-          moduleResolution,
-        },
-        files: ["typed.ts"],
-      }),
-    );
-    run("node", [`../../${TSC}`, "-p", config], { cwd: dir });
-    console.log(`tsc: a consumer type-checks with moduleResolution ${moduleResolution}`);
+    for (const [file, skipLibCheck] of typed) {
+      const config = `tsconfig.${moduleResolution}.${file.replace(".ts", "")}.json`;
+      await writeFile(
+        `${dir}/${config}`,
+        JSON.stringify({
+          compilerOptions: {
+            noEmit: true,
+            strict: true,
+            target: "ES2022",
+            lib: ["ES2022", "DOM"],
+            types: [],
+            module,
+            moduleResolution,
+            skipLibCheck,
+          },
+          files: [file],
+        }),
+      );
+      run("node", [`../../${TSC}`, "-p", config], { cwd: dir });
+      console.log(`tsc: ${file} type-checks with moduleResolution ${moduleResolution}`);
+    }
   }
   run(`../../${BUN}`, ["run", "bun.ts"], { cwd: dir });
 }

@@ -95,7 +95,13 @@ if (!only) {
 }
 
 // Examples in JSDoc and README: type-checked, as each would otherwise run in an isolate of its own.
-for (const args of [["check", "--doc", "mod.ts", "src/"], ["check", "--doc-only", "README.md"]]) {
+for (
+  const args of [["check", "--doc", "mod.ts", "tfjs.ts", "src/"], [
+    "check",
+    "--doc-only",
+    "README.md",
+  ]]
+) {
   const { success, code } = await new Deno.Command(deno, { args }).spawn().status;
   if (!success) Deno.exit(code || 1);
 }

@@ -3,6 +3,7 @@ import { checkLossScaleDevice, lossScaleOf } from "./_loss_scale_state.ts";
 import { externalRef, planStep, warnMissing } from "./_plan.ts";
 import { SLOT, SlotStorage } from "./_slot_storage.ts";
 import { encodeStep, stepOutcome } from "./_step.ts";
+import { grantStepAccess, type StepHooks } from "./_step_access.ts";
 import { checkWeightList, createWeight } from "./_weights.ts";
 import { StepBuffers } from "./_step_buffers.ts";
 import { type Variant, variantOf } from "./_variant.ts";
@@ -347,6 +348,15 @@ export class Adagrad {
    *   for overlapping variables in one buffer
    */
   async applyGradients(pairs: Iterable<GradientPair>): Promise<number> {
+    return await this.#submitStep(pairs);
+  }
+
+  /**
+   * Everything `applyGradients` does up to the submit, synchronously (so TfjsAdagrad can run it
+   * inside TF.js's synchronous `applyGradients` and throw bad input at once); the promise settles
+   * with the step's outcome. `hooks` encode commands before and after the step, in its encoder.
+   */
+  #submitStep(pairs: Iterable<GradientPair>, hooks?: StepHooks): Promise<number> {
     this.#assertAlive();
     const plan = planStep(pairs, {
       device: this.#device,
@@ -354,7 +364,7 @@ export class Adagrad {
       checkExternal: (name) => this.#variant.checkExternal(this.name, name),
       checkHalfDense: (name) => this.#variant.checkHalfDense(this.name, name),
     });
-    if (plan.entries.length === 0) return ++this.#iterations;
+    if (plan.entries.length === 0) return Promise.resolve(++this.#iterations);
     checkLossScaleDevice(this, plan.device);
     warnMissing(this.#warnedMissing, plan.missing);
     const device = this.#device ??= plan.device!;
@@ -370,18 +380,21 @@ export class Adagrad {
       shared.writeLearningRates(this.#skippedKnown, (j) => this.#lrAt(Math.max(0, step - j)));
     }
     const encoder = device.createCommandEncoder({ label: `${this.name} step` });
+    hooks?.before(encoder);
     encodeStep(encoder, entries, shared, this.#variant, this.name);
+    hooks?.after(encoder);
     const read = shared.skipGuard?.maybeScheduleRead(encoder);
     device.queue.submit([encoder.finish()]);
     read?.().then((count) => this.#reconcile(count), () => {});
     const iterations = ++this.#iterations;
-    try {
-      await stepOutcome(device, `Adagrad '${this.name}'`);
-    } catch (e) {
+    return stepOutcome(device, `Adagrad '${this.name}'`).then(() => iterations, (e) => {
       this.#iterations--; // the device is gone, or it rejected the whole command buffer
       throw e;
-    }
-    return iterations;
+    });
+  }
+
+  static {
+    grantStepAccess((opt, pairs, hooks) => opt.#submitStep(pairs, hooks));
   }
 
   /**

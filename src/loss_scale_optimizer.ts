@@ -54,9 +54,9 @@ export interface LossScaleOptions {
 export interface LossScaleConfig {
   /** The inner optimizer, serialized as Keras does: `{ class_name, config }`. */
   inner_optimizer: { class_name: string; config: Partial<AdagradConfig> | Record<string, unknown> };
-  /** Keras `dynamic`. */
+  /** Whether the scale adapts to overflows (Keras `dynamic`). */
   dynamic: boolean;
-  /** Keras `initial_scale`. */
+  /** The scale at the start (Keras `initial_scale`). */
   initial_scale: number;
   /** Keras `dynamic_growth_steps`: `null` for a fixed scale (Python's `None`). */
   dynamic_growth_steps: number | null;

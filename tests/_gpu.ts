@@ -200,3 +200,6 @@ export function upload(
   buffer.unmap();
   return buffer;
 }
+
+/** The runtime's WebGPU entry point, for libraries that look for `navigator.gpu` (TF.js). */
+export { getGpu as gpuForTfjs };

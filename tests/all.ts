@@ -23,6 +23,8 @@ import "./shader_interface_test.ts";
 import "./shaders_test.ts";
 import "./sparse_test.ts";
 import "./step_cost_test.ts";
+import "./tfjs_options_test.ts";
+import "./tfjs_test.ts";
 import "./variable_store_test.ts";
 import "./web_settings_test.ts";
 

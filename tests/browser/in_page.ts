@@ -19,6 +19,8 @@ import "../schedules_test.ts";
 import "../layout_test.ts";
 import "../loss_scale_test.ts";
 import "../float16_test.ts";
+import "../tfjs_test.ts";
+import "../tfjs_options_test.ts";
 
 /** One test's outcome, as reported to the runner. */
 export interface TestResult {

@@ -1,0 +1,160 @@
+// TfjsAdagrad's options and its working copies: rowWise, a schedule and epsilonInsideSqrt against
+// the float64 reference; variables assigned, or stepped by another optimizer, are read anew.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { ExponentialDecay, RowWiseAdagrad } from "../mod.ts";
+import { TfjsAdagrad } from "../tfjs.ts";
+import {
+  assertAllClose,
+  randomValues,
+  type RefState,
+  refState,
+  refStep,
+  rng,
+} from "./_reference.ts";
+import { refRowWiseStep } from "./_reference.ts";
+import { tfjsOnSharedDevice, withTfjs } from "./_tfjs.ts";
+
+test("TfjsAdagrad: rowWise matches the float64 row-wise reference", () =>
+  withTfjs(async () => {
+    await tfjsOnSharedDevice();
+    const random = rng(61);
+    const [rows, width] = [37, 5];
+    const t0 = randomValues(random, rows * width);
+    const b0 = randomValues(random, 67);
+    const table = tf.variable(tf.tensor2d(t0, [rows, width]), true, "tfjs_rw_table");
+    const bias = tf.variable(tf.tensor1d(b0), true, "tfjs_rw_bias");
+    const opt = new TfjsAdagrad({ learningRate: 0.2, initialAccumulatorValue: 0.3, rowWise: true });
+    const st: RefState = { value: Float64Array.from(t0), accum: new Float64Array(rows).fill(0.3) };
+    const sb: RefState = { value: Float64Array.from(b0), accum: new Float64Array(67).fill(0.3) };
+    for (let step = 0; step < 4; step++) {
+      const gt = randomValues(random, rows * width);
+      const gb = randomValues(random, 67);
+      const tensors = [tf.tensor2d(gt, [rows, width]), tf.tensor1d(gb)];
+      opt.applyGradients({ tfjs_rw_table: tensors[0], tfjs_rw_bias: tensors[1] });
+      tf.dispose(tensors);
+      refRowWiseStep(st, width, null, gt, Math.fround(0.2), 1e-7);
+      refRowWiseStep(sb, 1, null, gb, Math.fround(0.2), 1e-7); // a vector: one row per element
+    }
+    assertAllClose(await table.data() as Float32Array, st.value, "table", 1e-5, 1e-6);
+    assertAllClose(await bias.data() as Float32Array, sb.value, "bias", 1e-5, 1e-6);
+    const weights = await opt.getWeights();
+    assert.deepEqual(weights.map((w) => [w.name, w.tensor.shape]), [
+      ["iter", []],
+      ["tfjs_rw_table/accumulator", [rows]],
+      ["tfjs_rw_bias/accumulator", [67]],
+    ]);
+    assertAllClose(weights[1].tensor.dataSync(), st.accum, "table accumulator", 1e-5, 1e-6);
+    assert.equal(opt.getConfig().row_wise, true);
+    const again = TfjsAdagrad.fromConfig(TfjsAdagrad, opt.getConfig()) as TfjsAdagrad;
+    assert.ok(again.adagrad instanceof RowWiseAdagrad, "fromConfig keeps row_wise");
+    assert.deepEqual(again.getConfig(), opt.getConfig());
+    again.dispose();
+    opt.dispose();
+    tf.dispose([table, bias]);
+  }));
+
+test("TfjsAdagrad: an ExponentialDecay schedule matches the float64 reference", () =>
+  withTfjs(async () => {
+    await tfjsOnSharedDevice();
+    const random = rng(71);
+    const w0 = randomValues(random, 83);
+    const w = tf.variable(tf.tensor1d(w0), true, "tfjs_sched_w");
+    const schedule = new ExponentialDecay(0.4, 2, 0.5);
+    const opt = new TfjsAdagrad({ learningRate: schedule });
+    const state = refState(w0, 0.1);
+    for (let step = 0; step < 5; step++) {
+      const g = randomValues(random, 83);
+      const gt = tf.tensor1d(g);
+      opt.minimize(() => tf.sum(tf.mul(w, gt)) as tf.Scalar); // d/dw sum(w * g) = g
+      gt.dispose();
+      refStep(state, g, 0.4 * 0.5 ** (step / 2), 1e-7);
+    }
+    assertAllClose(await w.data() as Float32Array, state.value, "w", 1e-5, 1e-6);
+    assert.equal(opt.learningRate, schedule);
+    assert.deepEqual(
+      (opt.getConfig().learning_rate as { class_name: string }).class_name,
+      "ExponentialDecay",
+    );
+    opt.dispose();
+    w.dispose();
+  }));
+
+test("TfjsAdagrad: a variable assigned or stepped elsewhere between steps is read anew", () =>
+  withTfjs(async () => {
+    await tfjsOnSharedDevice();
+    const random = rng(81);
+    const w0 = randomValues(random, 53);
+    const init = tf.tensor1d(w0);
+    const w = tf.variable(init, true, "tfjs_sync_w");
+    init.dispose(); // the variable's first buffer goes back to TF.js's pool at the assign below
+    const a = new TfjsAdagrad({ learningRate: 0.3 });
+    const b = new TfjsAdagrad({ learningRate: 0.1 });
+    const sa = refState(w0, 0.1); // a's accumulator (its value is not used after the assign)
+    const sb = refState(w0, 0.1);
+    const step = (opt: TfjsAdagrad, s: RefState, lr: number, value: Float64Array) => {
+      const g = randomValues(random, 53);
+      const gt = tf.tensor1d(g);
+      opt.applyGradients({ tfjs_sync_w: gt });
+      gt.dispose();
+      s.value = Float64Array.from(value);
+      refStep(s, g, Math.fround(lr), 1e-7);
+      return s.value;
+    };
+    let value = step(a, sa, 0.3, sa.value);
+    // assign swaps the variable's data: a's next step starts from the new values, although TF.js
+    // may give the new data the old data's buffer (from its pool): only the dataId tells them apart.
+    const fresh = randomValues(random, 53);
+    const t = tf.tensor1d(fresh);
+    w.assign(t);
+    t.dispose();
+    value = step(a, sa, 0.3, Float64Array.from(fresh));
+    // b writes the same buffer in place (same dataId): a must see b's result, and b a's.
+    value = step(b, sb, 0.1, value);
+    value = step(a, sa, 0.3, value);
+    value = step(b, sb, 0.1, value);
+    assertAllClose(await w.data() as Float32Array, value, "w", 1e-5, 1e-6);
+    a.dispose();
+    b.dispose();
+    w.dispose();
+  }));
+
+test("TfjsAdagrad: epsilonInsideSqrt is TF.js's rule where it differs from Keras's", () =>
+  withTfjs(async () => {
+    await tfjsOnSharedDevice();
+    const random = rng(91);
+    const w0 = randomValues(random, 45);
+    const ours = tf.variable(tf.tensor1d(w0), true, "tfjs_eps_ours");
+    const theirs = tf.variable(tf.tensor1d(w0), true, "tfjs_eps_theirs");
+    // Small gradients and accumulators, where sqrt(acc + eps) and sqrt(acc) + eps part.
+    const opt = new TfjsAdagrad({
+      learningRate: 0.01,
+      epsilonInsideSqrt: true,
+      epsilon: 1e-7,
+      initialAccumulatorValue: 1e-8,
+    });
+    const reference = tf.train.adagrad(0.01, 1e-8);
+    const inside = refState(w0, 1e-8);
+    const outside = refState(w0, 1e-8);
+    for (let step = 0; step < 3; step++) {
+      const g = randomValues(random, 45, 1e-4, 5e-4);
+      const gt = tf.tensor1d(g);
+      opt.applyGradients({ tfjs_eps_ours: gt });
+      reference.applyGradients([{ name: "tfjs_eps_theirs", tensor: gt }]);
+      gt.dispose();
+      for (let i = 0; i < 45; i++) {
+        inside.accum[i] += g[i] * g[i];
+        inside.value[i] -= Math.fround(0.01) * g[i] / Math.sqrt(inside.accum[i] + 1e-7);
+      }
+      refStep(outside, g, Math.fround(0.01), 1e-7);
+    }
+    const [a, b] = [await ours.data() as Float32Array, await theirs.data() as Float32Array];
+    assertAllClose(a, inside.value, "ours", 1e-5, 1e-7);
+    assertAllClose(b, inside.value, "tf.train.adagrad", 1e-5, 1e-7);
+    // The two rules part by far more than the tolerance here, so the checks above can fail.
+    assert.throws(() => assertAllClose(a, outside.value, "Keras's rule", 1e-5, 1e-7));
+    opt.dispose();
+    reference.dispose();
+    tf.dispose([ours, theirs]);
+  }));

@@ -1,0 +1,41 @@
+/**
+ * TensorFlow.js models trained with this package's Adagrad: {@linkcode TfjsAdagrad} is a
+ * `tf.Optimizer` for `model.compile`, `model.fit`, `minimize` and `applyGradients` on TF.js's
+ * WebGPU backend; one fused step over every variable, in place, per call. Needs the peer
+ * dependencies `@tensorflow/tfjs-core` and `@tensorflow/tfjs-backend-webgpu` (4.x).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-webgpu";
+ * import { TfjsAdagrad } from "@webgpu-adagrad/core/tfjs";
+ *
+ * await tf.setBackend("webgpu");
+ * const x = tf.variable(tf.scalar(3), true, "x");
+ * const opt = new TfjsAdagrad({ learningRate: 0.5 });
+ * for (let i = 0; i < 10; i++) opt.minimize(() => tf.square(x));
+ * console.log(x.dataSync()[0]); // closer to 0
+ * opt.dispose();
+ * ```
+ *
+ * @module
+ */
+export {
+  TfjsAdagrad,
+  type TfjsAdagradOptions,
+  type TfjsGradient,
+  type TfjsNamedTensor,
+} from "./src/tfjs_adagrad.ts";
+export { useDeviceForTfjs } from "./src/tfjs_device.ts";
+export { tfjsIndexedSlices } from "./src/tfjs_indexed_slices.ts";
+export type { TfjsConfigDict } from "./src/tfjs_adagrad.ts";
+/**
+ * TF.js's `tf.Optimizer`, the base class of TfjsAdagrad: named here only so that the docs'
+ * checks accept a base class from another package (see src/_tfjs_types.ts).
+ *
+ * @ignore
+ */
+export { TfjsOptimizerBase } from "./src/_tfjs_types.ts";
+// The whole core API as well: the types TfjsAdagrad's own refer to (Adagrad, IndexedSlices,
+// schedules, ...), documented with this entry point, and one import for TF.js users.
+export * from "./mod.ts";
