@@ -20,6 +20,9 @@ export interface WebGpuBackend {
   endComputePassEncoder(): void;
   submitQueue(): void;
   uploadToGPU(dataId: object): void;
+  /** Tensor handles sharing `dataId`'s data (a variable, clones, assigned tensors). */
+  refCount(dataId: object): number;
+  read(dataId: object): Promise<unknown>;
 }
 
 /** Whether `backend` looks like TF.js's WebGPU backend (any registered name). */
@@ -28,7 +31,7 @@ export function isWebGpuBackend(backend: unknown): backend is WebGpuBackend {
   return typeof b === "object" && b !== null && typeof b.device === "object" &&
     typeof b.tensorMap === "object" && typeof b.submitQueue === "function" &&
     typeof b.endComputePassEncoder === "function" && typeof b.uploadToGPU === "function" &&
-    "commandEncoder" in b;
+    typeof b.refCount === "function" && typeof b.read === "function" && "commandEncoder" in b;
 }
 
 /** The active TF.js backend, which must be a WebGPU one; the error says how to get one. */
@@ -83,4 +86,58 @@ export function variableBuffer(backend: WebGpuBackend, v: tf.Tensor): GPUBuffer 
 export function dropCpuCopy(backend: WebGpuBackend, v: tf.Tensor): void {
   const data = backend.tensorMap.get(v.dataId);
   if (data && data.resource != null) data.values = null;
+}
+
+/**
+ * Copy-outs into each TF.js buffer, by every TfjsAdagrad: another optimizer writing a variable in
+ * place keeps its dataId and buffer, so this count is what tells the first one its mirror is stale,
+ * and what tells a read that started before a step that its values are old.
+ */
+const copyOuts = new WeakMap<GPUBuffer, number>();
+
+/** Counts a copy-out into `buffer`; returns the new count. */
+export function noteCopyOut(buffer: GPUBuffer): number {
+  const n = (copyOuts.get(buffer) ?? 0) + 1;
+  copyOuts.set(buffer, n);
+  return n;
+}
+
+/** Copy-outs into `buffer` so far. */
+export function copyOutsOf(buffer: GPUBuffer): number {
+  return copyOuts.get(buffer) ?? 0;
+}
+
+const guarded = new WeakSet<object>();
+
+/**
+ * Makes `backend`'s reads safe across our in-place writes. A `data()` started before a step
+ * resolves with the values from before it (right: it was asked first), but TF.js then caches them
+ * as the tensor's CPU copy, which the step has made stale: when the buffer was written while the
+ * read was in flight, the cache is dropped again. Installed once per backend.
+ */
+export function guardReads(backend: WebGpuBackend): void {
+  if (guarded.has(backend)) return;
+  guarded.add(backend);
+  const read = backend.read.bind(backend);
+  (backend as { read: WebGpuBackend["read"] }).read = async (dataId) => {
+    const data = backend.tensorMap.get(dataId);
+    const buffer = data?.resource as GPUBuffer | undefined;
+    const before = buffer ? copyOutsOf(buffer) : 0;
+    const values = await read(dataId);
+    if (buffer && data!.resource === buffer && copyOutsOf(buffer) !== before) data!.values = null;
+    return values;
+  };
+}
+
+/**
+ * Gives `variable` data of its own when other tensors share it (`tf.variable(init)` while `init`
+ * lives, `assign(t)`, clones, a `getWeights()` result): our step writes the variable's buffer in
+ * place, which must not change those tensors. A TF.js copy, once; the variable is then the sole
+ * owner, so later steps cost nothing.
+ */
+export function ownData(backend: WebGpuBackend, variable: tf.Variable): void {
+  if (backend.refCount(variable.dataId) <= 1) return;
+  tf.tidy(() => {
+    variable.assign(tf.add(variable, tf.scalar(0, "float32")));
+  });
 }

@@ -18,6 +18,17 @@ interface Entry {
 
 export class PendingWeights {
   #entries: Entry[] = [];
+  /** Elements of a variable's accumulator: its size, or its rows for the row-wise optimizer. */
+  readonly #slotSize: (shape: readonly number[]) => number;
+
+  constructor(slotSize: (shape: readonly number[]) => number) {
+    this.#slotSize = slotSize;
+  }
+
+  /** The accumulators not yet given to a variable, with their saved names, in their order. */
+  get entries(): readonly { name: string; shape: readonly number[]; data: Float32Array }[] {
+    return this.#entries;
+  }
 
   /** Checks a `setWeights` list: `iter` first, then `{ name, tensor }` entries. */
   parse(list: readonly TfjsNamedTensor[]): TfjsNamedTensor[] {
@@ -74,13 +85,41 @@ export class PendingWeights {
       const e = this.#match(v.name, known.length + k, taken);
       if (!e) return;
       taken.add(e);
-      if (e.data.length !== v.size) {
-        throw new TypeError(
-          `TfjsAdagrad: the saved accumulator '${e.name}' has shape [${e.shape}], but variable ` +
-            `'${v.name}' has shape [${v.shape}]`,
-        );
-      }
+      this.#checkSize(e, v.name, v.shape);
     });
+  }
+
+  #checkSize(e: Entry, name: string, shape: readonly number[]): void {
+    if (e.data.length !== this.#slotSize(shape)) {
+      throw new TypeError(
+        `TfjsAdagrad: the saved accumulator '${e.name}' has shape [${e.shape}], which does not ` +
+          `fit variable '${name}' of shape [${shape}]`,
+      );
+    }
+  }
+
+  /**
+   * Before `set(values)` in setWeights: throws a TypeError, changing nothing, if an accumulator
+   * that would go to a variable the optimizer already has (`mirrors`) does not fit it.
+   */
+  verify(
+    values: readonly { name: string; shape: readonly number[]; data: Float32Array }[],
+    mirrors: readonly Variable[],
+  ): void {
+    const saved = this.#entries;
+    this.#entries = values.map((v, position) => ({ ...v, position }));
+    try {
+      this.#known = new Set(mirrors.map((m) => m.name));
+      const taken = new Set<Entry>();
+      mirrors.forEach((mirror, index) => {
+        const e = this.#match(mirror.name, index, taken);
+        if (!e) return;
+        taken.add(e);
+        this.#checkSize(e, mirror.name, mirror.shape);
+      });
+    } finally {
+      this.#entries = saved;
+    }
   }
 
   /** Writes every pending accumulator whose variable has a mirror now, and forgets it. */
@@ -90,7 +129,7 @@ export class PendingWeights {
     const taken = new Set<Entry>();
     mirrors.forEach((mirror, index) => {
       const e = this.#match(mirror.name, index, taken);
-      if (!e || e.data.length !== mirror.size) return;
+      if (!e || e.data.length !== this.#slotSize(mirror.shape)) return;
       taken.add(e);
       inner.addSlot(mirror, "accumulator").write(e.data);
     });

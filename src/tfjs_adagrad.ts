@@ -10,15 +10,20 @@ import type { Variable } from "./variable.ts";
 import { VariableStore } from "./variable_store.ts";
 import {
   activeWebGpuBackend,
+  copyOutsOf,
   dropCpuCopy,
   flush,
   gpuData,
+  guardReads,
+  noteCopyOut,
+  ownData,
   ownerOf,
   variableBuffer,
   type WebGpuBackend,
 } from "./_tfjs_backend.ts";
 import { checkedGradient, namedGradients, pythonicSchedule } from "./_tfjs_inputs.ts";
 import { PendingWeights } from "./_tfjs_weights.ts";
+import { variantOf } from "./_variant.ts";
 import {
   type TfjsConfig,
   TfjsOptimizerBase,
@@ -33,12 +38,6 @@ interface Synced {
   buffer: GPUBuffer;
   writes: number;
 }
-
-/**
- * Copy-outs into each TF.js buffer, by every TfjsAdagrad: another optimizer writing a variable in
- * place keeps its dataId and buffer, so this count is what tells the first one its mirror is stale.
- */
-const copyOuts = new WeakMap<GPUBuffer, number>();
 
 /**
  * {@linkcode Adagrad}'s options (Keras's, in camelCase), plus `rowWise`. There is no `device`:
@@ -144,7 +143,8 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
 
   readonly #inner: Adagrad;
   readonly #rowWise: boolean;
-  #backend: WebGpuBackend | null = null;
+  /** The device of the backend of the first step: the accumulators live there. */
+  #device: GPUDevice | null = null;
   #store: VariableStore | null = null;
   /** Each TF.js variable's copy in the store arenas (the step's working area), by name. */
   readonly #mirrors = new Map<string, Variable>();
@@ -154,7 +154,9 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
    * skipped (TF.js tensors are immutable: `assign` and `setWeights` swap the dataId).
    */
   readonly #synced = new Map<string, Synced>();
-  readonly #pending = new PendingWeights();
+  readonly #pending = new PendingWeights((shape) =>
+    variantOf(this.#inner.constructor).slotShape(shape).reduce((a, b) => a * b, 1)
+  );
   /** Tensors handed out by the last getWeights(), freed by the next one or by dispose(). */
   #lastWeights: tf.Tensor[] = [];
   /** A GPU verdict that arrived after applyGradients returned, thrown by the next call. */
@@ -236,19 +238,32 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
       if (checked instanceof tf.Tensor) this.#checkOwner(backend, checked, `gradient of '${name}'`);
       return { name, variable, gradient: checked };
     });
-    const fresh = steps.filter((s) => s.gradient != null && !this.#mirrors.has(s.name));
+    const given = steps.filter((s) => s.gradient != null);
+    if (given.length === 0 && steps.length > 0) {
+      throw new RangeError(
+        `No gradients provided for any variable: [${steps.map((s) => `'${s.name}'`).join(", ")}].`,
+      );
+    }
+    const fresh = given.filter((s) => !this.#mirrors.has(s.name));
     this.#pending.check(fresh.map((s) => s.variable), [...this.#mirrors.keys()]);
 
-    // TF.js's own data on the GPU, then its queued commands submitted ahead of ours.
-    const moves = steps.filter((s) => s.gradient != null).map((s) => ({
+    // Every check passed. Variables whose data other tensors share get data of their own (our
+    // copy-out writes in place); TF.js's data goes to the GPU; its queued commands are submitted
+    // ahead of ours.
+    guardReads(backend);
+    for (const s of given) ownData(backend, s.variable);
+    const moves = given.map((s) => ({
       ...s,
       buffer: variableBuffer(backend, s.variable),
       bytes: s.variable.size * 4,
     }));
-    const pairs: GradientPair[] = steps.map((s) => [
-      s.gradient instanceof tf.Tensor ? this.#gradientSource(backend, s.gradient) : s.gradient,
-      this.#mirror(s.name, s.variable),
-    ]);
+    // A missing gradient is passed on (for Keras's warning) only for a variable with a mirror.
+    const pairs: GradientPair[] = steps
+      .filter((s) => s.gradient != null || this.#mirrors.has(s.name))
+      .map((s) => [
+        s.gradient instanceof tf.Tensor ? this.#gradientSource(backend, s.gradient) : s.gradient,
+        this.#mirror(s.name, s.variable),
+      ]);
     flush(backend);
     this.#pending.restore(this.#inner, [...this.#mirrors.values()]);
 
@@ -269,8 +284,7 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
     });
     for (const m of moves) {
       dropCpuCopy(backend, m.variable);
-      const writes = (copyOuts.get(m.buffer) ?? 0) + 1;
-      copyOuts.set(m.buffer, writes);
+      const writes = noteCopyOut(m.buffer);
       this.#synced.set(m.name, { dataId: m.variable.dataId, buffer: m.buffer, writes });
     }
     outcome.catch((e) => {
@@ -283,7 +297,7 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
   #inSync(name: string, variable: tf.Variable, buffer: GPUBuffer): boolean {
     const s = this.#synced.get(name);
     return s !== undefined && s.dataId === variable.dataId && s.buffer === buffer &&
-      s.writes === copyOuts.get(buffer);
+      s.writes === copyOutsOf(buffer);
   }
 
   /** A dense gradient tensor as the step takes it: its GPU buffer, or its CPU values. */
@@ -296,23 +310,27 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
   #mirror(name: string, variable: tf.Variable): Variable {
     let mirror = this.#mirrors.get(name);
     if (!mirror) {
-      this.#store ??= new VariableStore(this.#backend!.device, { label: "webgpu-adagrad tfjs" });
+      this.#store ??= new VariableStore(this.#device!, { label: "webgpu-adagrad tfjs" });
       mirror = this.#store.variable(name, variable.shape);
       this.#mirrors.set(name, mirror);
     }
     return mirror;
   }
 
-  /** The active WebGPU backend; the first call adopts its device, later ones must match it. */
+  /**
+   * The active WebGPU backend; the first call adopts its device, later ones must be on it (a new
+   * backend on the same device, registered again, is fine).
+   */
   #adopt(): WebGpuBackend {
     const backend = activeWebGpuBackend("TfjsAdagrad");
-    if (this.#backend !== null && backend.device !== this.#backend.device) {
+    if (this.#device !== null && backend.device !== this.#device) {
       throw new TypeError(
         "TfjsAdagrad: the active WebGPU backend is on another GPUDevice than the one this " +
           "optimizer trained on; its accumulators live there: switch back, or make a new optimizer",
       );
     }
-    return this.#backend ??= backend;
+    this.#device ??= backend.device;
+    return backend;
   }
 
   #checkOwner(backend: WebGpuBackend, t: tf.Tensor, what: string): void {
@@ -340,9 +358,15 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
     const slots = this.#inner.weights.slice(1) as { name: string; shape: readonly number[] }[];
     const values = (await this.#inner.getWeights()).slice(1) as Float32Array[];
     tf.dispose(this.#lastWeights);
+    // Accumulators restored by setWeights but not yet given to a variable (no step since a
+    // model was loaded) are saved too, under their names.
     const named = [
       { name: "iter", tensor: tf.scalar(this.#inner.iterations, "int32") },
       ...slots.map((s, i) => ({ name: s.name, tensor: tf.tensor(values[i], [...s.shape]) })),
+      ...this.#pending.entries.map((e) => ({
+        name: e.name,
+        tensor: tf.tensor(e.data, [...e.shape]),
+      })),
     ];
     this.#lastWeights = named.map((n) => n.tensor);
     return named;
@@ -368,6 +392,7 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
     if (!Number.isSafeInteger(iterations) || iterations < 0) {
       throw new RangeError(`TfjsAdagrad.setWeights: 'iter' must be >= 0, got ${iterations}`);
     }
+    this.#pending.verify(values, [...this.#mirrors.values()]);
     this.#pending.set(values);
     this.#inner.iterations = iterations;
     this.#pending.restore(this.#inner, [...this.#mirrors.values()]);
@@ -403,7 +428,11 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
       ...rest,
       ...(lr === undefined ? {} : { learning_rate: pythonicSchedule(lr) }),
     }) as TfjsAdagradOptions;
-    options.rowWise = Boolean(row_wise ?? rowWise ?? false);
+    const rw = row_wise ?? rowWise ?? false;
+    if (typeof rw !== "boolean") {
+      throw new TypeError(`TfjsAdagrad.fromConfig: row_wise must be a boolean, got ${String(rw)}`);
+    }
+    options.rowWise = rw;
     return new (cls as unknown as new (o: TfjsAdagradOptions) => T)(options);
   }
 

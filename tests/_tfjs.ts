@@ -54,6 +54,19 @@ export function embeddingData(seed: number, n: number): { x: tf.Tensor; y: tf.Te
   return { x: tf.tensor2d(ids, [n, 6], "int32"), y: tf.tensor2d(targets, [n, 3]) };
 }
 
+/**
+ * A tensor's values computed anew on the GPU (`t + 0`), not TF.js's CPU copy of them, which a
+ * read caches: what the buffer holds now.
+ */
+export async function readFresh(t: tf.Tensor): Promise<Float32Array> {
+  const copy = tf.tidy(() => tf.add(t, tf.scalar(0)));
+  try {
+    return new Float32Array(await copy.data());
+  } finally {
+    copy.dispose();
+  }
+}
+
 /** Every trainable weight of a model, by position, read back. */
 export async function weightsOf(model: tfl.LayersModel): Promise<Float32Array[]> {
   return await Promise.all(

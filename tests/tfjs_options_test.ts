@@ -14,7 +14,7 @@ import {
   rng,
 } from "./_reference.ts";
 import { refRowWiseStep } from "./_reference.ts";
-import { tfjsOnSharedDevice, withTfjs } from "./_tfjs.ts";
+import { readFresh, tfjsOnSharedDevice, withTfjs } from "./_tfjs.ts";
 
 test("TfjsAdagrad: rowWise matches the float64 row-wise reference", () =>
   withTfjs(async () => {
@@ -157,4 +157,69 @@ test("TfjsAdagrad: epsilonInsideSqrt is TF.js's rule where it differs from Keras
     opt.dispose();
     reference.dispose();
     tf.dispose([ours, theirs]);
+  }));
+
+test("TfjsAdagrad: tensors sharing a variable's data keep their values; a pending read is not left stale", () =>
+  withTfjs(async () => {
+    await tfjsOnSharedDevice();
+    const random = rng(91);
+    const v0 = randomValues(random, 29);
+    const init = tf.tensor1d(v0);
+    const v = tf.variable(init, true, "tfjs_shared_v"); // shares init's data while init lives
+    const copy = tf.clone(v); // shares it too
+    const other = tf.variable(tf.zeros([29]), true, "tfjs_shared_other");
+    other.assign(v); // another variable with v's data, as setWeights(getWeights()) does
+    const opt = new TfjsAdagrad({ learningRate: 0.1 });
+    const state = refState(v0, 0.1);
+    const g = randomValues(random, 29);
+    const gt = tf.tensor1d(g);
+    opt.applyGradients({ tfjs_shared_v: gt });
+    refStep(state, g, 0.1, 1e-7);
+    assertAllClose(await readFresh(v), state.value, "v stepped", 1e-5, 1e-6);
+    for (const [name, t] of [["init", init], ["clone", copy], ["assigned", other]] as const) {
+      assert.deepEqual(await readFresh(t), v0, `${name} keeps the values it had`);
+    }
+    // A read asked for before a step resolves with the values before it, and leaves no stale copy.
+    const pending = v.data();
+    const g2 = randomValues(random, 29);
+    const gt2 = tf.tensor1d(g2);
+    opt.applyGradients({ tfjs_shared_v: gt2 });
+    refStep(state, g2, 0.1, 1e-7);
+    await pending;
+    assertAllClose(await v.data() as Float32Array, state.value, "v after the step", 1e-5, 1e-6);
+    opt.dispose();
+    tf.dispose([init, v, copy, other, gt, gt2]);
+  }));
+
+test("TfjsAdagrad: row-wise accumulators survive setWeights before the first step, and save again", () =>
+  withTfjs(async () => {
+    await tfjsOnSharedDevice();
+    const random = rng(93);
+    const [rows, width] = [11, 4];
+    const t0 = randomValues(random, rows * width);
+    const table = tf.variable(tf.tensor2d(t0, [rows, width]), true, "tfjs_rw_save");
+    const trained = new TfjsAdagrad({ learningRate: 0.2, rowWise: true });
+    const g = tf.tensor2d(randomValues(random, rows * width), [rows, width]);
+    trained.applyGradients({ tfjs_rw_save: g });
+    const saved = (await trained.getWeights()).map((w) => ({
+      name: w.name,
+      tensor: w.tensor.clone(),
+    }));
+    // A new optimizer, as loading a saved model makes: the weights before its first step.
+    const loaded = new TfjsAdagrad({ learningRate: 0.2, rowWise: true });
+    await loaded.setWeights(saved);
+    const resaved = await loaded.getWeights();
+    assert.deepEqual(resaved.map((w) => [w.name, w.tensor.shape]), [
+      ["iter", []],
+      ["tfjs_rw_save/accumulator", [rows]],
+    ], "saving before the first step keeps the accumulators");
+    assert.deepEqual(resaved[1].tensor.dataSync(), saved[1].tensor.dataSync());
+    // Both take the same step from the same state.
+    const twin = tf.variable(table.clone(), true, "tfjs_rw_save_twin");
+    loaded.applyGradients({ tfjs_rw_save_twin: g }); // a renamed variable: matched by position
+    trained.applyGradients({ tfjs_rw_save: g });
+    assert.deepEqual(await readFresh(twin), await readFresh(table));
+    tf.dispose([table, twin, g, ...saved.map((w) => w.tensor)]);
+    trained.dispose();
+    loaded.dispose();
   }));

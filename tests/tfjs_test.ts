@@ -16,7 +16,14 @@ import {
   refStep,
   rng,
 } from "./_reference.ts";
-import { embeddingData, embeddingModel, tfjsOnSharedDevice, weightsOf, withTfjs } from "./_tfjs.ts";
+import {
+  embeddingData,
+  embeddingModel,
+  readFresh,
+  tfjsOnSharedDevice,
+  weightsOf,
+  withTfjs,
+} from "./_tfjs.ts";
 
 /** Fits `model` for 3 epochs of 47 samples in batches of 10 (the last one of 7), unshuffled. */
 async function fit(model: tfl.LayersModel, optimizer: tf.Optimizer, seed = 5): Promise<void> {
@@ -201,7 +208,7 @@ test("TfjsAdagrad: bad input is refused before anything changes", () =>
     const opt = new TfjsAdagrad({ learningRate: 0.1 });
     const g = tf.tensor1d(randomValues(rng(4), 10));
     opt.applyGradients({ tfjs_test_err: g });
-    const state = async () => [await w.data(), (await opt.getWeights())[1].tensor.dataSync()];
+    const state = async () => [await readFresh(w), (await opt.getWeights())[1].tensor.dataSync()];
     const before = await state();
     const int = tf.tensor1d(new Int32Array(10), "int32");
     const short = tf.tensor1d(new Float32Array(9));
@@ -248,11 +255,11 @@ test("TfjsAdagrad: a variable on another GPUDevice is refused", () =>
     const g = tf.tensor1d(randomValues(rng(14), 11));
     const opt = new TfjsAdagrad({ learningRate: 0.1 });
     opt.applyGradients({ tfjs_test_here: g });
-    const before = [await w.data(), (await opt.getWeights())[1].tensor.dataSync()];
+    const before = [await readFresh(w), (await opt.getWeights())[1].tensor.dataSync()];
     // TF.js on a second device: a variable made there, then TF.js back on the shared device.
     await useDeviceForTfjs(other, "webgpu-tests-other");
     const there = tf.variable(tf.tensor1d(randomValues(rng(15), 11)), true, "tfjs_test_there");
-    await there.data(); // on the other device's GPU
+    await there.data(); // owned by the other device's backend
     const gThere = tf.tensor1d(randomValues(rng(17), 11));
     await gThere.data();
     await tfjsOnSharedDevice();
@@ -269,7 +276,7 @@ test("TfjsAdagrad: a variable on another GPUDevice is refused", () =>
       message: /gradient of 'tfjs_test_here' lives on another GPUDevice/,
     });
     assert.equal(opt.iterations, 1);
-    assert.deepEqual([await w.data(), (await opt.getWeights())[1].tensor.dataSync()], before);
+    assert.deepEqual([await readFresh(w), (await opt.getWeights())[1].tensor.dataSync()], before);
     opt.dispose();
     tf.dispose([w, g, g2, there, gThere]);
     tf.removeBackend("webgpu-tests-other");
