@@ -219,7 +219,16 @@ test("TfjsAdagrad: row-wise accumulators survive setWeights before the first ste
     loaded.applyGradients({ tfjs_rw_save_twin: g }); // a renamed variable: matched by position
     trained.applyGradients({ tfjs_rw_save: g });
     assert.deepEqual(await readFresh(twin), await readFresh(table));
-    tf.dispose([table, twin, g, ...saved.map((w) => w.tensor)]);
+    // An accumulator that does not fit a variable the optimizer has: refused, nothing changes.
+    const wrong = [saved[0], {
+      name: "tfjs_rw_save/accumulator",
+      tensor: tf.zeros([rows * width]),
+    }];
+    const before = (await trained.getWeights())[1].tensor.dataSync();
+    await assert.rejects(trained.setWeights(wrong), /does not fit variable 'tfjs_rw_save'/);
+    assert.equal(trained.iterations, 2);
+    assert.deepEqual((await trained.getWeights())[1].tensor.dataSync(), before);
+    tf.dispose([table, twin, g, wrong[1].tensor, ...saved.map((w) => w.tensor)]);
     trained.dispose();
     loaded.dispose();
   }));
