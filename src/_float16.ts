@@ -49,8 +49,13 @@ export function halfWords(values: Float32Array | Uint16Array): Uint16Array<Array
   const out = new Uint16Array(values.length + (values.length & 1));
   if (values instanceof Float32Array) {
     for (let i = 0; i < values.length; i++) out[i] = halfBits(values[i]);
-  } else out.set(new Uint16Array(values.buffer, values.byteOffset, values.length)); // the bits
+  } else out.set(bitsOf(values));
   return out;
+}
+
+/** The bits of 16-bit float data, without a copy (a Float16Array's `set` would convert values). */
+export function bitsOf(values: Uint16Array): Uint16Array {
+  return new Uint16Array(values.buffer, values.byteOffset, values.length);
 }
 
 /** Whether `x` is 16-bit float data: a Uint16Array of bits, or a Float16Array. */

@@ -5,7 +5,7 @@
 // finiteness check (the guard's `check_finite`) and `update_loss_scale` change it on the GPU, so
 // no step reads anything back. The inner optimizer finds the state through `lossScaleOf(inner)`:
 // its kernels are specialised on the mode, and before each step it tells the state whether that
-// step's gradients come from the scaled loss.
+// step's gradients come from the scaled loss (the `scaled` of the step's options).
 import { CachedBindGroup } from "./_cached_bind_group.ts";
 import type { LossScaleMode } from "./_kernels.ts";
 import { LOSS_SCALE, VERDICT } from "./_shader_interface.ts";
@@ -18,8 +18,6 @@ export class LossScaleState {
   /** 1: a fixed scale, 2: a dynamic one. */
   readonly mode: Exclude<LossScaleMode, 0>;
   readonly growthSteps: number;
-  /** Whether the gradients of the step being encoded come from the scaled loss. */
-  scaled = false;
   #device: GPUDevice | null = null;
   #buffer: GPUBuffer | null = null;
   /** The state while no GPU buffer holds it (and the fixed scale, always). */
@@ -27,7 +25,8 @@ export class LossScaleState {
   #goodSteps = 0;
   readonly #words = new Uint32Array(LOSS_SCALE.words);
   readonly #floats = new Float32Array(this.#words.buffer);
-  #scaledWritten = -1;
+  /** The `scaled` word last written to the GPU state (0 when it is made). */
+  #scaledWritten = 0;
   readonly #group = new CachedBindGroup();
 
   constructor(mode: 1 | 2, initialScale: number, growthSteps: number) {
@@ -83,7 +82,7 @@ export class LossScaleState {
     this.#floats[LOSS_SCALE.at.scale] = this.#scale;
     w[LOSS_SCALE.at.good_steps] = this.#goodSteps;
     w[LOSS_SCALE.at.growth_steps] = this.growthSteps;
-    w[LOSS_SCALE.at.scaled] = this.#scaledWritten = this.scaled ? 1 : 0;
+    w[LOSS_SCALE.at.scaled] = this.#scaledWritten;
     this.#device!.queue.writeBuffer(this.#buffer!, 0, w);
   }
 
@@ -92,16 +91,16 @@ export class LossScaleState {
    * dynamic scale's kernel reads the flag from the state; a fixed scale's factor goes straight to
    * the verdict the updates read. Each is written only when it changes.
    */
-  beginStep(shared: StepBuffers): void {
+  beginStep(shared: StepBuffers, scaled: boolean): void {
     this.bufferOn(shared.device);
-    const flag = this.scaled ? 1 : 0;
+    const flag = scaled ? 1 : 0;
     if (this.mode === 2) {
       if (flag === this.#scaledWritten) return;
       this.#words[LOSS_SCALE.at.scaled] = this.#scaledWritten = flag;
       const at = 4 * LOSS_SCALE.at.scaled;
       shared.device.queue.writeBuffer(this.#buffer!, at, this.#words, LOSS_SCALE.at.scaled, 1);
     } else {
-      shared.writeUnscale(this.scaled ? Math.fround(1 / this.#scale) : 1);
+      shared.writeUnscale(scaled ? Math.fround(1 / this.#scale) : 1);
     }
   }
 

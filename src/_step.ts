@@ -22,7 +22,7 @@ import type { GroupMember, SparseMember, UpdateGroup } from "./_update_group.ts"
 import type { DenseValues, Variant } from "./_variant.ts";
 import { assertDeviceAlive } from "./device_lost.ts";
 import { type SlicesData, slicesData } from "./indexed_slices.ts";
-import { halfValue, halfWords } from "./_float16.ts";
+import { bitsOf, halfValue } from "./_float16.ts";
 
 /** A gradient that goes through the sparse staging buffers, with the group it updates. */
 interface SparseStepMember {
@@ -37,11 +37,8 @@ function sparsePart({ slices, rows, width }: SparseSource): SparsePart {
   const half = slices.valuesDtype === "float16";
   const data = slices.values;
   // CPU halves are widened here (exactly); GPU ones by the step's widening dispatch.
-  const values = data instanceof Uint16Array || (half && ArrayBuffer.isView(data))
-    ? Float32Array.from(
-      halfWords(data as Uint16Array).subarray(0, (data as Uint16Array).length),
-      halfValue,
-    )
+  const values = half && ArrayBuffer.isView(data)
+    ? Float32Array.from(bitsOf(data as Uint16Array), halfValue)
     : slicesData(data as SlicesData<Float32Array>);
   return {
     rows,

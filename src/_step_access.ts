@@ -1,6 +1,8 @@
-// A narrow door into Adagrad's step for TfjsAdagrad, which must run it synchronously (TF.js's
-// `applyGradients` returns nothing) and copy TF.js's variables in and out in the step's own
-// command buffer. Adagrad hands over the function in a static block; nothing public changes.
+// A narrow door into Adagrad's step for the package's wrappers: TfjsAdagrad, which must run it
+// synchronously (TF.js's `applyGradients` returns nothing) and copy TF.js's variables in and out
+// in the step's own command buffer, and LossScaleOptimizer, which says whether the step's
+// gradients come from the scaled loss. Adagrad hands over the function in a static block; nothing
+// public changes.
 import type { Adagrad } from "./adagrad.ts";
 import type { GradientPair } from "./types.ts";
 
@@ -10,10 +12,17 @@ export interface StepHooks {
   after(encoder: GPUCommandEncoder): void;
 }
 
+/** What a wrapper tells one step. */
+export interface StepOptions {
+  hooks?: StepHooks;
+  /** The gradients come from a LossScaleOptimizer's scaled loss: the kernels unscale them. */
+  scaled?: boolean;
+}
+
 type SubmitStep = (
   opt: Adagrad,
   pairs: Iterable<GradientPair>,
-  hooks?: StepHooks,
+  options: StepOptions,
 ) => Promise<number>;
 
 let submit: SubmitStep | undefined;
@@ -30,7 +39,7 @@ export function grantStepAccess(fn: SubmitStep): void {
 export function submitStep(
   opt: Adagrad,
   pairs: Iterable<GradientPair>,
-  hooks?: StepHooks,
+  options: StepOptions = {},
 ): Promise<number> {
-  return submit!(opt, pairs, hooks);
+  return submit!(opt, pairs, options);
 }

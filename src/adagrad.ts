@@ -3,7 +3,7 @@ import { checkLossScaleDevice, lossScaleOf } from "./_loss_scale_state.ts";
 import { externalRef, planStep, warnMissing } from "./_plan.ts";
 import { SLOT, SlotStorage } from "./_slot_storage.ts";
 import { encodeStep, stepOutcome } from "./_step.ts";
-import { grantStepAccess, type StepHooks } from "./_step_access.ts";
+import { grantStepAccess, type StepOptions } from "./_step_access.ts";
 import { checkWeightList, createWeight } from "./_weights.ts";
 import { StepBuffers } from "./_step_buffers.ts";
 import { type Variant, variantOf } from "./_variant.ts";
@@ -348,15 +348,16 @@ export class Adagrad {
    *   for overlapping variables in one buffer
    */
   async applyGradients(pairs: Iterable<GradientPair>): Promise<number> {
-    return await this.#submitStep(pairs);
+    return await this.#submitStep(pairs, {});
   }
 
   /**
    * Everything `applyGradients` does up to the submit, synchronously (so TfjsAdagrad can run it
    * inside TF.js's synchronous `applyGradients` and throw bad input at once); the promise settles
-   * with the step's outcome. `hooks` encode commands before and after the step, in its encoder.
+   * with the step's outcome. `options.hooks` encode commands before and after the step, in its
+   * encoder; `options.scaled` says the gradients come from a loss scale's scaled loss.
    */
-  #submitStep(pairs: Iterable<GradientPair>, hooks?: StepHooks): Promise<number> {
+  #submitStep(pairs: Iterable<GradientPair>, options: StepOptions): Promise<number> {
     this.#assertAlive();
     const plan = planStep(pairs, {
       device: this.#device,
@@ -375,14 +376,14 @@ export class Adagrad {
     device.pushErrorScope("validation");
     const step = this.#iterations;
     shared.writeParams(this.#lrAt(step), this.#options);
-    shared.lossScale?.beginStep(shared);
+    shared.lossScale?.beginStep(shared, options.scaled ?? false);
     if (shared.skipGuard) {
       shared.writeLearningRates(this.#skippedKnown, (j) => this.#lrAt(Math.max(0, step - j)));
     }
     const encoder = device.createCommandEncoder({ label: `${this.name} step` });
-    hooks?.before(encoder);
+    options.hooks?.before(encoder);
     encodeStep(encoder, entries, shared, this.#variant, this.name);
-    hooks?.after(encoder);
+    options.hooks?.after(encoder);
     const read = shared.skipGuard?.maybeScheduleRead(encoder);
     device.queue.submit([encoder.finish()]);
     read?.().then((count) => this.#reconcile(count), () => {});
@@ -394,7 +395,7 @@ export class Adagrad {
   }
 
   static {
-    grantStepAccess((opt, pairs, hooks) => opt.#submitStep(pairs, hooks));
+    grantStepAccess((opt, pairs, options) => opt.#submitStep(pairs, options));
   }
 
   /**

@@ -1,4 +1,5 @@
 import { attachLossScale, LossScaleState } from "./_loss_scale_state.ts";
+import { submitStep } from "./_step_access.ts";
 import { variantOf } from "./_variant.ts";
 import { checkGradientList, checkMinimize, describe } from "./_validate.ts";
 import { Adagrad } from "./adagrad.ts";
@@ -405,19 +406,11 @@ export class LossScaleOptimizer {
    * @returns `iterations` after the step
    */
   applyGradients(pairs: Iterable<GradientPair>, options?: ApplyScaledOptions): Promise<number> {
-    let scaled: boolean;
     try {
       this.#assertAlive();
-      scaled = checkApplyOptions(options);
+      return submitStep(this.innerOptimizer, pairs, { scaled: checkApplyOptions(options) });
     } catch (e) {
-      return Promise.reject(e);
-    }
-    // The inner step reads the flag before its first await, while it encodes.
-    this.#state.scaled = scaled;
-    try {
-      return this.innerOptimizer.applyGradients(pairs);
-    } finally {
-      this.#state.scaled = false;
+      return Promise.reject(e); // bad input, found before anything was encoded
     }
   }
 

@@ -268,18 +268,20 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
     this.#pending.restore(this.#inner, [...this.#mirrors.values()]);
 
     const outcome = submitStep(this.#inner, pairs, {
-      before: (encoder) => {
-        for (const m of moves) {
-          if (this.#inSync(m.name, m.variable, m.buffer)) continue;
-          const mirror = this.#mirrors.get(m.name)!;
-          encoder.copyBufferToBuffer(m.buffer, 0, mirror.buffer, mirror.offset, m.bytes);
-        }
-      },
-      after: (encoder) => {
-        for (const m of moves) {
-          const mirror = this.#mirrors.get(m.name)!;
-          encoder.copyBufferToBuffer(mirror.buffer, mirror.offset, m.buffer, 0, m.bytes);
-        }
+      hooks: {
+        before: (encoder) => {
+          for (const m of moves) {
+            if (this.#inSync(m.name, m.variable, m.buffer)) continue;
+            const mirror = this.#mirrors.get(m.name)!;
+            encoder.copyBufferToBuffer(m.buffer, 0, mirror.buffer, mirror.offset, m.bytes);
+          }
+        },
+        after: (encoder) => {
+          for (const m of moves) {
+            const mirror = this.#mirrors.get(m.name)!;
+            encoder.copyBufferToBuffer(mirror.buffer, mirror.offset, m.buffer, 0, m.bytes);
+          }
+        },
       },
     });
     for (const m of moves) {

@@ -21,6 +21,7 @@ import {
   randomIndices,
   randomValues,
   refClip,
+  refRowWiseStep,
   refSparseStep,
   refState,
   refStep,
@@ -238,13 +239,27 @@ test("scaled sparse gradients, element-wise and row-wise, against the float64 re
     const w = store.variable("emb_rw", [rows, width], init);
     const rowWise = own(new LossScaleOptimizer(new RowWiseAdagrad({ learningRate: 0.1 })));
     const before = await w.read();
+    const rowRef = { value: Float64Array.from(before), accum: new Float64Array(rows).fill(0.1) };
+    for (let step = 0; step < 2; step++) {
+      const values = randomValues(random, nnz * width);
+      const indices = randomIndices(random, nnz, rows, 20);
+      const scaled = values.map((x) => x * 2 ** 15);
+      await rowWise.applyGradients([[new IndexedSlices(scaled, indices, [rows, width]), w]], {
+        scaled: true,
+      });
+      refRowWiseStep(rowRef, width, indices, values, Math.fround(0.1), 1e-7);
+    }
+    assertCloseL2(await w.read(), rowRef.value, 1e-6, "row-wise table, scaled");
+
+    const x = store.variable("emb_rw2", [rows, width], before);
+    const unscaled = own(new LossScaleOptimizer(new RowWiseAdagrad({ learningRate: 0.1 })));
     const values = randomValues(random, nnz * width);
     const indices = randomIndices(random, nnz, rows, 20);
-    await rowWise.applyGradients([[new IndexedSlices(values, indices, [rows, width]), w]]);
+    await unscaled.applyGradients([[new IndexedSlices(values, indices, [rows, width]), x]]);
     const plain = own(new RowWiseAdagrad({ learningRate: 0.1 }));
     const u = store.variable("emb_plain", [rows, width], before);
     await plain.applyGradients([[new IndexedSlices(values, indices, [rows, width]), u]]);
-    assert.deepEqual(bits(await w.read()), bits(await u.read()), "row-wise, unscaled: as plain");
+    assert.deepEqual(bits(await x.read()), bits(await u.read()), "row-wise, unscaled: as plain");
   });
 });
 
