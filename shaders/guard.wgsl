@@ -3,9 +3,9 @@
 // apply_if_finite do: a step whose gradients hold any NaN or infinity is skipped whole, with no
 // readback in the step.
 //
-//   check_finite   per tile of raw gradients (dense groups, then the staged sparse values): any
-//                  element whose exponent bits are all ones sets `guard.found`; `_vec4` reads a
-//                  store arena four at a time, `_f16` a float16 store's eight at a time
+//   check_finite   per reduction tile of raw gradients (dense groups, then the staged sparse
+//                  values): any element whose exponent bits are all ones sets `guard.found`;
+//                  `_vec4` reads a store arena four at a time, `_f16` a float16 store's eight
 //   finalize       one thread: counts a skipped step, publishes the verdict and this step's
 //                  learning rate to the update kernels (the `Verdict`), resets `found`
 //
@@ -74,13 +74,24 @@ fn report(bad: bool) {
   }
 }
 
+// The check reads a group's reduction table (tiles of up to 32,768 elements, one workgroup each,
+// as sum_squares.wgsl): four loads per iteration, coalesced, then the rest one at a time.
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn check_finite(id: Invocation) {
   let tile = check_tile(id);
+  let base = tile.slot_offset;
+  let W = WORKGROUP_SIZE;
   var bad = false;
-  for (var i = id.lane; i < tile.length; i += WORKGROUP_SIZE) {
+  var i = id.lane;
+  for (; i + 3u * W < tile.length; i += 4u * W) {
     // Bits, not floats: WGSL lets implementations assume there are no infinities or NaNs.
-    bad = bad || !is_finite_bits(gradients[tile.slot_offset + i]);
+    let bits = vec4u(gradients[base + i], gradients[base + i + W], gradients[base + i + 2u * W],
+      gradients[base + i + 3u * W]);
+    bad = bad | any_not_finite4(bits, vec4(true));
+  }
+  for (; i < tile.length; i += W) {
+    bad = bad | !is_finite_bits(gradients[base + i]);
   }
   report(bad);
 }
@@ -88,11 +99,24 @@ fn check_finite(id: Invocation) {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn check_finite_vec4(id: Invocation) {
   let tile = check_tile(id);
+  let base = tile.slot_offset / 4u;
+  let whole = tile.length / 4u;
+  let W = WORKGROUP_SIZE;
+  let all = vec4(true);
   var bad = false;
-  for (var i = id.lane; 4u * i < tile.length; i += WORKGROUP_SIZE) {
-    // The last vector may reach into the padding after the variable: those lanes do not count.
-    let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
-    bad = bad || any_not_finite4(gradients4[tile.slot_offset / 4u + i], inside);
+  var i = id.lane;
+  for (; i + 3u * W < whole; i += 4u * W) {
+    let k = base + i;
+    bad = bad | any_not_finite4(gradients4[k], all) | any_not_finite4(gradients4[k + W], all) |
+      any_not_finite4(gradients4[k + 2u * W], all) | any_not_finite4(gradients4[k + 3u * W], all);
+  }
+  for (; i < whole; i += W) {
+    bad = bad | any_not_finite4(gradients4[base + i], all);
+  }
+  // A last vector may reach into the padding after the variable: those lanes do not count.
+  if (id.lane == 0u && 4u * whole < tile.length) {
+    let inside = vec4u(4u * whole) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
+    bad = bad | any_not_finite4(gradients4[base + whole], inside);
   }
   report(bad);
 }
@@ -102,9 +126,20 @@ fn check_finite_vec4(id: Invocation) {
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn check_finite_f16(id: Invocation) {
   let tile = check_tile(id);
+  let base = tile.slot_offset / 8u;
+  let n = tile.length;
+  let W = WORKGROUP_SIZE;
   var bad = false;
-  for (var i = id.lane; 8u * i < tile.length; i += WORKGROUP_SIZE) {
-    bad = bad || any_not_finite8(gradients4[tile.slot_offset / 8u + i], 8u * i, tile.length);
+  var i = id.lane;
+  for (; 8u * (i + 3u * W) < n; i += 4u * W) {
+    let k = base + i;
+    bad = bad | any_not_finite8(gradients4[k], 8u * i, n) |
+      any_not_finite8(gradients4[k + W], 8u * (i + W), n) |
+      any_not_finite8(gradients4[k + 2u * W], 8u * (i + 2u * W), n) |
+      any_not_finite8(gradients4[k + 3u * W], 8u * (i + 3u * W), n);
+  }
+  for (; 8u * i < n; i += W) {
+    bad = bad | any_not_finite8(gradients4[base + i], 8u * i, n);
   }
   report(bad);
 }

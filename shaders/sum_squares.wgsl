@@ -4,13 +4,17 @@
 // `table.partial_base + tile`. Tiles never straddle two variables, so pass 2 can add up each
 // variable's partials in a fixed order: the result does not depend on scheduling.
 //
-// A workgroup takes TILES consecutive tiles; each thread sums its elements of each tile in order,
-// then one thread per tile adds the threads' sums in lane order. One barrier per workgroup rather
-// than a tree's eight per tile: barriers are what CPU adapters pay most for here. Two entry
-// points, as in adagrad_dense.wgsl: `sum_squares` reads one element at a time, `sum_squares_vec4`
-// four, for store arenas (16-byte-aligned variables; lanes past a variable's end add nothing).
-
-const TILES: u32 = 8u;
+// The table is a group's reduction table: tiles of up to 32,768 elements (REDUCE_TILE_ELEMENTS in
+// src/_kernels.ts), eight update tiles, one workgroup each. A tile and a workgroup each cost a
+// fixed amount of work, and on CPU adapters that work is most of a pass that only reads: one
+// long tile ran 1.4x as fast as eight short ones in one workgroup (lavapipe, 1 x 16M).
+//
+// Each thread reads four vectors per iteration, coalesced (lane-strided), and keeps four running
+// sums (the vec4's lanes); then the threads' sums are added in lane order, sixteen lanes at a
+// time and then the runs, behind two barriers. Every order is fixed: results are bit-identical
+// from run to run. Three entry points, as in adagrad_dense.wgsl: `sum_squares` reads one element
+// per load, `sum_squares_vec4` four, for store arenas (16-byte-aligned variables; lanes past a
+// variable's end add nothing), `sum_squares_vec4_f16` four halves of a float16 store.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> table: TileTable;
@@ -22,99 +26,137 @@ const TILES: u32 = 8u;
 // A LossScaleOptimizer's unscaling factor: the norms are those of the unscaled gradients.
 @group(0) @binding(4) var<storage, read> verdict: Verdict;
 
-// The threads' sums, tile-major: sums[k * WORKGROUP_SIZE + lane] for the workgroup's tile k.
-var<workgroup> sums: array<f32, TILES * WORKGROUP_SIZE>;
+// Lanes per run of the in-workgroup sum.
+const RUN: u32 = 16u;
 
-fn square(g: f32) -> f32 {
-  let x = clip_by_value(g, params, verdict.unscale);
-  return x * x;
-}
+var<workgroup> sums: array<f32, WORKGROUP_SIZE>;
 
-// Adds each tile's thread sums in lane order and writes the tile's partial.
-fn reduce(first: u32, lane: u32) {
-  workgroupBarrier();
-  let t = first + lane;
-  if (lane < TILES && t < table.count) {
-    var total = 0.0;
-    for (var k = 0u; k < WORKGROUP_SIZE; k++) {
-      total += sums[lane * WORKGROUP_SIZE + k];
-    }
-    partials[table.partial_base + t] = total;
-  }
-}
-
-// Tile `t`, or an empty one past the table's end.
-fn tile_at(t: u32) -> Tile {
+// This workgroup's tile, or an empty one past the table's end.
+fn workgroup_tile(t: u32) -> Tile {
   if (t < table.count) {
     return table.tiles[t];
   }
   return Tile();
 }
 
-// This thread's share of `tile`, one element per load.
-fn scalar_sum(tile: Tile, lane: u32) -> f32 {
-  var sum = 0.0;
-  for (var i = lane; i < tile.length; i += WORKGROUP_SIZE) {
-    sum += square(gradients[tile.slot_offset + i]);
+// The squares of four raw gradients after the prelude's clip_by_value, lane by lane (the same
+// operations: times `unscale`, then the clamp).
+fn squares(g: vec4f, unscale: f32) -> vec4f {
+  var x = g;
+  if (LOSS_SCALE != 0u) {
+    x *= unscale;
   }
-  return sum;
+  if (CLIP_VALUE) {
+    x = clamp(x, vec4f(-params.clip_value), vec4f(params.clip_value));
+  }
+  return x * x;
 }
 
-// This thread's share of `tile`, four elements per load. Only a tile's last vector can reach past
-// the variable: its extra lanes add 0.
-fn vector_sum(tile: Tile, lane: u32) -> f32 {
-  var sum = 0.0;
-  for (var i = lane; i < (tile.length + 3u) / 4u; i += WORKGROUP_SIZE) {
-    sum = add_four(sum, gradients4[tile.slot_offset / 4u + i], i, tile.length);
-  }
-  return sum;
+// The squares of vectors i, i + W, i + 2W and i + 3W, added in a fixed order.
+fn squares_of_four(a: vec4f, b: vec4f, c: vec4f, d: vec4f, unscale: f32) -> vec4f {
+  return (squares(a, unscale) + squares(b, unscale)) + (squares(c, unscale) + squares(d, unscale));
 }
 
-// The same over a float16 store's gradients.
-fn half_vector_sum(tile: Tile, lane: u32) -> f32 {
-  var sum = 0.0;
-  for (var i = lane; i < (tile.length + 3u) / 4u; i += WORKGROUP_SIZE) {
-    let h = gradients_half4[tile.slot_offset / 4u + i];
-    sum = add_four(sum, vec4f(unpack2x16float(h.x), unpack2x16float(h.y)), i, tile.length);
-  }
-  return sum;
+// Which lanes of vector i of a tile of `length` elements are inside it.
+fn inside(i: u32, length: u32) -> vec4<bool> {
+  return vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(length);
 }
 
-// `sum` plus the squares of vector i's elements that are inside a tile of `length`, in order.
-fn add_four(sum: f32, g: vec4f, i: u32, length: u32) -> f32 {
-  let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(length);
-  var s = sum + square(g.x);
-  s += select(0.0, square(g.y), inside.y);
-  s += select(0.0, square(g.z), inside.z);
-  s += select(0.0, square(g.w), inside.w);
-  return s;
+// Adds the threads' sums in lane order and writes tile t's partial.
+fn reduce(t: u32, lane: u32, sum: vec4f) {
+  sums[lane] = (sum.x + sum.y) + (sum.z + sum.w);
+  workgroupBarrier();
+  let runs = (WORKGROUP_SIZE + RUN - 1u) / RUN;
+  if (lane < runs) {
+    var run = 0.0;
+    for (var k = lane * RUN; k < min(lane * RUN + RUN, WORKGROUP_SIZE); k++) {
+      run += sums[k];
+    }
+    // Only this lane reads or writes its run's first entry from here on.
+    sums[lane * RUN] = run;
+  }
+  workgroupBarrier();
+  if (lane == 0u && t < table.count) {
+    var total = 0.0;
+    for (var r = 0u; r < runs; r++) {
+      total += sums[r * RUN];
+    }
+    partials[table.partial_base + t] = total;
+  }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sum_squares(wg: Workgroup, @builtin(local_invocation_index) lane: u32) {
-  let first = workgroup_index(wg) * TILES;
-  for (var k = 0u; k < TILES; k++) {
-    sums[k * WORKGROUP_SIZE + lane] = scalar_sum(tile_at(first + k), lane);
+  let t = workgroup_index(wg);
+  let tile = workgroup_tile(t);
+  let unscale = verdict.unscale;
+  let base = tile.slot_offset;
+  let W = WORKGROUP_SIZE;
+  var sum = vec4f();
+  var i = lane;
+  for (; i + 3u * W < tile.length; i += 4u * W) {
+    let g = vec4f(gradients[base + i], gradients[base + i + W], gradients[base + i + 2u * W],
+      gradients[base + i + 3u * W]);
+    sum += squares(g, unscale);
   }
-  reduce(first, lane);
+  for (; i < tile.length; i += W) {
+    sum.x += squares(vec4f(gradients[base + i]), unscale).x;
+  }
+  reduce(t, lane, sum);
 }
 
-// As `sum_squares`, for store arenas.
+// As `sum_squares`, for store arenas: vector i holds elements 4i to 4i + 3 of the tile.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sum_squares_vec4(wg: Workgroup, @builtin(local_invocation_index) lane: u32) {
-  let first = workgroup_index(wg) * TILES;
-  for (var k = 0u; k < TILES; k++) {
-    sums[k * WORKGROUP_SIZE + lane] = vector_sum(tile_at(first + k), lane);
+  let t = workgroup_index(wg);
+  let tile = workgroup_tile(t);
+  let unscale = verdict.unscale;
+  let base = tile.slot_offset / 4u;
+  let whole = tile.length / 4u;
+  let W = WORKGROUP_SIZE;
+  var sum = vec4f();
+  var i = lane;
+  for (; i + 3u * W < whole; i += 4u * W) {
+    let k = base + i;
+    sum += squares_of_four(gradients4[k], gradients4[k + W], gradients4[k + 2u * W],
+      gradients4[k + 3u * W], unscale);
   }
-  reduce(first, lane);
+  for (; i < whole; i += W) {
+    sum += squares(gradients4[base + i], unscale);
+  }
+  // A last vector that reaches past the variable's end into the padding: its lanes inside count.
+  if (lane == 0u && 4u * whole < tile.length) {
+    sum += select(vec4f(), squares(gradients4[base + whole], unscale), inside(whole, tile.length));
+  }
+  reduce(t, lane, sum);
+}
+
+// Vector k of a float16 store's gradients: four halves, widened exactly.
+fn halves(k: u32) -> vec4f {
+  let h = gradients_half4[k];
+  return vec4f(unpack2x16float(h.x), unpack2x16float(h.y));
 }
 
 // As `sum_squares_vec4`, for a store with float16 gradients.
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sum_squares_vec4_f16(wg: Workgroup, @builtin(local_invocation_index) lane: u32) {
-  let first = workgroup_index(wg) * TILES;
-  for (var k = 0u; k < TILES; k++) {
-    sums[k * WORKGROUP_SIZE + lane] = half_vector_sum(tile_at(first + k), lane);
+  let t = workgroup_index(wg);
+  let tile = workgroup_tile(t);
+  let unscale = verdict.unscale;
+  let base = tile.slot_offset / 4u;
+  let whole = tile.length / 4u;
+  let W = WORKGROUP_SIZE;
+  var sum = vec4f();
+  var i = lane;
+  for (; i + 3u * W < whole; i += 4u * W) {
+    let k = base + i;
+    sum += squares_of_four(halves(k), halves(k + W), halves(k + 2u * W), halves(k + 3u * W), unscale);
   }
-  reduce(first, lane);
+  for (; i < whole; i += W) {
+    sum += squares(halves(base + i), unscale);
+  }
+  if (lane == 0u && 4u * whole < tile.length) {
+    sum += select(vec4f(), squares(halves(base + whole), unscale), inside(whole, tile.length));
+  }
+  reduce(t, lane, sum);
 }

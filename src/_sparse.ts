@@ -6,7 +6,7 @@
 // Buffers grow (doubling) only when a step holds more indices, values or variables than any step
 // before; an ordinary step writes its small tables and encodes, allocating nothing.
 import { CachedBindGroup } from "./_cached_bind_group.ts";
-import { SUM_SQUARES_TILES, TILE_ELEMENTS } from "./_kernels.ts";
+import { REDUCE_TILE_ELEMENTS } from "./_kernels.ts";
 import { ENTRY_TABLE, SORT_STEP, SPARSE_ENTRY } from "./_shader_interface.ts";
 import { RadixSort } from "./_radix_sort.ts";
 import { HalfWidening } from "./_half_widening.ts";
@@ -255,7 +255,7 @@ export class SparseBuffers {
       length: s.nnz * s.width,
       id: ids[k],
     }));
-    const words = tableWords(sources, TILE_ELEMENTS);
+    const words = tableWords(sources, REDUCE_TILE_ELEMENTS);
     if (!this.#valueTiles || this.#capacity.valueTiles < words) {
       this.#valueTiles?.destroy();
       const capacity = Math.max(words, 2 * this.#capacity.valueTiles);
@@ -264,7 +264,12 @@ export class SparseBuffers {
       this.#valueTileWords = new Uint32Array(capacity);
       this.shared.invalidate();
     }
-    this.#valueTileCount = writeTiles(sources, TILE_ELEMENTS, this.#valueTileWords, partialBase);
+    this.#valueTileCount = writeTiles(
+      sources,
+      REDUCE_TILE_ELEMENTS,
+      this.#valueTileWords,
+      partialBase,
+    );
     this.shared.device.queue.writeBuffer(this.#valueTiles, 0, this.#valueTileWords, 0, words);
   }
 
@@ -284,8 +289,7 @@ export class SparseBuffers {
         ]),
     );
     const max = kernels.maxWorkgroupsPerDimension;
-    const workgroups = Math.ceil(this.#valueTileCount / SUM_SQUARES_TILES);
-    dispatch(pass, kernels.sumSquares, group, workgroups, max);
+    dispatch(pass, kernels.sumSquares, group, this.#valueTileCount, max);
   }
 
   /** Records the non-finite check of the staged values. */

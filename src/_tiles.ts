@@ -1,5 +1,5 @@
 // Tile tables: the map from workgroups to runs of one variable, read by the fused kernels.
-import { TILE_ELEMENTS } from "./_kernels.ts";
+import { REDUCE_TILE_ELEMENTS } from "./_kernels.ts";
 import { TILE, TILE_TABLE } from "./_shader_interface.ts";
 
 /** Bytes of the table header (`TileTable`: count, partial_base, padding), before the first tile. */
@@ -29,9 +29,12 @@ export class StepNumbering {
   readonly firsts: number[] = [];
   readonly counts: number[] = [];
 
-  /** Numbers a variable of `length` elements (in tiles of TILE_ELEMENTS); returns its index. */
+  /**
+   * Numbers a variable of `length` elements, one partial sum per reduction tile (of
+   * REDUCE_TILE_ELEMENTS); returns its index.
+   */
   add(length: number): number {
-    const tiles = tilesFor(length, TILE_ELEMENTS);
+    const tiles = tilesFor(length, REDUCE_TILE_ELEMENTS);
     this.firsts.push(this.partials);
     this.counts.push(tiles);
     this.partials += tiles;

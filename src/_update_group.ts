@@ -1,5 +1,5 @@
 import { CachedBindGroup } from "./_cached_bind_group.ts";
-import { SUM_SQUARES_TILES, TILE_ELEMENTS } from "./_kernels.ts";
+import { REDUCE_TILE_ELEMENTS, TILE_ELEMENTS } from "./_kernels.ts";
 import { SPARSE_TILE, SPARSE_TILE_TABLE, TILE, TILE_TABLE } from "./_shader_interface.ts";
 import type { StagedSlices } from "./_sparse.ts";
 import type { StepBuffers } from "./_step_buffers.ts";
@@ -31,6 +31,9 @@ export interface GroupBuffers {
   halfGradients?: boolean;
   accumulators: GPUBuffer;
 }
+
+/** u32 words of a tile table of `tiles` tiles. */
+const tableUsed = (tiles: number) => TILE_TABLE.words + tiles * TILE.words;
 
 /** A storage buffer whose every float32 is `value`, written through `mappedAtCreation`. */
 export function createFilledBuffer(
@@ -66,6 +69,10 @@ export class UpdateGroup {
   #tileBuffer: GPUBuffer | null = null;
   #tileWords = new Uint32Array(0);
   #tileCount = 0; // tiles in the GPU table, which covers #lastKey
+  // The same variables in tiles of REDUCE_TILE_ELEMENTS, for the passes that only read gradients.
+  #reduceBuffer: GPUBuffer | null = null;
+  #reduceWords = new Uint32Array(0);
+  #reduceCount = 0;
   #lastKey: number[] | null = null;
   #active = false;
   #vec4 = false;
@@ -102,12 +109,14 @@ export class UpdateGroup {
     const words = tableWords(members, TILE_ELEMENTS);
     if (!this.#tileBuffer || this.#tileWords.length < words) {
       this.#tileBuffer?.destroy();
-      this.#tileBuffer = this.shared.device.createBuffer({
-        label: `${this.label} tiles`,
-        size: 4 * words,
-        usage: STORAGE | COPY_DST,
-      });
+      this.#tileBuffer = this.#table("tiles", words);
       this.#tileWords = new Uint32Array(words);
+    }
+    const reduceWords = tableWords(members, REDUCE_TILE_ELEMENTS);
+    if (!this.#reduceBuffer || this.#reduceWords.length < reduceWords) {
+      this.#reduceBuffer?.destroy();
+      this.#reduceBuffer = this.#table("reduction tiles", reduceWords);
+      this.#reduceWords = new Uint32Array(reduceWords);
     }
     this.buffers = buffers;
     this.members = members;
@@ -115,8 +124,16 @@ export class UpdateGroup {
     this.shared.invalidate();
   }
 
+  #table(name: string, words: number): GPUBuffer {
+    return this.shared.device.createBuffer({
+      label: `${this.label} ${name}`,
+      size: 4 * words,
+      usage: STORAGE | COPY_DST,
+    });
+  }
+
   /**
-   * Makes the tile table cover exactly the members `ids` (ascending), numbered next in
+   * Makes the tile tables cover exactly the members `ids` (ascending), numbered next in
    * `numbering` (their ids among the step's variables, their tiles' partial sums). Writes it to the
    * GPU only when any of that differs from the previous step's.
    */
@@ -133,14 +150,23 @@ export class UpdateGroup {
       ...this.members[id],
       id: firstVariable + k,
     }));
+    const queue = this.shared.device.queue;
     this.#tileCount = writeTiles(sources, TILE_ELEMENTS, this.#tileWords, partialBase);
-    const words = TILE_TABLE.words + this.#tileCount * TILE.words;
-    this.shared.device.queue.writeBuffer(this.#tileBuffer!, 0, this.#tileWords, 0, words);
+    queue.writeBuffer(this.#tileBuffer!, 0, this.#tileWords, 0, tableUsed(this.#tileCount));
+    // Partial sums are numbered by reduction tile (StepNumbering).
+    this.#reduceCount = writeTiles(sources, REDUCE_TILE_ELEMENTS, this.#reduceWords, partialBase);
+    queue.writeBuffer(this.#reduceBuffer!, 0, this.#reduceWords, 0, tableUsed(this.#reduceCount));
     this.#lastKey = key;
   }
 
-  #dispatch(pass: GPUComputePassEncoder, pipeline: GPUComputePipeline, group: GPUBindGroup): void {
-    dispatch(pass, pipeline, group, this.#tileCount, this.shared.kernels.maxWorkgroupsPerDimension);
+  /** One workgroup per tile of the update table, or of the reduction table. */
+  #dispatch(
+    pass: GPUComputePassEncoder,
+    pipeline: GPUComputePipeline,
+    group: GPUBindGroup,
+    tiles = this.#tileCount,
+  ): void {
+    dispatch(pass, pipeline, group, tiles, this.shared.kernels.maxWorkgroupsPerDimension);
   }
 
   /** Records the non-finite check of this step's gradients. */
@@ -149,7 +175,7 @@ export class UpdateGroup {
     const guard = this.shared.guard!;
     const group = this.#checkGroup.get(
       this.shared,
-      () => guard.checkGroup(this.#tileBuffer!, this.buffers!.gradients()),
+      () => guard.checkGroup(this.#reduceBuffer!, this.buffers!.gradients()),
     );
     const kernels = this.shared.kernels;
     const pipeline = this.#half
@@ -157,7 +183,7 @@ export class UpdateGroup {
       : this.#vec4
       ? kernels.guardCheckVec4
       : kernels.guardCheck;
-    this.#dispatch(pass, pipeline, group);
+    this.#dispatch(pass, pipeline, group, this.#reduceCount);
   }
 
   /** Records pass 1 of norm clipping for this group. */
@@ -169,7 +195,7 @@ export class UpdateGroup {
       () =>
         kernels.bindGroup("sumSquares", `${this.label} sum of squares`, [
           params,
-          this.#tileBuffer!,
+          this.#reduceBuffer!,
           this.buffers!.gradients(),
           partials!,
           verdict,
@@ -180,8 +206,7 @@ export class UpdateGroup {
       : this.#vec4
       ? kernels.sumSquaresVec4
       : kernels.sumSquares;
-    const workgroups = Math.ceil(this.#tileCount / SUM_SQUARES_TILES);
-    dispatch(pass, pipeline, group, workgroups, kernels.maxWorkgroupsPerDimension);
+    this.#dispatch(pass, pipeline, group, this.#reduceCount);
   }
 
   /**
@@ -286,6 +311,7 @@ export class UpdateGroup {
 
   destroy(): void {
     this.#tileBuffer?.destroy();
+    this.#reduceBuffer?.destroy();
     this.#sparseTiles?.destroy();
   }
 }

@@ -330,3 +330,29 @@ test("float16 errors name what is wrong and change nothing", async () => {
     assert.deepEqual([bits(await h.read()), bits(await f.read())], before, "nothing changed");
   });
 });
+
+test("the finiteness check finds one non-finite half anywhere in a float16 store's tiles", async () => {
+  await withDevice(async (device, own) => {
+    const random = rng(35);
+    const store = own(new VariableStore(device, { gradDtype: "float16" }));
+    // Three reduction tiles (32,768 elements each; the check reads eight halves per load, four
+    // loads per iteration), the last one ending inside a load.
+    const n = 70_001;
+    const v = store.variable("w", [n], randomValues(random, n));
+    const opt = own(new Adagrad({ learningRate: 0.05, skipNonFinite: true }));
+    const before = bits(await v.read());
+    // The first element, each of an iteration's four loads, a tile's last and next first, the
+    // middle tile's fourth load, the last element.
+    const positions = [0, 2053, 4100, 6151, 32_767, 32_768, 32_768 + 6150, 65_536 + 4099, n - 1];
+    for (const [k, p] of positions.entries()) {
+      const g = halves(randomValues(random, n, 0.5));
+      g[p] = k % 2 ? 0x7e00 : 0xfc00; // NaN, -infinity
+      await opt.applyGradients([[g, v]]);
+    }
+    assert.equal(await opt.skippedSteps(), positions.length);
+    assert.deepEqual(bits(await v.read()), before, "a skipped step changed the variable");
+    await opt.applyGradients([[halves(randomValues(random, n, 0.5)), v]]);
+    assert.equal(await opt.skippedSteps(), positions.length);
+    assert.notDeepEqual(bits(await v.read()), before, "a finite step was skipped");
+  });
+});

@@ -241,6 +241,8 @@ for (let seed = 1; seed <= FUZZ_CASES; seed++) {
 }
 
 for (const rowWise of [false, true]) {
+  // Elements of the dense variable, and sparse indices (of rows of 3): each spans reduction tiles.
+  const DENSE = 70_001, NNZ = 12_000;
   test(`skipNonFinite${rowWise ? " (RowWiseAdagrad)" : ""}: a step with a NaN or an infinity is skipped whole`, async () => {
     await withDevice(async (device) => {
       const { RowWiseAdagrad } = await import("../mod.ts");
@@ -248,7 +250,9 @@ for (const rowWise of [false, true]) {
         const store = new VariableStore(device);
         const random = rng(31);
         const w = store.variable("w", [200, 3], randomValues(random, 600));
-        const b = store.variable("b", [5000], randomValues(random, 5000));
+        // Past one reduction tile (32,768 elements; the check reads in tiles of that size), with
+        // a last vector that reaches into the padding.
+        const b = store.variable("b", [DENSE], randomValues(random, DENSE));
         const options: AdagradOptions = {
           // Decay and a schedule: the learning rate of every step depends on the true count.
           learningRate: new ExponentialDecay(0.2, 3, 0.5),
@@ -265,15 +269,18 @@ for (const rowWise of [false, true]) {
       let bad = 0;
       for (let step = 0; step < 40; step++) {
         const r = rng(900 + step);
-        const indices = Int32Array.from({ length: 30 }, () => Math.floor(r() * 200));
-        const values = randomValues(r, 90);
-        const dense = randomValues(r, 5000);
-        // Every third step carries one non-finite value, in the sparse or the dense gradient.
+        const indices = Int32Array.from({ length: NNZ }, () => Math.floor(r() * 200));
+        const values = randomValues(r, 3 * NNZ);
+        const dense = randomValues(r, DENSE);
+        // Every third step carries one non-finite value, in the sparse or the dense gradient, in
+        // turn in the first, a middle and the last reduction tile (the last element included).
         const poisoned = step % 3 === 1;
         if (poisoned) {
           bad++;
-          if (step % 2) values[Math.floor(r() * 90)] = poison[step % 3];
-          else dense[Math.floor(r() * 5000)] = poison[step % 3];
+          const where = (n: number) =>
+            [0, n >> 1, n - 1 - Math.floor(r() * 2000), n - 1][(bad >> 1) % 4];
+          if (step % 2) values[where(3 * NNZ)] = poison[step % 3];
+          else dense[where(DENSE)] = poison[step % 3];
         }
         const pairs = (m: typeof guarded): GradientPair[] => [
           [new IndexedSlices(values, indices, [200, 3]), m.w],
@@ -293,7 +300,7 @@ for (const rowWise of [false, true]) {
         );
       }
       // Without the guard a NaN propagates, as in Keras.
-      await reference.opt.applyGradients([[new Float32Array(5000).fill(NaN), reference.b]]);
+      await reference.opt.applyGradients([[new Float32Array(DENSE).fill(NaN), reference.b]]);
       assert.ok(Number.isNaN((await reference.b.read())[0]));
       assert.equal(await reference.opt.skippedSteps(), 0);
       for (const m of [guarded, reference]) {
