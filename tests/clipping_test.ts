@@ -177,6 +177,32 @@ for (const c of CASES) {
   });
 }
 
+test("norm clipping is bit-identical from run to run (fixed-order sums)", async () => {
+  await withDevice(async (device, own) => {
+    // Several reduction tiles (32,768 elements) per variable, and more than one variable: the
+    // norms add thread sums, tile partials and variables, each in a fixed order.
+    const sizes = [70_001, 4097, 3, 100_003];
+    const run = async (clip: AdagradOptions) => {
+      const random = rng(77);
+      const store = own(new VariableStore(device));
+      const opt = own(new Adagrad({ learningRate: 0.05, ...clip }));
+      const vars = sizes.map((n, i) => store.variable(`v${i}`, [n], randomValues(random, n)));
+      for (let step = 0; step < 3; step++) {
+        await opt.applyGradients(vars.map((v) => [randomValues(random, v.size, 0.05, 2), v]));
+      }
+      return Promise.all(
+        vars.map(async (v) => Array.from(new Uint32Array((await v.read()).buffer))),
+      );
+    };
+    for (const clip of [{ clipnorm: 1 }, { globalClipnorm: 3, clipvalue: 1.5 }]) {
+      const first = await run(clip);
+      for (let again = 0; again < 2; again++) {
+        assert.deepEqual(await run(clip), first, JSON.stringify(clip));
+      }
+    }
+  });
+});
+
 test("a non-finite global norm makes every gradient NaN, as tf.clip_by_global_norm does", async () => {
   await withDevice(async (device) => {
     const store = new VariableStore(device);
