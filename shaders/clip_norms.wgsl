@@ -32,6 +32,11 @@ struct VariableTable {
 
 var<workgroup> sums: array<f32, WORKGROUP_SIZE>;
 
+// From the bits: WGSL lets implementations assume there are no NaNs.
+fn is_nan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn clip_norms(@builtin(local_invocation_index) lane: u32) {
   let clip_norm = params.clip_norm;
@@ -43,8 +48,11 @@ fn clip_norms(@builtin(local_invocation_index) lane: u32) {
       sum += partials[v.first + i];
     }
     if (NORM_MODE == 1u) {
+      // A NaN in the gradient makes its norm NaN, and tf.maximum (TF 2.4+) propagates it, so that
+      // every element of the clipped gradient is NaN; WGSL's max may return the other operand.
+      let norm = sqrt(sum);
+      let divisor = select(max(norm, clip_norm), norm, is_nan(sum));
       // 0 only for an all-zero gradient with clipnorm 0: divide by 1, giving 0 (TF gives 0/0).
-      let divisor = max(sqrt(sum), clip_norm);
       norms.divisors[k] = select(divisor, 1.0, divisor == 0.0);
     }
     total += sum;

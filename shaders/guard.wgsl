@@ -102,16 +102,18 @@ fn check_finite_vec4(id: Invocation) {
   let base = tile.slot_offset / 4u;
   let whole = tile.length / 4u;
   let W = WORKGROUP_SIZE;
-  let all = vec4(true);
+  let whole_vector = vec4(true);
   var bad = false;
   var i = id.lane;
   for (; i + 3u * W < whole; i += 4u * W) {
     let k = base + i;
-    bad = bad | any_not_finite4(gradients4[k], all) | any_not_finite4(gradients4[k + W], all) |
-      any_not_finite4(gradients4[k + 2u * W], all) | any_not_finite4(gradients4[k + 3u * W], all);
+    bad = bad | any_not_finite4(gradients4[k], whole_vector) |
+      any_not_finite4(gradients4[k + W], whole_vector) |
+      any_not_finite4(gradients4[k + 2u * W], whole_vector) |
+      any_not_finite4(gradients4[k + 3u * W], whole_vector);
   }
   for (; i < whole; i += W) {
-    bad = bad | any_not_finite4(gradients4[base + i], all);
+    bad = bad | any_not_finite4(gradients4[base + i], whole_vector);
   }
   // A last vector may reach into the padding after the variable: those lanes do not count.
   if (id.lane == 0u && 4u * whole < tile.length) {

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   Adagrad,
+  type AdagradOptions,
   IndexedSlices,
   LossScaleOptimizer,
   RowWiseAdagrad,
@@ -36,6 +37,13 @@ const F16 = (globalThis as unknown as Record<string, unknown>).Float16Array as
 const bits = (x: Float32Array) => Array.from(new Uint32Array(x.slice().buffer));
 const halves = (x: Float32Array) => Uint16Array.from(x, halfBits);
 const rounded = (x: Float32Array) => Float64Array.from(x, (v) => halfValue(halfBits(v)));
+/** Threads per workgroup of the element kernels on `device` (as src/_kernels.ts picks it). */
+const workgroupSize = (device: GPUDevice) =>
+  Math.min(
+    256,
+    device.limits.maxComputeInvocationsPerWorkgroup,
+    device.limits.maxComputeWorkgroupSizeX,
+  );
 
 test("float16 rounding: nearest, ties to even, subnormals, overflow, NaN", () => {
   // [float32 value, float16 bits], worked out by hand from IEEE 754.
@@ -341,9 +349,12 @@ test("the finiteness check finds one non-finite half anywhere in a float16 store
     const v = store.variable("w", [n], randomValues(random, n));
     const opt = own(new Adagrad({ learningRate: 0.05, skipNonFinite: true }));
     const before = bits(await v.read());
-    // The first element, each of an iteration's four loads, a tile's last and next first, the
-    // middle tile's fourth load, the last element.
-    const positions = [0, 2053, 4100, 6151, 32_767, 32_768, 32_768 + 6150, 65_536 + 4099, n - 1];
+    // The first element, each of an iteration's four loads (lane 0's: eight halves per load,
+    // loads W vectors apart), a tile's last and next first, the middle tile's fourth load, the
+    // last element.
+    const W = workgroupSize(device);
+    const positions = [0, 8 * W + 5, 16 * W + 4, 24 * W + 7, 32_767, 32_768, 32_768 + 24 * W + 6];
+    positions.push(65_536 + 4099, n - 1);
     for (const [k, p] of positions.entries()) {
       const g = halves(randomValues(random, n, 0.5));
       g[p] = k % 2 ? 0x7e00 : 0xfc00; // NaN, -infinity
@@ -354,5 +365,47 @@ test("the finiteness check finds one non-finite half anywhere in a float16 store
     await opt.applyGradients([[halves(randomValues(random, n, 0.5)), v]]);
     assert.equal(await opt.skippedSteps(), positions.length);
     assert.notDeepEqual(bits(await v.read()), before, "a finite step was skipped");
+  });
+});
+
+test("NaN or infinity in a float16 store's padding after a variable changes nothing", async () => {
+  await withDevice(async (device, own) => {
+    const W = workgroupSize(device);
+    // Lengths whose last vector of eight halves is read by an unrolled load (the tile's last
+    // vector index modulo 4W in the last quarter), by the remainder loop, across tiles, and small.
+    const lengths = [8 * (3 * W + 5) + 3, 32_768 + 8 * (3 * W + 5) + 3, 70_001, 1001];
+    const options: AdagradOptions[] = [
+      { skipNonFinite: true },
+      { clipnorm: 1 },
+      { globalClipnorm: 1 },
+      { globalClipnorm: 1, clipvalue: 0.5 },
+    ];
+    for (const n of lengths) {
+      for (const clip of options) {
+        for (const poison of [0x7e00, 0x7c00]) {
+          const step = async (dirty: boolean) => {
+            const store = own(new VariableStore(device, { gradDtype: "float16" }));
+            const v = store.variable("v", [n], randomValues(rng(3), n));
+            const opt = own(new Adagrad({ learningRate: 0.1, ...clip }));
+            const g = halves(randomValues(rng(4), n));
+            await opt.applyGradients([[g, v]]);
+            // The halves after the variable up to its alignment (a store aligns float16
+            // gradients to at least 16 bytes), written in whole words.
+            const first = n & ~1, end = Math.ceil(n / 8) * 8;
+            if (dirty && end > n) {
+              const words = new Uint16Array(end - first).fill(poison);
+              if (n % 2) words[0] = g[n - 1];
+              device.queue.writeBuffer(v.grad.buffer, v.grad.offset + 2 * first, words);
+            }
+            await opt.applyGradients([[v.grad, v]]);
+            return { values: bits(await v.read()), skipped: await opt.skippedSteps() };
+          };
+          const what = `${n} ${JSON.stringify(clip)} ${poison.toString(16)}`;
+          const dirty = await step(true), clean = await step(false);
+          assert.equal(dirty.skipped, 0, what);
+          assert.deepEqual(dirty.values, clean.values, what);
+        }
+      }
+    }
   });
 });
