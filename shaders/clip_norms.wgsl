@@ -6,9 +6,13 @@
 //   global_clipnorm:           g * clip_norm * min(1 / ||all||, 1 / clip_norm)  -> global_scale
 //                              (NaN for every gradient when ||all|| is not finite, as TF does)
 //
-// One workgroup; each lane takes every WORKGROUP_SIZE-th variable, then a fixed-order tree sum
-// gives the global total, so results do not depend on scheduling. NORM_MODE (the prelude's)
-// picks clipnorm (1) or global_clipnorm (2).
+// One workgroup. Each lane takes every WORKGROUP_SIZE-th variable and adds its partials in order;
+// a variable with more than SERIAL_PARTIALS of them (the CPU lists those after the table) is
+// added up by the whole workgroup instead, each lane taking every WORKGROUP_SIZE-th partial, then
+// the lanes' sums in lane order: on a GPU one thread's chain of loads would cost as much as the
+// pass over the gradients. A fixed-order tree sum of the lanes' totals gives the global total.
+// Every order is fixed, so results do not depend on scheduling. NORM_MODE (the prelude's) picks
+// clipnorm (1) or global_clipnorm (2).
 
 // Per variable of the step: where its partials start and how many there are.
 struct VariableTiles {
@@ -16,13 +20,20 @@ struct VariableTiles {
   count: u32,
 }
 
+// `variables[k]` for variable k < count; then `large` entries whose `first` is the index of a
+// variable with more than SERIAL_PARTIALS partials, ascending.
 struct VariableTable {
   count: u32,
+  large: u32,
   pad0: u32,
   pad1: u32,
-  pad2: u32,
   variables: array<VariableTiles>,
 }
+
+// Partials a lane adds alone; above this the workgroup adds them (src/_kernels.ts sets it).
+override SERIAL_PARTIALS: u32 = 64u;
+// Lanes per run of the workgroup's sum, as in sum_squares.wgsl.
+const RUN: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> variable_table: VariableTable;
@@ -37,25 +48,75 @@ fn is_nan(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
 }
 
+var<workgroup> large_sum: f32;
+
+// Variable k's clipnorm divisor from its sum of squares.
+fn write_divisor(k: u32, sum: f32, clip_norm: f32) {
+  // A NaN in the gradient makes its norm NaN, and tf.maximum (TF 2.4+) propagates it, so that
+  // every element of the clipped gradient is NaN; WGSL's max may return the other operand.
+  let norm = sqrt(sum);
+  let divisor = select(max(norm, clip_norm), norm, is_nan(sum));
+  // 0 only for an all-zero gradient with clipnorm 0: divide by 1, giving 0 (TF gives 0/0).
+  norms.divisors[k] = select(divisor, 1.0, divisor == 0.0);
+}
+
+// The sum of `v`'s partials by the whole workgroup: lane sums, then in lane order by runs.
+fn workgroup_sum(v: VariableTiles, lane: u32) -> f32 {
+  var sum = 0.0;
+  for (var i = lane; i < v.count; i += WORKGROUP_SIZE) {
+    sum += partials[v.first + i];
+  }
+  sums[lane] = sum;
+  workgroupBarrier();
+  let runs = (WORKGROUP_SIZE + RUN - 1u) / RUN;
+  if (lane < runs) {
+    var run = 0.0;
+    for (var j = lane * RUN; j < min(lane * RUN + RUN, WORKGROUP_SIZE); j++) {
+      run += sums[j];
+    }
+    sums[lane * RUN] = run;
+  }
+  workgroupBarrier();
+  if (lane == 0u) {
+    var total = 0.0;
+    for (var r = 0u; r < runs; r++) {
+      total += sums[r * RUN];
+    }
+    large_sum = total;
+  }
+  return workgroupUniformLoad(&large_sum);
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn clip_norms(@builtin(local_invocation_index) lane: u32) {
   let clip_norm = params.clip_norm;
+  let count = variable_table.count;
   var total = 0.0;
-  for (var k = lane; k < variable_table.count; k += WORKGROUP_SIZE) {
+  for (var k = lane; k < count; k += WORKGROUP_SIZE) {
     let v = variable_table.variables[k];
+    if (v.count > SERIAL_PARTIALS) {
+      continue; // added below
+    }
     var sum = 0.0;
     for (var i = 0u; i < v.count; i++) {
       sum += partials[v.first + i];
     }
     if (NORM_MODE == 1u) {
-      // A NaN in the gradient makes its norm NaN, and tf.maximum (TF 2.4+) propagates it, so that
-      // every element of the clipped gradient is NaN; WGSL's max may return the other operand.
-      let norm = sqrt(sum);
-      let divisor = select(max(norm, clip_norm), norm, is_nan(sum));
-      // 0 only for an all-zero gradient with clipnorm 0: divide by 1, giving 0 (TF gives 0/0).
-      norms.divisors[k] = select(divisor, 1.0, divisor == 0.0);
+      write_divisor(k, sum, clip_norm);
     }
     total += sum;
+  }
+  // The large variables, one after another, each by the whole workgroup; each sum goes to its
+  // variable's lane, after that lane's other variables, in the listed order.
+  for (var b = 0u; b < variable_table.large; b++) {
+    let k = variable_table.variables[count + b].first;
+    let sum = workgroup_sum(variable_table.variables[k], lane);
+    if (k % WORKGROUP_SIZE == lane) {
+      if (NORM_MODE == 1u) {
+        write_divisor(k, sum, clip_norm);
+      }
+      total += sum;
+    }
   }
   if (NORM_MODE != 2u) {
     return;

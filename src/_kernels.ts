@@ -24,6 +24,11 @@ export const TILE_ELEMENTS = 4096;
  * ones (sum_squares.wgsl).
  */
 export const REDUCE_TILE_ELEMENTS = 8 * TILE_ELEMENTS;
+/**
+ * Partial sums one thread of clip_norms.wgsl adds alone; a variable with more is added up by the
+ * whole workgroup (SERIAL_PARTIALS there; 64 is 2M elements).
+ */
+export const SERIAL_PARTIALS = 64;
 /** Pairs per radix sort block, one workgroup's (WORKGROUP_SIZE * ITEMS in radix_sort.wgsl). */
 export const RADIX_BLOCK = 4096;
 /** Key bits per radix sort pass. */
@@ -228,6 +233,7 @@ export class Kernels {
     return this.#pipeline(CLIP_NORMS_WGSL, "clip_norms", "clipNorms", {
       WORKGROUP_SIZE: this.workgroupSize,
       NORM_MODE: this.spec.normMode,
+      SERIAL_PARTIALS,
     });
   }
 

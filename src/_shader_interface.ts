@@ -54,7 +54,7 @@ export const RADIX_PASS = struct("RadixPass", "shift", "blocks");
 /** Per variable of a clipped step: its first partial sum and their count (`VariableTiles`). */
 export const VARIABLE_TILES = struct("VariableTiles", "first", "count");
 /** The header of the variable table (`VariableTable`, before `variables`). */
-export const VARIABLE_TABLE = struct("VariableTable", "count", "pad0", "pad1", "pad2");
+export const VARIABLE_TABLE = struct("VariableTable", "count", "large", "pad0", "pad1");
 /** The header of the norms (`Norms`, before the per-variable `divisors`). */
 export const NORMS = struct("Norms", "global_scale", "pad0", "pad1", "pad2");
 /** The non-finite guard's verdict, read by the update kernels (`Verdict`). */

@@ -2,7 +2,7 @@
 // and learning-rate table, the norms and the partial sums of norm clipping, and the staging of
 // sparse gradients. Buffers grow (doubling) only when a step needs more than any step before;
 // whenever one is replaced, `generation` moves on and every cached bind group is rebuilt.
-import { type Kernels, LR_WINDOW } from "./_kernels.ts";
+import { type Kernels, LR_WINDOW, SERIAL_PARTIALS } from "./_kernels.ts";
 import {
   LR_TABLE,
   NORMS,
@@ -121,23 +121,29 @@ export class StepBuffers {
 
   /**
    * Norm clipping: makes room for the step's partial sums, then writes the variable table (for
-   * variable k of the step, its first partial and its tile count), only when it changed.
+   * variable k of the step, its first partial and its tile count; then the indices of the
+   * variables with more than SERIAL_PARTIALS partials, which the workgroup adds up together),
+   * only when it changed.
    */
   writeVariableTable(partials: number, firsts: readonly number[], counts: readonly number[]): void {
     const n = firsts.length;
     this.#growNorms(partials, n);
     const words = this.#tableWords;
-    const used = VARIABLE_TABLE.words + VARIABLE_TILES.words * n;
-    const last = this.#lastTable;
-    let same = last !== null && last.length === used && last[VARIABLE_TABLE.at.count] === n;
-    words[VARIABLE_TABLE.at.count] = n;
+    const entry = (k: number) => VARIABLE_TABLE.words + VARIABLE_TILES.words * k;
+    let large = 0;
     for (let k = 0; k < n; k++) {
-      const w = VARIABLE_TABLE.words + VARIABLE_TILES.words * k;
-      words[w + VARIABLE_TILES.at.first] = firsts[k];
-      words[w + VARIABLE_TILES.at.count] = counts[k];
-      if (same && (last![w] !== firsts[k] || last![w + 1] !== counts[k])) same = false;
+      words[entry(k) + VARIABLE_TILES.at.first] = firsts[k];
+      words[entry(k) + VARIABLE_TILES.at.count] = counts[k];
+      if (counts[k] <= SERIAL_PARTIALS) continue;
+      words[entry(n + large) + VARIABLE_TILES.at.first] = k;
+      words[entry(n + large) + VARIABLE_TILES.at.count] = 0;
+      large++;
     }
-    if (same) return;
+    words[VARIABLE_TABLE.at.count] = n;
+    words[VARIABLE_TABLE.at.large] = large;
+    const used = entry(n + large);
+    const last = this.#lastTable;
+    if (last && last.length === used && last.every((x, i) => x === words[i])) return;
     this.device.queue.writeBuffer(this.variableTable!, 0, words, 0, used);
     this.#lastTable = words.slice(0, used);
   }
@@ -174,7 +180,8 @@ export class StepBuffers {
       this.partials?.destroy();
       this.variableTable?.destroy();
       this.partials = make("partials", 4 * t);
-      this.#tableWords = new Uint32Array(VARIABLE_TABLE.words + VARIABLE_TILES.words * v);
+      // Room for every variable twice: its entry, and its index in the list of large ones.
+      this.#tableWords = new Uint32Array(VARIABLE_TABLE.words + VARIABLE_TILES.words * 2 * v);
       this.variableTable = make("variable table", this.#tableWords.byteLength);
       this.#lastTable = null;
     }

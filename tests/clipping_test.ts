@@ -9,6 +9,9 @@ import {
   type Variable,
   VariableStore,
 } from "../mod.ts";
+import { kernelsFor, SERIAL_PARTIALS } from "../src/_kernels.ts";
+import { VARIABLE_TABLE } from "../src/_shader_interface.ts";
+import { COPY_DST, COPY_SRC, STORAGE, UNIFORM } from "../src/_usage.ts";
 import { Snapshot, withDevice } from "./_gpu.ts";
 import {
   assertAllClose,
@@ -116,6 +119,21 @@ const CASES: Case[] = [
     name: "global norm below the clip: gradients unchanged",
     clip: { globalClipnorm: 1e6 },
     sizes: [100, 3000],
+  },
+  // More than 64 reduction tiles (SERIAL_PARTIALS): the workgroup adds those partials together.
+  // One such variable sits past the workgroup's lanes (index 300), between small ones, and steps
+  // skip variables, so the list of large ones changes from step to step.
+  {
+    name: "clipnorm, variables of more than 64 reduction tiles",
+    clip: { clipnorm: 40 },
+    sizes: [2_200_003, 17, ...Array.from({ length: 298 }, (_, i) => 1 + i % 5), 2_100_001, 3],
+    skip: 7,
+  },
+  {
+    name: "global_clipnorm, variables of more than 64 reduction tiles",
+    clip: { globalClipnorm: 60 },
+    sizes: [2_200_003, 17, ...Array.from({ length: 298 }, (_, i) => 1 + i % 5), 2_100_001, 3],
+    skip: 5,
   },
   {
     name: "1,200 variables, clipnorm",
@@ -282,4 +300,79 @@ test("clipping options: Keras's validation, wording and config round trip", () =
     assert.equal((back as unknown as Record<string, unknown>)[key], 2.0);
   }
   assert.equal("clipnorm" in new Adagrad().getConfig(), false);
+});
+
+test("the norms of variables of thousands of tiles: the workgroup's strided sum of partials", async () => {
+  await withDevice(async (device, own) => {
+    // clip_norms.wgsl alone, on partial sums written here: variables of more than
+    // SERIAL_PARTIALS partials are added up by every lane (each taking every W-th partial, W the
+    // workgroup size), and these hold many times W of them, which a step would reach only with
+    // variables of hundreds of millions of elements.
+    const random = rng(91);
+    const counts = [3001, 5, 700, SERIAL_PARTIALS, SERIAL_PARTIALS + 1, 1];
+    const partials = new Float32Array(counts.reduce((a, b) => a + b, 0));
+    for (let i = 0; i < partials.length; i++) partials[i] = Math.fround(random() * 10);
+    const large = counts.flatMap((c, k) => c > SERIAL_PARTIALS ? [k] : []);
+    const table = new Uint32Array(VARIABLE_TABLE.words + 2 * (counts.length + large.length));
+    table[VARIABLE_TABLE.at.count] = counts.length;
+    table[VARIABLE_TABLE.at.large] = large.length;
+    let first = 0;
+    counts.forEach((c, k) => {
+      table[VARIABLE_TABLE.words + 2 * k] = first;
+      table[VARIABLE_TABLE.words + 2 * k + 1] = c;
+      first += c;
+    });
+    large.forEach((k, b) => table[VARIABLE_TABLE.words + 2 * (counts.length + b)] = k);
+    const sums: number[] = [];
+    first = 0;
+    for (const c of counts) {
+      sums.push(partials.subarray(first, first + c).reduce((a, b) => a + b, 0));
+      first += c;
+    }
+    const clipNorm = 30;
+    for (const normMode of [1, 2] as const) {
+      const kernels = kernelsFor(device, {
+        epsilonInsideSqrt: false,
+        clipValue: false,
+        guard: false,
+        normMode,
+        lossScale: 0,
+      });
+      const buffer = (data: Float32Array | Uint32Array | number, usage: number) => {
+        const size = typeof data === "number" ? data : data.byteLength;
+        const b = own(device.createBuffer({ size, usage: usage | COPY_DST | COPY_SRC }));
+        if (typeof data !== "number") {
+          device.queue.writeBuffer(b, 0, data as Float32Array<ArrayBuffer>);
+        }
+        return b;
+      };
+      const params = buffer(new Float32Array([0.1, 1e-7, 0, clipNorm]), UNIFORM);
+      const norms = buffer(4 * (4 + counts.length), STORAGE);
+      const group = kernels.bindGroup("clipNorms", "test", [
+        params,
+        buffer(table, STORAGE),
+        buffer(partials, STORAGE),
+        norms,
+      ]);
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      pass.setPipeline(kernels.clipNorms);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(1);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      const out = await new Snapshot(device).slice({
+        buffer: norms,
+        offset: 0,
+        byteLength: norms.size,
+      });
+      if (normMode === 1) {
+        const expected = sums.map((s) => Math.max(Math.sqrt(s), clipNorm));
+        assertCloseL2(out.subarray(4), expected, 1e-6, "clipnorm divisors");
+      } else {
+        const norm = Math.sqrt(sums.reduce((a, b) => a + b, 0));
+        assertAllClose([out[0]], [clipNorm * Math.min(1 / norm, 1 / clipNorm)], "global scale");
+      }
+    }
+  });
 });
