@@ -145,6 +145,38 @@ fn workgroup_index(w: Workgroup) -> u32 {
   return tile_index(w.group, w.groups);
 }
 
+// Lanes per run of lane_order_sum.
+const RUN: u32 = 16u;
+
+// The threads' values for lane_order_sum; a kernel that does not call it has none of it.
+var<workgroup> lane_values: array<f32, WORKGROUP_SIZE>;
+
+// The sum of every lane's `value`, in lane order: runs of RUN lanes, then the runs, behind two
+// barriers (one per lane would cost a CPU adapter more, a tree more barriers). The order is
+// fixed, so the result does not depend on scheduling. The result is lane 0's only. Call it in
+// uniform control flow, and not again before every lane has passed another barrier.
+fn lane_order_sum(lane: u32, value: f32) -> f32 {
+  lane_values[lane] = value;
+  workgroupBarrier();
+  let runs = (WORKGROUP_SIZE + RUN - 1u) / RUN;
+  if (lane < runs) {
+    var run = 0.0;
+    for (var k = lane * RUN; k < min(lane * RUN + RUN, WORKGROUP_SIZE); k++) {
+      run += lane_values[k];
+    }
+    // Only this lane reads or writes its run's first entry from here on.
+    lane_values[lane * RUN] = run;
+  }
+  workgroupBarrier();
+  var total = 0.0;
+  if (lane == 0u) {
+    for (var r = 0u; r < runs; r++) {
+      total += lane_values[r * RUN];
+    }
+  }
+  return total;
+}
+
 // WGSL lets implementations assume there are no infinities or NaNs, so test the bits.
 fn is_finite_bits(bits: u32) -> bool {
   return (bits & 0x7f800000u) != 0x7f800000u;

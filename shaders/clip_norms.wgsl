@@ -10,7 +10,7 @@
 // a variable with more than SERIAL_PARTIALS of them (the CPU lists those after the table) is
 // added up by the whole workgroup instead, each lane taking every WORKGROUP_SIZE-th partial, then
 // the lanes' sums in lane order: on a GPU one thread's chain of loads would cost as much as the
-// pass over the gradients. A fixed-order tree sum of the lanes' totals gives the global total.
+// pass over the gradients. The lanes' totals, added in lane order, give the global total.
 // Every order is fixed, so results do not depend on scheduling. NORM_MODE (the prelude's) picks
 // clipnorm (1) or global_clipnorm (2).
 
@@ -32,16 +32,12 @@ struct VariableTable {
 
 // Partials a lane adds alone; above this the workgroup adds them (src/_kernels.ts sets it).
 override SERIAL_PARTIALS: u32 = 64u;
-// Lanes per run of the workgroup's sum, as in sum_squares.wgsl.
-const RUN: u32 = 16u;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> variable_table: VariableTable;
 @group(0) @binding(2) var<storage, read> partials: array<f32>;
 // divisors[k] for clipnorm; global_scale for global_clipnorm.
 @group(0) @binding(3) var<storage, read_write> norms: Norms;
-
-var<workgroup> sums: array<f32, WORKGROUP_SIZE>;
 
 // From the bits: WGSL lets implementations assume there are no NaNs.
 fn is_nan(x: f32) -> bool {
@@ -60,28 +56,15 @@ fn write_divisor(k: u32, sum: f32, clip_norm: f32) {
   norms.divisors[k] = select(divisor, 1.0, divisor == 0.0);
 }
 
-// The sum of `v`'s partials by the whole workgroup: lane sums, then in lane order by runs.
+// The sum of `v`'s partials by the whole workgroup, for every lane: each lane adds every
+// WORKGROUP_SIZE-th partial, then lane_order_sum adds the lanes.
 fn workgroup_sum(v: VariableTiles, lane: u32) -> f32 {
   var sum = 0.0;
   for (var i = lane; i < v.count; i += WORKGROUP_SIZE) {
     sum += partials[v.first + i];
   }
-  sums[lane] = sum;
-  workgroupBarrier();
-  let runs = (WORKGROUP_SIZE + RUN - 1u) / RUN;
-  if (lane < runs) {
-    var run = 0.0;
-    for (var j = lane * RUN; j < min(lane * RUN + RUN, WORKGROUP_SIZE); j++) {
-      run += sums[j];
-    }
-    sums[lane * RUN] = run;
-  }
-  workgroupBarrier();
+  let total = lane_order_sum(lane, sum);
   if (lane == 0u) {
-    var total = 0.0;
-    for (var r = 0u; r < runs; r++) {
-      total += sums[r * RUN];
-    }
     large_sum = total;
   }
   return workgroupUniformLoad(&large_sum);
@@ -121,16 +104,9 @@ fn clip_norms(@builtin(local_invocation_index) lane: u32) {
   if (NORM_MODE != 2u) {
     return;
   }
-  sums[lane] = total;
-  workgroupBarrier();
-  for (var width = WORKGROUP_SIZE / 2u; width > 0u; width /= 2u) {
-    if (lane < width) {
-      sums[lane] += sums[lane + width];
-    }
-    workgroupBarrier();
-  }
+  let global_sum = lane_order_sum(lane, total);
   if (lane == 0u) {
-    let global_norm = sqrt(sums[0]);
+    let global_norm = sqrt(global_sum);
     // TF: clip_norm * min(1 / norm, 1 / clip_norm), spelled out where a division would be by 0.
     var scale: f32;
     if (!is_finite(global_norm)) {

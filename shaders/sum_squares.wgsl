@@ -10,11 +10,11 @@
 // long tile ran 1.4x as fast as eight short ones in one workgroup (lavapipe, 1 x 16M).
 //
 // Each thread reads four vectors per iteration, coalesced (lane-strided), and keeps four running
-// sums (the vec4's lanes); then the threads' sums are added in lane order, sixteen lanes at a
-// time and then the runs, behind two barriers. Every order is fixed: results are bit-identical
-// from run to run. Three entry points, as in adagrad_dense.wgsl: `sum_squares` reads one element
-// per load, `sum_squares_vec4` four, for store arenas (16-byte-aligned variables; lanes past a
-// variable's end add nothing), `sum_squares_vec4_f16` four halves of a float16 store.
+// sums (the vec4's lanes); then the prelude's lane_order_sum adds the threads' sums. Every order
+// is fixed: results are bit-identical from run to run. Three entry points, as in
+// adagrad_dense.wgsl: `sum_squares` reads one element per load, `sum_squares_vec4` four, for store
+// arenas (16-byte-aligned variables; lanes past a variable's end add nothing),
+// `sum_squares_vec4_f16` four halves of a float16 store.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> table: TileTable;
@@ -25,11 +25,6 @@
 @group(0) @binding(3) var<storage, read_write> partials: array<f32>;
 // A LossScaleOptimizer's unscaling factor: the norms are those of the unscaled gradients.
 @group(0) @binding(4) var<storage, read> verdict: Verdict;
-
-// Lanes per run of the in-workgroup sum.
-const RUN: u32 = 16u;
-
-var<workgroup> sums: array<f32, WORKGROUP_SIZE>;
 
 // This workgroup's tile, or an empty one past the table's end.
 fn workgroup_tile(t: u32) -> Tile {
@@ -64,23 +59,8 @@ fn inside(i: u32, length: u32) -> vec4<bool> {
 
 // Adds the threads' sums in lane order and writes tile t's partial.
 fn reduce(t: u32, lane: u32, sum: vec4f) {
-  sums[lane] = (sum.x + sum.y) + (sum.z + sum.w);
-  workgroupBarrier();
-  let runs = (WORKGROUP_SIZE + RUN - 1u) / RUN;
-  if (lane < runs) {
-    var run = 0.0;
-    for (var k = lane * RUN; k < min(lane * RUN + RUN, WORKGROUP_SIZE); k++) {
-      run += sums[k];
-    }
-    // Only this lane reads or writes its run's first entry from here on.
-    sums[lane * RUN] = run;
-  }
-  workgroupBarrier();
+  let total = lane_order_sum(lane, (sum.x + sum.y) + (sum.z + sum.w));
   if (lane == 0u && t < table.count) {
-    var total = 0.0;
-    for (var r = 0u; r < runs; r++) {
-      total += sums[r * RUN];
-    }
     partials[table.partial_base + t] = total;
   }
 }
