@@ -28,7 +28,8 @@ export interface Running {
 
 const STORAGE = 0x80, COPY_SRC = 0x4, COPY_DST = 0x8, UNIFORM = 0x40;
 
-function random(n: number): Float32Array<ArrayBuffer> {
+/** `n` uniform values in [-0.1, 0.1): a case's variables and gradients. */
+export function random(n: number): Float32Array<ArrayBuffer> {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = (Math.random() - 0.5) * 0.2;
   return out;

@@ -4,11 +4,7 @@
 // plain float32 step of the same case, in the same rounds.
 import { Adagrad, LossScaleOptimizer, VariableStore } from "../mod.ts";
 import { halfBits } from "../src/_float16.ts";
-import type { BenchCase, Running } from "./_contenders.ts";
-
-function random(n: number): Float32Array<ArrayBuffer> {
-  return Float32Array.from({ length: n }, () => (Math.random() - 0.5) * 0.2);
-}
+import { type BenchCase, random, type Running } from "./_contenders.ts";
 
 /** Float16 gradients in a float16 store's gradient arena, used in place. */
 export function halfGradients(device: GPUDevice, c: BenchCase): Running {

@@ -14,6 +14,7 @@ import {
   VariableStore,
 } from "../mod.ts";
 import { halfBits, halfValue } from "../src/_float16.ts";
+import { kernelsFor } from "../src/_kernels.ts";
 import { upload, withDevice } from "./_gpu.ts";
 import {
   assertCloseL2,
@@ -37,13 +38,15 @@ const F16 = (globalThis as unknown as Record<string, unknown>).Float16Array as
 const bits = (x: Float32Array) => Array.from(new Uint32Array(x.slice().buffer));
 const halves = (x: Float32Array) => Uint16Array.from(x, halfBits);
 const rounded = (x: Float32Array) => Float64Array.from(x, (v) => halfValue(halfBits(v)));
-/** Threads per workgroup of the element kernels on `device` (as src/_kernels.ts picks it). */
+/** Threads per workgroup of the element kernels on `device`. */
 const workgroupSize = (device: GPUDevice) =>
-  Math.min(
-    256,
-    device.limits.maxComputeInvocationsPerWorkgroup,
-    device.limits.maxComputeWorkgroupSizeX,
-  );
+  kernelsFor(device, {
+    epsilonInsideSqrt: false,
+    clipValue: false,
+    guard: false,
+    normMode: 0,
+    lossScale: 0,
+  }).workgroupSize;
 
 test("float16 rounding: nearest, ties to even, subnormals, overflow, NaN", () => {
   // [float32 value, float16 bits], worked out by hand from IEEE 754.
