@@ -20,56 +20,56 @@
  *
  * @module
  */
-export { IndexedSlices, type SlicesData } from "./src/indexed_slices.ts";
-export { Adagrad } from "./src/adagrad.ts";
-export { RowWiseAdagrad } from "./src/row_wise_adagrad.ts";
+export { IndexedSlices, type SlicesData } from "./src/sparse/indexed_slices.ts";
+export { Adagrad } from "./src/optimizers/adagrad.ts";
+export { RowWiseAdagrad } from "./src/optimizers/row_wise_adagrad.ts";
 export {
   type ApplyScaledOptions,
   type LossScaleConfig,
   LossScaleOptimizer,
   type LossScaleOptions,
-} from "./src/loss_scale_optimizer.ts";
-export { requestDevice, type RequestDeviceOptions } from "./src/request_device.ts";
-export type { AdagradConfig, AdagradOptions } from "./src/adagrad_config.ts";
-export { BufferRegion, type RegionDtype } from "./src/buffer_region.ts";
-export { DeviceLostError } from "./src/device_lost.ts";
+} from "./src/optimizers/loss_scale_optimizer.ts";
+export { requestDevice, type RequestDeviceOptions } from "./src/device/request_device.ts";
+export type { AdagradConfig, AdagradOptions } from "./src/optimizers/adagrad_config.ts";
+export { BufferRegion, type RegionDtype } from "./src/memory/buffer_region.ts";
+export { DeviceLostError } from "./src/device/device_lost.ts";
 export {
   CHECKPOINT_FORMAT,
   type CheckpointTargets,
   restoreCheckpoint,
   saveCheckpoint,
-} from "./src/checkpoint.ts";
+} from "./src/checkpoint/checkpoint.ts";
 export {
   restoreCheckpointFile,
   saveCheckpointFile,
   writeFileAtomic,
-} from "./src/checkpoint_file.ts";
+} from "./src/checkpoint/checkpoint_file.ts";
 export {
   decodeSafetensors,
   encodeSafetensors,
   type SafetensorsEntry,
   type SafetensorsFile,
-} from "./src/safetensors.ts";
-export { LearningRateSchedule } from "./src/learning_rate_schedule.ts";
-export { KerasSchedule } from "./src/keras_schedule.ts";
-export { DecayRateSchedule } from "./src/decay_rate_schedule.ts";
-export { ExponentialDecay } from "./src/exponential_decay.ts";
-export { PiecewiseConstantDecay } from "./src/piecewise_constant_decay.ts";
-export { PolynomialDecay } from "./src/polynomial_decay.ts";
-export { InverseTimeDecay } from "./src/inverse_time_decay.ts";
-export { CosineDecay, CosineDecayRestarts } from "./src/cosine_decay.ts";
+} from "./src/checkpoint/safetensors.ts";
+export { LearningRateSchedule } from "./src/schedules/learning_rate_schedule.ts";
+export { KerasSchedule } from "./src/schedules/keras_schedule.ts";
+export { DecayRateSchedule } from "./src/schedules/decay_rate_schedule.ts";
+export { ExponentialDecay } from "./src/schedules/exponential_decay.ts";
+export { PiecewiseConstantDecay } from "./src/schedules/piecewise_constant_decay.ts";
+export { PolynomialDecay } from "./src/schedules/polynomial_decay.ts";
+export { InverseTimeDecay } from "./src/schedules/inverse_time_decay.ts";
+export { CosineDecay, CosineDecayRestarts } from "./src/schedules/cosine_decay.ts";
 export {
   deserializeSchedule,
   type SerializedSchedule,
   serializeSchedule,
-} from "./src/schedule_serialization.ts";
-export { type IterationsWeight, Slot } from "./src/slot.ts";
+} from "./src/schedules/schedule_serialization.ts";
+export { type IterationsWeight, Slot } from "./src/memory/slot.ts";
 export type {
   ExternalVariable,
   GpuBinding,
   Gradient,
   GradientPair,
   VariableRef,
-} from "./src/types.ts";
-export { Variable } from "./src/variable.ts";
-export { VariableStore, type VariableStoreOptions } from "./src/variable_store.ts";
+} from "./src/optimizers/gradients.ts";
+export { Variable } from "./src/memory/variable.ts";
+export { VariableStore, type VariableStoreOptions } from "./src/memory/variable_store.ts";

@@ -25,17 +25,17 @@ export {
   type TfjsAdagradOptions,
   type TfjsGradient,
   type TfjsNamedTensor,
-} from "./src/tfjs_adagrad.ts";
-export { useDeviceForTfjs } from "./src/tfjs_device.ts";
-export { tfjsIndexedSlices } from "./src/tfjs_indexed_slices.ts";
-export type { TfjsConfigDict } from "./src/tfjs_adagrad.ts";
+} from "./src/tfjs/tfjs_adagrad.ts";
+export { useDeviceForTfjs } from "./src/tfjs/tfjs_device.ts";
+export { tfjsIndexedSlices } from "./src/tfjs/tfjs_indexed_slices.ts";
+export type { TfjsConfigDict } from "./src/tfjs/tfjs_adagrad.ts";
 /**
  * TF.js's `tf.Optimizer`, the base class of TfjsAdagrad: named here only so that the docs'
- * checks accept a base class from another package (see src/_tfjs_types.ts).
+ * checks accept a base class from another package (see src/tfjs/_types.ts).
  *
  * @ignore
  */
-export { TfjsOptimizerBase } from "./src/_tfjs_types.ts";
+export { TfjsOptimizerBase } from "./src/tfjs/_types.ts";
 // The whole core API as well: the types TfjsAdagrad's own refer to (Adagrad, IndexedSlices,
 // schedules, ...), documented with this entry point, and one import for TF.js users.
 export * from "./mod.ts";

@@ -1,7 +1,7 @@
 // The benchmark's ceilings: what the adapter does when it only moves a step's bytes. Each is a
 // `Running` (see _contenders.ts), timed like the contenders.
-import { TILE_ELEMENTS } from "../src/_kernels.ts";
-import { dispatchGrid, tableWords, writeTiles } from "../src/_tiles.ts";
+import { TILE_ELEMENTS } from "../src/_kernels/kernels.ts";
+import { dispatchGrid, tableWords, writeTiles } from "../src/_kernels/tiles.ts";
 import type { Running } from "./_contenders.ts";
 
 const STORAGE = 0x80, COPY_SRC = 0x4, COPY_DST = 0x8;

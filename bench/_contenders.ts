@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import { Adagrad, type AdagradOptions, IndexedSlices, VariableStore } from "../mod.ts";
-import { dispatchGrid } from "../src/_tiles.ts";
+import { dispatchGrid } from "../src/_kernels/tiles.ts";
 import { counting, type Counts } from "../tests/_counting.ts";
 import { mulberry32 } from "../examples/_random.ts";
 import { JsDenseAdagrad, JsSparseAdagrad } from "./_js_adagrad.ts";

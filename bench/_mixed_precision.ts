@@ -3,7 +3,7 @@
 // unscaling float32 gradients of a scaled loss in the update kernel. Each is timed against the
 // plain float32 step of the same case, in the same rounds.
 import { Adagrad, LossScaleOptimizer, VariableStore } from "../mod.ts";
-import { halfBits } from "../src/_float16.ts";
+import { halfBits } from "../src/_common/float16.ts";
 import { type BenchCase, random, type Running } from "./_contenders.ts";
 
 /** Float16 gradients in a float16 store's gradient arena, used in place. */

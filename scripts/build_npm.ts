@@ -2,7 +2,7 @@
  * Builds the npm package into `npm/` from the Deno source with TypeScript's compiler (pinned in
  * package.json), doing what dnt does (dnt itself is on JSR only, out of reach here):
  *
- * 1. `src/_shaders.ts` checked against `shaders/*.wgsl`;
+ * 1. `src/_kernels/shaders.ts` checked against `shaders/*.wgsl`;
  * 2. `mod.ts` and `src/` compiled to ES modules with declarations in `npm/esm/`, relative `.ts`
  *    specifiers rewritten to `.js` in the JavaScript (`rewriteRelativeImportExtensions`) and in
  *    the declarations (this script);
@@ -82,7 +82,7 @@ function packageJson(deno: { version: string }) {
     },
     files: ["esm/", "README.md", "LICENSE"],
     // tfjs.js registers TfjsAdagrad with TF.js's serialization (what loading a saved model needs).
-    sideEffects: ["./esm/tfjs.js", "./esm/src/tfjs_adagrad.js"],
+    sideEffects: ["./esm/tfjs.js", "./esm/src/tfjs/tfjs_adagrad.js"],
     // Only `webgpu-adagrad/tfjs` needs TF.js; the main entry has no dependencies.
     peerDependencies: {
       "@tensorflow/tfjs-core": "^4.22.0",
@@ -101,8 +101,8 @@ function packageJson(deno: { version: string }) {
 export async function buildNpm(): Promise<void> {
   const deno = JSON.parse(await readFile("deno.json", "utf8"));
   const shaders = renderShaderModule(await readShaderFiles(SHADER_DIR));
-  if (shaders !== await readFile("src/_shaders.ts", "utf8")) {
-    throw new Error("src/_shaders.ts is stale: run `deno task shaders`");
+  if (shaders !== await readFile("src/_kernels/shaders.ts", "utf8")) {
+    throw new Error("src/_kernels/shaders.ts is stale: run `deno task shaders`");
   }
   await rm(OUT, { recursive: true, force: true });
   await mkdir(OUT);

@@ -1,10 +1,10 @@
 /**
- * Regenerates `src/_shaders.ts` from `shaders/*.wgsl`, so the kernels reach the package as plain
+ * Regenerates `src/_kernels/shaders.ts` from `shaders/*.wgsl`, so the kernels reach the package as plain
  * TypeScript strings: synchronous, no file access or permissions, identical from JSR, npm and a
  * browser bundle.
  *
- *     deno task shaders            # rewrite src/_shaders.ts
- *     deno task shaders --check    # exit 1 if src/_shaders.ts is stale
+ *     deno task shaders            # rewrite src/_kernels/shaders.ts
+ *     deno task shaders --check    # exit 1 if src/_kernels/shaders.ts is stale
  *
  * `tests/shaders_test.ts` runs the same comparison, so a stale module fails the tests.
  *
@@ -25,7 +25,7 @@ import process from "node:process";
 /** Repository-relative folder of the WGSL sources. */
 export const SHADER_DIR = "shaders";
 /** Repository-relative path of the generated module. */
-export const GENERATED_MODULE = "src/_shaders.ts";
+export const GENERATED_MODULE = "src/_kernels/shaders.ts";
 
 /** A WGSL file: its name in `shaders/` and its text. */
 export interface ShaderFile {

@@ -49,9 +49,9 @@ export function packContents(): void {
     "esm/mod.d.ts",
     "esm/tfjs.js",
     "esm/tfjs.d.ts",
-    "esm/src/_shaders.js",
-    "esm/src/adagrad.js",
-    "esm/src/adagrad.d.ts",
+    "esm/src/_kernels/shaders.js",
+    "esm/src/optimizers/adagrad.js",
+    "esm/src/optimizers/adagrad.d.ts",
   ];
   const missing = required.filter((f) => !files.includes(f));
   const unwanted = files.filter((f) =>

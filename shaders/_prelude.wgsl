@@ -1,7 +1,7 @@
 // The prelude: what the kernels share. scripts/gen_shaders.ts puts it in front of every kernel
 // that starts with `// requires: _prelude.wgsl`; a file whose name starts with `_` is no kernel.
 // It holds the specialisation constants, the structs the CPU writes or reads (each declared here
-// or in the one kernel that uses it; src/_shader_interface.ts mirrors them and
+// or in the one kernel that uses it; src/_kernels/shader_interface.ts mirrors them and
 // tests/shader_interface_test.ts compares the two) and the shared math. It declares no resource
 // bindings: the helpers take values, so each kernel keeps its own bind group.
 

@@ -30,7 +30,7 @@ struct VariableTable {
   variables: array<VariableTiles>,
 }
 
-// Partials a lane adds alone; above this the workgroup adds them (src/_kernels.ts sets it).
+// Partials a lane adds alone; above this the workgroup adds them (src/_kernels/kernels.ts sets it).
 override SERIAL_PARTIALS: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> params: Params;

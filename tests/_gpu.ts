@@ -2,7 +2,7 @@
 // the tests exist to run on a real adapter (lavapipe where there is no GPU).
 
 import { requestDevice as requestLibraryDevice } from "../mod.ts";
-import { COPY_DST, COPY_SRC, MAP_MODE_READ, MAP_READ, STORAGE } from "../src/_usage.ts";
+import { COPY_DST, COPY_SRC, MAP_MODE_READ, MAP_READ, STORAGE } from "../src/_common/usage.ts";
 import { patch } from "./_patch.ts";
 
 let gpu: GPU | undefined; // module-level: keeps Dawn's instance alive under Node

@@ -9,9 +9,9 @@ import {
   type Variable,
   VariableStore,
 } from "../mod.ts";
-import { kernelsFor, SERIAL_PARTIALS } from "../src/_kernels.ts";
-import { VARIABLE_TABLE } from "../src/_shader_interface.ts";
-import { COPY_DST, COPY_SRC, STORAGE, UNIFORM } from "../src/_usage.ts";
+import { kernelsFor, SERIAL_PARTIALS } from "../src/_kernels/kernels.ts";
+import { VARIABLE_TABLE } from "../src/_kernels/shader_interface.ts";
+import { COPY_DST, COPY_SRC, STORAGE, UNIFORM } from "../src/_common/usage.ts";
 import { Snapshot, withDevice } from "./_gpu.ts";
 import {
   assertAllClose,

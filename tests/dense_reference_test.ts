@@ -2,7 +2,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Adagrad, type GradientPair, type Variable, VariableStore } from "../mod.ts";
-import { COPY_DST, COPY_SRC, MAP_MODE_READ, MAP_READ, STORAGE, UNIFORM } from "../src/_usage.ts";
+import {
+  COPY_DST,
+  COPY_SRC,
+  MAP_MODE_READ,
+  MAP_READ,
+  STORAGE,
+  UNIFORM,
+} from "../src/_common/usage.ts";
 import { type LimitsChoice, Snapshot, withDevice } from "./_gpu.ts";
 import {
   assertCloseL2,

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Adagrad, RowWiseAdagrad, type Variable, VariableStore } from "../mod.ts";
-import { COPY_DST, COPY_SRC, STORAGE } from "../src/_usage.ts";
+import { COPY_DST, COPY_SRC, STORAGE } from "../src/_common/usage.ts";
 import { type Own, sharedDevice, Snapshot, withDevice } from "./_gpu.ts";
 import { randomValues, rng } from "./_reference.ts";
 

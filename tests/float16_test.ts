@@ -13,8 +13,8 @@ import {
   type Variable,
   VariableStore,
 } from "../mod.ts";
-import { halfBits, halfValue } from "../src/_float16.ts";
-import { kernelsFor } from "../src/_kernels.ts";
+import { halfBits, halfValue } from "../src/_common/float16.ts";
+import { kernelsFor } from "../src/_kernels/kernels.ts";
 import { upload, withDevice } from "./_gpu.ts";
 import {
   assertCloseL2,

@@ -12,7 +12,7 @@ import {
   type Variable,
   VariableStore,
 } from "../mod.ts";
-import { setRadixMinimum } from "../src/_sparse.ts";
+import { setRadixMinimum } from "../src/sparse/_staging.ts";
 import { type Own, upload, withDevice } from "./_gpu.ts";
 import {
   assertCloseL2,

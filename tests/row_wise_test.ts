@@ -9,7 +9,7 @@ import {
   RowWiseAdagrad,
   VariableStore,
 } from "../mod.ts";
-import { COPY_SRC, STORAGE } from "../src/_usage.ts";
+import { COPY_SRC, STORAGE } from "../src/_common/usage.ts";
 import { upload, withDevice } from "./_gpu.ts";
 import {
   assertAllClose,

@@ -1,10 +1,10 @@
-// The WGSL side of src/_shader_interface.ts: every struct the CPU writes or reads and every bind
+// The WGSL side of src/_kernels/shader_interface.ts: every struct the CPU writes or reads and every bind
 // group, reflected from the generated shaders (wgsl_reflect) and compared with the TypeScript
 // layouts, so that a field or binding changed on one side only fails here.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { StructInfo, VariableInfo, WgslReflect as Reflection } from "wgsl_reflect";
-import * as embedded from "../src/_shaders.ts";
+import * as embedded from "../src/_kernels/shaders.ts";
 import {
   BINDINGS,
   ENTRY_POINTS,
@@ -20,7 +20,7 @@ import {
   TILE_TABLE,
   VARIABLE_TABLE,
   VARIABLE_TILES,
-} from "../src/_shader_interface.ts";
+} from "../src/_kernels/shader_interface.ts";
 import { exportName, isKernel, readShaderFiles } from "../scripts/gen_shaders.ts";
 import { repoRoot } from "./_repo.ts";
 
@@ -96,7 +96,7 @@ function checkStruct(layout: StructLayout<string>, struct: StructInfo, where: st
   }
 }
 
-test("every struct of src/_shader_interface.ts matches its WGSL declaration", async () => {
+test("every struct of src/_kernels/shader_interface.ts matches its WGSL declaration", async () => {
   const reflected = await reflectAll();
   for (const layout of STRUCTS) {
     let found = 0;
@@ -117,7 +117,7 @@ function bindingType(resource: VariableInfo): GPUBufferBindingType {
   return resource.access === "read_write" ? "storage" : "read-only-storage";
 }
 
-test("every entry point uses exactly the bindings of src/_shader_interface.ts", async () => {
+test("every entry point uses exactly the bindings of src/_kernels/shader_interface.ts", async () => {
   const reflected = await reflectAll();
   for (const [table, entryPoints] of Object.entries(ENTRY_POINTS)) {
     const bindings: Record<number, GPUBufferBindingType> = BINDINGS[table as keyof typeof BINDINGS];

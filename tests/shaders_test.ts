@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import * as embedded from "../src/_shaders.ts";
+import * as embedded from "../src/_kernels/shaders.ts";
 import {
   assembleShaders,
   exportName,
@@ -13,7 +13,7 @@ import { repoRoot } from "./_repo.ts";
 
 const root = repoRoot();
 
-test("src/_shaders.ts is up to date with shaders/*.wgsl (run `deno task shaders`)", async () => {
+test("src/_kernels/shaders.ts is up to date with shaders/*.wgsl (run `deno task shaders`)", async () => {
   const files = await readShaderFiles(new URL("shaders/", root));
   const kernels = assembleShaders(files);
   assert.ok(kernels.length > 0);
@@ -21,12 +21,12 @@ test("src/_shaders.ts is up to date with shaders/*.wgsl (run `deno task shaders`
   // Every kernel is embedded with the shared files it requires in front, and nothing else is.
   for (const { name, text } of kernels) assert.equal(exports[exportName(name)], text, name);
   assert.deepEqual(Object.keys(exports).sort(), kernels.map((k) => exportName(k.name)).sort());
-  const onDisk = await readFile(new URL("src/_shaders.ts", root), "utf8");
-  assert.equal(onDisk, renderShaderModule(files), "src/_shaders.ts is stale");
+  const onDisk = await readFile(new URL("src/_kernels/shaders.ts", root), "utf8");
+  assert.equal(onDisk, renderShaderModule(files), "src/_kernels/shaders.ts is stale");
 });
 
 test("every kernel and specialisation compiles on this adapter, without messages", async () => {
-  const { kernelsFor } = await import("../src/_kernels.ts");
+  const { kernelsFor } = await import("../src/_kernels/kernels.ts");
   // Every pipeline of one specialisation (they compile on first use).
   const compileAll = (k: ReturnType<typeof kernelsFor>) => [
     k.update,

@@ -11,7 +11,7 @@ import {
   type Variable,
   VariableStore,
 } from "../mod.ts";
-import { STORAGE } from "../src/_usage.ts";
+import { STORAGE } from "../src/_common/usage.ts";
 import { Snapshot, upload, withDevice } from "./_gpu.ts";
 import {
   assertAllClose,

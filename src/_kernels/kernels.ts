@@ -1,0 +1,336 @@
+// Every compute pipeline of the package, compiled on first use and cached once per device and
+// specialisation, whatever the number of optimizers: one cache holds the layouts, the shader
+// modules and the pipelines.
+import {
+  ADAGRAD_DENSE_WGSL,
+  ADAGRAD_SPARSE_WGSL,
+  BITONIC_SORT_WGSL,
+  CLIP_NORMS_WGSL,
+  GUARD_WGSL,
+  RADIX_SORT_WGSL,
+  ROWWISE_ADAGRAD_WGSL,
+  SPARSE_KEYS_WGSL,
+  SUM_SQUARES_WGSL,
+  WIDEN_F16_WGSL,
+} from "./shaders.ts";
+import { BINDINGS, DYNAMIC_OFFSETS } from "./shader_interface.ts";
+
+/** Elements per tile: each workgroup updates one tile of at most this many elements. */
+export const TILE_ELEMENTS = 4096;
+/**
+ * Elements per tile of the passes that only read gradients, one workgroup each: the sums of
+ * squares of norm clipping and the non-finite check. Eight update tiles: with nothing to write,
+ * a tile's fixed costs weigh more, and on lavapipe one long tile read 1.4x as fast as eight short
+ * ones (sum_squares.wgsl).
+ */
+export const REDUCE_TILE_ELEMENTS = 8 * TILE_ELEMENTS;
+/**
+ * Partial sums one thread of clip_norms.wgsl adds alone; a variable with more is added up by the
+ * whole workgroup (SERIAL_PARTIALS there; 64 is 2M elements).
+ */
+export const SERIAL_PARTIALS = 64;
+/** Pairs per radix sort block, one workgroup's (WORKGROUP_SIZE * ITEMS in radix_sort.wgsl). */
+export const RADIX_BLOCK = 4096;
+/** Key bits per radix sort pass. */
+export const RADIX_BITS = 4;
+/** Entries of the guard's learning-rate table (LR_WINDOW in guard.wgsl). */
+export const LR_WINDOW = 16;
+
+/** No norm clipping, Keras `clipnorm`, Keras `global_clipnorm`. */
+export type NormMode = 0 | 1 | 2;
+
+/** What the kernels are specialised on (WGSL `override` constants). */
+export interface Specialisation {
+  epsilonInsideSqrt: boolean;
+  clipValue: boolean;
+  /** The non-finite guard (guard.wgsl) decides whether the step runs, and its learning rate. */
+  guard: boolean;
+  normMode: NormMode;
+  /** A LossScaleOptimizer around the optimizer: none, a fixed scale, a dynamic one. */
+  lossScale: LossScaleMode;
+}
+
+/** No loss scaling, a fixed scale, a dynamic scale (LOSS_SCALE in the kernels). */
+export type LossScaleMode = 0 | 1 | 2;
+
+type LayoutName = keyof typeof BINDINGS;
+
+interface DeviceCache {
+  layouts: Map<LayoutName, GPUBindGroupLayout>;
+  modules: Map<string, GPUShaderModule>;
+  pipelines: Map<string, GPUComputePipeline>;
+  kernels: Map<string, Kernels>;
+}
+
+const caches = new WeakMap<GPUDevice, DeviceCache>();
+
+function cacheOf(device: GPUDevice): DeviceCache {
+  let cache = caches.get(device);
+  if (!cache) {
+    cache = { layouts: new Map(), modules: new Map(), pipelines: new Map(), kernels: new Map() };
+    caches.set(device, cache);
+  }
+  return cache;
+}
+
+/**
+ * The kernels of one device and specialisation. Pipelines compile on first use: a step without
+ * clipping never compiles the norm kernels, a dense-only optimizer never the sort.
+ */
+export class Kernels {
+  readonly device: GPUDevice;
+  readonly spec: Specialisation;
+  /** Threads per workgroup of the element kernels. */
+  readonly workgroupSize: number;
+  /** Threads per workgroup of the sparse kernels: a power of two, as the sort needs. */
+  readonly sparseWorkgroupSize: number;
+  /** Pairs one sort workgroup holds: twice the sparse workgroup size. */
+  readonly sortBlock: number;
+  /** Threads per workgroup of the radix sort (its workgroup memory grows with it). */
+  readonly radixWorkgroupSize: number;
+  /** Pairs per radix sort block: ITEMS (radix_sort.wgsl) per thread. */
+  readonly radixBlock: number;
+  /** Key bits per radix pass (RADIX_BITS in radix_sort.wgsl). */
+  readonly radixBits: number;
+  /** Consecutive pairs per radix thread (ITEMS in radix_sort.wgsl). */
+  readonly radixItems: number;
+  readonly maxWorkgroupsPerDimension: number;
+  readonly #cache: DeviceCache;
+
+  constructor(device: GPUDevice, spec: Specialisation) {
+    this.device = device;
+    this.spec = spec;
+    this.#cache = cacheOf(device);
+    const limits = device.limits;
+    this.workgroupSize = Math.min(
+      256,
+      limits.maxComputeInvocationsPerWorkgroup,
+      limits.maxComputeWorkgroupSizeX,
+    );
+    this.sparseWorkgroupSize = 2 ** Math.floor(Math.log2(this.workgroupSize));
+    this.sortBlock = 2 * this.sparseWorkgroupSize;
+    // `offsets` in radix_sort.wgsl (2^bits x threads u32) in at most 8 KiB of workgroup memory.
+    // Wider digits mean fewer passes but fewer threads: on lavapipe 7 bits (16 threads) was 11%
+    // faster than 4 (128 threads) for a million indices; 4 keeps workgroups GPU-sized.
+    this.radixBits = RADIX_BITS;
+    this.radixWorkgroupSize = Math.min(128, this.sparseWorkgroupSize, 2048 >> this.radixBits);
+    this.radixItems = RADIX_BLOCK / this.radixWorkgroupSize;
+    this.radixBlock = RADIX_BLOCK;
+    this.maxWorkgroupsPerDimension = limits.maxComputeWorkgroupsPerDimension;
+  }
+
+  /** The bind group layout of `name` (src/_kernels/shader_interface.ts). */
+  layout(name: LayoutName): GPUBindGroupLayout {
+    let layout = this.#cache.layouts.get(name);
+    if (!layout) {
+      layout = this.device.createBindGroupLayout({
+        label: `webgpu-adagrad ${name}`,
+        entries: Object.entries(BINDINGS[name]).map(([binding, type]) => ({
+          binding: Number(binding),
+          visibility: 0x4, // GPUShaderStage.COMPUTE
+          buffer: {
+            type,
+            hasDynamicOffset: DYNAMIC_OFFSETS[name]?.includes(Number(binding)) ?? false,
+          },
+        })),
+      });
+      this.#cache.layouts.set(name, layout);
+    }
+    return layout;
+  }
+
+  /** A bind group for layout `name`, with `resources` in the order of its binding numbers. */
+  bindGroup(
+    name: LayoutName,
+    label: string,
+    resources: readonly (GPUBuffer | GPUBufferBinding)[],
+  ): GPUBindGroup {
+    const bindings = Object.keys(BINDINGS[name]).map(Number);
+    if (resources.length !== bindings.length) {
+      throw new Error(
+        `webgpu-adagrad: ${name} takes ${bindings.length} buffers, not ${resources.length}`,
+      );
+    }
+    return this.device.createBindGroup({
+      label,
+      layout: this.layout(name),
+      entries: bindings.map((binding, i) => {
+        const r = resources[i];
+        return { binding, resource: "size" in r && "usage" in r ? { buffer: r } : r };
+      }),
+    });
+  }
+
+  #update(code: string, entry: string, layout: LayoutName, size: number): GPUComputePipeline {
+    const s = this.spec;
+    return this.#pipeline(code, entry, layout, {
+      WORKGROUP_SIZE: size,
+      EPSILON_INSIDE_SQRT: s.epsilonInsideSqrt ? 1 : 0,
+      CLIP_VALUE: s.clipValue ? 1 : 0,
+      NORM_MODE: s.normMode,
+      GUARD: s.guard ? 1 : 0,
+      LOSS_SCALE: s.lossScale,
+    });
+  }
+
+  /** The fused dense update, one element per load (adagrad_dense.wgsl). */
+  get update(): GPUComputePipeline {
+    return this.#update(ADAGRAD_DENSE_WGSL, "update", "update", this.workgroupSize);
+  }
+
+  /** The same, four elements per load, for 16-byte-aligned variables. */
+  get updateVec4(): GPUComputePipeline {
+    return this.#update(ADAGRAD_DENSE_WGSL, "update_vec4", "update", this.workgroupSize);
+  }
+
+  /** `updateVec4` for float16 gradients. */
+  get updateVec4F16(): GPUComputePipeline {
+    return this.#update(ADAGRAD_DENSE_WGSL, "update_vec4_f16", "update", this.workgroupSize);
+  }
+
+  /** The update of touched rows: element-wise (adagrad_sparse.wgsl) or row-wise. */
+  sparseUpdate(rowWise: boolean): GPUComputePipeline {
+    return rowWise
+      ? this.#update(
+        ROWWISE_ADAGRAD_WGSL,
+        "rowwise_update",
+        "sparseUpdate",
+        this.sparseWorkgroupSize,
+      )
+      : this.#update(
+        ADAGRAD_SPARSE_WGSL,
+        "sparse_update",
+        "sparseUpdate",
+        this.sparseWorkgroupSize,
+      );
+  }
+
+  /** Norm clipping pass 1 (sum_squares.wgsl). */
+  get sumSquares(): GPUComputePipeline {
+    return this.#sumSquares("sum_squares");
+  }
+
+  /** The same, four elements per load, for 16-byte-aligned variables. */
+  get sumSquaresVec4(): GPUComputePipeline {
+    return this.#sumSquares("sum_squares_vec4");
+  }
+
+  /** `sumSquaresVec4` for float16 gradients. */
+  get sumSquaresVec4F16(): GPUComputePipeline {
+    return this.#sumSquares("sum_squares_vec4_f16");
+  }
+
+  #sumSquares(entry: string): GPUComputePipeline {
+    return this.#pipeline(SUM_SQUARES_WGSL, entry, "sumSquares", {
+      WORKGROUP_SIZE: this.workgroupSize,
+      CLIP_VALUE: this.spec.clipValue ? 1 : 0,
+      LOSS_SCALE: this.spec.lossScale,
+    });
+  }
+
+  /** Norm clipping pass 2 (clip_norms.wgsl). */
+  get clipNorms(): GPUComputePipeline {
+    return this.#pipeline(CLIP_NORMS_WGSL, "clip_norms", "clipNorms", {
+      WORKGROUP_SIZE: this.workgroupSize,
+      NORM_MODE: this.spec.normMode,
+      SERIAL_PARTIALS,
+    });
+  }
+
+  /** Sort keys of the step's indices (sparse_keys.wgsl). */
+  get sparseKeys(): GPUComputePipeline {
+    return this.#pipeline(SPARSE_KEYS_WGSL, "sparse_keys", "sparseKeys", {
+      WORKGROUP_SIZE: this.sparseWorkgroupSize,
+    });
+  }
+
+  /** One of the bitonic sort's kernels (bitonic_sort.wgsl). */
+  sort(kind: "block" | "merge" | "step"): GPUComputePipeline {
+    return this.#pipeline(BITONIC_SORT_WGSL, `sort_${kind}`, "sort", {
+      WORKGROUP_SIZE: this.sparseWorkgroupSize,
+      BLOCK: this.sortBlock,
+    });
+  }
+
+  /** One of the radix sort's kernels (radix_sort.wgsl). */
+  radix(kind: "histogram" | "scan" | "scatter"): GPUComputePipeline {
+    return this.#pipeline(RADIX_SORT_WGSL, `radix_${kind}`, "radix", {
+      WORKGROUP_SIZE: this.radixWorkgroupSize,
+      RADIX_BITS: this.radixBits,
+      ITEMS: this.radixItems,
+    });
+  }
+
+  /** The non-finite check of a step's gradients (guard.wgsl). */
+  get guardCheck(): GPUComputePipeline {
+    return this.#pipeline(GUARD_WGSL, "check_finite", "guardCheck", {
+      WORKGROUP_SIZE: this.workgroupSize,
+    });
+  }
+
+  /** `guardCheck` four at a time, for 16-byte-aligned variables. */
+  get guardCheckVec4(): GPUComputePipeline {
+    return this.#pipeline(GUARD_WGSL, "check_finite_vec4", "guardCheck", {
+      WORKGROUP_SIZE: this.workgroupSize,
+    });
+  }
+
+  /** `guardCheck` over float16 gradients. */
+  get guardCheckF16(): GPUComputePipeline {
+    return this.#pipeline(GUARD_WGSL, "check_finite_f16", "guardCheck", {
+      WORKGROUP_SIZE: this.workgroupSize,
+    });
+  }
+
+  /** The guard's verdict (guard.wgsl). */
+  get guardFinalize(): GPUComputePipeline {
+    return this.#pipeline(GUARD_WGSL, "finalize", "guardFinalize", { LR_WINDOW });
+  }
+
+  /** Float16 values widened to float32 (widen_f16.wgsl). */
+  get widenF16(): GPUComputePipeline {
+    return this.#pipeline(WIDEN_F16_WGSL, "widen_f16", "widen", {
+      WORKGROUP_SIZE: this.workgroupSize,
+    });
+  }
+
+  /** A dynamic loss scale's update and verdict (guard.wgsl). */
+  get lossScaleUpdate(): GPUComputePipeline {
+    return this.#pipeline(GUARD_WGSL, "update_loss_scale", "lossScale", {});
+  }
+
+  #pipeline(
+    code: string,
+    entryPoint: string,
+    layout: LayoutName,
+    constants: Record<string, number>,
+  ): GPUComputePipeline {
+    const cache = this.#cache;
+    const key = `${entryPoint}:${JSON.stringify(constants)}`; // entry points are unique
+    let p = cache.pipelines.get(key);
+    if (!p) {
+      let module = cache.modules.get(code);
+      if (!module) {
+        module = this.device.createShaderModule({ label: `webgpu-adagrad ${entryPoint}`, code });
+        cache.modules.set(code, module);
+      }
+      p = this.device.createComputePipeline({
+        label: `webgpu-adagrad ${key}`,
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layout(layout)] }),
+        compute: { module, entryPoint, constants },
+      });
+      cache.pipelines.set(key, p);
+    }
+    return p;
+  }
+}
+
+/** The kernels for `device` and `spec`, one object per distinct specialisation. */
+export function kernelsFor(device: GPUDevice, spec: Specialisation): Kernels {
+  const cache = cacheOf(device);
+  const key = [spec.epsilonInsideSqrt, spec.clipValue, spec.normMode, spec.guard, spec.lossScale]
+    .join(":");
+  let kernels = cache.kernels.get(key);
+  if (!kernels) cache.kernels.set(key, kernels = new Kernels(device, spec));
+  return kernels;
+}

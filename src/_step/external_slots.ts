@@ -1,0 +1,131 @@
+import { alignDown, alignUp } from "../_common/layout.ts";
+import { createFilledBuffer, UpdateGroup } from "./update_group.ts";
+import type { SlotHome } from "./arena_slots.ts";
+import type { StepBuffers } from "./step_buffers.ts";
+import { COPY_DST, STORAGE } from "../_common/usage.ts";
+import { BufferRegion } from "../memory/buffer_region.ts";
+
+/** A variable in the caller's own buffer, resolved to bytes. */
+export interface ExternalRef {
+  readonly buffer: GPUBuffer;
+  readonly offset: number;
+  readonly byteLength: number;
+  readonly name: string;
+}
+
+/** The bytes a group binds: from the first member (aligned down) to the end of the last. */
+export function bindingWindow(
+  refs: readonly { offset: number; byteLength: number }[],
+  alignment: number,
+): { offset: number; size: number } {
+  let start = Infinity;
+  let end = 0;
+  for (const r of refs) {
+    start = Math.min(start, r.offset);
+    end = Math.max(end, r.offset + r.byteLength);
+  }
+  const offset = alignDown(start, alignment);
+  return { offset, size: alignUp(end, 4) - offset };
+}
+
+/**
+ * Every variable the optimizer has seen in one caller-owned `GPUBuffer`: one dispatch per such
+ * buffer. The accumulators and a gradient staging area live in buffers of the optimizer's own,
+ * indexed by `slotOffsets`; they grow (the accumulators copied over on the GPU) only when the
+ * buffer gains a variable, never on an ordinary step.
+ */
+export class ExternalSlots implements SlotHome {
+  readonly buffer: GPUBuffer;
+  readonly refs: ExternalRef[] = [];
+  /** Element offset of each member's accumulator and gradient in the optimizer's buffers. */
+  readonly slotOffsets: number[] = [];
+  readonly group: UpdateGroup;
+  readonly #indexByRange = new Map<string, number>();
+  readonly #initialValue: number;
+  readonly #alignment: number;
+  #slotElements = 0;
+  #capacity = 0;
+  #accumulators: GPUBuffer | null = null;
+  #gradients: GPUBuffer | null = null;
+
+  constructor(shared: StepBuffers, buffer: GPUBuffer, initialValue: number) {
+    this.buffer = buffer;
+    this.#initialValue = initialValue;
+    this.#alignment = shared.device.limits.minStorageBufferOffsetAlignment;
+    this.group = new UpdateGroup(shared, `webgpu-adagrad external ${buffer.label || "buffer"}`);
+  }
+
+  /** Index of the member at exactly these bytes, or -1. */
+  indexOf(offset: number, byteLength: number): number {
+    return this.#indexByRange.get(`${offset}:${byteLength}`) ?? -1;
+  }
+
+  gradientAt(index: number): { buffer: GPUBuffer; offset: number } {
+    return { buffer: this.#gradients!, offset: this.slotOffsets[index] * 4 };
+  }
+
+  gradientBytes(index: number): number {
+    return this.refs[index].byteLength;
+  }
+
+  accumulator(index: number, elements: number): BufferRegion {
+    // Looked up when used: the accumulators move when the buffer gains a variable.
+    return new BufferRegion(this.#accumulators!, this.slotOffsets[index] * 4, elements * 4);
+  }
+
+  /** Adds members (already validated), growing the slot buffers; returns their indices. */
+  add(refs: readonly ExternalRef[]): number[] {
+    const device = this.group.shared.device;
+    const first = this.refs.length;
+    for (const r of refs) {
+      this.#indexByRange.set(`${r.offset}:${r.byteLength}`, this.refs.length);
+      this.refs.push(r);
+      this.slotOffsets.push(this.#slotElements);
+      this.#slotElements += r.byteLength / 4;
+    }
+    if (this.#slotElements > this.#capacity) {
+      const capacity = Math.max(this.#slotElements, 2 * this.#capacity);
+      const label = this.group.label;
+      const accumulators = createFilledBuffer(
+        device,
+        capacity * 4,
+        this.#initialValue,
+        `${label} accumulators`,
+      );
+      if (this.#accumulators) {
+        const encoder = device.createCommandEncoder();
+        encoder.copyBufferToBuffer(this.#accumulators, 0, accumulators, 0, this.#capacity * 4);
+        device.queue.submit([encoder.finish()]);
+        this.#accumulators.destroy();
+      }
+      this.#gradients?.destroy();
+      this.#gradients = device.createBuffer({
+        label: `${label} gradients`,
+        size: capacity * 4,
+        usage: STORAGE | COPY_DST,
+      });
+      this.#accumulators = accumulators;
+      this.#capacity = capacity;
+    }
+    const window = bindingWindow(this.refs, this.#alignment);
+    this.group.configure(
+      {
+        variables: { buffer: this.buffer, offset: window.offset, size: window.size },
+        gradients: () => this.#gradients!,
+        accumulators: this.#accumulators!,
+      },
+      this.refs.map((r, i) => ({
+        varOffset: (r.offset - window.offset) / 4,
+        slotOffset: this.slotOffsets[i],
+        length: r.byteLength / 4,
+      })),
+    );
+    return refs.map((_, i) => first + i);
+  }
+
+  destroy(): void {
+    this.group.destroy();
+    this.#accumulators?.destroy();
+    this.#gradients?.destroy();
+  }
+}

@@ -1,0 +1,173 @@
+// The optimizer's accumulators: which SlotHome holds each variable's, and its Slot object. Store
+// variables share one ArenaSlots per arena; variables in a caller's buffer one ExternalSlots per
+// buffer. Slots are made the first time a variable gets a gradient (or by addSlot).
+import type { Arena } from "../memory/_arena.ts";
+import { type ExternalRef, ExternalSlots } from "./external_slots.ts";
+import { type ExternalEntry, externalRef, type GradSource, type StoreEntry } from "./plan.ts";
+import { ArenaSlots, type SlotHome } from "./arena_slots.ts";
+import type { StepBuffers } from "./step_buffers.ts";
+import type { Variant } from "./variant.ts";
+import { Slot } from "../memory/slot.ts";
+import type { VariableRef } from "../optimizers/gradients.ts";
+import { arenaOf, memberIndexOf, Variable } from "../memory/variable.ts";
+
+/** The accumulator's slot name. */
+export const SLOT = "accumulator";
+
+/** A variable of a step, resolved to where its slots live. */
+export interface StepEntry {
+  home: SlotHome;
+  /** The variable's member index in its home's group. */
+  index: number;
+  grad: GradSource;
+  shape: readonly number[];
+  byteLength: number;
+}
+
+export class SlotStorage {
+  /** Variables in caller-owned buffers, by buffer (the planner checks overlaps against them). */
+  readonly externals = new Map<GPUBuffer, ExternalSlots>();
+  readonly #variant: Variant;
+  readonly #initialValue: number;
+  readonly #label: string;
+  readonly #onSlot: (slot: Slot) => void;
+  readonly #arenas = new Map<Arena, ArenaSlots>();
+  readonly #slots = new Map<Variable, Slot>();
+  /** Slots of variables in caller-owned buffers, by buffer and `offset:byteLength`. */
+  readonly #externalSlots = new Map<GPUBuffer, Map<string, Slot>>();
+
+  /** `onSlot` hears of every new slot, in creation order (Keras's `weights`). */
+  constructor(variant: Variant, initialValue: number, label: string, onSlot: (slot: Slot) => void) {
+    this.#variant = variant;
+    this.#initialValue = initialValue;
+    this.#label = label;
+    this.#onSlot = onSlot;
+  }
+
+  /** The accumulator of a store variable, if it has one. */
+  storeSlot(variable: Variable): Slot | undefined {
+    return this.#slots.get(variable);
+  }
+
+  /** The accumulator of a variable in a caller's buffer, if it has one. */
+  externalSlot(ref: ExternalRef): Slot | undefined {
+    return this.#externalSlots.get(ref.buffer)?.get(`${ref.offset}:${ref.byteLength}`);
+  }
+
+  /**
+   * `addSlot`: makes `variable`'s slot now. `device` is the optimizer's, if it has one yet;
+   * `prepare` gives the step buffers of the device the slot will live on.
+   */
+  add(
+    variable: VariableRef,
+    device: GPUDevice | undefined,
+    prepare: (device: GPUDevice) => StepBuffers,
+  ): void {
+    if (variable instanceof Variable) {
+      const arena = arenaOf(variable);
+      arena.assertAlive(`variable '${variable.name}'`);
+      if (device && device !== arena.device) {
+        throw new TypeError(`variable '${variable.name}' lives on another GPUDevice`);
+      }
+      this.ensureStore(prepare(arena.device), variable);
+      return;
+    }
+    const ref = externalRef(variable, "addSlot");
+    this.#variant.checkExternal(this.#label, ref.name);
+    if (!device) throw new TypeError("addSlot: pass `device` to the Adagrad constructor first");
+    this.ensureExternal(prepare(device), [ref]);
+  }
+
+  /**
+   * Makes the slots of the step's variables that have none (Keras creates them before applying)
+   * and resolves every entry to its home: store variables first, then those in caller buffers.
+   */
+  resolve(shared: StepBuffers, entries: readonly (StoreEntry | ExternalEntry)[]): StepEntry[] {
+    const out: StepEntry[] = [];
+    const external: ExternalEntry[] = [];
+    for (const e of entries) {
+      if (e.kind === "external") {
+        external.push(e);
+        continue;
+      }
+      const { variable, grad } = e;
+      const home = this.ensureStore(shared, variable);
+      out.push({
+        home,
+        index: e.index,
+        grad,
+        shape: variable.shape,
+        byteLength: variable.byteLength,
+      });
+    }
+    const indices = this.ensureExternal(shared, external.map((e) => e.ref));
+    external.forEach(({ ref, grad }, i) => {
+      const home = this.externals.get(ref.buffer)!;
+      const shape = [ref.byteLength / 4];
+      out.push({ home, index: indices[i], grad, shape, byteLength: ref.byteLength });
+    });
+    return out;
+  }
+
+  /** The home of a store variable, with its slot made. */
+  ensureStore(shared: StepBuffers, variable: Variable): SlotHome {
+    const arena = arenaOf(variable);
+    let home = this.#arenas.get(arena);
+    if (!home) {
+      home = new ArenaSlots(shared, arena, this.#variant, this.#initialValue, this.#label);
+      this.#arenas.set(arena, home);
+    }
+    if (!this.#slots.has(variable)) {
+      const index = memberIndexOf(variable);
+      const shape = this.#variant.slotShape(variable.shape);
+      const region = home.accumulator(index, shape.reduce((a, b) => a * b, 1));
+      const slot = new Slot(SLOT, variable.name, shape, arena.device, () => region);
+      this.#slots.set(variable, slot);
+      this.#onSlot(slot);
+    }
+    return home;
+  }
+
+  /** Registers new variables in caller buffers; returns each one's member index in its home. */
+  ensureExternal(shared: StepBuffers, refs: readonly ExternalRef[]): number[] {
+    const fresh = new Map<GPUBuffer, ExternalRef[]>();
+    for (const ref of refs) {
+      if ((this.externals.get(ref.buffer)?.indexOf(ref.offset, ref.byteLength) ?? -1) >= 0) {
+        continue;
+      }
+      const list = fresh.get(ref.buffer) ?? [];
+      list.push(ref);
+      fresh.set(ref.buffer, list);
+    }
+    for (const [buffer, list] of fresh) {
+      let home = this.externals.get(buffer);
+      if (!home) {
+        home = new ExternalSlots(shared, buffer, this.#initialValue);
+        this.externals.set(buffer, home);
+      }
+      const h = home;
+      h.add(list).forEach((index, i) => {
+        const ref = list[i];
+        const elements = ref.byteLength / 4;
+        // Looked up on each use: the accumulators move when the buffer gains a variable.
+        const slot = new Slot(
+          SLOT,
+          ref.name,
+          [elements],
+          shared.device,
+          () => h.accumulator(index, elements),
+        );
+        let slots = this.#externalSlots.get(buffer);
+        if (!slots) this.#externalSlots.set(buffer, slots = new Map());
+        slots.set(`${ref.offset}:${ref.byteLength}`, slot);
+        this.#onSlot(slot);
+      });
+    }
+    return refs.map((ref) => this.externals.get(ref.buffer)!.indexOf(ref.offset, ref.byteLength));
+  }
+
+  destroy(): void {
+    for (const home of this.#arenas.values()) home.destroy();
+    for (const home of this.externals.values()) home.destroy();
+  }
+}

@@ -1,0 +1,128 @@
+// What differs between element-wise Adagrad (one accumulator per element, Keras) and row-wise
+// Adagrad (one per row, FBGEMM's EXACT_ROWWISE_ADAGRAD), as one object: the slot's shape and
+// layout, how a dense gradient reaches the kernels, and the sparse kernel. The optimizer, the
+// step and the checkpoint ask the variant; nothing else tells the two apart.
+import type { ArenaMember } from "../memory/_arena.ts";
+import { type Kernels, TILE_ELEMENTS } from "../_kernels/kernels.ts";
+import type { SparsePart, StagedSlices } from "../sparse/_staging.ts";
+
+/** A dense gradient's data, as the step has it staged or where it already lies. */
+export type DenseValues =
+  | Float32Array
+  | Uint16Array
+  | { buffer: GPUBuffer; offset: number; size: number };
+
+export interface Variant {
+  /** Whether the accumulator is per row (used in messages). */
+  readonly perRow: boolean;
+  /**
+   * The optimizer class checkpoints name: from here rather than `constructor.name`, which
+   * bundlers and minifiers rename.
+   */
+  readonly optimizerClass: string;
+  /** The accumulator's shape for a variable of `shape`. */
+  slotShape(shape: readonly number[]): number[];
+  /**
+   * Where each member of a store arena keeps its accumulator (element offsets), the bytes of the
+   * arena's accumulator buffer, and whether the vec4 dense kernel may run over it.
+   */
+  arenaSlots(
+    members: readonly ArenaMember[],
+    bufferSize: number,
+  ): { offsets: number[]; bytes: number; vectorize: boolean };
+  /**
+   * A dense gradient of a variable of `shape` as a part of the sparse path, or null when it
+   * takes the dense kernel.
+   */
+  denseAsSparse(shape: readonly number[], values: DenseValues): SparsePart | null;
+  /** Elements per sparse tile and the elements a staged part spreads over. */
+  sparseTiling(staged: StagedSlices, kernels: Kernels): { unit: number; length: number };
+  /** The kernel that updates touched rows. */
+  sparseUpdate(kernels: Kernels): GPUComputePipeline;
+  /** Throws unless a variable in the caller's own buffer (`name`) can be updated. */
+  checkExternal(optimizer: string, name: string): void;
+  /** Throws unless a dense float16 gradient (of a `gradDtype: "float16"` store) can be read. */
+  checkHalfDense(optimizer: string, name: string): void;
+}
+
+/** Rows and elements per row of a variable of `shape`: the first dimension is the row. */
+export function rowsOf(shape: readonly number[]): { rows: number; width: number } {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const rows = shape.length === 0 ? 1 : shape[0];
+  return { rows, width: rows === 0 ? 0 : size / rows };
+}
+
+/** Keras's Adagrad: the accumulator mirrors the variable. */
+export const ELEMENT_WISE: Variant = {
+  perRow: false,
+  optimizerClass: "Adagrad",
+  slotShape: (shape) => [...shape],
+  // Mirrors the variable arena's layout, so one offset addresses a variable, its gradient and
+  // its accumulator; store offsets are 16-byte aligned, so vec4 loads fit.
+  arenaSlots: (members, bufferSize) => ({
+    offsets: members.map((m) => m.offset / 4),
+    bytes: bufferSize,
+    vectorize: true,
+  }),
+  denseAsSparse: () => null,
+  sparseTiling: (s) => ({ unit: TILE_ELEMENTS, length: s.nnz * s.width }),
+  sparseUpdate: (kernels) => kernels.sparseUpdate(false),
+  checkExternal: () => {},
+  checkHalfDense: () => {},
+};
+
+/** Row-wise Adagrad: one accumulator per row; every gradient goes through the row kernel. */
+export const ROW_WISE: Variant = {
+  perRow: true,
+  optimizerClass: "RowWiseAdagrad",
+  slotShape: (shape) => [rowsOf(shape).rows],
+  // Each member's rows end to end.
+  arenaSlots: (members) => {
+    let next = 0;
+    const offsets = members.map((m) => (next += rowsOf(m.shape).rows) - rowsOf(m.shape).rows);
+    return { offsets, bytes: Math.max(16, Math.ceil(next / 4) * 16), vectorize: false };
+  },
+  // Staged like a sparse gradient that touches every row once, in order: no sort.
+  denseAsSparse: (shape, values) => {
+    const { rows, width } = rowsOf(shape);
+    if (values instanceof Uint16Array) throw new TypeError("float16 rows"); // checkHalfDense
+    return { rows, width, nnz: rows, indices: null, values };
+  },
+  // One row (sorted position) per thread.
+  sparseTiling: (s, kernels) => ({ unit: kernels.sparseWorkgroupSize, length: s.nnz }),
+  sparseUpdate: (kernels) => kernels.sparseUpdate(true),
+  checkExternal: (optimizer, name) => {
+    throw new TypeError(
+      `${optimizer}: variable '${name}' is in your own buffer; row-wise accumulators need the ` +
+        `variable's shape, so use a VariableStore variable`,
+    );
+  },
+  checkHalfDense: (optimizer, name) => {
+    throw new TypeError(
+      `${optimizer}: variable '${name}' has a dense float16 gradient; the row-wise kernel reads ` +
+        `float32 rows: give it an IndexedSlices, or use a float32 store`,
+    );
+  },
+};
+
+// deno-lint-ignore ban-types
+const classVariants = new WeakMap<Function, Variant>();
+
+/**
+ * Gives an optimizer class (and its subclasses) a variant. A registry rather than a constructor
+ * argument, so the public constructors keep Keras's signature.
+ */
+// deno-lint-ignore ban-types
+export function registerVariant(optimizerClass: Function, variant: Variant): void {
+  classVariants.set(optimizerClass, variant);
+}
+
+/** The variant of an optimizer class: the nearest registered ancestor's, else element-wise. */
+// deno-lint-ignore ban-types
+export function variantOf(optimizerClass: Function): Variant {
+  for (let c = optimizerClass; c; c = Object.getPrototypeOf(c)) {
+    const variant = classVariants.get(c);
+    if (variant) return variant;
+  }
+  return ELEMENT_WISE;
+}

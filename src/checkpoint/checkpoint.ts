@@ -1,0 +1,235 @@
+import { Adagrad } from "../optimizers/adagrad.ts";
+import { LossScaleOptimizer, readLossScaleState } from "../optimizers/loss_scale_optimizer.ts";
+import { variantOf } from "../_step/variant.ts";
+import { describe } from "../_common/validate.ts";
+import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from "./safetensors.ts";
+import { Slot } from "../memory/slot.ts";
+import { arenaOf, Variable } from "../memory/variable.ts";
+
+/** The format name written to a checkpoint's metadata. */
+export const CHECKPOINT_FORMAT = "webgpu-adagrad/1";
+
+/** What a checkpoint holds: variables, and optionally an optimizer's state. */
+export interface CheckpointTargets {
+  /** Store variables, saved under their names (`"dense/kernel"`). */
+  variables: readonly Variable[];
+  /**
+   * The optimizer: its iteration count (`"<name>/iter"`, int64) and every slot and weight under
+   * its Keras name (`"dense/kernel/accumulator"`); its config goes to the metadata. For a
+   * {@linkcode LossScaleOptimizer}, its inner optimizer's state, and a dynamic scale's Keras
+   * weights `"<name>/loss_scale/current_loss_scale"` (float32) and `".../good_steps"` (int64).
+   */
+  optimizer?: Adagrad | LossScaleOptimizer;
+}
+
+function f32(data: Float32Array, shape: readonly number[]): SafetensorsEntry {
+  return {
+    dtype: "F32",
+    shape: [...shape],
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  };
+}
+
+function i64(value: number): SafetensorsEntry {
+  const data = new Uint8Array(new BigInt64Array([BigInt(value)]).buffer);
+  return { dtype: "I64", shape: [], data };
+}
+
+/** The optimizer whose slots a checkpoint holds: a LossScaleOptimizer's inner one. */
+function innerOf(opt: Adagrad | LossScaleOptimizer | undefined): Adagrad | undefined {
+  return opt instanceof LossScaleOptimizer ? opt.innerOptimizer : opt;
+}
+
+/** Keras's names of a dynamic loss scale's weights, under the optimizer's name. */
+function lossScaleNames(name: string): [string, string] {
+  return [`${name}/loss_scale/current_loss_scale`, `${name}/loss_scale/good_steps`];
+}
+
+/** A dynamic LossScaleOptimizer and its weights' names; a fixed scale has no weights. */
+function lossScaleTensors(opt: Adagrad | LossScaleOptimizer | undefined) {
+  if (!(opt instanceof LossScaleOptimizer) || !opt.dynamic) return null;
+  return { optimizer: opt, names: lossScaleNames(opt.innerOptimizer.name) };
+}
+
+function checkTargets(targets: CheckpointTargets, what: string): void {
+  if (typeof targets !== "object" || targets === null || !Array.isArray(targets.variables)) {
+    throw new TypeError(`${what}: expected { variables, optimizer? }, got ${describe(targets)}`);
+  }
+  const names = new Set<string>();
+  for (const v of targets.variables) {
+    if (!(v instanceof Variable)) {
+      throw new TypeError(`${what}: variables must be store Variables, got ${describe(v)}`);
+    }
+    if (names.has(v.name)) throw new TypeError(`${what}: variable '${v.name}' is listed twice`);
+    names.add(v.name);
+    arenaOf(v).assertAlive(`${what}: variable '${v.name}'`);
+  }
+  const opt = targets.optimizer;
+  if (opt !== undefined && !(opt instanceof Adagrad) && !(opt instanceof LossScaleOptimizer)) {
+    throw new TypeError(
+      `${what}: optimizer must be an Adagrad or a LossScaleOptimizer, got ${describe(opt)}`,
+    );
+  }
+}
+
+/**
+ * Saves variables and the optimizer's whole state as a safetensors file, keyed by name: every
+ * variable (`"dense/kernel"`), the iteration count (`"Adagrad/iter"`, int64), every slot
+ * (`"dense/kernel/accumulator"`) and `addWeight` weight; the optimizer's class and config in the
+ * metadata. Reads the GPU once per tensor. Other tools read it as any safetensors file.
+ *
+ * @example
+ * ```ts
+ * import { Adagrad, restoreCheckpoint, saveCheckpoint, VariableStore } from "@webgpu-adagrad/core";
+ *
+ * const adapter = await navigator.gpu.requestAdapter();
+ * const device = await adapter!.requestDevice();
+ * const store = new VariableStore(device);
+ * const w = store.variable("dense/kernel", [2], new Float32Array([1, 2]));
+ * const opt = new Adagrad({ learningRate: 0.1 });
+ * await opt.applyGradients([[new Float32Array([0.5, 0.5]), w]]);
+ * const bytes = await saveCheckpoint({ variables: [w], optimizer: opt });
+ * // ... later, or on another device, with the same names:
+ * restoreCheckpoint(bytes, { variables: [w], optimizer: opt });
+ * device.destroy();
+ * ```
+ *
+ * @throws {TypeError} for variables listed twice, of a destroyed store, or not Variables
+ */
+export async function saveCheckpoint(
+  targets: CheckpointTargets,
+  metadata: Record<string, string> = {},
+): Promise<Uint8Array> {
+  checkTargets(targets, "saveCheckpoint");
+  const { variables } = targets;
+  const optimizer = innerOf(targets.optimizer);
+  const lossScale = lossScaleTensors(targets.optimizer);
+  const tensors = new Map<string, SafetensorsEntry>();
+  const values = await Promise.all(variables.map((v) => v.read()));
+  variables.forEach((v, i) => tensors.set(v.name, f32(values[i], v.shape)));
+  const meta: Record<string, string> = { ...metadata, format: CHECKPOINT_FORMAT };
+  if (optimizer) {
+    const iter = `${optimizer.name}/iter`;
+    const slots = optimizer.weights.filter((w): w is Slot => w instanceof Slot);
+    const slotValues = await Promise.all(slots.map((s) => s.read()));
+    // One readback for both, so that no step can fall between them.
+    const { scale, goodSteps } = lossScale
+      ? await readLossScaleState(lossScale.optimizer)
+      : { scale: 0, goodSteps: 0 };
+    for (const name of [iter, ...slots.map((s) => s.name), ...lossScale?.names ?? []]) {
+      if (tensors.has(name)) {
+        throw new TypeError(`saveCheckpoint: two tensors would be named '${name}'`);
+      }
+    }
+    tensors.set(iter, i64(optimizer.iterations));
+    slots.forEach((s, i) => tensors.set(s.name, f32(slotValues[i], s.shape)));
+    if (lossScale) {
+      tensors.set(lossScale.names[0], f32(new Float32Array([scale]), []));
+      tensors.set(lossScale.names[1], i64(goodSteps));
+    }
+    meta.optimizer_class = variantOf(optimizer.constructor).optimizerClass;
+    meta.optimizer_name = optimizer.name;
+    meta.optimizer_config = JSON.stringify(optimizer.getConfig());
+    if (targets.optimizer instanceof LossScaleOptimizer) {
+      const { inner_optimizer: _, ...config } = targets.optimizer.getConfig();
+      meta.loss_scale_config = JSON.stringify(config);
+    }
+  }
+  return encodeSafetensors(tensors, meta);
+}
+
+/**
+ * Restores what {@linkcode saveCheckpoint} saved into `targets`, by name (the writes are queued on
+ * the device, ahead of any later step). Everything is checked
+ * first (the file's format, every variable present with its shape and dtype, every slot of a
+ * listed variable with the shape the optimizer needs, no tensor left unclaimed, the optimizer's
+ * class), and only then is anything written: a failed restore changes no variable, slot or
+ * counter. Slots that do not exist yet are created (`addSlot`). The target may live on another
+ * device than the one that saved it.
+ *
+ * @example
+ * ```ts ignore
+ * const bytes = await Deno.readFile("run.safetensors");
+ * restoreCheckpoint(bytes, { variables: store.variables, optimizer: opt });
+ * ```
+ *
+ * @throws {TypeError} for a malformed file or any name, shape or dtype that does not match
+ */
+export function restoreCheckpoint(bytes: Uint8Array, targets: CheckpointTargets): void {
+  checkTargets(targets, "restoreCheckpoint");
+  const file = decodeSafetensors(bytes);
+  const fail = (why: string) => new TypeError(`restoreCheckpoint: ${why}`);
+  if (file.metadata.format !== CHECKPOINT_FORMAT) {
+    throw fail(`not a ${CHECKPOINT_FORMAT} checkpoint (format ${file.metadata.format})`);
+  }
+  const unclaimed = new Set(file.tensors.keys());
+  const take = (name: string, dtype: string, shape: readonly number[], what: string) => {
+    const t = file.tensors.get(name);
+    if (!t) throw fail(`the checkpoint has no tensor '${name}' (${what})`);
+    const same = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
+    if (t.dtype !== dtype || !same) {
+      throw fail(
+        `tensor '${name}' is ${t.dtype} [${t.shape.join(", ")}], but ${what} needs ${dtype} ` +
+          `[${shape.join(", ")}]`,
+      );
+    }
+    unclaimed.delete(name);
+    return t.data;
+  };
+  const floats = (data: Uint8Array) => new Float32Array(data.slice().buffer);
+  const writes: (() => void)[] = [];
+  for (const v of targets.variables) {
+    const data = floats(take(v.name, "F32", v.shape, `variable '${v.name}'`));
+    writes.push(() => v.write(data));
+  }
+  const opt = innerOf(targets.optimizer);
+  if (opt) {
+    const savedClass = file.metadata.optimizer_class;
+    const ownClass = variantOf(opt.constructor).optimizerClass;
+    if (savedClass !== undefined && savedClass !== ownClass) {
+      throw fail(`the checkpoint holds a ${savedClass}'s state, not a ${ownClass}'s`);
+    }
+    const iter = take(`${opt.name}/iter`, "I64", [], `optimizer '${opt.name}'`);
+    const iterations = Number(new BigInt64Array(iter.slice().buffer)[0]);
+    if (!Number.isSafeInteger(iterations) || iterations < 0) {
+      throw fail(`the iteration count ${iterations} is not a non-negative integer`);
+    }
+    const variant = variantOf(opt.constructor);
+    for (const v of targets.variables) {
+      const name = `${v.name}/accumulator`;
+      if (!file.tensors.has(name)) continue; // never updated when saved
+      const shape = variant.slotShape(v.shape);
+      const data = floats(take(name, "F32", shape, `the accumulator of '${v.name}'`));
+      writes.push(() => opt.addSlot(v, "accumulator").write(data));
+    }
+    for (const w of opt.weights) {
+      if (!(w instanceof Slot) || w.variableName !== "") continue; // addWeight weights
+      const data = floats(take(w.name, "F32", w.shape, `optimizer weight '${w.name}'`));
+      writes.push(() => w.write(data));
+    }
+    writes.push(() => opt.iterations = iterations);
+    // A dynamic scale's weights: restored when the target has one, and otherwise left alone, as
+    // Keras loads an inner optimizer's checkpoint into a LossScaleOptimizer and the other way.
+    const lossScale = lossScaleTensors(targets.optimizer);
+    const [scaleName, stepsName] = lossScale?.names ?? lossScaleNames(opt.name);
+    if (lossScale && file.tensors.has(scaleName) && file.tensors.has(stepsName)) {
+      const scale = floats(take(scaleName, "F32", [], "the loss scale"))[0];
+      const steps = take(stepsName, "I64", [], "the loss scale's counter");
+      const goodSteps = Number(new BigInt64Array(steps.slice().buffer)[0]);
+      if (!(scale > 0 && scale < Infinity) || !(goodSteps >= 0 && goodSteps <= 0xffffffff)) {
+        throw fail(`the loss scale ${scale} or its counter ${goodSteps} is out of range`);
+      }
+      writes.push(() => lossScale.optimizer.setLossScale(scale, goodSteps));
+    } else if (!lossScale) {
+      unclaimed.delete(scaleName);
+      unclaimed.delete(stepsName);
+    }
+  }
+  if (unclaimed.size > 0) {
+    throw fail(
+      `the checkpoint holds tensors nothing here claims: ${[...unclaimed].join(", ")} (list ` +
+        `their variables, or the optimizer that owns them)`,
+    );
+  }
+  for (const write of writes) write();
+}

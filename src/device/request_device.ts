@@ -1,0 +1,105 @@
+import { describe } from "../_common/validate.ts";
+
+/** Options of {@linkcode requestDevice}. */
+export interface RequestDeviceOptions {
+  /**
+   * The WebGPU entry point. Default: `navigator.gpu` (Deno, browsers, Bun after `bun-webgpu`'s
+   * `setupGlobals()`). On Node pass `create([])` from the npm package `webgpu`: this function
+   * keeps a reference to it for the life of the process, since Dawn's Node addon crashes the
+   * process when that object is garbage-collected while a device from it is in use.
+   */
+  gpu?: GPU;
+  /**
+   * `"default"`: WebGPU's default limits (128 MiB per storage binding, so per arena).
+   * `"adapter"`: the adapter's own buffer limits (`maxStorageBufferBindingSize`, `maxBufferSize`,
+   * `minStorageBufferOffsetAlignment`), for models larger than the defaults allow. Default
+   * `"default"`.
+   */
+  limits?: "default" | "adapter";
+  /** Passed to `requestAdapter`. */
+  powerPreference?: GPUPowerPreference;
+  /** Further limits to request; they win over `limits`. */
+  requiredLimits?: Record<string, number>;
+  /** Features to request. */
+  requiredFeatures?: GPUFeatureName[];
+  /** The device's label. */
+  label?: string;
+}
+
+const BUFFER_LIMITS = [
+  "maxStorageBufferBindingSize",
+  "maxBufferSize",
+  "minStorageBufferOffsetAlignment",
+] as const;
+
+// Entry points handed in, kept alive for the process (see `gpu` above).
+const entryPoints = new Set<GPU>();
+
+/**
+ * A `GPUDevice` on any runtime, with the adapter's larger buffer limits when asked. The package
+ * never imports a runtime's WebGPU module itself: pass the entry point where there is no
+ * `navigator.gpu`.
+ *
+ * - Deno, browsers: `await requestDevice()`.
+ * - Node: `npm install webgpu`, then
+ *   `Object.assign(globalThis, globals); await requestDevice({ gpu: create([]) })`
+ *   with `create` and `globals` from `"webgpu"`. Dawn prints a few `Warning: ... artificially
+ *   reduced` lines on stderr; they are harmless.
+ * - Bun: `npm install bun-webgpu`, `await setupGlobals()` from it, then `await requestDevice()`.
+ *   `bun-webgpu` 0.1.7 rejects any `requiredLimits`, so `limits: "adapter"` fails there; Node's
+ *   `webgpu` also loads in Bun and takes them (pass `gpu: create([])` as on Node).
+ *
+ * @example
+ * ```ts
+ * import { requestDevice, VariableStore } from "@webgpu-adagrad/core";
+ *
+ * const device = await requestDevice({ limits: "adapter" });
+ * console.log(device.limits.maxStorageBufferBindingSize >= 128 * 1024 * 1024); // true
+ * const store = new VariableStore(device); // arenas as large as the adapter allows
+ * store.destroy();
+ * device.destroy();
+ * ```
+ *
+ * @throws {TypeError} when there is no WebGPU entry point, with the recipe for this runtime
+ * @throws {Error} when there is no adapter, or the device request fails
+ */
+export async function requestDevice(options: RequestDeviceOptions = {}): Promise<GPUDevice> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`requestDevice: options must be an object, got ${describe(options)}`);
+  }
+  const { limits = "default", powerPreference, requiredFeatures, label } = options;
+  if (limits !== "default" && limits !== "adapter") {
+    throw new RangeError(`requestDevice: limits must be "default" or "adapter", got ${limits}`);
+  }
+  const gpu = options.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (!gpu || typeof gpu.requestAdapter !== "function") {
+    const g = globalThis as { Bun?: unknown; Deno?: unknown; process?: { versions?: object } };
+    const hint = g.Bun
+      ? "On Bun: `import { setupGlobals } from 'bun-webgpu'; await setupGlobals();` first."
+      : g.Deno
+      ? "On Deno before 2.9, run with --unstable-webgpu."
+      : g.process?.versions && "node" in g.process.versions
+      ? "On Node: `npm install webgpu`, then pass `gpu: create([])` (from 'webgpu')."
+      : "Pass the WebGPU entry point as `gpu`.";
+    throw new TypeError(`requestDevice: no WebGPU entry point (navigator.gpu). ${hint}`);
+  }
+  if (options.gpu) entryPoints.add(options.gpu);
+  const adapter = await gpu.requestAdapter(powerPreference ? { powerPreference } : undefined);
+  if (!adapter) {
+    throw new Error(
+      "requestDevice: no WebGPU adapter. Install a GPU driver, or Mesa's software Vulkan driver " +
+        "(lavapipe, Mesa >= 25) on a machine without a GPU.",
+    );
+  }
+  const required: Record<string, number> = {};
+  if (limits === "adapter") {
+    for (const key of BUFFER_LIMITS) required[key] = adapter.limits[key];
+  }
+  Object.assign(required, options.requiredLimits);
+  const descriptor: GPUDeviceDescriptor = {};
+  // Only what was asked: bun-webgpu 0.1.7 rejects even an empty requiredLimits object.
+  if (Object.keys(required).length > 0) descriptor.requiredLimits = required;
+  if (requiredFeatures?.length) descriptor.requiredFeatures = requiredFeatures;
+  if (label !== undefined) descriptor.label = label;
+  return await adapter.requestDevice(descriptor);
+}

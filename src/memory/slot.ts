@@ -1,0 +1,98 @@
+import { assertDeviceAlive } from "../device/device_lost.ts";
+import type { BufferRegion } from "./buffer_region.ts";
+import { readFloats, writeFloats } from "../device/_transfer.ts";
+import { checkValues } from "../_common/validate.ts";
+
+/**
+ * An optimizer slot of one variable (Adagrad has one, `"accumulator"`): where it lives on the GPU,
+ * and its values on demand. Returned by {@linkcode Adagrad.getSlot}; not constructed directly.
+ *
+ * @example
+ * ```ts ignore
+ * const acc = opt.getSlot(weights, "accumulator");
+ * console.log(acc.name, await acc.read());
+ * ```
+ */
+export class Slot {
+  /** Slot name, e.g. `"accumulator"`. */
+  readonly slotName: string;
+  /** Name of the variable the slot belongs to; `""` for an optimizer weight of its own. */
+  readonly variableName: string;
+  /** Shape: the variable's, or the one given to `addWeight`. */
+  readonly shape: readonly number[];
+  readonly #device: GPUDevice;
+  readonly #locate: () => BufferRegion;
+
+  /**
+   * Made by the optimizer for each variable it updates.
+   *
+   * @param slotName e.g. `"accumulator"`
+   * @param variableName the variable's name (`""` for a weight of the optimizer's own)
+   * @param shape the slot's shape
+   * @param device the device holding the slot
+   * @param locate where the slot lives now (an optimizer may move slots when it grows them)
+   */
+  constructor(
+    slotName: string,
+    variableName: string,
+    shape: readonly number[],
+    device: GPUDevice,
+    locate: () => BufferRegion,
+  ) {
+    this.slotName = slotName;
+    this.variableName = variableName;
+    this.shape = Object.freeze([...shape]);
+    this.#device = device;
+    this.#locate = locate;
+  }
+
+  /** Keras-style name, `"<variable>/<slot>"`, e.g. `"dense/kernel/accumulator"`. */
+  get name(): string {
+    return this.variableName ? `${this.variableName}/${this.slotName}` : this.slotName;
+  }
+
+  /** Where the slot lives: buffer, byte offset and byte length. */
+  get region(): BufferRegion {
+    return this.#locate();
+  }
+
+  /** Number of float32 elements. */
+  get size(): number {
+    return this.#locate().size;
+  }
+
+  /** Copies the slot's values to the CPU. */
+  read(): Promise<Float32Array> {
+    assertDeviceAlive(this.#device, `slot '${this.name}'`);
+    const { buffer, offset, byteLength } = this.#locate();
+    return readFloats(this.#device, buffer, offset, byteLength);
+  }
+
+  /** Overwrites the slot: a `Float32Array` of `size` elements, or one number for all. */
+  write(data: Float32Array | number): void {
+    assertDeviceAlive(this.#device, `slot '${this.name}'`);
+    const { buffer, offset, byteLength } = this.#locate();
+    checkValues(data, byteLength / 4, `slot '${this.name}'`);
+    const values = typeof data === "number" ? new Float32Array(byteLength / 4).fill(data) : data;
+    writeFloats(this.#device, buffer, offset, values);
+  }
+}
+
+/**
+ * The first entry of {@linkcode Adagrad.weights}: Keras's `iter` weight, the iteration count,
+ * which lives on the CPU here (`opt.iterations`).
+ *
+ * @example
+ * ```ts ignore
+ * console.log(opt.weights[0].name); // "iter"
+ * ```
+ */
+export interface IterationsWeight {
+  /** `"iter"`. */
+  readonly name: "iter";
+  /** `[]`: a scalar. */
+  readonly shape: readonly number[];
+}
+
+/** Keras's `iter` weight, as {@linkcode Adagrad.weights} lists it. */
+export const ITERATIONS_WEIGHT: IterationsWeight = Object.freeze({ name: "iter", shape: [] });

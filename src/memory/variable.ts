@@ -1,0 +1,125 @@
+import type { Arena } from "./_arena.ts";
+import type { BufferRegion } from "./buffer_region.ts";
+import { readFloats } from "../device/_transfer.ts";
+import { checkValues } from "../_common/validate.ts";
+
+let construct: (arena: Arena, index: number, name: string, shape: readonly number[]) => Variable;
+let arenaOfVariable: (v: Variable) => Arena;
+let indexOfVariable: (v: Variable) => number;
+
+/**
+ * A float32 variable living in a {@linkcode VariableStore} arena. Bind `buffer` at `offset` for
+ * `byteLength` bytes (or just use `binding`) in your own shaders; write its gradient into `grad`
+ * (same layout, in the store's gradient arena) and hand `[v.grad, v]` to
+ * {@linkcode Adagrad.applyGradients}.
+ *
+ * Created by {@linkcode VariableStore.variable}; not constructed directly. The store allocates an
+ * arena when one of its buffers is first used, so declare a model's variables before binding any.
+ *
+ * @example
+ * ```ts
+ * import { VariableStore } from "@webgpu-adagrad/core";
+ *
+ * const adapter = await navigator.gpu.requestAdapter();
+ * const device = await adapter!.requestDevice();
+ * const store = new VariableStore(device);
+ * const w = store.variable("dense/kernel", [3, 2], new Float32Array([1, 2, 3, 4, 5, 6]));
+ * console.log(w.size, w.byteLength); // 6 24
+ * console.log(await w.read()); // Float32Array [1, 2, 3, 4, 5, 6]
+ * device.destroy();
+ * ```
+ */
+export class Variable {
+  /** Unique name within its store, e.g. `"dense/kernel"`. */
+  readonly name: string;
+  /** Shape, outermost dimension first; `[]` for a scalar. */
+  readonly shape: readonly number[];
+  /** Number of elements (the product of `shape`). */
+  readonly size: number;
+  /** Element type; always `"float32"`. */
+  readonly dtype: "float32" = "float32";
+  readonly #arena: Arena;
+  readonly #index: number;
+  #grad: BufferRegion | null = null;
+
+  private constructor(arena: Arena, index: number, name: string, shape: readonly number[]) {
+    this.#arena = arena;
+    this.#index = index;
+    this.name = name;
+    this.shape = Object.freeze([...shape]);
+    this.size = shape.reduce((a, b) => a * b, 1);
+  }
+
+  static {
+    construct = (arena, index, name, shape) => new Variable(arena, index, name, shape);
+    arenaOfVariable = (v) => v.#arena;
+    indexOfVariable = (v) => v.#index;
+  }
+
+  /** The arena's variables buffer (allocated on first use). */
+  get buffer(): GPUBuffer {
+    this.#arena.assertAlive(`variable '${this.name}'`);
+    return this.#arena.buffer;
+  }
+
+  /** Byte offset in `buffer`, a multiple of the device's `minStorageBufferOffsetAlignment`. */
+  get offset(): number {
+    return this.#arena.members[this.#index].offset;
+  }
+
+  /** Byte length: `4 * size`. */
+  get byteLength(): number {
+    return this.size * 4;
+  }
+
+  /** `{ buffer, offset, size }` for a bind group entry's `resource`. */
+  get binding(): GPUBufferBinding {
+    return { buffer: this.buffer, offset: this.offset, size: this.byteLength };
+  }
+
+  /**
+   * The variable's region in the store's gradient arena: same offset and length as the variable,
+   * in another buffer. Shaders write gradients here; `applyGradients` reads them in place.
+   */
+  get grad(): BufferRegion {
+    this.#arena.assertAlive(`variable '${this.name}'`);
+    this.#grad ??= this.#arena.gradRegion(this.#index);
+    return this.#grad;
+  }
+
+  /** Copies the current values to the CPU. */
+  read(): Promise<Float32Array> {
+    this.#arena.assertAlive(`variable '${this.name}'`);
+    return readFloats(this.#arena.device, this.buffer, this.offset, this.byteLength);
+  }
+
+  /**
+   * Overwrites the values: a `Float32Array` of `size` elements, or one number for all. The write is
+   * queued in order with submitted steps.
+   */
+  write(data: Float32Array | number): void {
+    this.#arena.assertAlive(`variable '${this.name}'`);
+    checkValues(data, this.size, `variable '${this.name}'`);
+    this.#arena.write(this.#index, data);
+  }
+}
+
+/** Creates a variable handle (the store's factory; not public API). */
+export function createVariable(
+  arena: Arena,
+  index: number,
+  name: string,
+  shape: readonly number[],
+): Variable {
+  return construct(arena, index, name, shape);
+}
+
+/** The arena a variable lives in (for the optimizer; not public API). */
+export function arenaOf(v: Variable): Arena {
+  return arenaOfVariable(v);
+}
+
+/** A variable's member index in its arena (for the optimizer; not public API). */
+export function memberIndexOf(v: Variable): number {
+  return indexOfVariable(v);
+}

@@ -1,0 +1,76 @@
+import type { AdagradConfig, AdagradOptions } from "./adagrad_config.ts";
+import { Adagrad } from "./adagrad.ts";
+import { optionsFromConfig } from "./adagrad_config.ts";
+import { registerVariant, ROW_WISE } from "../_step/variant.ts";
+
+/**
+ * Row-wise Adagrad: one accumulator per row of each variable instead of one per element, for
+ * embedding tables whose element-wise accumulator would not fit in memory. This is FBGEMM's
+ * `EXACT_ROWWISE_ADAGRAD` (pytorch/FBGEMM `fbgemm_gpu/codegen/genscript/optimizers.py`,
+ * `rowwise_adagrad()`) and TorchRec's `RowWiseAdagrad` (`torchrec/optim/rowwise_adagrad.py`); it
+ * is not part of Keras. For each touched row `r` of width `D` (a variable's first dimension is its
+ * rows; a rank-1 variable has rows of one element, where this is plain Adagrad):
+ *
+ *     g      = the row's gradient, after clipping and the sum of duplicate indices
+ *     m[r]  += sum(g * g) / D
+ *     var[r] -= lr_t / (sqrt(m[r]) + epsilon) * g
+ *
+ * Everything else is {@linkcode Adagrad}'s: the options and their Keras defaults (FBGEMM uses
+ * epsilon 1e-8 and an initial accumulator of 0, TorchRec epsilon 1e-10 and 0: pass them to
+ * match), clipping in Keras's order, schedules and `decay`, `IndexedSlices` with the sum of
+ * duplicates, the `"accumulator"` slot (shape `[rows]`), `getWeights`/`setWeights` and configs.
+ * Dense gradients touch every row; they are staged and updated by the same row kernel.
+ *
+ * Variables must come from a {@linkcode VariableStore} (their shape gives the rows); variables in
+ * your own buffers are refused.
+ *
+ * @example
+ * ```ts
+ * import { IndexedSlices, RowWiseAdagrad, VariableStore } from "@webgpu-adagrad/core";
+ *
+ * const adapter = await navigator.gpu.requestAdapter();
+ * const device = await adapter!.requestDevice();
+ * const store = new VariableStore(device);
+ * const table = store.variable("embedding", [100_000, 16], 0.01);
+ * const opt = new RowWiseAdagrad({ learningRate: 0.05, initialAccumulatorValue: 0 });
+ * const ids = new Int32Array([3, 99_999, 3]);
+ * const rows = new Float32Array(3 * 16).fill(0.5);
+ * await opt.applyGradients([[new IndexedSlices(rows, ids, [100_000, 16]), table]]);
+ * console.log(opt.getSlot(table, "accumulator").shape); // [100000]: 400 KB instead of 6.4 MB
+ * device.destroy();
+ * ```
+ */
+export class RowWiseAdagrad extends Adagrad {
+  /**
+   * Creates the optimizer; `name` defaults to `"RowWiseAdagrad"`, every other option is
+   * {@linkcode Adagrad}'s.
+   *
+   * @param options Adagrad's options
+   * @throws {TypeError} for an unknown option or a value of the wrong type
+   * @throws {RangeError} for a non-finite or negative value where Keras forbids one
+   */
+  constructor(options: AdagradOptions = {}) {
+    const isObject = typeof options === "object" && options !== null && !Array.isArray(options);
+    // Anything else goes through unchanged, for Adagrad's own error.
+    super(isObject ? { ...options, name: options.name ?? "RowWiseAdagrad" } : options);
+  }
+
+  /**
+   * Builds the optimizer from a config dict, as {@linkcode Adagrad.fromConfig} does.
+   *
+   * @example
+   * ```ts
+   * import { RowWiseAdagrad } from "@webgpu-adagrad/core";
+   *
+   * const opt = RowWiseAdagrad.fromConfig({ learning_rate: 0.05, epsilon: 1e-8 });
+   * console.log(opt.name, opt.epsilon); // RowWiseAdagrad 1e-8
+   * ```
+   */
+  static override fromConfig(
+    config: Partial<AdagradConfig> | Record<string, unknown>,
+  ): RowWiseAdagrad {
+    return new RowWiseAdagrad(optionsFromConfig(config));
+  }
+}
+
+registerVariant(RowWiseAdagrad, ROW_WISE);
