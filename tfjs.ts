@@ -24,8 +24,8 @@ export {
   TfjsAdagrad,
   type TfjsAdagradOptions,
   type TfjsGradient,
-  type TfjsNamedTensor,
 } from "./src/tfjs/tfjs_adagrad.ts";
+export type { TfjsNamedTensor } from "./src/tfjs/named_tensor.ts";
 export { useDeviceForTfjs } from "./src/tfjs/tfjs_device.ts";
 export { tfjsIndexedSlices } from "./src/tfjs/tfjs_indexed_slices.ts";
 export type { TfjsConfigDict } from "./src/tfjs/tfjs_adagrad.ts";

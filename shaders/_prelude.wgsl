@@ -9,16 +9,24 @@
 override WORKGROUP_SIZE: u32 = 256u;
 // Opt-in rule of tf.keras 2.11+, Keras 3, TF.js and Optax: var -= lr * g / sqrt(accum + eps).
 override EPSILON_INSIDE_SQRT: bool = false;
-// Keras's clipping, in Keras's order: clipvalue, then clipnorm (1) or global_clipnorm (2).
+// Keras's clipping, in Keras's order: clipvalue, then clipnorm or global_clipnorm (NORM_MODE).
 override CLIP_VALUE: bool = false;
 override NORM_MODE: u32 = 0u;
-// The opt-in non-finite guard: skip the step when guard.wgsl found a NaN or an infinity, and take
-// the learning rate it picked.
-override GUARD: bool = false;
-// A LossScaleOptimizer around the optimizer: 0 none, 1 a fixed scale, 2 a dynamic one. With
-// either, every gradient is multiplied by the verdict's `unscale` before clipping, as Keras's
-// get_unscaled_gradients does; with a dynamic scale the verdict also skips non-finite steps.
+// NORM_MODE's values (NormMode in src/_kernels/specialisation.ts, compared by a test).
+const NORM_NONE: u32 = 0u;
+const NORM_CLIPNORM: u32 = 1u;
+const NORM_GLOBAL: u32 = 2u;
+// `skipNonFinite`: skip the step when non_finite.wgsl found a NaN or an infinity, and take the
+// learning rate it picked.
+override SKIP_NON_FINITE: bool = false;
+// A LossScaleOptimizer around the optimizer (LOSS_SCALE). With either scale, every gradient is
+// multiplied by the verdict's `unscale` before clipping, as Keras's get_unscaled_gradients does;
+// with a dynamic scale the verdict also skips non-finite steps.
 override LOSS_SCALE: u32 = 0u;
+// LOSS_SCALE's values (LossScaleMode in src/_kernels/specialisation.ts).
+const LOSS_SCALE_NONE: u32 = 0u;
+const LOSS_SCALE_FIXED: u32 = 1u;
+const LOSS_SCALE_DYNAMIC: u32 = 2u;
 
 // Per-step values, written once per step by the CPU (no readback needed to compute them).
 struct Params {
@@ -109,7 +117,7 @@ struct Norms {
   divisors: array<f32>,
 }
 
-// Written by guard.wgsl: 1 to skip this step, the step's learning rate (`finalize`), and what
+// Written by non_finite.wgsl: 1 to skip this step, the step's learning rate (`finalize`), and what
 // a LossScaleOptimizer's gradients are multiplied by (`update_loss_scale`, or the CPU for a
 // fixed scale): 1 / scale for gradients of a scaled loss, 1 for unscaled ones.
 struct Verdict {
@@ -186,22 +194,22 @@ fn is_finite(x: f32) -> bool {
   return is_finite_bits(bitcast<u32>(x));
 }
 
-// Whether the guard, or a dynamic loss scale, skips this step.
+// Whether `skipNonFinite`, or a dynamic loss scale, skips this step.
 fn skip_step(verdict: Verdict) -> bool {
-  return (GUARD || LOSS_SCALE == 2u) && verdict.skip != 0u;
+  return (SKIP_NON_FINITE || LOSS_SCALE == LOSS_SCALE_DYNAMIC) && verdict.skip != 0u;
 }
 
 // A raw gradient as the optimizer sees it: unscaled, with a LossScaleOptimizer.
 fn unscaled(g: f32, unscale: f32) -> f32 {
-  if (LOSS_SCALE != 0u) {
+  if (LOSS_SCALE != LOSS_SCALE_NONE) {
     return g * unscale;
   }
   return g;
 }
 
-// The step's learning rate: the CPU's, or the one the guard picked.
+// The step's learning rate: the CPU's, or the one non_finite.wgsl's `finalize` picked.
 fn step_lr(params: Params, verdict: Verdict) -> f32 {
-  if (GUARD) {
+  if (SKIP_NON_FINITE) {
     return verdict.lr;
   }
   return params.lr;
@@ -220,10 +228,10 @@ fn clip_by_value(g: f32, params: Params, unscale: f32) -> f32 {
 // `divisor` or global_clipnorm with `global_scale` (both from clip_norms.wgsl).
 fn clip(g: f32, params: Params, unscale: f32, divisor: f32, global_scale: f32) -> f32 {
   let x = clip_by_value(g, params, unscale);
-  if (NORM_MODE == 1u) {
+  if (NORM_MODE == NORM_CLIPNORM) {
     return (x * params.clip_norm) / divisor; // tf.clip_by_norm's order of operations
   }
-  if (NORM_MODE == 2u) {
+  if (NORM_MODE == NORM_GLOBAL) {
     return x * global_scale;
   }
   return x;

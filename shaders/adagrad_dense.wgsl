@@ -29,7 +29,7 @@
 @group(0) @binding(5) var<storage, read> norms: Norms;
 @group(0) @binding(6) var<storage, read> verdict: Verdict;
 
-// This workgroup's tile; an empty one past the table's end or when the guard skips the step.
+// This workgroup's tile; an empty one past the table's end or when the step is skipped.
 fn workgroup_tile(id: Invocation) -> Tile {
   let t = tile_index(id.group, id.groups);
   if (t >= table.count || skip_step(verdict)) {
@@ -50,11 +50,11 @@ struct Rates {
 
 fn tile_rates(tile: Tile) -> Rates {
   var divisor = 1.0;
-  if (NORM_MODE == 1u) {
+  if (NORM_MODE == NORM_CLIPNORM) {
     divisor = norms.divisors[tile.variable];
   }
   var global_scale = 1.0;
-  if (NORM_MODE == 2u) {
+  if (NORM_MODE == NORM_GLOBAL) {
     global_scale = norms.global_scale;
   }
   return Rates(params, step_lr(params, verdict), verdict.unscale, divisor, global_scale);

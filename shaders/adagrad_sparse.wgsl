@@ -1,4 +1,5 @@
 // requires: _prelude.wgsl
+// requires: _sparse_update.wgsl
 // Sparse gradients, step 3: Keras's IndexedSlices update, after sparse_keys.wgsl and
 // bitonic_sort.wgsl have put each row's duplicates side by side. Per touched row, as Keras does:
 //
@@ -12,26 +13,13 @@
 // (nnz x width) block: the work grows with nnz x width, not with the table's rows. The tiles'
 // `identity` is row-wise Adagrad's (rowwise_adagrad.wgsl); this kernel ignores it.
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> table: SparseTileTable;
-@group(0) @binding(2) var<storage, read_write> variables: array<f32>;
-@group(0) @binding(3) var<storage, read_write> accumulators: array<f32>;
-@group(0) @binding(4) var<storage, read> values: array<f32>;
-@group(0) @binding(5) var<storage, read> norms: Norms;
-@group(0) @binding(6) var<storage, read> verdict: Verdict;
-@group(0) @binding(7) var<storage, read> pairs: array<vec2u>;
-
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sparse_update(id: Invocation) {
-  let t = tile_index(id.group, id.groups);
-  if (t >= table.count || skip_step(verdict)) {
-    return;
-  }
-  let tile = table.tiles[t];
+  let tile = sparse_tile(id);
   let lr = step_lr(params, verdict);
   let unscale = verdict.unscale;
   var divisor = 1.0;
-  if (NORM_MODE == 1u) {
+  if (NORM_MODE == NORM_CLIPNORM) {
     divisor = norms.divisors[tile.variable];
   }
   let end = tile.nnz_base + tile.nnz;

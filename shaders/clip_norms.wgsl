@@ -84,7 +84,7 @@ fn clip_norms(@builtin(local_invocation_index) lane: u32) {
     for (var i = 0u; i < v.count; i++) {
       sum += partials[v.first + i];
     }
-    if (NORM_MODE == 1u) {
+    if (NORM_MODE == NORM_CLIPNORM) {
       write_divisor(k, sum, clip_norm);
     }
     total += sum;
@@ -95,13 +95,13 @@ fn clip_norms(@builtin(local_invocation_index) lane: u32) {
     let k = variable_table.variables[count + b].first;
     let sum = workgroup_sum(variable_table.variables[k], lane);
     if (k % WORKGROUP_SIZE == lane) {
-      if (NORM_MODE == 1u) {
+      if (NORM_MODE == NORM_CLIPNORM) {
         write_divisor(k, sum, clip_norm);
       }
       total += sum;
     }
   }
-  if (NORM_MODE != 2u) {
+  if (NORM_MODE != NORM_GLOBAL) {
     return;
   }
   let global_sum = lane_order_sum(lane, total);

@@ -1,4 +1,5 @@
 // requires: _prelude.wgsl
+// requires: _sparse_update.wgsl
 // Row-wise Adagrad (FBGEMM's EXACT_ROWWISE_ADAGRAD, TorchRec's RowWiseAdagrad): one accumulator
 // per row instead of per element, for embedding tables whose element-wise accumulator would not
 // fit. Per touched row r of width D, with g the row's gradient after Keras's clipping and the sum
@@ -12,15 +13,6 @@
 // updates the row's accumulator, then walks the row again to update the variable. The tiles'
 // `start` and `length` count rows (sorted positions), and `slot_offset` is where the variable's row
 // accumulators start.
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> table: SparseTileTable;
-@group(0) @binding(2) var<storage, read_write> variables: array<f32>;
-@group(0) @binding(3) var<storage, read_write> accumulators: array<f32>;
-@group(0) @binding(4) var<storage, read> values: array<f32>;
-@group(0) @binding(5) var<storage, read> norms: Norms;
-@group(0) @binding(6) var<storage, read> verdict: Verdict;
-@group(0) @binding(7) var<storage, read> pairs: array<vec2u>;
 
 fn clipped(x: f32, divisor: f32) -> f32 {
   return clip(x, params, verdict.unscale, divisor, norms.global_scale);
@@ -43,11 +35,7 @@ fn gradient(tile: SparseTile, first: u32, key: u32, column: u32, norm_divisor: f
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn rowwise_update(id: Invocation) {
-  let t = tile_index(id.group, id.groups);
-  if (t >= table.count || skip_step(verdict)) {
-    return;
-  }
-  let tile = table.tiles[t];
+  let tile = sparse_tile(id);
   if (id.lane >= tile.length) {
     return;
   }
@@ -65,7 +53,7 @@ fn rowwise_update(id: Invocation) {
     }
   }
   var norm_divisor = 1.0;
-  if (NORM_MODE == 1u) {
+  if (NORM_MODE == NORM_CLIPNORM) {
     norm_divisor = norms.divisors[tile.variable];
   }
   var squares = 0.0;

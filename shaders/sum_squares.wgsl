@@ -38,7 +38,7 @@ fn workgroup_tile(t: u32) -> Tile {
 // operations: times `unscale`, then the clamp).
 fn squares(g: vec4f, unscale: f32) -> vec4f {
   var x = g;
-  if (LOSS_SCALE != 0u) {
+  if (LOSS_SCALE != LOSS_SCALE_NONE) {
     x *= unscale;
   }
   if (CLIP_VALUE) {

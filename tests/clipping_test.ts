@@ -334,7 +334,7 @@ test("the norms of variables of thousands of tiles: the workgroup's strided sum 
       const kernels = kernelsFor(device, {
         epsilonInsideSqrt: false,
         clipValue: false,
-        guard: false,
+        skipNonFinite: false,
         normMode,
         lossScale: 0,
       });

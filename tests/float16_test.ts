@@ -43,7 +43,7 @@ const workgroupSize = (device: GPUDevice) =>
   kernelsFor(device, {
     epsilonInsideSqrt: false,
     clipValue: false,
-    guard: false,
+    skipNonFinite: false,
     normMode: 0,
     lossScale: 0,
   }).workgroupSize;

@@ -149,3 +149,21 @@ test("each struct is declared in exactly one file of shaders/", async () => {
   for (const layout of STRUCTS) assert.ok(declaredIn.has(layout.name), layout.name);
   for (const [struct, names] of declaredIn) assert.equal(names.length, 1, `${struct}: ${names}`);
 });
+
+test("the modes' names have the same values in TypeScript and in the prelude's WGSL consts", async () => {
+  const { NormMode, LossScaleMode } = await import("../src/_kernels/specialisation.ts");
+  const [prelude] = (await readShaderFiles(new URL("shaders/", repoRoot())))
+    .filter((f) => f.name === "_prelude.wgsl");
+  const consts = Object.fromEntries(
+    [...prelude.text.matchAll(/^const (\w+): u32 = (\d+)u;/gm)].map((m) => [m[1], Number(m[2])]),
+  );
+  const expected = {
+    NORM_NONE: NormMode.none,
+    NORM_CLIPNORM: NormMode.clipnorm,
+    NORM_GLOBAL: NormMode.global,
+    LOSS_SCALE_NONE: LossScaleMode.none,
+    LOSS_SCALE_FIXED: LossScaleMode.fixed,
+    LOSS_SCALE_DYNAMIC: LossScaleMode.dynamic,
+  };
+  for (const [name, value] of Object.entries(expected)) assert.equal(consts[name], value, name);
+});

@@ -28,18 +28,13 @@ test("src/_kernels/shaders.ts is up to date with shaders/*.wgsl (run `deno task 
 test("every kernel and specialisation compiles on this adapter, without messages", async () => {
   const { kernelsFor } = await import("../src/_kernels/kernels.ts");
   // Every pipeline of one specialisation (they compile on first use).
+  const layouts = ["scalar", "vec4", "vec4_f16"] as const;
   const compileAll = (k: ReturnType<typeof kernelsFor>) => [
-    k.update,
-    k.updateVec4,
-    k.updateVec4F16,
-    k.sparseUpdate(false),
-    k.sparseUpdate(true),
-    k.sumSquares,
-    k.sumSquaresVec4,
-    k.sumSquaresVec4F16,
-    k.guardCheck,
-    k.guardCheckVec4,
-    k.guardCheckF16,
+    ...layouts.map((l) => k.update(l)),
+    k.sparseUpdate("element"),
+    k.sparseUpdate("row"),
+    ...layouts.map((l) => k.sumSquares(l)),
+    ...layouts.map((l) => k.checkFinite(l)),
     k.widenF16,
     k.clipNorms,
     k.sparseKeys,
@@ -58,17 +53,17 @@ test("every kernel and specialisation compiles on this adapter, without messages
       epsilonInsideSqrt: false,
       clipValue: false,
       normMode: 0,
-      guard: true,
+      skipNonFinite: true,
       lossScale: 2,
     });
-    [guarded.guardCheck, guarded.guardFinalize, guarded.lossScaleUpdate];
+    [guarded.checkFinite("scalar"), guarded.finalize, guarded.lossScaleUpdate];
     assert.equal((await device.popErrorScope())?.message, undefined, "guard kernels");
     for (const epsilonInsideSqrt of [false, true]) {
       for (const clipValue of [false, true]) {
         for (const normMode of [0, 1, 2] as const) {
-          for (const guard of [false, true]) {
+          for (const skipNonFinite of [false, true]) {
             for (const lossScale of [0, 1, 2] as const) {
-              const spec = { epsilonInsideSqrt, clipValue, normMode, guard, lossScale };
+              const spec = { epsilonInsideSqrt, clipValue, normMode, skipNonFinite, lossScale };
               device.pushErrorScope("validation");
               compileAll(kernelsFor(device, spec));
               const error = await device.popErrorScope();

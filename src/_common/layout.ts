@@ -44,11 +44,6 @@ export class ArenaPacker {
     return this.#arena;
   }
 
-  /** Bytes used so far in the open arena (0 when it holds nothing yet). */
-  get openBytes(): number {
-    return this.#used;
-  }
-
   /** True when `byteLength` bytes can be placed at all. */
   fits(byteLength: number): boolean {
     return byteLength <= this.maxArenaBytes;

@@ -6,7 +6,7 @@ import {
   ADAGRAD_SPARSE_WGSL,
   BITONIC_SORT_WGSL,
   CLIP_NORMS_WGSL,
-  GUARD_WGSL,
+  NON_FINITE_WGSL,
   RADIX_SORT_WGSL,
   ROWWISE_ADAGRAD_WGSL,
   SPARSE_KEYS_WGSL,
@@ -14,6 +14,12 @@ import {
   WIDEN_F16_WGSL,
 } from "./shaders.ts";
 import { BINDINGS, DYNAMIC_OFFSETS } from "./shader_interface.ts";
+import {
+  entryPoint,
+  type GradientLayout,
+  type Specialisation,
+  specialisationKey,
+} from "./specialisation.ts";
 
 /** Elements per tile: each workgroup updates one tile of at most this many elements. */
 export const TILE_ELEMENTS = 4096;
@@ -33,27 +39,13 @@ export const SERIAL_PARTIALS = 64;
 export const RADIX_BLOCK = 4096;
 /** Key bits per radix sort pass. */
 export const RADIX_BITS = 4;
-/** Entries of the guard's learning-rate table (LR_WINDOW in guard.wgsl). */
+/** Entries of `skipNonFinite`'s learning-rate table (LR_WINDOW in non_finite.wgsl). */
 export const LR_WINDOW = 16;
 
-/** No norm clipping, Keras `clipnorm`, Keras `global_clipnorm`. */
-export type NormMode = 0 | 1 | 2;
-
-/** What the kernels are specialised on (WGSL `override` constants). */
-export interface Specialisation {
-  epsilonInsideSqrt: boolean;
-  clipValue: boolean;
-  /** The non-finite guard (guard.wgsl) decides whether the step runs, and its learning rate. */
-  guard: boolean;
-  normMode: NormMode;
-  /** A LossScaleOptimizer around the optimizer: none, a fixed scale, a dynamic one. */
-  lossScale: LossScaleMode;
-}
-
-/** No loss scaling, a fixed scale, a dynamic scale (LOSS_SCALE in the kernels). */
-export type LossScaleMode = 0 | 1 | 2;
-
 type LayoutName = keyof typeof BINDINGS;
+
+/** The sparse update's rule: one accumulator per element (Keras) or per row (FBGEMM). */
+export type SparseRule = "element" | "row";
 
 interface DeviceCache {
   layouts: Map<LayoutName, GPUBindGroupLayout>;
@@ -161,67 +153,40 @@ export class Kernels {
     });
   }
 
-  #update(code: string, entry: string, layout: LayoutName, size: number): GPUComputePipeline {
+  /** The fused dense update (adagrad_dense.wgsl) for gradients in `layout`. */
+  update(layout: GradientLayout): GPUComputePipeline {
+    return this.#rule(
+      ADAGRAD_DENSE_WGSL,
+      entryPoint("update", layout),
+      "update",
+      this.workgroupSize,
+    );
+  }
+
+  /** The update of touched rows: element-wise (adagrad_sparse.wgsl) or row-wise. */
+  sparseUpdate(rule: SparseRule): GPUComputePipeline {
+    const size = this.sparseWorkgroupSize;
+    return rule === "row"
+      ? this.#rule(ROWWISE_ADAGRAD_WGSL, "rowwise_update", "sparseUpdate", size)
+      : this.#rule(ADAGRAD_SPARSE_WGSL, "sparse_update", "sparseUpdate", size);
+  }
+
+  /** An update kernel, specialised on the whole step. */
+  #rule(code: string, entry: string, layout: LayoutName, size: number): GPUComputePipeline {
     const s = this.spec;
     return this.#pipeline(code, entry, layout, {
       WORKGROUP_SIZE: size,
       EPSILON_INSIDE_SQRT: s.epsilonInsideSqrt ? 1 : 0,
       CLIP_VALUE: s.clipValue ? 1 : 0,
       NORM_MODE: s.normMode,
-      GUARD: s.guard ? 1 : 0,
+      SKIP_NON_FINITE: s.skipNonFinite ? 1 : 0,
       LOSS_SCALE: s.lossScale,
     });
   }
 
-  /** The fused dense update, one element per load (adagrad_dense.wgsl). */
-  get update(): GPUComputePipeline {
-    return this.#update(ADAGRAD_DENSE_WGSL, "update", "update", this.workgroupSize);
-  }
-
-  /** The same, four elements per load, for 16-byte-aligned variables. */
-  get updateVec4(): GPUComputePipeline {
-    return this.#update(ADAGRAD_DENSE_WGSL, "update_vec4", "update", this.workgroupSize);
-  }
-
-  /** `updateVec4` for float16 gradients. */
-  get updateVec4F16(): GPUComputePipeline {
-    return this.#update(ADAGRAD_DENSE_WGSL, "update_vec4_f16", "update", this.workgroupSize);
-  }
-
-  /** The update of touched rows: element-wise (adagrad_sparse.wgsl) or row-wise. */
-  sparseUpdate(rowWise: boolean): GPUComputePipeline {
-    return rowWise
-      ? this.#update(
-        ROWWISE_ADAGRAD_WGSL,
-        "rowwise_update",
-        "sparseUpdate",
-        this.sparseWorkgroupSize,
-      )
-      : this.#update(
-        ADAGRAD_SPARSE_WGSL,
-        "sparse_update",
-        "sparseUpdate",
-        this.sparseWorkgroupSize,
-      );
-  }
-
-  /** Norm clipping pass 1 (sum_squares.wgsl). */
-  get sumSquares(): GPUComputePipeline {
-    return this.#sumSquares("sum_squares");
-  }
-
-  /** The same, four elements per load, for 16-byte-aligned variables. */
-  get sumSquaresVec4(): GPUComputePipeline {
-    return this.#sumSquares("sum_squares_vec4");
-  }
-
-  /** `sumSquaresVec4` for float16 gradients. */
-  get sumSquaresVec4F16(): GPUComputePipeline {
-    return this.#sumSquares("sum_squares_vec4_f16");
-  }
-
-  #sumSquares(entry: string): GPUComputePipeline {
-    return this.#pipeline(SUM_SQUARES_WGSL, entry, "sumSquares", {
+  /** Norm clipping pass 1 (sum_squares.wgsl) over gradients in `layout`. */
+  sumSquares(layout: GradientLayout): GPUComputePipeline {
+    return this.#pipeline(SUM_SQUARES_WGSL, entryPoint("sum_squares", layout), "sumSquares", {
       WORKGROUP_SIZE: this.workgroupSize,
       CLIP_VALUE: this.spec.clipValue ? 1 : 0,
       LOSS_SCALE: this.spec.lossScale,
@@ -261,30 +226,16 @@ export class Kernels {
     });
   }
 
-  /** The non-finite check of a step's gradients (guard.wgsl). */
-  get guardCheck(): GPUComputePipeline {
-    return this.#pipeline(GUARD_WGSL, "check_finite", "guardCheck", {
+  /** The non-finite check (non_finite.wgsl) of gradients in `layout`. */
+  checkFinite(layout: GradientLayout): GPUComputePipeline {
+    return this.#pipeline(NON_FINITE_WGSL, entryPoint("check_finite", layout), "checkFinite", {
       WORKGROUP_SIZE: this.workgroupSize,
     });
   }
 
-  /** `guardCheck` four at a time, for 16-byte-aligned variables. */
-  get guardCheckVec4(): GPUComputePipeline {
-    return this.#pipeline(GUARD_WGSL, "check_finite_vec4", "guardCheck", {
-      WORKGROUP_SIZE: this.workgroupSize,
-    });
-  }
-
-  /** `guardCheck` over float16 gradients. */
-  get guardCheckF16(): GPUComputePipeline {
-    return this.#pipeline(GUARD_WGSL, "check_finite_f16", "guardCheck", {
-      WORKGROUP_SIZE: this.workgroupSize,
-    });
-  }
-
-  /** The guard's verdict (guard.wgsl). */
-  get guardFinalize(): GPUComputePipeline {
-    return this.#pipeline(GUARD_WGSL, "finalize", "guardFinalize", { LR_WINDOW });
+  /** `skipNonFinite`'s verdict (non_finite.wgsl). */
+  get finalize(): GPUComputePipeline {
+    return this.#pipeline(NON_FINITE_WGSL, "finalize", "finalize", { LR_WINDOW });
   }
 
   /** Float16 values widened to float32 (widen_f16.wgsl). */
@@ -294,9 +245,9 @@ export class Kernels {
     });
   }
 
-  /** A dynamic loss scale's update and verdict (guard.wgsl). */
+  /** A dynamic loss scale's update and verdict (non_finite.wgsl). */
   get lossScaleUpdate(): GPUComputePipeline {
-    return this.#pipeline(GUARD_WGSL, "update_loss_scale", "lossScale", {});
+    return this.#pipeline(NON_FINITE_WGSL, "update_loss_scale", "lossScale", {});
   }
 
   #pipeline(
@@ -328,8 +279,7 @@ export class Kernels {
 /** The kernels for `device` and `spec`, one object per distinct specialisation. */
 export function kernelsFor(device: GPUDevice, spec: Specialisation): Kernels {
   const cache = cacheOf(device);
-  const key = [spec.epsilonInsideSqrt, spec.clipValue, spec.normMode, spec.guard, spec.lossScale]
-    .join(":");
+  const key = specialisationKey(spec);
   let kernels = cache.kernels.get(key);
   if (!kernels) cache.kernels.set(key, kernels = new Kernels(device, spec));
   return kernels;

@@ -57,13 +57,13 @@ export const VARIABLE_TILES = struct("VariableTiles", "first", "count");
 export const VARIABLE_TABLE = struct("VariableTable", "count", "large", "pad0", "pad1");
 /** The header of the norms (`Norms`, before the per-variable `divisors`). */
 export const NORMS = struct("Norms", "global_scale", "pad0", "pad1", "pad2");
-/** The non-finite guard's verdict, read by the update kernels (`Verdict`). */
+/** Whether the step runs, its learning rate and a loss scale's factor, read by the updates. */
 export const VERDICT = struct("Verdict", "skip", "lr", "unscale", "pad0");
-/** The guard's running state (`Guard`): `found` is atomic, `skipped` counts skipped steps. */
-export const GUARD = struct("Guard", "found", "skipped", "pad0", "pad1");
+/** The non-finite check's state: `found` is atomic, `skipped` counts skipped steps. */
+export const NON_FINITE_STATE = struct("NonFiniteState", "found", "skipped", "pad0", "pad1");
 /** A dynamic loss scale's state (`LossScale`): the scale, Keras's counter, and the CPU's words. */
 export const LOSS_SCALE = struct("LossScale", "scale", "good_steps", "growth_steps", "scaled");
-/** The header of the guard's learning-rate table (`LrTable`, before `lr`). */
+/** The header of `skipNonFinite`'s learning-rate table (`LrTable`, before `lr`). */
 export const LR_TABLE = struct("LrTable", "known", "pad0", "pad1", "pad2");
 
 /** A bind group layout: binding number -> buffer binding type. */
@@ -89,13 +89,13 @@ export const BINDINGS = {
   sort: { 0: U, 1: R, 2: W },
   /** radix_sort.wgsl: pass (dynamic offset), entry table, pairs in, histogram, pairs out. */
   radix: { 0: U, 1: R, 2: R, 3: W, 4: W },
-  /** guard.wgsl `check_finite`: tiles, gradients, guard state. */
-  guardCheck: { 0: R, 1: R, 2: W },
-  /** guard.wgsl `finalize`: guard state, learning-rate table, verdict. */
-  guardFinalize: { 2: W, 3: R, 4: W },
+  /** non_finite.wgsl `check_finite`: tiles, gradients, the check's state. */
+  checkFinite: { 0: R, 1: R, 2: W },
+  /** non_finite.wgsl `finalize`: the check's state, learning-rate table, verdict. */
+  finalize: { 2: W, 3: R, 4: W },
   /** widen_f16.wgsl: tiles, halves, values. */
   widen: { 0: R, 1: R, 2: W },
-  /** guard.wgsl `update_loss_scale`: guard state, verdict, loss scale. */
+  /** non_finite.wgsl `update_loss_scale`: the check's state, verdict, loss scale. */
   lossScale: { 2: W, 4: W, 5: W },
 } as const satisfies Record<string, BindingTable>;
 
@@ -131,13 +131,13 @@ export const ENTRY_POINTS: Readonly<Record<keyof typeof BINDINGS, readonly strin
     "radix_sort.wgsl:radix_scan",
     "radix_sort.wgsl:radix_scatter",
   ],
-  guardCheck: [
-    "guard.wgsl:check_finite",
-    "guard.wgsl:check_finite_vec4",
-    "guard.wgsl:check_finite_f16",
+  checkFinite: [
+    "non_finite.wgsl:check_finite",
+    "non_finite.wgsl:check_finite_vec4",
+    "non_finite.wgsl:check_finite_vec4_f16",
   ],
-  guardFinalize: ["guard.wgsl:finalize"],
-  lossScale: ["guard.wgsl:update_loss_scale"],
+  finalize: ["non_finite.wgsl:finalize"],
+  lossScale: ["non_finite.wgsl:update_loss_scale"],
   widen: ["widen_f16.wgsl:widen_f16"],
 };
 
@@ -156,7 +156,7 @@ export const STRUCTS: readonly StructLayout<string>[] = [
   VARIABLE_TABLE,
   NORMS,
   VERDICT,
-  GUARD,
+  NON_FINITE_STATE,
   LOSS_SCALE,
   LR_TABLE,
 ];

@@ -1,23 +1,10 @@
-// Where a group of variables keeps its accumulators and stages its dense gradients: a store arena
-// (ArenaSlots, here) or a caller-owned buffer (ExternalSlots, _external.ts). The step and the
-// optimizer see only this interface, so both kinds go through one staging loop.
+// The accumulators of a store arena's variables, as a SlotHome.
 import type { Arena } from "../memory/_arena.ts";
-import { createFilledBuffer, UpdateGroup } from "./update_group.ts";
-import type { StepBuffers } from "./step_buffers.ts";
-import type { Variant } from "./variant.ts";
 import { BufferRegion } from "../memory/buffer_region.ts";
-
-/** A group of variables with their accumulators, updated by one dispatch. */
-export interface SlotHome {
-  readonly group: UpdateGroup;
-  /** Where member `index`'s dense gradient is staged: a buffer and a byte offset. */
-  gradientAt(index: number): { buffer: GPUBuffer; offset: number };
-  /** Bytes of member `index`'s staged dense gradient (float16 ones are padded to 4 bytes). */
-  gradientBytes(index: number): number;
-  /** Member `index`'s accumulator, of `elements` float32s. */
-  accumulator(index: number, elements: number): BufferRegion;
-  destroy(): void;
-}
+import { createFilledBuffer } from "../memory/_filled_buffer.ts";
+import type { GroupFactory, SlotHome } from "./slot_home.ts";
+import type { UpdateGroup } from "./update_group.ts";
+import type { Variant } from "./variant.ts";
 
 /**
  * The accumulators of a store arena's variables: one buffer for the whole arena, filled once with
@@ -30,7 +17,7 @@ export class ArenaSlots implements SlotHome {
   readonly #accumulators: GPUBuffer;
 
   constructor(
-    shared: StepBuffers,
+    makeGroup: GroupFactory,
     arena: Arena,
     variant: Variant,
     initialValue: number,
@@ -45,7 +32,7 @@ export class ArenaSlots implements SlotHome {
       initialValue,
       `${name} accumulators`,
     );
-    this.group = new UpdateGroup(shared, name);
+    this.group = makeGroup(name);
     this.group.configure(
       {
         variables: { buffer: arena.buffer },

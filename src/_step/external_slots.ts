@@ -1,32 +1,10 @@
-import { alignDown, alignUp } from "../_common/layout.ts";
-import { createFilledBuffer, UpdateGroup } from "./update_group.ts";
-import type { SlotHome } from "./arena_slots.ts";
-import type { StepBuffers } from "./step_buffers.ts";
+// Variables in caller-owned GPU buffers, as a SlotHome: one update group per such buffer.
+import { createFilledBuffer } from "../memory/_filled_buffer.ts";
+import type { GroupFactory, SlotHome } from "./slot_home.ts";
+import type { UpdateGroup } from "./update_group.ts";
 import { COPY_DST, STORAGE } from "../_common/usage.ts";
 import { BufferRegion } from "../memory/buffer_region.ts";
-
-/** A variable in the caller's own buffer, resolved to bytes. */
-export interface ExternalRef {
-  readonly buffer: GPUBuffer;
-  readonly offset: number;
-  readonly byteLength: number;
-  readonly name: string;
-}
-
-/** The bytes a group binds: from the first member (aligned down) to the end of the last. */
-export function bindingWindow(
-  refs: readonly { offset: number; byteLength: number }[],
-  alignment: number,
-): { offset: number; size: number } {
-  let start = Infinity;
-  let end = 0;
-  for (const r of refs) {
-    start = Math.min(start, r.offset);
-    end = Math.max(end, r.offset + r.byteLength);
-  }
-  const offset = alignDown(start, alignment);
-  return { offset, size: alignUp(end, 4) - offset };
-}
+import { bindingWindow, type ExternalRef } from "./external_ref.ts";
 
 /**
  * Every variable the optimizer has seen in one caller-owned `GPUBuffer`: one dispatch per such
@@ -40,6 +18,7 @@ export class ExternalSlots implements SlotHome {
   /** Element offset of each member's accumulator and gradient in the optimizer's buffers. */
   readonly slotOffsets: number[] = [];
   readonly group: UpdateGroup;
+  readonly #device: GPUDevice;
   readonly #indexByRange = new Map<string, number>();
   readonly #initialValue: number;
   readonly #alignment: number;
@@ -48,11 +27,17 @@ export class ExternalSlots implements SlotHome {
   #accumulators: GPUBuffer | null = null;
   #gradients: GPUBuffer | null = null;
 
-  constructor(shared: StepBuffers, buffer: GPUBuffer, initialValue: number) {
+  constructor(
+    device: GPUDevice,
+    makeGroup: GroupFactory,
+    buffer: GPUBuffer,
+    initialValue: number,
+  ) {
+    this.#device = device;
     this.buffer = buffer;
     this.#initialValue = initialValue;
-    this.#alignment = shared.device.limits.minStorageBufferOffsetAlignment;
-    this.group = new UpdateGroup(shared, `webgpu-adagrad external ${buffer.label || "buffer"}`);
+    this.#alignment = device.limits.minStorageBufferOffsetAlignment;
+    this.group = makeGroup(`webgpu-adagrad external ${buffer.label || "buffer"}`);
   }
 
   /** Index of the member at exactly these bytes, or -1. */
@@ -75,7 +60,7 @@ export class ExternalSlots implements SlotHome {
 
   /** Adds members (already validated), growing the slot buffers; returns their indices. */
   add(refs: readonly ExternalRef[]): number[] {
-    const device = this.group.shared.device;
+    const device = this.#device;
     const first = this.refs.length;
     for (const r of refs) {
       this.#indexByRange.set(`${r.offset}:${r.byteLength}`, this.refs.length);

@@ -2,7 +2,7 @@
 // error is thrown before a buffer is written, a slot created or a command encoded.
 
 import { type Arena, arenaBuffers } from "../memory/_arena.ts";
-import { bindingWindow, type ExternalRef, type ExternalSlots } from "./external_slots.ts";
+import { bindingWindow, type ExternalRef } from "./external_ref.ts";
 import { checkByteRange, describe, gpuRange, isGpuBuffer } from "../_common/validate.ts";
 import { halfWords, isHalfData } from "../_common/float16.ts";
 import { alignUp } from "../_common/layout.ts";
@@ -54,10 +54,17 @@ export interface StepPlan {
   device: GPUDevice | undefined;
 }
 
+/** The variables an optimizer already knows in one caller buffer. */
+export interface KnownExternals {
+  readonly refs: readonly ExternalRef[];
+  /** Index of the variable at exactly these bytes, or -1. */
+  indexOf(offset: number, byteLength: number): number;
+}
+
 /** What the planner needs to know of the optimizer. */
 export interface PlanContext {
   device: GPUDevice | undefined;
-  externalGroups: ReadonlyMap<GPUBuffer, ExternalSlots>;
+  externalGroups: ReadonlyMap<GPUBuffer, KnownExternals>;
   /** Throws if the optimizer cannot update a variable in a caller's buffer (row-wise). */
   checkExternal(name: string): void;
   /** Throws if the optimizer cannot read a dense float16 gradient (row-wise). */

@@ -2,27 +2,18 @@
 // variables share one ArenaSlots per arena; variables in a caller's buffer one ExternalSlots per
 // buffer. Slots are made the first time a variable gets a gradient (or by addSlot).
 import type { Arena } from "../memory/_arena.ts";
-import { type ExternalRef, ExternalSlots } from "./external_slots.ts";
-import { type ExternalEntry, externalRef, type GradSource, type StoreEntry } from "./plan.ts";
-import { ArenaSlots, type SlotHome } from "./arena_slots.ts";
-import type { StepBuffers } from "./step_buffers.ts";
+import type { ExternalRef } from "./external_ref.ts";
+import { ExternalSlots } from "./external_slots.ts";
+import { type ExternalEntry, externalRef, type StoreEntry } from "./plan.ts";
+import { ArenaSlots } from "./arena_slots.ts";
+import type { GroupFactory, SlotHome, StepEntry } from "./slot_home.ts";
 import type { Variant } from "./variant.ts";
 import { Slot } from "../memory/slot.ts";
-import type { VariableRef } from "../optimizers/gradients.ts";
+import type { VariableRef } from "../memory/gpu_binding.ts";
 import { arenaOf, memberIndexOf, Variable } from "../memory/variable.ts";
 
 /** The accumulator's slot name. */
 export const SLOT = "accumulator";
-
-/** A variable of a step, resolved to where its slots live. */
-export interface StepEntry {
-  home: SlotHome;
-  /** The variable's member index in its home's group. */
-  index: number;
-  grad: GradSource;
-  shape: readonly number[];
-  byteLength: number;
-}
 
 export class SlotStorage {
   /** Variables in caller-owned buffers, by buffer (the planner checks overlaps against them). */
@@ -56,12 +47,12 @@ export class SlotStorage {
 
   /**
    * `addSlot`: makes `variable`'s slot now. `device` is the optimizer's, if it has one yet;
-   * `prepare` gives the step buffers of the device the slot will live on.
+   * `prepare` gives the group factory of the device the slot will live on.
    */
   add(
     variable: VariableRef,
     device: GPUDevice | undefined,
-    prepare: (device: GPUDevice) => StepBuffers,
+    prepare: (device: GPUDevice) => GroupFactory,
   ): void {
     if (variable instanceof Variable) {
       const arena = arenaOf(variable);
@@ -75,14 +66,18 @@ export class SlotStorage {
     const ref = externalRef(variable, "addSlot");
     this.#variant.checkExternal(this.#label, ref.name);
     if (!device) throw new TypeError("addSlot: pass `device` to the Adagrad constructor first");
-    this.ensureExternal(prepare(device), [ref]);
+    this.ensureExternal(prepare(device), device, [ref]);
   }
 
   /**
    * Makes the slots of the step's variables that have none (Keras creates them before applying)
    * and resolves every entry to its home: store variables first, then those in caller buffers.
    */
-  resolve(shared: StepBuffers, entries: readonly (StoreEntry | ExternalEntry)[]): StepEntry[] {
+  resolve(
+    makeGroup: GroupFactory,
+    device: GPUDevice,
+    entries: readonly (StoreEntry | ExternalEntry)[],
+  ): StepEntry[] {
     const out: StepEntry[] = [];
     const external: ExternalEntry[] = [];
     for (const e of entries) {
@@ -91,7 +86,7 @@ export class SlotStorage {
         continue;
       }
       const { variable, grad } = e;
-      const home = this.ensureStore(shared, variable);
+      const home = this.ensureStore(makeGroup, variable);
       out.push({
         home,
         index: e.index,
@@ -100,7 +95,7 @@ export class SlotStorage {
         byteLength: variable.byteLength,
       });
     }
-    const indices = this.ensureExternal(shared, external.map((e) => e.ref));
+    const indices = this.ensureExternal(makeGroup, device, external.map((e) => e.ref));
     external.forEach(({ ref, grad }, i) => {
       const home = this.externals.get(ref.buffer)!;
       const shape = [ref.byteLength / 4];
@@ -110,11 +105,11 @@ export class SlotStorage {
   }
 
   /** The home of a store variable, with its slot made. */
-  ensureStore(shared: StepBuffers, variable: Variable): SlotHome {
+  ensureStore(makeGroup: GroupFactory, variable: Variable): SlotHome {
     const arena = arenaOf(variable);
     let home = this.#arenas.get(arena);
     if (!home) {
-      home = new ArenaSlots(shared, arena, this.#variant, this.#initialValue, this.#label);
+      home = new ArenaSlots(makeGroup, arena, this.#variant, this.#initialValue, this.#label);
       this.#arenas.set(arena, home);
     }
     if (!this.#slots.has(variable)) {
@@ -129,7 +124,11 @@ export class SlotStorage {
   }
 
   /** Registers new variables in caller buffers; returns each one's member index in its home. */
-  ensureExternal(shared: StepBuffers, refs: readonly ExternalRef[]): number[] {
+  ensureExternal(
+    makeGroup: GroupFactory,
+    device: GPUDevice,
+    refs: readonly ExternalRef[],
+  ): number[] {
     const fresh = new Map<GPUBuffer, ExternalRef[]>();
     for (const ref of refs) {
       if ((this.externals.get(ref.buffer)?.indexOf(ref.offset, ref.byteLength) ?? -1) >= 0) {
@@ -142,7 +141,7 @@ export class SlotStorage {
     for (const [buffer, list] of fresh) {
       let home = this.externals.get(buffer);
       if (!home) {
-        home = new ExternalSlots(shared, buffer, this.#initialValue);
+        home = new ExternalSlots(device, makeGroup, buffer, this.#initialValue);
         this.externals.set(buffer, home);
       }
       const h = home;
@@ -154,7 +153,7 @@ export class SlotStorage {
           SLOT,
           ref.name,
           [elements],
-          shared.device,
+          device,
           () => h.accumulator(index, elements),
         );
         let slots = this.#externalSlots.get(buffer);

@@ -1,8 +1,16 @@
-import { CachedBindGroup } from "../_kernels/cached_bind_group.ts";
-import { REDUCE_TILE_ELEMENTS, TILE_ELEMENTS } from "../_kernels/kernels.ts";
+// Variables updated by one dispatch (a store arena, or the variables in one caller buffer): their
+// buffers, bind groups and tile tables. Everything is created when the group is configured (once
+// for a store arena, again only when a caller buffer gains a variable), so a step allocates
+// nothing: it rewrites the tile tables only when the step's set of variables changes, and
+// dispatches. A group is also a ReductionSource: the reduction passes read its gradients through
+// its table of reduction tiles.
+import { COPY_DST, STORAGE } from "../_common/usage.ts";
+import { CachedBindGroup, type Generation } from "../_kernels/cached_bind_group.ts";
+import { GrowingTable } from "../_kernels/growing_buffer.ts";
+import { type Kernels, REDUCE_TILE_ELEMENTS, TILE_ELEMENTS } from "../_kernels/kernels.ts";
+import type { ReductionSource } from "../_kernels/reduction_source.ts";
 import { SPARSE_TILE, SPARSE_TILE_TABLE, TILE, TILE_TABLE } from "../_kernels/shader_interface.ts";
-import type { StagedSlices } from "../sparse/_staging.ts";
-import type { StepBuffers } from "./step_buffers.ts";
+import type { GradientLayout } from "../_kernels/specialisation.ts";
 import {
   dispatch,
   type StepNumbering,
@@ -10,7 +18,7 @@ import {
   type TileSource,
   writeTiles,
 } from "../_kernels/tiles.ts";
-import { COPY_DST, COPY_SRC, STORAGE } from "../_common/usage.ts";
+import type { StagedSlices } from "../sparse/_staging.ts";
 import type { Variant } from "./variant.ts";
 
 /** One variable of a group, in elements of the bound buffers. */
@@ -38,110 +46,83 @@ export interface GroupBuffers {
   accumulators: GPUBuffer;
 }
 
+/** What every update reads besides the group's own buffers. */
+export interface UpdateInputs {
+  params: GPUBuffer;
+  norms: GPUBuffer;
+  verdict: GPUBuffer;
+}
+
+/** Where the step staged its sparse gradients. */
+export interface StagedBuffers {
+  values: GPUBuffer;
+  pairs: GPUBuffer;
+}
+
 /** u32 words of a tile table of `tiles` tiles. */
 const tableUsed = (tiles: number) => TILE_TABLE.words + tiles * TILE.words;
 
-/** A storage buffer whose every float32 is `value`, written through `mappedAtCreation`. */
-export function createFilledBuffer(
-  device: GPUDevice,
-  byteLength: number,
-  value: number,
-  label: string,
-): GPUBuffer {
-  const buffer = device.createBuffer({
-    label,
-    size: byteLength,
-    usage: STORAGE | COPY_SRC | COPY_DST,
-    mappedAtCreation: value !== 0,
-  });
-  if (value !== 0) {
-    new Float32Array(buffer.getMappedRange()).fill(value);
-    buffer.unmap();
-  }
-  return buffer;
-}
-
-/**
- * Variables updated by one dispatch: their buffers, bind groups and tile tables. Everything here
- * is created when the group is configured (once for a store arena, again only when an external
- * buffer gains a variable), so a step allocates nothing: it rewrites the tile table only when the
- * step's set of variables changes, and dispatches. Every encode method sets its own pipeline.
- */
-export class UpdateGroup {
-  readonly shared: StepBuffers;
+export class UpdateGroup implements ReductionSource {
   readonly label: string;
   members: readonly GroupMember[] = [];
-  buffers: GroupBuffers | null = null;
-  #tileBuffer: GPUBuffer | null = null;
-  #tileWords = new Uint32Array(0);
-  #tileCount = 0; // tiles in the GPU table, which covers #lastKey
-  // The same variables in tiles of REDUCE_TILE_ELEMENTS, for the passes that only read gradients.
-  #reduceBuffer: GPUBuffer | null = null;
-  #reduceWords = new Uint32Array(0);
+  /** How the kernels load this group's gradients (set by `configure`). */
+  layout: GradientLayout = "scalar";
+  readonly #kernels: Kernels;
+  readonly #generation: Generation;
+  #buffers: GroupBuffers | null = null;
+  /** The update's tiles (TILE_ELEMENTS each). */
+  readonly #tiles: GrowingTable;
+  #tileCount = 0;
+  /** The same variables in tiles of REDUCE_TILE_ELEMENTS, for the passes that only read. */
+  readonly #reduce: GrowingTable;
   #reduceCount = 0;
-  #lastKey: number[] | null = null;
-  #active = false;
-  #vec4 = false;
-  #half = false;
-  #sparseTiles: GPUBuffer | null = null;
-  #sparseWords = new Uint32Array(0);
+  readonly #sparseTiles: GrowingTable;
   #sparseCount = 0;
   #sparsePipeline: GPUComputePipeline | null = null;
+  /** The members and numbering the tile tables were last written for. */
+  #lastKey: number[] | null = null;
+  #active = false;
   readonly #updateGroup = new CachedBindGroup();
-  readonly #sumSquaresGroup = new CachedBindGroup();
-  readonly #checkGroup = new CachedBindGroup();
   readonly #sparseGroup = new CachedBindGroup();
 
-  constructor(shared: StepBuffers, label: string) {
-    this.shared = shared;
+  constructor(kernels: Kernels, generation: Generation, label: string) {
+    this.#kernels = kernels;
+    this.#generation = generation;
     this.label = label;
-  }
-
-  /** Tiles of the table written by the last `setParticipants`. */
-  get tileCount(): number {
-    return this.#tileCount;
+    const table = (name: string) =>
+      new GrowingTable(kernels.device, generation, `${label} ${name}`, STORAGE | COPY_DST);
+    this.#tiles = table("tiles");
+    this.#reduce = table("reduction tiles");
+    this.#sparseTiles = table("sparse tiles");
   }
 
   /**
-   * (Re)binds buffers and members; sizes the tile table for all members at once. `vectorize`:
+   * (Re)binds buffers and members; sizes the tile tables for all members at once. `vectorize`:
    * the bytes after each variable up to the next 16-byte boundary belong to no one (a store
-   * arena), so the vec4 kernel may be used when every offset is a multiple of 4 elements.
+   * arena), so the vec4 kernels may be used when every offset is a multiple of 4 elements.
    */
   configure(buffers: GroupBuffers, members: readonly GroupMember[], vectorize = false): void {
-    this.#vec4 = vectorize && members.every((m) => m.varOffset % 4 === 0 && m.slotOffset % 4 === 0);
+    const vec4 = vectorize && members.every((m) => m.varOffset % 4 === 0 && m.slotOffset % 4 === 0);
     // Float16 gradients are read by the vec4 kernels only: a layout that cannot vectorize (a
     // row-wise arena) never reads its dense gradients (the plan refuses them).
-    this.#half = buffers.halfGradients ?? false;
-    const words = tableWords(members, TILE_ELEMENTS);
-    if (!this.#tileBuffer || this.#tileWords.length < words) {
-      this.#tileBuffer?.destroy();
-      this.#tileBuffer = this.#table("tiles", words);
-      this.#tileWords = new Uint32Array(words);
-    }
-    const reduceWords = tableWords(members, REDUCE_TILE_ELEMENTS);
-    if (!this.#reduceBuffer || this.#reduceWords.length < reduceWords) {
-      this.#reduceBuffer?.destroy();
-      this.#reduceBuffer = this.#table("reduction tiles", reduceWords);
-      this.#reduceWords = new Uint32Array(reduceWords);
-    }
-    this.buffers = buffers;
+    this.layout = buffers.halfGradients ? "vec4_f16" : vec4 ? "vec4" : "scalar";
+    this.#tiles.ensure(tableWords(members, TILE_ELEMENTS));
+    this.#reduce.ensure(tableWords(members, REDUCE_TILE_ELEMENTS));
+    this.#buffers = buffers;
     this.members = members;
     this.#lastKey = null;
-    this.shared.invalidate();
+    this.#generation.advance(); // the bound buffers may be new
   }
 
-  #table(name: string, words: number): GPUBuffer {
-    return this.shared.device.createBuffer({
-      label: `${this.label} ${name}`,
-      size: 4 * words,
-      usage: STORAGE | COPY_DST,
-    });
+  get #bound(): GroupBuffers {
+    if (!this.#buffers) throw new Error(`webgpu-adagrad: ${this.label} used before configure`);
+    return this.#buffers;
   }
 
   /**
    * Makes the tile tables cover exactly the members `ids` (ascending), numbered next in
-   * `numbering` (their ids among the step's variables, their tiles' partial sums). Writes it to the
-   * GPU only when any of that differs from the previous step's.
+   * `numbering` (their ids among the step's variables, their tiles' partial sums). Writes them to
+   * the GPU only when any of that differs from the previous step's.
    */
   setParticipants(ids: readonly number[], numbering: StepNumbering): void {
     const firstVariable = numbering.variables;
@@ -156,114 +137,64 @@ export class UpdateGroup {
       ...this.members[id],
       id: firstVariable + k,
     }));
-    const queue = this.shared.device.queue;
-    this.#tileCount = writeTiles(sources, TILE_ELEMENTS, this.#tileWords, partialBase);
-    queue.writeBuffer(this.#tileBuffer!, 0, this.#tileWords, 0, tableUsed(this.#tileCount));
+    this.#tileCount = writeTiles(sources, TILE_ELEMENTS, this.#tiles.words, partialBase);
+    this.#tiles.write(tableUsed(this.#tileCount));
     // Partial sums are numbered by reduction tile (StepNumbering).
-    this.#reduceCount = writeTiles(sources, REDUCE_TILE_ELEMENTS, this.#reduceWords, partialBase);
-    queue.writeBuffer(this.#reduceBuffer!, 0, this.#reduceWords, 0, tableUsed(this.#reduceCount));
+    this.#reduceCount = writeTiles(sources, REDUCE_TILE_ELEMENTS, this.#reduce.words, partialBase);
+    this.#reduce.write(tableUsed(this.#reduceCount));
     this.#lastKey = key;
   }
 
-  /** One workgroup per tile of the update table, or of the reduction table. */
-  #dispatch(
-    pass: GPUComputePassEncoder,
-    pipeline: GPUComputePipeline,
-    group: GPUBindGroup,
-    tiles = this.#tileCount,
-  ): void {
-    dispatch(pass, pipeline, group, tiles, this.shared.kernels.maxWorkgroupsPerDimension);
+  /** Reduction tiles of this step's dense gradients (0 when the group has none). */
+  get reduceCount(): number {
+    return this.#active ? this.#reduceCount : 0;
   }
 
-  /** Records the non-finite check of this step's gradients. */
-  encodeCheck(pass: GPUComputePassEncoder): void {
-    if (!this.#active || this.#tileCount === 0) return;
-    const guard = this.shared.guard!;
-    const group = this.#checkGroup.get(
-      this.shared,
-      () => guard.checkGroup(this.#reduceBuffer!, this.buffers!.gradients()),
-    );
-    const kernels = this.shared.kernels;
-    const pipeline = this.#half
-      ? kernels.guardCheckF16
-      : this.#vec4
-      ? kernels.guardCheckVec4
-      : kernels.guardCheck;
-    this.#dispatch(pass, pipeline, group, this.#reduceCount);
+  get reduceTiles(): GPUBuffer {
+    return this.#reduce.buffer;
   }
 
-  /** Records pass 1 of norm clipping for this group. */
-  encodeSumSquares(pass: GPUComputePassEncoder): void {
-    if (!this.#active || this.#tileCount === 0) return;
-    const { kernels, params, partials, verdict } = this.shared;
-    const group = this.#sumSquaresGroup.get(
-      this.shared,
-      () =>
-        kernels.bindGroup("sumSquares", `${this.label} sum of squares`, [
-          params,
-          this.#reduceBuffer!,
-          this.buffers!.gradients(),
-          partials!,
-          verdict,
-        ]),
-    );
-    const pipeline = this.#half
-      ? kernels.sumSquaresVec4F16
-      : this.#vec4
-      ? kernels.sumSquaresVec4
-      : kernels.sumSquares;
-    this.#dispatch(pass, pipeline, group, this.#reduceCount);
+  get reduceData(): GPUBuffer {
+    return this.#bound.gradients();
   }
 
   /**
-   * Records this group's update (scalar or vec4 kernel) if `setParticipants` gave it variables
-   * since the last update.
+   * Records this group's dense update if `setParticipants` gave it variables since the last
+   * update.
    */
-  encodeUpdate(pass: GPUComputePassEncoder): void {
+  encodeUpdate(pass: GPUComputePassEncoder, inputs: UpdateInputs): void {
     const active = this.#active;
     this.#active = false;
     if (!active || this.#tileCount === 0) return;
-    const { kernels, params, norms, verdict } = this.shared;
-    const b = this.buffers!;
-    const group = this.#updateGroup.get(this.shared, () =>
-      kernels.bindGroup("update", this.label, [
-        params,
-        this.#tileBuffer!,
-        b.variables,
-        b.accumulators,
-        b.gradients(),
-        norms,
-        verdict,
-      ]));
-    const pipeline = this.#half
-      ? kernels.updateVec4F16
-      : this.#vec4
-      ? kernels.updateVec4
-      : kernels.update;
-    this.#dispatch(pass, pipeline, group);
+    const kernels = this.#kernels;
+    const b = this.#bound;
+    const group = this.#updateGroup.get(
+      this.#generation,
+      () =>
+        kernels.bindGroup("update", this.label, [
+          inputs.params,
+          this.#tiles.buffer,
+          b.variables,
+          b.accumulators,
+          b.gradients(),
+          inputs.norms,
+          inputs.verdict,
+        ]),
+    );
+    const max = kernels.maxWorkgroupsPerDimension;
+    dispatch(pass, kernels.update(this.layout), group, this.#tileCount, max);
   }
 
   /**
    * Writes this step's sparse tiles for `members` (runs of the variant's unit of each sorted
-   * block). Grows the tile buffer only past any earlier step's size.
+   * block).
    */
   setSparse(members: readonly SparseMember[], variant: Variant): void {
-    const { device, kernels } = this.shared;
+    const kernels = this.#kernels;
     const tilings = members.map((m) => variant.sparseTiling(m.staged, kernels));
     const count = tilings.reduce((n, { unit, length }) => n + Math.ceil(length / unit), 0);
-    const words = SPARSE_TILE_TABLE.words + Math.max(count, 1) * SPARSE_TILE.words;
-    if (!this.#sparseTiles || this.#sparseWords.length < words) {
-      this.#sparseTiles?.destroy();
-      const capacity = Math.max(words, 2 * this.#sparseWords.length);
-      this.#sparseTiles = device.createBuffer({
-        label: `${this.label} sparse tiles`,
-        size: 4 * capacity,
-        usage: STORAGE | COPY_DST,
-      });
-      this.#sparseWords = new Uint32Array(capacity);
-      this.shared.invalidate();
-    }
-    const out = this.#sparseWords;
+    this.#sparseTiles.ensure(SPARSE_TILE_TABLE.words + Math.max(count, 1) * SPARSE_TILE.words);
+    const out = this.#sparseTiles.words;
     const at = SPARSE_TILE.at;
     let t = 0;
     members.forEach(({ member, staged, id }, k) => {
@@ -286,38 +217,37 @@ export class UpdateGroup {
     });
     out[SPARSE_TILE_TABLE.at.count] = t;
     this.#sparseCount = t;
-    this.#sparsePipeline = variant.sparseUpdate(kernels);
-    const used = SPARSE_TILE_TABLE.words + t * SPARSE_TILE.words;
-    device.queue.writeBuffer(this.#sparseTiles, 0, out, 0, used);
+    this.#sparsePipeline = kernels.sparseUpdate(variant.sparseRule);
+    this.#sparseTiles.write(SPARSE_TILE_TABLE.words + t * SPARSE_TILE.words);
   }
 
   /** Records the sparse update of the tiles `setSparse` wrote. */
-  encodeSparse(pass: GPUComputePassEncoder): void {
+  encodeSparse(pass: GPUComputePassEncoder, inputs: UpdateInputs, staged: StagedBuffers): void {
     const count = this.#sparseCount;
     this.#sparseCount = 0;
-    if (count === 0) return;
-    const { kernels, params, norms, verdict, sparse } = this.shared;
-    const b = this.buffers!;
+    if (count === 0 || !this.#sparsePipeline) return;
+    const kernels = this.#kernels;
+    const b = this.#bound;
     const group = this.#sparseGroup.get(
-      this.shared,
+      this.#generation,
       () =>
         kernels.bindGroup("sparseUpdate", `${this.label} sparse`, [
-          params,
-          this.#sparseTiles!,
+          inputs.params,
+          this.#sparseTiles.buffer,
           b.variables,
           b.accumulators,
-          sparse.values,
-          norms,
-          verdict,
-          sparse.pairs,
+          staged.values,
+          inputs.norms,
+          inputs.verdict,
+          staged.pairs,
         ]),
     );
-    dispatch(pass, this.#sparsePipeline!, group, count, kernels.maxWorkgroupsPerDimension);
+    dispatch(pass, this.#sparsePipeline, group, count, kernels.maxWorkgroupsPerDimension);
   }
 
   destroy(): void {
-    this.#tileBuffer?.destroy();
-    this.#reduceBuffer?.destroy();
-    this.#sparseTiles?.destroy();
+    this.#tiles.destroy();
+    this.#reduce.destroy();
+    this.#sparseTiles.destroy();
   }
 }

@@ -3,7 +3,7 @@
 // layout, how a dense gradient reaches the kernels, and the sparse kernel. The optimizer, the
 // step and the checkpoint ask the variant; nothing else tells the two apart.
 import type { ArenaMember } from "../memory/_arena.ts";
-import { type Kernels, TILE_ELEMENTS } from "../_kernels/kernels.ts";
+import { type Kernels, type SparseRule, TILE_ELEMENTS } from "../_kernels/kernels.ts";
 import type { SparsePart, StagedSlices } from "../sparse/_staging.ts";
 
 /** A dense gradient's data, as the step has it staged or where it already lies. */
@@ -13,8 +13,6 @@ export type DenseValues =
   | { buffer: GPUBuffer; offset: number; size: number };
 
 export interface Variant {
-  /** Whether the accumulator is per row (used in messages). */
-  readonly perRow: boolean;
   /**
    * The optimizer class checkpoints name: from here rather than `constructor.name`, which
    * bundlers and minifiers rename.
@@ -38,7 +36,7 @@ export interface Variant {
   /** Elements per sparse tile and the elements a staged part spreads over. */
   sparseTiling(staged: StagedSlices, kernels: Kernels): { unit: number; length: number };
   /** The kernel that updates touched rows. */
-  sparseUpdate(kernels: Kernels): GPUComputePipeline;
+  readonly sparseRule: SparseRule;
   /** Throws unless a variable in the caller's own buffer (`name`) can be updated. */
   checkExternal(optimizer: string, name: string): void;
   /** Throws unless a dense float16 gradient (of a `gradDtype: "float16"` store) can be read. */
@@ -54,7 +52,6 @@ export function rowsOf(shape: readonly number[]): { rows: number; width: number 
 
 /** Keras's Adagrad: the accumulator mirrors the variable. */
 export const ELEMENT_WISE: Variant = {
-  perRow: false,
   optimizerClass: "Adagrad",
   slotShape: (shape) => [...shape],
   // Mirrors the variable arena's layout, so one offset addresses a variable, its gradient and
@@ -66,14 +63,13 @@ export const ELEMENT_WISE: Variant = {
   }),
   denseAsSparse: () => null,
   sparseTiling: (s) => ({ unit: TILE_ELEMENTS, length: s.nnz * s.width }),
-  sparseUpdate: (kernels) => kernels.sparseUpdate(false),
+  sparseRule: "element",
   checkExternal: () => {},
   checkHalfDense: () => {},
 };
 
 /** Row-wise Adagrad: one accumulator per row; every gradient goes through the row kernel. */
 export const ROW_WISE: Variant = {
-  perRow: true,
   optimizerClass: "RowWiseAdagrad",
   slotShape: (shape) => [rowsOf(shape).rows],
   // Each member's rows end to end.
@@ -90,7 +86,7 @@ export const ROW_WISE: Variant = {
   },
   // One row (sorted position) per thread.
   sparseTiling: (s, kernels) => ({ unit: kernels.sparseWorkgroupSize, length: s.nnz }),
-  sparseUpdate: (kernels) => kernels.sparseUpdate(true),
+  sparseRule: "row",
   checkExternal: (optimizer, name) => {
     throw new TypeError(
       `${optimizer}: variable '${name}' is in your own buffer; row-wise accumulators need the ` +

@@ -17,8 +17,8 @@ export interface ArenaMember {
 }
 
 /**
- * One pair of GPU buffers (variables, and gradients when first needed) holding several variables side by side, at the
- * offsets the packer chose. Allocation waits until a buffer is first needed, so that the arena is
+ * One pair of GPU buffers (variables, and gradients when first needed) holding several variables
+ * side by side, at the offsets the packer chose. Allocation waits until a buffer is first needed, so that the arena is
  * created at the exact size its variables take; from then on the arena is sealed and variables
  * declared later go to a new arena. Initial values wait in `#pending` until then, and are written
  * through `mappedAtCreation`, with no staging copy.
@@ -58,10 +58,6 @@ export class Arena {
   /** True once the GPU buffers exist (the arena then takes no more variables). */
   get materialized(): boolean {
     return this.#buffer !== null;
-  }
-
-  get destroyed(): boolean {
-    return this.#destroyed;
   }
 
   /** Adds a member (only while not materialized) and returns its index. */

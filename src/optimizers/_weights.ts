@@ -1,6 +1,6 @@
 // The checks and the storage behind Keras's weight methods (`set_weights`, `add_weight`), kept
 // out of the optimizer class so that it reads as the Keras surface.
-import { createFilledBuffer } from "../_step/update_group.ts";
+import { createFilledBuffer } from "../memory/_filled_buffer.ts";
 import { checkShape, describe, finiteNumber } from "../_common/validate.ts";
 import { BufferRegion } from "../memory/buffer_region.ts";
 import { Slot } from "../memory/slot.ts";

@@ -1,13 +1,11 @@
-import { kernelsFor, type Specialisation } from "../_kernels/kernels.ts";
-import { checkLossScaleDevice, lossScaleOf } from "../_step/loss_scale_state.ts";
-import { externalRef, planStep, warnMissing } from "../_step/plan.ts";
+import type { LossScaleState } from "../_step/loss_scale_state.ts";
+import { externalRef } from "../_step/plan.ts";
 import { SLOT, SlotStorage } from "../_step/slot_storage.ts";
-import { encodeStep, stepOutcome } from "../_step/encode.ts";
-import { grantStepAccess, type StepOptions } from "./_step_door.ts";
+import { variantOf } from "../_step/variant.ts";
+import type { StepOptions } from "../_step/step_options.ts";
 import { checkWeightList, createWeight } from "./_weights.ts";
-import { StepBuffers } from "../_step/step_buffers.ts";
-import { type Variant, variantOf } from "../_step/variant.ts";
-import { assertDeviceAlive, watchDevice } from "../device/device_lost.ts";
+import { StepRunner } from "./_step_runner.ts";
+import { assertDeviceAlive } from "../device/device_lost.ts";
 import { checkGradientList, checkMinimize, finiteNumber } from "../_common/validate.ts";
 import {
   type AdagradConfig,
@@ -18,12 +16,27 @@ import {
   type ResolvedOptions,
   resolveOptions,
   specialisationOf,
+  stepValuesOf,
   toConfig,
 } from "./adagrad_config.ts";
 import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import { ITERATIONS_WEIGHT, type IterationsWeight, type Slot } from "../memory/slot.ts";
-import type { Gradient, GradientPair, VariableRef } from "./gradients.ts";
+import type { VariableRef } from "../memory/gpu_binding.ts";
+import type { Gradient, GradientPair } from "./gradients.ts";
 import { Variable } from "../memory/variable.ts";
+
+/**
+ * For the package's wrappers (not public API), set by Adagrad's static block: validates, encodes
+ * and submits one step of `opt` now, throwing bad input synchronously, before anything is
+ * encoded; the promise settles with the GPU's verdict (the new `iterations`, or the error).
+ */
+export let submitStep: (
+  opt: Adagrad,
+  pairs: Iterable<GradientPair>,
+  options?: StepOptions,
+) => Promise<number>;
+/** For LossScaleOptimizer (not public API): puts `opt`'s steps under `state`, before its first. */
+export let attachLossScale: (opt: Adagrad, state: LossScaleState) => void;
 
 /**
  * `tf.keras.optimizers.Adagrad` (TF 2.4-2.10, OptimizerV2) on WebGPU. Per element of every
@@ -68,21 +81,14 @@ export class Adagrad {
   /** Whether epsilon goes inside the square root (not Keras 2.x; see {@linkcode AdagradOptions}). */
   readonly epsilonInsideSqrt: boolean;
   readonly #options: ResolvedOptions;
-  readonly #spec: Specialisation;
-  /** Element-wise (Keras) or row-wise: the slot shape, the staging, the sparse kernel. */
-  readonly #variant: Variant;
   readonly #storage: SlotStorage;
+  /** The GPU side: device, step pipeline, loss scale, skipped steps. */
+  readonly #runner: StepRunner;
   #learningRate: number | LearningRateSchedule;
   #iterations = 0;
-  #device: GPUDevice | undefined;
-  /** The buffers a step's stages share, made for the optimizer's device on first use. */
-  #shared: StepBuffers | null = null;
-  /** Steps the GPU skipped (non-finite guard) that `iterations` already discounts. */
-  #skippedKnown = 0;
   /** Slots and `addWeight` weights, in creation order (Keras's `weights` after `iter`). */
   readonly #weights: Slot[] = [];
   readonly #ownWeights = new Set<GPUBuffer>();
-  readonly #warnedMissing = new Set<string>();
   #destroyed = false;
 
   /**
@@ -94,7 +100,7 @@ export class Adagrad {
    */
   constructor(options: AdagradOptions = {}) {
     const o = resolveOptions(options);
-    this.#variant = variantOf(new.target);
+    const variant = variantOf(new.target);
     this.#options = o;
     this.name = o.name;
     this.initialAccumulatorValue = o.initialAccumulatorValue;
@@ -102,14 +108,21 @@ export class Adagrad {
     this.decay = o.decay;
     this.epsilonInsideSqrt = o.epsilonInsideSqrt;
     this.#learningRate = o.learningRate;
-    this.#device = o.device;
-    this.#spec = specialisationOf(o);
-    this.#storage = new SlotStorage(
-      this.#variant,
+    const storage = new SlotStorage(
+      variant,
       o.initialAccumulatorValue,
       o.name,
       (slot) => this.#weights.push(slot),
     );
+    this.#storage = storage;
+    this.#runner = new StepRunner({
+      name: o.name,
+      variant,
+      spec: specialisationOf(o),
+      storage,
+      // Steps the GPU skipped do not count in `iterations` (Keras's apply_if_finite).
+      onSkipped: (fresh) => this.#iterations = Math.max(0, this.#iterations - fresh),
+    }, o.device);
   }
 
   /** Keras `clipvalue`, or `undefined`. */
@@ -256,10 +269,8 @@ export class Adagrad {
     if (initialValue !== undefined) finiteNumber(initialValue, "initialValue");
     const exists = this.#findSlot(variable, "addSlot");
     if (exists) return exists;
-    this.#storage.add(variable, this.#device, (d) => {
-      checkLossScaleDevice(this, d);
-      return this.#prepare(this.#device ??= d);
-    });
+    const runner = this.#runner;
+    this.#storage.add(variable, runner.device, (d) => runner.prepare(runner.device ?? d).newGroup);
     const slot = this.getSlot(variable, SLOT);
     if (initialValue !== undefined && initialValue !== this.initialAccumulatorValue) {
       slot.write(initialValue);
@@ -273,7 +284,8 @@ export class Adagrad {
    */
   addWeight(name: string, shape: readonly number[], initialValue = 0): Slot {
     this.#assertAlive();
-    const { weight, buffer } = createWeight(this.#device, this.name, name, shape, initialValue);
+    const device = this.#runner.device;
+    const { weight, buffer } = createWeight(device, this.name, name, shape, initialValue);
     this.#ownWeights.add(buffer);
     this.#weights.push(weight);
     return weight;
@@ -359,43 +371,19 @@ export class Adagrad {
    */
   #submitStep(pairs: Iterable<GradientPair>, options: StepOptions): Promise<number> {
     this.#assertAlive();
-    const plan = planStep(pairs, {
-      device: this.#device,
-      externalGroups: this.#storage.externals,
-      checkExternal: (name) => this.#variant.checkExternal(this.name, name),
-      checkHalfDense: (name) => this.#variant.checkHalfDense(this.name, name),
-    });
-    if (plan.entries.length === 0) return Promise.resolve(++this.#iterations);
-    checkLossScaleDevice(this, plan.device);
-    warnMissing(this.#warnedMissing, plan.missing);
-    const device = this.#device ??= plan.device!;
-    const shared = this.#prepare(device);
-    // Slots first (Keras creates them before applying), then the step itself.
-    const entries = this.#storage.resolve(shared, plan.entries);
-
-    device.pushErrorScope("validation");
     const step = this.#iterations;
-    shared.writeParams(this.#lrAt(step), this.#options);
-    shared.lossScale?.beginStep(shared, options.scaled ?? false);
-    if (shared.skipGuard) {
-      shared.writeLearningRates(this.#skippedKnown, (j) => this.#lrAt(Math.max(0, step - j)));
-    }
-    const encoder = device.createCommandEncoder({ label: `${this.name} step` });
-    options.hooks?.before(encoder);
-    encodeStep(encoder, entries, shared, this.#variant, this.name);
-    options.hooks?.after(encoder);
-    const read = shared.skipGuard?.maybeScheduleRead(encoder);
-    device.queue.submit([encoder.finish()]);
-    read?.().then((count) => this.#reconcile(count), () => {});
-    const iterations = ++this.#iterations;
-    return stepOutcome(device, `Adagrad '${this.name}'`).then(() => iterations, (e) => {
+    const lrAt = (j: number) => this.#lrAt(Math.max(0, step - j));
+    const outcome = this.#runner.submit(pairs, options, lrAt, stepValuesOf(this.#options));
+    const iterations = ++this.#iterations; // even for a step with no gradient, as Keras does
+    return (outcome ?? Promise.resolve()).then(() => iterations, (e) => {
       this.#iterations--; // the device is gone, or it rejected the whole command buffer
       throw e;
     });
   }
 
   static {
-    grantStepAccess((opt, pairs, options) => opt.#submitStep(pairs, options));
+    submitStep = (opt, pairs, options = {}) => opt.#submitStep(pairs, options);
+    attachLossScale = (opt, state) => opt.#runner.attachLossScale(state);
   }
 
   /**
@@ -412,7 +400,7 @@ export class Adagrad {
    */
   async skippedIndices(): Promise<number> {
     this.#assertAlive();
-    return this.#shared?.hasSparse ? await this.#shared.sparse.readSkipped() : 0;
+    return await this.#runner.skippedIndices();
   }
 
   /**
@@ -430,41 +418,19 @@ export class Adagrad {
    */
   async skippedSteps(): Promise<number> {
     this.#assertAlive();
-    const guard = this.#shared?.skipGuard;
-    if (!guard) return 0;
-    const count = await guard.readSkipped();
-    this.#reconcile(count);
-    return count;
-  }
-
-  /** Discounts steps the GPU skipped, learned from its count. */
-  #reconcile(count: number): void {
-    const fresh = count - this.#skippedKnown;
-    if (fresh <= 0) return;
-    this.#skippedKnown = count;
-    this.#iterations = Math.max(0, this.#iterations - fresh);
+    return await this.#runner.skippedSteps();
   }
 
   /** Frees the optimizer's GPU buffers (accumulators, tile tables, uniforms). */
   destroy(): void {
     this.#destroyed = true;
     this.#storage.destroy();
-    this.#shared?.destroy();
+    this.#runner.destroy();
     for (const buffer of this.#ownWeights) buffer.destroy();
-  }
-
-  /** The step's shared buffers on `device`, made once. */
-  #prepare(device: GPUDevice): StepBuffers {
-    watchDevice(device);
-    if (this.#shared) return this.#shared;
-    const lossScale = lossScaleOf(this) ?? null;
-    const spec: Specialisation = { ...this.#spec, lossScale: lossScale?.mode ?? 0 };
-    lossScale?.bufferOn(device);
-    return this.#shared = new StepBuffers(device, kernelsFor(device, spec), this.name, lossScale);
   }
 
   #assertAlive(): void {
     if (this.#destroyed) throw new TypeError(`Adagrad '${this.name}' was destroyed`);
-    assertDeviceAlive(this.#device, `Adagrad '${this.name}'`);
+    assertDeviceAlive(this.#runner.device, `Adagrad '${this.name}'`);
   }
 }

@@ -1,6 +1,7 @@
 // Adagrad's options and Keras config: types, validation with Keras's rules and wording, and the
 // mapping between Keras's snake_case config and the camelCase options.
-import type { Specialisation } from "../_kernels/kernels.ts";
+import { LossScaleMode, NormMode, type Specialisation } from "../_kernels/specialisation.ts";
+import type { StepValues } from "../_step/uniforms.ts";
 import { describe, finiteNumber } from "../_common/validate.ts";
 import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import {
@@ -315,13 +316,26 @@ export function optionsFromConfig(config: unknown): AdagradOptions {
   return options as AdagradOptions;
 }
 
+/** The step's values in `Params` from these options. */
+export function stepValuesOf(o: ResolvedOptions): StepValues {
+  return {
+    epsilon: o.epsilon,
+    clipValue: o.clipvalue ?? 0,
+    clipNorm: o.clipnorm ?? o.globalClipnorm ?? 0,
+  };
+}
+
 /** The kernel specialisation (WGSL `override` constants) these options need. */
 export function specialisationOf(o: ResolvedOptions): Specialisation {
   return {
     epsilonInsideSqrt: o.epsilonInsideSqrt,
     clipValue: o.clipvalue !== undefined,
-    normMode: o.clipnorm !== undefined ? 1 : o.globalClipnorm !== undefined ? 2 : 0,
-    guard: o.skipNonFinite,
-    lossScale: 0,
+    normMode: o.clipnorm !== undefined
+      ? NormMode.clipnorm
+      : o.globalClipnorm !== undefined
+      ? NormMode.global
+      : NormMode.none,
+    skipNonFinite: o.skipNonFinite,
+    lossScale: LossScaleMode.none,
   };
 }

@@ -1,13 +1,13 @@
-import { attachLossScale, LossScaleState } from "../_step/loss_scale_state.ts";
-import { submitStep } from "./_step_door.ts";
+import { LossScaleState } from "../_step/loss_scale_state.ts";
 import { variantOf } from "../_step/variant.ts";
 import { checkGradientList, checkMinimize, describe } from "../_common/validate.ts";
-import { Adagrad } from "./adagrad.ts";
+import { Adagrad, attachLossScale, submitStep } from "./adagrad.ts";
 import type { AdagradConfig } from "./adagrad_config.ts";
 import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import { RowWiseAdagrad } from "./row_wise_adagrad.ts";
 import type { IterationsWeight, Slot } from "../memory/slot.ts";
-import type { Gradient, GradientPair, VariableRef } from "./gradients.ts";
+import type { VariableRef } from "../memory/gpu_binding.ts";
+import type { Gradient, GradientPair } from "./gradients.ts";
 
 /** Keras's defaults for a dynamic scale. */
 const DEFAULT_INITIAL_SCALE = 2 ** 15;
@@ -232,7 +232,7 @@ export class LossScaleOptimizer {
       this.initialScale,
       this.dynamicGrowthSteps ?? 0,
     );
-    attachLossScale(innerOptimizer, this.#state, innerOptimizer.name);
+    attachLossScale(innerOptimizer, this.#state);
   }
 
   /**

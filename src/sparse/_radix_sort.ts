@@ -1,11 +1,12 @@
 // The radix sort of large sparse steps (shaders/radix_sort.wgsl): its second pairs buffer (passes
 // alternate between the two), the per-block digit counts, and the table of passes read at a
 // dynamic offset. Buffers grow only past every earlier step's size.
-import { CachedBindGroup } from "../_kernels/cached_bind_group.ts";
-import { RADIX_PASS } from "../_kernels/shader_interface.ts";
-import type { StepBuffers } from "../_step/step_buffers.ts";
-import { dispatch } from "../_kernels/tiles.ts";
 import { COPY_DST, STORAGE, UNIFORM } from "../_common/usage.ts";
+import { CachedBindGroup, type Generation } from "../_kernels/cached_bind_group.ts";
+import { GrowingBuffer } from "../_kernels/growing_buffer.ts";
+import type { Kernels } from "../_kernels/kernels.ts";
+import { RADIX_PASS } from "../_kernels/shader_interface.ts";
+import { dispatch } from "../_kernels/tiles.ts";
 
 /** Radix passes that sort keys below `keys`: the key bits in use, `bits` at a time. */
 export function radixPasses(keys: number, bits: number): number {
@@ -14,55 +15,49 @@ export function radixPasses(keys: number, bits: number): number {
 }
 
 export class RadixSort {
-  readonly shared: StepBuffers;
-  #other: GPUBuffer | null = null;
-  #histogram: GPUBuffer | null = null;
-  #table: GPUBuffer | null = null;
+  readonly #kernels: Kernels;
+  readonly #generation: Generation;
+  readonly #other: GrowingBuffer;
+  readonly #histogram: GrowingBuffer;
+  /** One `RadixPass` per pass, `#stride` apart: enough passes for any 32-bit key. */
+  readonly #table: GPUBuffer;
   readonly #stride: number;
-  #capacity = { other: 0, histogram: 0 };
   #blocks = 0;
   #passes = 0;
   readonly #forward = new CachedBindGroup();
   readonly #backward = new CachedBindGroup();
 
-  constructor(shared: StepBuffers) {
-    this.shared = shared;
-    this.#stride = Math.max(RADIX_PASS.bytes, shared.device.limits.minUniformBufferOffsetAlignment);
+  constructor(kernels: Kernels, generation: Generation) {
+    const device = kernels.device;
+    this.#kernels = kernels;
+    this.#generation = generation;
+    this.#stride = Math.max(RADIX_PASS.bytes, device.limits.minUniformBufferOffsetAlignment);
+    const buffer = (label: string) =>
+      new GrowingBuffer(device, generation, `webgpu-adagrad radix ${label}`, STORAGE);
+    this.#other = buffer("pairs");
+    this.#histogram = buffer("histogram");
+    this.#table = device.createBuffer({
+      label: "webgpu-adagrad radix passes",
+      size: this.#stride * Math.ceil(32 / kernels.radixBits),
+      usage: UNIFORM | COPY_DST,
+    });
   }
 
   /** Sizes the buffers for `total` pairs with keys below `keys`, and writes the pass table. */
   prepare(total: number, keys: number): void {
-    const { device, kernels } = this.shared;
+    const kernels = this.#kernels;
     const blocks = Math.ceil(total / kernels.radixBlock);
     this.#passes = radixPasses(keys, kernels.radixBits);
-    const make = (label: string, size: number, usage: number) =>
-      device.createBuffer({ label: `webgpu-adagrad radix ${label}`, size, usage });
-    const c = this.#capacity;
-    if (total > c.other) {
-      this.#other?.destroy();
-      c.other = Math.max(total, 2 * c.other);
-      this.#other = make("pairs", 8 * c.other, STORAGE);
-      this.shared.invalidate();
+    this.#other.ensure(8 * total);
+    this.#histogram.ensure(4 * 2 ** kernels.radixBits * blocks);
+    if (blocks === this.#blocks) return;
+    const words = new Uint32Array(this.#table.size / 4);
+    for (let p = 0; p < words.length / (this.#stride / 4); p++) {
+      words[(p * this.#stride) / 4 + RADIX_PASS.at.shift] = p * kernels.radixBits;
+      words[(p * this.#stride) / 4 + RADIX_PASS.at.blocks] = blocks;
     }
-    const digits = 2 ** kernels.radixBits;
-    if (digits * blocks > c.histogram) {
-      this.#histogram?.destroy();
-      c.histogram = Math.max(digits * blocks, 2 * c.histogram);
-      this.#histogram = make("histogram", 4 * c.histogram, STORAGE);
-      this.shared.invalidate();
-    }
-    // Enough passes for any 32-bit key.
-    const maxPasses = Math.ceil(32 / kernels.radixBits);
-    this.#table ??= make("passes", this.#stride * maxPasses, UNIFORM | COPY_DST);
-    if (blocks !== this.#blocks) {
-      const words = new Uint32Array((this.#stride * maxPasses) / 4);
-      for (let p = 0; p < maxPasses; p++) {
-        words[(p * this.#stride) / 4 + RADIX_PASS.at.shift] = p * kernels.radixBits;
-        words[(p * this.#stride) / 4 + RADIX_PASS.at.blocks] = blocks;
-      }
-      device.queue.writeBuffer(this.#table, 0, words);
-      this.#blocks = blocks;
-    }
+    kernels.device.queue.writeBuffer(this.#table, 0, words);
+    this.#blocks = blocks;
   }
 
   /**
@@ -70,22 +65,23 @@ export class RadixSort {
    * sorted pairs end in `pairs`.
    */
   keysTarget(pairs: GPUBuffer): GPUBuffer {
-    return this.#passes % 2 === 1 ? this.#other! : pairs;
+    return this.#passes % 2 === 1 ? this.#other.buffer : pairs;
   }
 
   /** Records the passes; the pairs start in `keysTarget(pairs)` and end in `pairs`. */
   encode(pass: GPUComputePassEncoder, pairs: GPUBuffer, entries: GPUBuffer): void {
-    const { kernels } = this.shared;
+    const kernels = this.#kernels;
+    const other = this.#other.buffer;
     const group = (from: GPUBuffer, to: GPUBuffer) =>
       kernels.bindGroup("radix", "webgpu-adagrad radix sort", [
-        { buffer: this.#table!, size: RADIX_PASS.bytes },
+        { buffer: this.#table, size: RADIX_PASS.bytes },
         entries,
         from,
-        this.#histogram!,
+        this.#histogram.buffer,
         to,
       ]);
-    const forward = this.#forward.get(this.shared, () => group(pairs, this.#other!));
-    const backward = this.#backward.get(this.shared, () => group(this.#other!, pairs));
+    const forward = this.#forward.get(this.#generation, () => group(pairs, other));
+    const backward = this.#backward.get(this.#generation, () => group(other, pairs));
     const start = this.keysTarget(pairs);
     const max = kernels.maxWorkgroupsPerDimension;
     for (let p = 0; p < this.#passes; p++) {
@@ -99,8 +95,8 @@ export class RadixSort {
   }
 
   destroy(): void {
-    this.#other?.destroy();
-    this.#histogram?.destroy();
-    this.#table?.destroy();
+    this.#other.destroy();
+    this.#histogram.destroy();
+    this.#table.destroy();
   }
 }

@@ -1,20 +1,21 @@
 // The step-wide side of sparse gradients: the staging buffers every IndexedSlices of a step is
-// gathered into, the sort keys and the bitonic sort, and the tiles of the raw value rows for norm
-// clipping and the non-finite check. The per-group side (the update of touched rows) lives in
-// UpdateGroup.
+// gathered into, the sort keys and the sort, and the tiles of the raw value rows, which norm
+// clipping and the non-finite check read as one more ReductionSource. The per-group side (the
+// update of touched rows) lives in UpdateGroup (_step/update_group.ts).
 //
 // Buffers grow (doubling) only when a step holds more indices, values or variables than any step
 // before; an ordinary step writes its small tables and encodes, allocating nothing.
-import { CachedBindGroup } from "../_kernels/cached_bind_group.ts";
-import { REDUCE_TILE_ELEMENTS } from "../_kernels/kernels.ts";
-import { ENTRY_TABLE, SORT_STEP, SPARSE_ENTRY } from "../_kernels/shader_interface.ts";
-import { RadixSort } from "./_radix_sort.ts";
-import { HalfWidening } from "./_half_widening.ts";
-import type { StepBuffers } from "../_step/step_buffers.ts";
-import { dispatch, tableWords, writeTiles } from "../_kernels/tiles.ts";
-import { readFloats } from "../device/_transfer.ts";
 import { COPY_DST, COPY_SRC, STORAGE, UNIFORM } from "../_common/usage.ts";
 import type { GpuRange } from "../_common/validate.ts";
+import { readFloats } from "../device/_transfer.ts";
+import { CachedBindGroup, type Generation } from "../_kernels/cached_bind_group.ts";
+import { GrowingBuffer, GrowingTable } from "../_kernels/growing_buffer.ts";
+import { type Kernels, REDUCE_TILE_ELEMENTS } from "../_kernels/kernels.ts";
+import type { ReductionSource } from "../_kernels/reduction_source.ts";
+import { ENTRY_TABLE, SORT_STEP, SPARSE_ENTRY } from "../_kernels/shader_interface.ts";
+import { dispatch, tableWords, writeTiles } from "../_kernels/tiles.ts";
+import { HalfWidening } from "./_half_widening.ts";
+import { RadixSort } from "./_radix_sort.ts";
 /** The largest key the sort may use for a row; 0xffffffff pads the sort. */
 export const MAX_KEYS = 0xffffffff;
 
@@ -87,44 +88,79 @@ export function pairBytes(nnz: number): number {
   return 8 * (nnz >= radixMinimum ? nnz : 2 ** Math.ceil(Math.log2(Math.max(nnz, 1))));
 }
 
-export class SparseBuffers {
-  readonly shared: StepBuffers;
+export class SparseStaging implements ReductionSource {
+  readonly label = "webgpu-adagrad sparse values";
+  readonly layout = "scalar";
   /** Out-of-range GPU-side indices skipped so far (one u32, never reallocated). */
   readonly skipped: GPUBuffer;
-  values!: GPUBuffer;
-  pairs!: GPUBuffer;
-  #indices!: GPUBuffer;
-  #entries!: GPUBuffer;
-  #steps!: GPUBuffer;
-  #valueTiles: GPUBuffer | null = null;
-  #stepStride: number;
-  #capacity = { indices: 0, values: 0, pairs: 0, steps: 0, entries: 0, valueTiles: 0 };
-  #entryWords = new Uint32Array(0);
-  #valueTileWords = new Uint32Array(0);
+  readonly #kernels: Kernels;
+  readonly #generation: Generation;
+  readonly #values: GrowingBuffer;
+  readonly #pairs: GrowingBuffer;
+  readonly #indices: GrowingBuffer;
+  readonly #entries: GrowingTable;
+  readonly #valueTiles: GrowingTable;
+  /** The bitonic sort's (k, j) per dispatch, at a dynamic offset; made for the longest sort yet. */
+  readonly #steps: GrowingBuffer;
+  readonly #stepStride: number;
   readonly #keysGroup = new CachedBindGroup();
   readonly #keysGroupOther = new CachedBindGroup();
   readonly #sortGroup = new CachedBindGroup();
-  readonly #sumSquaresGroup = new CachedBindGroup();
-  readonly #checkGroup = new CachedBindGroup();
   #padded = 0;
   #total = 0;
   #valueTileCount = 0;
   #schedule: ReturnType<typeof sortSchedule> = [];
+  /** The bitonic length `#schedule` sorts. */
+  #scheduleLength = 0;
   /** The radix sort, made on the first large step; null while steps are sorted bitonically. */
   #radix: RadixSort | null = null;
   #useRadix = false;
   /** Float16 values in GPU buffers, made on the first step that has some. */
   #widening: HalfWidening | null = null;
 
-  constructor(shared: StepBuffers) {
-    this.shared = shared;
-    const device = shared.device;
+  constructor(kernels: Kernels, generation: Generation) {
+    const device = kernels.device;
+    this.#kernels = kernels;
+    this.#generation = generation;
     this.#stepStride = Math.max(SORT_STEP.bytes, device.limits.minUniformBufferOffsetAlignment);
+    const label = (name: string) => `webgpu-adagrad sparse ${name}`;
+    const buffer = (name: string, usage: number) =>
+      new GrowingBuffer(device, generation, label(name), usage);
+    const table = (name: string) =>
+      new GrowingTable(device, generation, label(name), STORAGE | COPY_DST);
+    this.#values = buffer("values", STORAGE | COPY_DST);
+    this.#pairs = buffer("pairs", STORAGE);
+    this.#indices = buffer("indices", STORAGE | COPY_DST);
+    this.#steps = buffer("sort steps", UNIFORM | COPY_DST);
+    this.#entries = table("entries");
+    this.#valueTiles = table("value tiles");
     this.skipped = device.createBuffer({
-      label: "webgpu-adagrad skipped indices",
+      label: label("skipped indices"),
       size: 4,
       usage: STORAGE | COPY_SRC | COPY_DST,
     });
+  }
+
+  /** The staged value rows (float32), which the sparse updates read. */
+  get values(): GPUBuffer {
+    return this.#values.buffer;
+  }
+
+  /** The sorted (key, position) pairs, which the sparse updates read. */
+  get pairs(): GPUBuffer {
+    return this.#pairs.buffer;
+  }
+
+  get reduceCount(): number {
+    return this.#valueTileCount;
+  }
+
+  get reduceTiles(): GPUBuffer {
+    return this.#valueTiles.buffer;
+  }
+
+  get reduceData(): GPUBuffer {
+    return this.#values.buffer;
   }
 
   /**
@@ -146,75 +182,99 @@ export class SparseBuffers {
       values += n * width;
       return s;
     });
-    const block = this.shared.kernels.sortBlock;
-    this.#total = nnz;
-    this.#useRadix = nnz >= radixMinimum;
-    // The radix sort sorts exactly the pairs; the bitonic sort a power of two of them.
-    const length = this.#useRadix ? nnz : paddedLength(nnz, block);
-    if (!this.#useRadix && length !== this.#padded) this.#schedule = sortSchedule(length, block);
-    this.#padded = length;
-    this.#ensure(nnz, values, length, parts.length);
-    if (this.#useRadix) (this.#radix ??= new RadixSort(this.shared)).prepare(nnz, keys);
-    const device = this.shared.device;
-    const words = this.#entryWords;
+    this.#valueTileCount = 0;
+    this.#sizeSort(nnz, keys);
+    this.#values.ensure(4 * values);
+    this.#indices.ensure(4 * nnz);
+    this.#entries.ensure(ENTRY_TABLE.words + SPARSE_ENTRY.words * parts.length);
+    const device = this.#kernels.device;
+    const words = this.#entries.words;
     let count = 0;
     const halves = parts.filter((p) => p.halfValues && p.nnz > 0);
-    if (halves.length > 0) this.#widening ??= new HalfWidening(this.shared);
+    if (halves.length > 0) this.#widening ??= new HalfWidening(this.#kernels, this.#generation);
     const halfStarts = this.#widening?.plan(halves.map((p) => p.nnz * p.width)) ?? [];
+    const put = (
+      data: Float32Array | Int32Array | Uint32Array | GpuRange,
+      to: GPUBuffer,
+      at: number,
+    ) => {
+      if (ArrayBuffer.isView(data)) {
+        device.queue.writeBuffer(to, 4 * at, data as Uint32Array<ArrayBuffer>);
+      } else encoder.copyBufferToBuffer(data.buffer, data.offset, to, 4 * at, data.size);
+    };
     parts.forEach((part, k) => {
       const s = staged[k];
       if (s.nnz === 0) return;
-      const put = (
-        data: Float32Array | Int32Array | Uint32Array | GpuRange,
-        buffer: GPUBuffer,
-        element: number,
-      ) => {
-        if (ArrayBuffer.isView(data)) {
-          device.queue.writeBuffer(buffer, 4 * element, data as Uint32Array<ArrayBuffer>);
-        } else encoder.copyBufferToBuffer(data.buffer, data.offset, buffer, 4 * element, data.size);
-      };
       if (part.halfValues) {
         const h = halves.indexOf(part);
         const range = part.values as GpuRange;
         this.#widening!.stage(encoder, range, halfStarts[h], s.nnz * s.width, s.valueBase);
-      } else put(part.values, this.values, s.valueBase);
+      } else put(part.values, this.#values.buffer, s.valueBase);
       if (part.indices === null) return;
       const w = ENTRY_TABLE.words + SPARSE_ENTRY.words * count++;
       words[w + SPARSE_ENTRY.at.nnz_base] = s.nnzBase;
       words[w + SPARSE_ENTRY.at.nnz] = s.nnz;
       words[w + SPARSE_ENTRY.at.row_base] = s.rowBase;
       words[w + SPARSE_ENTRY.at.rows] = s.rows;
-      put(part.indices, this.#indices, s.nnzBase);
+      put(part.indices, this.#indices.buffer, s.nnzBase);
     });
     this.#widening?.finish();
     words[ENTRY_TABLE.at.count] = count;
     words[ENTRY_TABLE.at.total] = nnz;
     words[ENTRY_TABLE.at.padded] = this.#padded;
-    const used = ENTRY_TABLE.words + SPARSE_ENTRY.words * count;
-    device.queue.writeBuffer(this.#entries, 0, words, 0, used);
+    this.#entries.write(ENTRY_TABLE.words + SPARSE_ENTRY.words * count);
     return staged;
+  }
+
+  /** Chooses the sort for `nnz` pairs of keys below `keys` and sizes its buffers. */
+  #sizeSort(nnz: number, keys: number): void {
+    const block = this.#kernels.sortBlock;
+    this.#total = nnz;
+    this.#useRadix = nnz >= radixMinimum;
+    // The radix sort sorts exactly the pairs; the bitonic sort a power of two of them.
+    const length = this.#useRadix ? nnz : paddedLength(nnz, block);
+    this.#padded = length;
+    this.#pairs.ensure(8 * length, true);
+    if (this.#useRadix) {
+      (this.#radix ??= new RadixSort(this.#kernels, this.#generation)).prepare(nnz, keys);
+      return;
+    }
+    if (this.#schedule.length === 0 || this.#scheduleLength !== length) {
+      this.#schedule = sortSchedule(length, block);
+      this.#scheduleLength = length;
+    }
+    const stride = this.#stepStride;
+    if (!this.#steps.ensure(stride * this.#schedule.length, true)) return;
+    // The schedule of a shorter sort is a prefix of this one, so this table serves every step.
+    const words = new Uint32Array(this.#steps.bytes / 4);
+    this.#schedule.forEach(({ k, j }, slot) => {
+      words[(slot * stride) / 4 + SORT_STEP.at.k] = k;
+      words[(slot * stride) / 4 + SORT_STEP.at.j] = j;
+    });
+    this.#kernels.device.queue.writeBuffer(this.#steps.buffer, 0, words);
   }
 
   /** Records the widening of float16 values given in GPU buffers, first in the step's pass. */
   encodeWiden(pass: GPUComputePassEncoder): void {
-    this.#widening?.encode(pass, this.values);
+    this.#widening?.encode(pass, this.#values.buffer);
   }
 
   /** Records the keys and the sort, if the step has any index to sort. */
   encodeSort(pass: GPUComputePassEncoder): void {
     if (this.#total === 0) return;
-    const { kernels } = this.shared;
+    const kernels = this.#kernels;
     const max = kernels.maxWorkgroupsPerDimension;
-    const radix = this.#useRadix ? this.#radix! : null;
+    const pairs = this.#pairs.buffer;
+    const radix = this.#useRadix ? this.#radix : null;
     // The radix sort may need the keys in its other buffer, to end its passes in `pairs`.
-    const target = radix ? radix.keysTarget(this.pairs) : this.pairs;
-    const cached = target === this.pairs ? this.#keysGroup : this.#keysGroupOther;
+    const target = radix ? radix.keysTarget(pairs) : pairs;
+    const cached = target === pairs ? this.#keysGroup : this.#keysGroupOther;
     const keys = cached.get(
-      this.shared,
+      this.#generation,
       () =>
         kernels.bindGroup("sparseKeys", "webgpu-adagrad sparse keys", [
-          this.#entries,
-          this.#indices,
+          this.#entries.buffer,
+          this.#indices.buffer,
           target,
           this.skipped,
         ]),
@@ -222,16 +282,16 @@ export class SparseBuffers {
     const threads = kernels.sparseWorkgroupSize;
     dispatch(pass, kernels.sparseKeys, keys, Math.ceil(this.#padded / threads), max);
     if (radix) {
-      radix.encode(pass, this.pairs, this.#entries);
+      radix.encode(pass, pairs, this.#entries.buffer);
       return;
     }
     const sort = this.#sortGroup.get(
-      this.shared,
+      this.#generation,
       () =>
         kernels.bindGroup("sort", "webgpu-adagrad bitonic sort", [
-          { buffer: this.#steps, size: SORT_STEP.bytes },
-          this.#entries,
-          this.pairs,
+          { buffer: this.#steps.buffer, size: SORT_STEP.bytes },
+          this.#entries.buffer,
+          pairs,
         ]),
     );
     const blocks = this.#padded / kernels.sortBlock;
@@ -256,120 +316,24 @@ export class SparseBuffers {
       id: ids[k],
     }));
     const words = tableWords(sources, REDUCE_TILE_ELEMENTS);
-    if (!this.#valueTiles || this.#capacity.valueTiles < words) {
-      this.#valueTiles?.destroy();
-      const capacity = Math.max(words, 2 * this.#capacity.valueTiles);
-      this.#valueTiles = this.#buffer("value tiles", 4 * capacity, STORAGE | COPY_DST);
-      this.#capacity.valueTiles = capacity;
-      this.#valueTileWords = new Uint32Array(capacity);
-      this.shared.invalidate();
-    }
-    this.#valueTileCount = writeTiles(
-      sources,
-      REDUCE_TILE_ELEMENTS,
-      this.#valueTileWords,
-      partialBase,
-    );
-    this.shared.device.queue.writeBuffer(this.#valueTiles, 0, this.#valueTileWords, 0, words);
-  }
-
-  /** Records pass 1 of norm clipping over the value rows. */
-  encodeSumSquares(pass: GPUComputePassEncoder): void {
-    if (this.#valueTileCount === 0) return;
-    const { kernels, params, partials, verdict } = this.shared;
-    const group = this.#sumSquaresGroup.get(
-      this.shared,
-      () =>
-        kernels.bindGroup("sumSquares", "webgpu-adagrad sparse sum of squares", [
-          params,
-          this.#valueTiles!,
-          this.values,
-          partials!,
-          verdict,
-        ]),
-    );
-    const max = kernels.maxWorkgroupsPerDimension;
-    dispatch(pass, kernels.sumSquares, group, this.#valueTileCount, max);
-  }
-
-  /** Records the non-finite check of the staged values. */
-  encodeCheck(pass: GPUComputePassEncoder): void {
-    if (this.#valueTileCount === 0) return;
-    const { kernels, guard } = this.shared;
-    const group = this.#checkGroup.get(
-      this.shared,
-      () => guard!.checkGroup(this.#valueTiles!, this.values),
-    );
-    const max = kernels.maxWorkgroupsPerDimension;
-    dispatch(pass, kernels.guardCheck, group, this.#valueTileCount, max);
+    this.#valueTiles.ensure(words);
+    const table = this.#valueTiles.words;
+    this.#valueTileCount = writeTiles(sources, REDUCE_TILE_ELEMENTS, table, partialBase);
+    this.#valueTiles.write(words);
   }
 
   /** Copies the skipped-index count to the CPU. */
   async readSkipped(): Promise<number> {
-    const bits = await readFloats(this.shared.device, this.skipped, 0, 4);
+    const bits = await readFloats(this.#kernels.device, this.skipped, 0, 4);
     return new Uint32Array(bits.buffer)[0];
   }
 
   destroy(): void {
-    for (const b of [this.#indices, this.values, this.pairs, this.#entries, this.#steps]) {
-      b?.destroy();
-    }
+    for (const b of [this.#values, this.#pairs, this.#indices, this.#steps]) b.destroy();
+    this.#entries.destroy();
+    this.#valueTiles.destroy();
     this.#radix?.destroy();
     this.#widening?.destroy();
-    this.#valueTiles?.destroy();
     this.skipped.destroy();
-  }
-
-  #buffer(label: string, size: number, usage: number): GPUBuffer {
-    const device = this.shared.device;
-    return device.createBuffer({ label: `webgpu-adagrad sparse ${label}`, size, usage });
-  }
-
-  #ensure(indices: number, values: number, padded: number, entries: number): void {
-    const c = this.#capacity;
-    let grown = false;
-    const grow = (need: number, have: number) => Math.max(need, 1, 2 * have);
-    if (indices > c.indices) {
-      grown = true;
-      this.#indices?.destroy();
-      c.indices = grow(indices, c.indices);
-      this.#indices = this.#buffer("indices", 4 * c.indices, STORAGE | COPY_DST);
-    }
-    if (values > c.values || !this.values) {
-      grown = true;
-      this.values?.destroy();
-      c.values = grow(values, c.values);
-      this.values = this.#buffer("values", 4 * c.values, STORAGE | COPY_DST);
-    }
-    if (padded > c.pairs) {
-      grown = true;
-      this.pairs?.destroy();
-      c.pairs = padded;
-      this.pairs = this.#buffer("pairs", 8 * padded, STORAGE);
-    }
-    if (!this.#useRadix && padded > c.steps) {
-      grown = true;
-      this.#steps?.destroy();
-      c.steps = padded;
-      const schedule = sortSchedule(padded, this.shared.kernels.sortBlock);
-      const stride = this.#stepStride;
-      this.#steps = this.#buffer("sort steps", stride * schedule.length, UNIFORM | COPY_DST);
-      // The schedule of a shorter sort is a prefix of this one, so this table serves every step.
-      const words = new Uint32Array((stride * schedule.length) / 4);
-      schedule.forEach(({ k, j }, slot) => {
-        words[(slot * stride) / 4 + SORT_STEP.at.k] = k;
-        words[(slot * stride) / 4 + SORT_STEP.at.j] = j;
-      });
-      this.shared.device.queue.writeBuffer(this.#steps, 0, words);
-    }
-    if (entries > c.entries || !this.#entries) {
-      grown = true;
-      this.#entries?.destroy();
-      c.entries = grow(entries, c.entries);
-      const words = ENTRY_TABLE.words + SPARSE_ENTRY.words * c.entries;
-      this.#entries = this.#buffer("entries", 4 * words, STORAGE | COPY_DST);
-      this.#entryWords = new Uint32Array(words);
-    }
-    if (grown) this.shared.invalidate();
   }
 }

@@ -1,7 +1,7 @@
 import { BufferRegion, type RegionDtype } from "../memory/buffer_region.ts";
 import { alignUp } from "../_common/layout.ts";
 import { isHalfData } from "../_common/float16.ts";
-import type { GpuBinding } from "../optimizers/gradients.ts";
+import type { GpuBinding } from "../memory/gpu_binding.ts";
 import { describe, type GpuRange, gpuRange } from "../_common/validate.ts";
 
 /** Where an {@linkcode IndexedSlices} keeps its rows or indices: the CPU, or a GPU range. */

@@ -1,7 +1,7 @@
 // Accumulators given to TfjsAdagrad.setWeights before the optimizer has seen their variables
 // (loading a saved model restores the optimizer before the first step), kept until it has.
 import type * as tf from "@tensorflow/tfjs-core";
-import type { TfjsNamedTensor } from "./tfjs_adagrad.ts";
+import type { TfjsNamedTensor } from "./named_tensor.ts";
 import type { Adagrad } from "../optimizers/adagrad.ts";
 import type { Variable } from "../memory/variable.ts";
 import { describe } from "../_common/validate.ts";

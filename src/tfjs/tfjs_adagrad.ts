@@ -1,10 +1,9 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { Adagrad } from "../optimizers/adagrad.ts";
+import { Adagrad, submitStep } from "../optimizers/adagrad.ts";
 import { type AdagradOptions, optionsFromConfig } from "../optimizers/adagrad_config.ts";
 import type { IndexedSlices } from "../sparse/indexed_slices.ts";
 import { RowWiseAdagrad } from "../optimizers/row_wise_adagrad.ts";
 import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
-import { submitStep } from "../optimizers/_step_door.ts";
 import type { Gradient, GradientPair } from "../optimizers/gradients.ts";
 import type { Variable } from "../memory/variable.ts";
 import { VariableStore } from "../memory/variable_store.ts";
@@ -22,6 +21,7 @@ import {
   type WebGpuBackend,
 } from "./_backend.ts";
 import { checkedGradient, namedGradients, pythonicSchedule } from "./_inputs.ts";
+import type { TfjsNamedTensor } from "./named_tensor.ts";
 import { PendingWeights } from "./_weights.ts";
 import { variantOf } from "../_step/variant.ts";
 import {
@@ -88,26 +88,6 @@ export type TfjsConfigDict = TfjsConfig;
  * ```
  */
 export type TfjsGradient = TfjsTensor | IndexedSlices | null | undefined;
-
-/**
- * TF.js's `NamedTensor` (not exported by `@tensorflow/tfjs-core`): a tensor and its name, as
- * `getWeights()` returns and `setWeights()` takes them.
- *
- * @example
- * ```ts
- * import * as tf from "@tensorflow/tfjs-core";
- * import type { TfjsNamedTensor } from "@webgpu-adagrad/core/tfjs";
- *
- * const iter: TfjsNamedTensor = { name: "iter", tensor: tf.scalar(0, "int32") };
- * console.log(iter.name); // "iter"
- * ```
- */
-export interface TfjsNamedTensor {
-  /** The weight's name, e.g. `"iter"` or `"dense_Dense1/kernel/accumulator"`. */
-  name: string;
-  /** Its value. */
-  tensor: TfjsTensor;
-}
 
 /**
  * Keras's Adagrad as a TensorFlow.js `tf.Optimizer`, on TF.js's WebGPU backend: `model.compile`,

@@ -1,16 +1,16 @@
 // requires: _prelude.wgsl
-// The opt-in non-finite guard (`skipNonFinite`), as PyTorch's fused optimizers and Optax's
-// apply_if_finite do: a step whose gradients hold any NaN or infinity is skipped whole, with no
-// readback in the step.
+// The non-finite check (`skipNonFinite`, and a dynamic loss scale's), as PyTorch's fused
+// optimizers and Optax's apply_if_finite do: a step whose gradients hold any NaN or infinity is
+// skipped whole, with no readback in the step.
 //
 //   check_finite   per reduction tile of raw gradients (dense groups, then the staged sparse
-//                  values): any element whose exponent bits are all ones sets `guard.found`;
-//                  `_vec4` reads a store arena four at a time, `_f16` a float16 store's eight
+//                  values): any element whose exponent bits are all ones sets `state.found`;
+//                  `_vec4` reads a store arena four at a time, `_vec4_f16` a float16 store's eight
 //   finalize       one thread: counts a skipped step, publishes the verdict and this step's
 //                  learning rate to the update kernels (the `Verdict`), resets `found`
 //
 //   update_loss_scale   (instead of finalize, with a dynamic LossScaleOptimizer) one thread:
-//                  Keras's dynamic loss scale update from `guard.found`, and the verdict: skip a
+//                  Keras's dynamic loss scale update from `state.found`, and the verdict: skip a
 //                  non-finite step, and the factor that unscales this step's gradients
 //
 // The learning rate: the CPU cannot know how many earlier steps the GPU skipped until it reads
@@ -20,7 +20,7 @@
 // Entries of the learning-rate table.
 override LR_WINDOW: u32 = 16u;
 
-struct Guard {
+struct NonFiniteState {
   found: atomic<u32>,
   // Steps skipped since the optimizer was created.
   skipped: u32,
@@ -41,7 +41,7 @@ struct LrTable {
 @group(0) @binding(1) var<storage, read> gradients: array<u32>;
 // Store arenas (offsets aligned to 16 bytes): four float32s, or eight float16s, per load.
 @group(0) @binding(1) var<storage, read> gradients4: array<vec4u>;
-@group(0) @binding(2) var<storage, read_write> guard: Guard;
+@group(0) @binding(2) var<storage, read_write> state: NonFiniteState;
 
 // This workgroup's tile; an empty one past the table's end.
 fn check_tile(id: Invocation) -> Tile {
@@ -67,10 +67,10 @@ fn any_not_finite8(words: vec4u, first: u32, n: u32) -> bool {
   return any(low | high);
 }
 
-// Sets `guard.found` when this workgroup saw a non-finite value.
+// Sets `state.found` when this workgroup saw a non-finite value.
 fn report(bad: bool) {
   if (bad) {
-    atomicOr(&guard.found, 1u);
+    atomicOr(&state.found, 1u);
   }
 }
 
@@ -126,7 +126,7 @@ fn check_finite_vec4(id: Invocation) {
 // A float16 store's gradients: element e is half e of the buffer, so a tile (which starts on a
 // multiple of 8 elements: store offsets are aligned to 16 bytes of float16) reads 8 per load.
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn check_finite_f16(id: Invocation) {
+fn check_finite_vec4_f16(id: Invocation) {
   let tile = check_tile(id);
   let base = tile.slot_offset / 8u;
   let n = tile.length;
@@ -151,12 +151,12 @@ fn check_finite_f16(id: Invocation) {
 
 @compute @workgroup_size(1)
 fn finalize() {
-  let found = atomicLoad(&guard.found);
-  let j = min(guard.skipped - lr_table.known, LR_WINDOW - 1u);
+  let found = atomicLoad(&state.found);
+  let j = min(state.skipped - lr_table.known, LR_WINDOW - 1u);
   verdict.skip = found;
   verdict.lr = lr_table.lr[j];
-  guard.skipped += found;
-  atomicStore(&guard.found, 0u);
+  state.skipped += found;
+  atomicStore(&state.found, 0u);
 }
 
 // A LossScaleOptimizer's dynamic scale (Keras's _DynamicLossScaleState): `scale` and `good_steps`
@@ -182,7 +182,7 @@ fn reciprocal(s: f32) -> f32 {
 
 @compute @workgroup_size(1)
 fn update_loss_scale() {
-  let finite = atomicLoad(&guard.found) == 0u;
+  let finite = atomicLoad(&state.found) == 0u;
   let scale = loss_scale.scale;
   verdict.skip = select(1u, 0u, finite);
   verdict.unscale = select(1.0, reciprocal(scale), loss_scale.scaled != 0u);
@@ -199,5 +199,5 @@ fn update_loss_scale() {
   } else {
     loss_scale.good_steps += 1u;
   }
-  atomicStore(&guard.found, 0u);
+  atomicStore(&state.found, 0u);
 }

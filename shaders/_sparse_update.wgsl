@@ -1,0 +1,22 @@
+// The bindings of the two sparse updates (adagrad_sparse.wgsl, rowwise_adagrad.wgsl), which share
+// one bind group layout (`sparseUpdate` in src/_kernels/shader_interface.ts): the staged value rows
+// and the sorted (key, position) pairs in place of a dense update's gradients.
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> table: SparseTileTable;
+@group(0) @binding(2) var<storage, read_write> variables: array<f32>;
+@group(0) @binding(3) var<storage, read_write> accumulators: array<f32>;
+@group(0) @binding(4) var<storage, read> values: array<f32>;
+@group(0) @binding(5) var<storage, read> norms: Norms;
+@group(0) @binding(6) var<storage, read> verdict: Verdict;
+@group(0) @binding(7) var<storage, read> pairs: array<vec2u>;
+
+// This workgroup's tile; an empty one (no elements, no rows) past the table's end or when the step
+// is skipped, as the dense update's `workgroup_tile`.
+fn sparse_tile(id: Invocation) -> SparseTile {
+  let t = tile_index(id.group, id.groups);
+  if (t >= table.count || skip_step(verdict)) {
+    return SparseTile();
+  }
+  return table.tiles[t];
+}

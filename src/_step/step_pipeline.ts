@@ -1,0 +1,238 @@
+// One optimizer's step on the GPU: the stages, each made with what it needs, and the one place
+// that knows their order. From resolved entries to a recorded command buffer:
+//
+//   gather     one loop over the entries: dense gradients into their home's gradient buffer
+//              (uploads and copies); IndexedSlices (and, row-wise, dense gradients) listed for
+//              the sparse staging
+//   number     the step's variables and their tiles' partial sums, once, dense groups first
+//   tables     the sparse staging, tile tables, sparse tiles and norm clipping's variable table
+//              (each written only when it changes)
+//   one pass   float16 values widened; sort keys and sort; the non-finite check and the verdict
+//              (`skipNonFinite`'s, or a dynamic loss scale's update); sums of squares and norms;
+//              the dense updates, one dispatch per group; the sparse updates, one per group
+//
+// Dispatches depend on the number of groups (arenas and caller buffers), never on the number of
+// variables, and nothing is allocated unless a step is larger than every step before.
+import { Generation } from "../_kernels/cached_bind_group.ts";
+import type { Kernels } from "../_kernels/kernels.ts";
+import type { ReductionSource } from "../_kernels/reduction_source.ts";
+import { checksFinite } from "../_kernels/specialisation.ts";
+import { StepNumbering } from "../_kernels/tiles.ts";
+import { type SparsePart, SparseStaging } from "../sparse/_staging.ts";
+import { denseValues, sparsePart } from "./gradient_parts.ts";
+import type { LossScaleState } from "./loss_scale_state.ts";
+import { NonFiniteCheck } from "./non_finite_check.ts";
+import { NormClipping } from "./norm_clipping.ts";
+import { SkipNonFinite } from "./skip_non_finite.ts";
+import type { GroupFactory, StepEntry } from "./slot_home.ts";
+import type { StepHooks } from "./step_options.ts";
+import { submitInScope } from "./submit.ts";
+import { StepUniforms, type StepValues } from "./uniforms.ts";
+import {
+  type GroupMember,
+  type SparseMember,
+  UpdateGroup,
+  type UpdateInputs,
+} from "./update_group.ts";
+import type { Variant } from "./variant.ts";
+
+/** A gradient that goes through the sparse staging buffers, with the group it updates. */
+interface SparseStepMember {
+  group: UpdateGroup;
+  member: GroupMember;
+  part: SparsePart;
+}
+
+/** The step's gradients, sorted by where they go. */
+interface Gathered {
+  /** Dense groups and the members with a gradient this step. */
+  dense: Map<UpdateGroup, number[]>;
+  sparse: SparseStepMember[];
+}
+
+/** One step as the optimizer describes it. */
+export interface StepRun {
+  entries: readonly StepEntry[];
+  variant: Variant;
+  /** The optimizer's name, for labels and messages. */
+  name: string;
+  /** lr_t for the step `skipped` steps before this one (0: this step's). */
+  lrAt(skipped: number): number;
+  /** Skipped steps the optimizer already knows of (`skipNonFinite`). */
+  skippedKnown: number;
+  values: StepValues;
+  /** The gradients come from a LossScaleOptimizer's scaled loss. */
+  scaled: boolean;
+  hooks?: StepHooks;
+  /** Hears of the GPU's skipped-step count, read in the background every few steps. */
+  onSkipped(count: number): void;
+}
+
+export class StepPipeline {
+  readonly kernels: Kernels;
+  /** The CPU's per-step values, and the verdict. */
+  readonly uniforms: StepUniforms;
+  /** `skipNonFinite`'s verdict and skipped count, or null without it. */
+  readonly skip: SkipNonFinite | null;
+  readonly #generation = new Generation();
+  readonly #norms: NormClipping;
+  readonly #check: NonFiniteCheck | null;
+  readonly #lossScale: LossScaleState | null;
+  #sparse: SparseStaging | null = null;
+
+  constructor(kernels: Kernels, label: string, lossScale: LossScaleState | null) {
+    this.kernels = kernels;
+    this.uniforms = new StepUniforms(kernels.device, label);
+    this.#norms = new NormClipping(kernels, this.#generation);
+    this.#check = checksFinite(kernels.spec) ? new NonFiniteCheck(kernels, this.#generation) : null;
+    this.skip = kernels.spec.skipNonFinite && this.#check
+      ? new SkipNonFinite(kernels, this.#check.state, this.uniforms.verdict)
+      : null;
+    this.#lossScale = lossScale;
+  }
+
+  /** Makes the update group of a new slot home, bound to this step's buffers. */
+  readonly newGroup: GroupFactory = (label) =>
+    new UpdateGroup(this.kernels, this.#generation, label);
+
+  /** The sparse staging, once a sparse step has made it. */
+  get sparse(): SparseStaging | null {
+    return this.#sparse;
+  }
+
+  /**
+   * Writes the step's uniforms, records it with the wrapper's hooks around it, and submits it, in
+   * an error scope of its own; the promise settles with the GPU's verdict (submit.ts).
+   */
+  submit(run: StepRun): Promise<void> {
+    const device = this.kernels.device;
+    return submitInScope(device, `Adagrad '${run.name}'`, () => {
+      this.uniforms.writeParams(run.lrAt(0), run.values);
+      this.#lossScale?.beginStep(device, this.uniforms, run.scaled);
+      this.skip?.writeLearningRates(run.skippedKnown, run.lrAt);
+      const encoder = device.createCommandEncoder({ label: `${run.name} step` });
+      run.hooks?.before(encoder);
+      this.#encode(encoder, run.entries, run.variant, run.name);
+      run.hooks?.after(encoder);
+      const read = this.skip?.maybeScheduleRead(encoder);
+      device.queue.submit([encoder.finish()]);
+      read?.().then(run.onSkipped, () => {});
+    });
+  }
+
+  /** Records the whole step on `encoder` (copies, then one compute pass). */
+  #encode(
+    encoder: GPUCommandEncoder,
+    entries: readonly StepEntry[],
+    variant: Variant,
+    label: string,
+  ): void {
+    const gathered = this.#gather(encoder, entries, variant);
+    const numbering = new StepNumbering();
+    for (const [group, ids] of gathered.dense) {
+      group.setParticipants(ids.sort((a, b) => a - b), numbering);
+    }
+    const sparseGroups = this.#stageSparse(encoder, gathered.sparse, numbering, variant);
+    if (this.#norms.enabled) this.#norms.writeVariableTable(numbering);
+    // Bind groups are made (or found current) while encoding, after every buffer has grown.
+    const pass = encoder.beginComputePass({ label: `${label} update` });
+    this.#encodePass(pass, [...gathered.dense.keys()], sparseGroups);
+    pass.end();
+  }
+
+  /** Stages dense gradients into their homes, and lists what goes through the sparse staging. */
+  #gather(encoder: GPUCommandEncoder, entries: readonly StepEntry[], variant: Variant): Gathered {
+    const dense = new Map<UpdateGroup, number[]>();
+    const sparse: SparseStepMember[] = [];
+    for (const { home, index, grad, shape } of entries) {
+      const group = home.group;
+      const member = group.members[index];
+      if (grad.kind === "sparse") {
+        sparse.push({ group, member, part: sparsePart(grad) });
+        continue;
+      }
+      const values = denseValues(grad, home, index);
+      const part = variant.denseAsSparse(shape, values);
+      if (part) {
+        sparse.push({ group, member, part });
+        continue;
+      }
+      if (grad.kind !== "in-place") {
+        const to = home.gradientAt(index);
+        if (ArrayBuffer.isView(values)) {
+          const data = values as Uint16Array<ArrayBuffer>;
+          this.kernels.device.queue.writeBuffer(to.buffer, to.offset, data);
+        } else {
+          encoder.copyBufferToBuffer(
+            values.buffer,
+            values.offset,
+            to.buffer,
+            to.offset,
+            values.size,
+          );
+        }
+      }
+      const ids = dense.get(group);
+      if (ids) ids.push(index);
+      else dense.set(group, [index]);
+    }
+    return { dense, sparse };
+  }
+
+  /**
+   * Stages the sparse gradients, numbers them after the dense ones, writes the value rows' tiles
+   * (for the reduction passes) and each group's sparse tiles; returns the groups with sparse work.
+   */
+  #stageSparse(
+    encoder: GPUCommandEncoder,
+    sparse: readonly SparseStepMember[],
+    numbering: StepNumbering,
+    variant: Variant,
+  ): UpdateGroup[] {
+    if (sparse.length === 0) return [];
+    const staging = this.#sparse ??= new SparseStaging(this.kernels, this.#generation);
+    const staged = staging.stage(encoder, sparse.map((s) => s.part));
+    const partialBase = numbering.partials;
+    const ids = staged.map((s) => numbering.add(s.nnz * s.width));
+    if (this.#norms.enabled || this.#check) staging.writeValueTiles(staged, ids, partialBase);
+    const groups = new Map<UpdateGroup, SparseMember[]>();
+    sparse.forEach(({ group, member }, k) => {
+      const list = groups.get(group) ?? [];
+      list.push({ member, id: ids[k], staged: staged[k] });
+      groups.set(group, list);
+    });
+    for (const [group, members] of groups) group.setSparse(members, variant);
+    return [...groups.keys()];
+  }
+
+  /** Records the step's one compute pass, stage by stage. */
+  #encodePass(
+    pass: GPUComputePassEncoder,
+    dense: readonly UpdateGroup[],
+    sparseGroups: readonly UpdateGroup[],
+  ): void {
+    const staging = sparseGroups.length > 0 ? this.#sparse : null;
+    staging?.encodeWiden(pass);
+    staging?.encodeSort(pass);
+    const sources: ReductionSource[] = staging ? [...dense, staging] : [...dense];
+    const { params, verdict } = this.uniforms;
+    if (this.#check) {
+      this.#check.encode(pass, sources);
+      this.skip?.encode(pass);
+      this.#lossScale?.encodeUpdate(pass, this.kernels, this.#check.state, verdict);
+    }
+    if (this.#norms.enabled) this.#norms.encode(pass, sources, { params, verdict });
+    const inputs: UpdateInputs = { params, norms: this.#norms.norms, verdict };
+    for (const group of dense) group.encodeUpdate(pass, inputs);
+    if (!staging) return;
+    for (const group of sparseGroups) group.encodeSparse(pass, inputs, staging);
+  }
+
+  destroy(): void {
+    this.uniforms.destroy();
+    this.#norms.destroy();
+    this.#check?.destroy();
+    this.skip?.destroy();
+    this.#sparse?.destroy();
+  }
+}

@@ -1,0 +1,61 @@
+// The two small buffers every update reads: `Params` (lr_t, epsilon, the clipping thresholds),
+// written by the CPU each step, and the `Verdict` (whether the step runs, its learning rate, a
+// loss scale's factor), written by the non-finite stages or, for a fixed loss scale, the CPU. Made
+// once and never replaced, so bind groups holding them never go stale on their account.
+import { COPY_DST, STORAGE, UNIFORM } from "../_common/usage.ts";
+import { PARAMS, VERDICT } from "../_kernels/shader_interface.ts";
+
+/** The step's values in `Params`. */
+export interface StepValues {
+  epsilon: number;
+  /** Keras `clipvalue`, 0 for none. */
+  clipValue: number;
+  /** Keras `clipnorm` or `global_clipnorm`, 0 for none. */
+  clipNorm: number;
+}
+
+/** The unscaling factor's place in the verdict, for a fixed scale's CPU writes. */
+const UNSCALE_OFFSET = 4 * VERDICT.at.unscale;
+
+export class StepUniforms {
+  /** `Params`, written every step. */
+  readonly params: GPUBuffer;
+  /**
+   * `Verdict`: written by the non-finite check's `finalize` or a dynamic loss scale's update, and
+   * by the CPU for a fixed scale's factor.
+   */
+  readonly verdict: GPUBuffer;
+  readonly #queue: GPUQueue;
+  readonly #paramsData = new Float32Array(PARAMS.words);
+  #unscale = Number.NaN;
+
+  constructor(device: GPUDevice, label: string) {
+    const make = (name: string, size: number, usage: number) =>
+      device.createBuffer({ label: `${label} ${name}`, size, usage });
+    this.#queue = device.queue;
+    this.params = make("params", PARAMS.bytes, UNIFORM | COPY_DST);
+    this.verdict = make("verdict", VERDICT.bytes, STORAGE | COPY_DST);
+  }
+
+  /** This step's `Params`. */
+  writeParams(lr: number, values: StepValues): void {
+    const d = this.#paramsData;
+    d[PARAMS.at.lr] = lr;
+    d[PARAMS.at.epsilon] = values.epsilon;
+    d[PARAMS.at.clip_value] = values.clipValue;
+    d[PARAMS.at.clip_norm] = values.clipNorm;
+    this.#queue.writeBuffer(this.params, 0, d);
+  }
+
+  /** A fixed loss scale's factor for this step's gradients, written when it changes. */
+  writeUnscale(unscale: number): void {
+    if (unscale === this.#unscale) return;
+    this.#unscale = unscale;
+    this.#queue.writeBuffer(this.verdict, UNSCALE_OFFSET, new Float32Array([unscale]));
+  }
+
+  destroy(): void {
+    this.params.destroy();
+    this.verdict.destroy();
+  }
+}

@@ -1,0 +1,146 @@
+// The GPU side of an Adagrad: its device, its step pipeline, a LossScaleOptimizer's state, the
+// skipped steps it has learned of, and one step from pairs to a submitted command buffer. The
+// optimizer keeps the Keras surface (iterations, the learning rate, slots and weights).
+import { kernelsFor } from "../_kernels/kernels.ts";
+import { LossScaleMode, type Specialisation } from "../_kernels/specialisation.ts";
+import type { LossScaleState } from "../_step/loss_scale_state.ts";
+import { planStep, warnMissing } from "../_step/plan.ts";
+import type { SlotStorage } from "../_step/slot_storage.ts";
+import type { StepOptions } from "../_step/step_options.ts";
+import { StepPipeline } from "../_step/step_pipeline.ts";
+import type { StepValues } from "../_step/uniforms.ts";
+import type { Variant } from "../_step/variant.ts";
+import { watchDevice } from "../device/device_lost.ts";
+import type { GradientPair } from "./gradients.ts";
+
+/** What the runner asks of its optimizer. */
+export interface RunnerOwner {
+  readonly name: string;
+  readonly variant: Variant;
+  readonly spec: Specialisation;
+  readonly storage: SlotStorage;
+  /** Hears of `fresh` steps the GPU skipped that the optimizer did not know of. */
+  onSkipped(fresh: number): void;
+}
+
+export class StepRunner {
+  device: GPUDevice | undefined;
+  readonly #owner: RunnerOwner;
+  #pipeline: StepPipeline | null = null;
+  #lossScale: LossScaleState | null = null;
+  /** Steps the GPU skipped (`skipNonFinite`) that the optimizer already discounts. */
+  #skippedKnown = 0;
+  readonly #warnedMissing = new Set<string>();
+
+  constructor(owner: RunnerOwner, device: GPUDevice | undefined) {
+    this.#owner = owner;
+    this.device = device;
+  }
+
+  /** Puts the steps under a LossScaleOptimizer's `state`; only before the first. */
+  attachLossScale(state: LossScaleState): void {
+    const name = this.#owner.name;
+    if (this.#lossScale) {
+      throw new TypeError(`LossScaleOptimizer: optimizer '${name}' is already wrapped by one`);
+    }
+    if (this.#pipeline) {
+      throw new TypeError(
+        `LossScaleOptimizer: optimizer '${name}' has already made its GPU state (a step or ` +
+          `addSlot); wrap it before, and restore its weights afterwards if needed`,
+      );
+    }
+    this.#lossScale = state;
+  }
+
+  /**
+   * Throws, changing nothing, when the loss scale already lives on another device than `device`
+   * (made there by `scaleBinding`).
+   */
+  checkLossScaleDevice(device: GPUDevice | undefined): void {
+    const scaleDevice = this.#lossScale?.device;
+    if (device && scaleDevice && scaleDevice !== device) {
+      throw new TypeError(
+        "LossScaleOptimizer: its loss scale lives on another GPUDevice (scaleBinding) than the " +
+          "variables of this step",
+      );
+    }
+  }
+
+  /** The pipeline on `device` (the optimizer's from then on), made once. */
+  prepare(device: GPUDevice): StepPipeline {
+    this.checkLossScaleDevice(device);
+    watchDevice(device);
+    this.device ??= device;
+    if (this.#pipeline) return this.#pipeline;
+    const lossScale = this.#lossScale;
+    const spec: Specialisation = {
+      ...this.#owner.spec,
+      lossScale: lossScale?.mode ?? LossScaleMode.none,
+    };
+    lossScale?.bufferOn(device);
+    const kernels = kernelsFor(device, spec);
+    return this.#pipeline = new StepPipeline(kernels, this.#owner.name, lossScale);
+  }
+
+  /**
+   * Validates `pairs`, makes missing slots, and submits the step; null when no pair has a
+   * gradient (nothing to do). `lrAt(j)` is lr_t for the step j steps back.
+   */
+  submit(
+    pairs: Iterable<GradientPair>,
+    options: StepOptions,
+    lrAt: (j: number) => number,
+    values: StepValues,
+  ): Promise<void> | null {
+    const owner = this.#owner;
+    const plan = planStep(pairs, {
+      device: this.device,
+      externalGroups: owner.storage.externals,
+      checkExternal: (name) => owner.variant.checkExternal(owner.name, name),
+      checkHalfDense: (name) => owner.variant.checkHalfDense(owner.name, name),
+    });
+    if (plan.entries.length === 0) return null;
+    this.checkLossScaleDevice(plan.device);
+    warnMissing(this.#warnedMissing, plan.missing);
+    const device = this.device ?? plan.device!;
+    const pipeline = this.prepare(device);
+    // Slots first (Keras creates them before applying), then the step itself.
+    const entries = owner.storage.resolve(pipeline.newGroup, device, plan.entries);
+    return pipeline.submit({
+      entries,
+      variant: owner.variant,
+      name: owner.name,
+      lrAt,
+      skippedKnown: this.#skippedKnown,
+      values,
+      scaled: options.scaled ?? false,
+      hooks: options.hooks,
+      onSkipped: (count) => this.#reconcile(count),
+    });
+  }
+
+  /** GPU-side IndexedSlices indices skipped so far (a readback). */
+  async skippedIndices(): Promise<number> {
+    return await this.#pipeline?.sparse?.readSkipped() ?? 0;
+  }
+
+  /** Steps `skipNonFinite` skipped so far (a readback); the optimizer hears of new ones. */
+  async skippedSteps(): Promise<number> {
+    const skip = this.#pipeline?.skip;
+    if (!skip) return 0;
+    const count = await skip.readSkipped();
+    this.#reconcile(count);
+    return count;
+  }
+
+  #reconcile(count: number): void {
+    const fresh = count - this.#skippedKnown;
+    if (fresh <= 0) return;
+    this.#skippedKnown = count;
+    this.#owner.onSkipped(fresh);
+  }
+
+  destroy(): void {
+    this.#pipeline?.destroy();
+  }
+}
