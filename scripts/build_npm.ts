@@ -82,6 +82,8 @@ function packageJson(deno: { version: string }) {
     },
     files: ["esm/", "README.md", "LICENSE"],
     // tfjs.js registers TfjsAdagrad with TF.js's serialization (what loading a saved model needs).
+    // Bundlers read this from the nearest package.json, so esm/ has none of its own
+    // (scripts/_bundle_registration.ts checks that a tree-shaken bundle keeps the registration).
     sideEffects: ["./esm/tfjs.js", "./esm/src/tfjs/tfjs_adagrad.js"],
     // Only `webgpu-adagrad/tfjs` needs TF.js; the main entry has no dependencies.
     peerDependencies: {
@@ -111,7 +113,6 @@ export async function buildNpm(): Promise<void> {
     files: ["../mod.ts", "../tfjs.ts"],
   });
   await fixDeclarations(`${OUT}/esm`);
-  await writeFile(`${OUT}/esm/package.json`, JSON.stringify({ type: "module" }, null, 2) + "\n");
   await writeFile(`${OUT}/package.json`, JSON.stringify(packageJson(deno), null, 2) + "\n");
   for (const file of ["README.md", "LICENSE"]) await cp(file, `${OUT}/${file}`);
 

@@ -17,6 +17,7 @@
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { NPM_NAME, OUT } from "./_npm_layout.ts";
 import { run } from "./_run.ts";
+import { bundleKeepsTfjsRegistration } from "./_bundle_registration.ts";
 
 const BUN = "node_modules/bun/bin/bun.exe";
 const TSC = "node_modules/typescript/bin/tsc";
@@ -197,6 +198,7 @@ export async function npmChecks(): Promise<void> {
   await nodeTests();
   packContents();
   await consumers();
+  await bundleKeepsTfjsRegistration();
   console.log("npm checks passed");
 }
 

@@ -227,8 +227,7 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
     );
   }
   const plan: StepPlan = { entries: [], missing: [], device: context.device };
-  const seenVariables = new Set<Variable>();
-  const seenExternal = new Map<GPUBuffer, ExternalRef[]>();
+  const seen: Seen = { variables: new Set(), external: new Map() };
   let i = 0;
   for (const pair of pairs as Iterable<unknown>) {
     const at = `applyGradients: pair ${i++}`;
@@ -236,58 +235,8 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
       throw new TypeError(`${at} must be [gradient, variable], got ${describe(pair)}`);
     }
     const [g, v] = pair;
-    if (v instanceof Variable) {
-      const arena = arenaOf(v);
-      arena.assertAlive(`variable '${v.name}'`);
-      if (plan.device && plan.device !== arena.device) {
-        throw new TypeError(
-          `variable '${v.name}' lives on another GPUDevice than the other variables of this ` +
-            `optimizer`,
-        );
-      }
-      plan.device = arena.device;
-      if (seenVariables.has(v)) {
-        throw new TypeError(`variable '${v.name}' appears more than once in one step`);
-      }
-      seenVariables.add(v);
-      const half = arena.gradDtype === "float16";
-      const own = {
-        buffer: arena.gradBufferIfAllocated,
-        offset: half ? v.offset / 2 : v.offset,
-        half,
-      };
-      const grad = gradSource(g, v.byteLength, `gradient for variable '${v.name}'`, own, v.shape);
-      if (half && grad && grad.kind !== "sparse") context.checkHalfDense(v.name);
-      if (grad) {
-        plan.entries.push({ kind: "store", variable: v, arena, index: memberIndexOf(v), grad });
-      } else plan.missing.push(v.name);
-      continue;
-    }
-    const ref = externalRef(v, at);
-    const group = context.externalGroups.get(ref.buffer);
-    const seen = seenExternal.get(ref.buffer) ?? [];
-    const known = group ? group.indexOf(ref.offset, ref.byteLength) >= 0 : false;
-    for (const other of [...(known ? [] : group?.refs ?? []), ...seen]) {
-      const overlaps = ref.offset < other.offset + other.byteLength &&
-        other.offset < ref.offset + ref.byteLength;
-      if (!overlaps) continue;
-      const same = other.offset === ref.offset && other.byteLength === ref.byteLength;
-      throw same
-        ? new TypeError(`variable '${ref.name}' appears more than once in one step`)
-        : new RangeError(
-          `variable '${ref.name}' (bytes ${ref.offset}..${ref.offset + ref.byteLength}) ` +
-            `overlaps variable '${other.name}' in the same buffer`,
-        );
-    }
-    seen.push(ref);
-    seenExternal.set(ref.buffer, seen);
-    const grad = gradSource(g, ref.byteLength, `gradient for variable '${ref.name}'`, {
-      buffer: null,
-      offset: 0,
-      half: false,
-    });
-    if (grad) plan.entries.push({ kind: "external", ref, grad });
-    else plan.missing.push(ref.name);
+    if (v instanceof Variable) planStoreVariable(plan, g, v, seen, context);
+    else planExternalVariable(plan, g, externalRef(v, at), seen, context);
   }
   if (plan.entries.length === 0 && plan.missing.length > 0) {
     throw new RangeError(
@@ -295,29 +244,107 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
     );
   }
   checkSparseTotals(plan);
-  const external = plan.entries.some((e) => e.kind === "external");
-  if (external && !plan.device) {
+  checkExternalWindows(plan, seen.external, context);
+  return plan;
+}
+
+/** The variables a step has listed so far. */
+interface Seen {
+  variables: Set<Variable>;
+  /** Variables in caller buffers, by buffer. */
+  external: Map<GPUBuffer, ExternalRef[]>;
+}
+
+/** Adds a store variable's pair to the plan. */
+function planStoreVariable(
+  plan: StepPlan,
+  g: unknown,
+  v: Variable,
+  seen: Seen,
+  context: PlanContext,
+): void {
+  const arena = arenaOf(v);
+  arena.assertAlive(`variable '${v.name}'`);
+  if (plan.device && plan.device !== arena.device) {
+    throw new TypeError(
+      `variable '${v.name}' lives on another GPUDevice than the other variables of this optimizer`,
+    );
+  }
+  plan.device = arena.device;
+  if (seen.variables.has(v)) {
+    throw new TypeError(`variable '${v.name}' appears more than once in one step`);
+  }
+  seen.variables.add(v);
+  const half = arena.gradDtype === "float16";
+  const own = { buffer: arena.gradBufferIfAllocated, offset: half ? v.offset / 2 : v.offset, half };
+  const grad = gradSource(g, v.byteLength, `gradient for variable '${v.name}'`, own, v.shape);
+  if (half && grad && grad.kind !== "sparse") context.checkHalfDense(v.name);
+  if (grad) plan.entries.push({ kind: "store", variable: v, arena, index: memberIndexOf(v), grad });
+  else plan.missing.push(v.name);
+}
+
+/** Adds the pair of a variable in a caller's buffer to the plan, refusing overlaps. */
+function planExternalVariable(
+  plan: StepPlan,
+  g: unknown,
+  ref: ExternalRef,
+  seen: Seen,
+  context: PlanContext,
+): void {
+  const group = context.externalGroups.get(ref.buffer);
+  const listed = seen.external.get(ref.buffer) ?? [];
+  const known = group ? group.indexOf(ref.offset, ref.byteLength) >= 0 : false;
+  for (const other of [...(known ? [] : group?.refs ?? []), ...listed]) {
+    const overlaps = ref.offset < other.offset + other.byteLength &&
+      other.offset < ref.offset + ref.byteLength;
+    if (!overlaps) continue;
+    const same = other.offset === ref.offset && other.byteLength === ref.byteLength;
+    throw same
+      ? new TypeError(`variable '${ref.name}' appears more than once in one step`)
+      : new RangeError(
+        `variable '${ref.name}' (bytes ${ref.offset}..${ref.offset + ref.byteLength}) ` +
+          `overlaps variable '${other.name}' in the same buffer`,
+      );
+  }
+  listed.push(ref);
+  seen.external.set(ref.buffer, listed);
+  const own = { buffer: null, offset: 0, half: false };
+  const grad = gradSource(g, ref.byteLength, `gradient for variable '${ref.name}'`, own);
+  if (grad) plan.entries.push({ kind: "external", ref, grad });
+  else plan.missing.push(ref.name);
+}
+
+/**
+ * Variables in caller buffers need a device, an optimizer that can update them, and, per buffer,
+ * a window one binding can cover.
+ */
+function checkExternalWindows(
+  plan: StepPlan,
+  listed: ReadonlyMap<GPUBuffer, readonly ExternalRef[]>,
+  context: PlanContext,
+): void {
+  const external = plan.entries.filter((e): e is ExternalEntry => e.kind === "external");
+  if (external.length === 0) return;
+  const device = plan.device;
+  if (!device) {
     throw new TypeError(
       "applyGradients: variables in your own buffers need a device; pass `device` to the " +
         "Adagrad constructor or update a VariableStore variable first",
     );
   }
-  if (external) {
-    const limit = plan.device!.limits.maxStorageBufferBindingSize;
-    const alignment = plan.device!.limits.minStorageBufferOffsetAlignment;
-    for (const [buffer, refs] of seenExternal) {
-      const all = [...(context.externalGroups.get(buffer)?.refs ?? []), ...refs];
-      const window = bindingWindow(all, alignment);
-      if (window.size > limit) {
-        throw new RangeError(
-          `variables in buffer '${buffer.label}' span ${window.size} bytes, more than one ` +
-            `binding may cover (maxStorageBufferBindingSize ${limit})`,
-        );
-      }
+  const limit = device.limits.maxStorageBufferBindingSize;
+  const alignment = device.limits.minStorageBufferOffsetAlignment;
+  for (const [buffer, refs] of listed) {
+    const all = [...(context.externalGroups.get(buffer)?.refs ?? []), ...refs];
+    const window = bindingWindow(all, alignment);
+    if (window.size > limit) {
+      throw new RangeError(
+        `variables in buffer '${buffer.label}' span ${window.size} bytes, more than one ` +
+          `binding may cover (maxStorageBufferBindingSize ${limit})`,
+      );
     }
   }
-  for (const e of plan.entries) if (e.kind === "external") context.checkExternal(e.ref.name);
-  return plan;
+  for (const e of external) context.checkExternal(e.ref.name);
 }
 
 /**
