@@ -17,6 +17,7 @@ import "./loss_scale_test.ts";
 import "./optimizer_surface_test.ts";
 import "./radix_sort_test.ts";
 import "./reliability_test.ts";
+import "./refusals_test.ts";
 import "./request_device_test.ts";
 import "./row_wise_test.ts";
 import "./runtimes_test.ts";

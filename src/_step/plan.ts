@@ -69,6 +69,8 @@ export interface PlanContext {
   checkExternal(name: string): void;
   /** Throws if the optimizer cannot read a dense float16 gradient (row-wise). */
   checkHalfDense(name: string): void;
+  /** The store variable of that name the optimizer already updates, if any. */
+  variableNamed(name: string): Variable | undefined;
 }
 
 /** Resolves a variable in a caller-owned buffer to bytes, with every check. */
@@ -227,7 +229,7 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
     );
   }
   const plan: StepPlan = { entries: [], missing: [], device: context.device };
-  const seen: Seen = { variables: new Set(), external: new Map() };
+  const seen: Seen = { variables: new Set(), names: new Map(), external: new Map() };
   let i = 0;
   for (const pair of pairs as Iterable<unknown>) {
     const at = `applyGradients: pair ${i++}`;
@@ -251,6 +253,8 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
 /** The variables a step has listed so far. */
 interface Seen {
   variables: Set<Variable>;
+  /** Store variables by name, this step's. */
+  names: Map<string, Variable>;
   /** Variables in caller buffers, by buffer. */
   external: Map<GPUBuffer, ExternalRef[]>;
 }
@@ -275,6 +279,20 @@ function planStoreVariable(
     throw new TypeError(`variable '${v.name}' appears more than once in one step`);
   }
   seen.variables.add(v);
+  const namesake = seen.names.get(v.name) ?? context.variableNamed(v.name);
+  if (namesake && namesake !== v) {
+    const store = arena.label;
+    const other = arenaOf(namesake).label;
+    throw new TypeError(
+      `variable '${v.name}' of VariableStore '${store}' has the name of another variable this ` +
+        `optimizer updates, of ${
+          other === store
+            ? `another VariableStore also labelled '${other}'`
+            : `VariableStore '${other}'`
+        }: slots and checkpoints are keyed by variable name, so give the two distinct names`,
+    );
+  }
+  seen.names.set(v.name, v);
   const half = arena.gradDtype === "float16";
   const own = { buffer: arena.gradBufferIfAllocated, offset: half ? v.offset / 2 : v.offset, half };
   const grad = gradSource(g, v.byteLength, `gradient for variable '${v.name}'`, own, v.shape);

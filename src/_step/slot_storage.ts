@@ -22,17 +22,36 @@ export class SlotStorage {
   readonly #initialValue: number;
   readonly #label: string;
   readonly #onSlot: (slot: Slot) => void;
+  /** Throws once the optimizer is destroyed: its slots then refuse every read and write. */
+  readonly #assertAlive: () => void;
+  /** Store variables with a slot, by name. */
+  readonly #byName = new Map<string, Variable>();
   readonly #arenas = new Map<Arena, ArenaSlots>();
   readonly #slots = new Map<Variable, Slot>();
   /** Slots of variables in caller-owned buffers, by buffer and `offset:byteLength`. */
   readonly #externalSlots = new Map<GPUBuffer, Map<string, Slot>>();
 
-  /** `onSlot` hears of every new slot, in creation order (Keras's `weights`). */
-  constructor(variant: Variant, initialValue: number, label: string, onSlot: (slot: Slot) => void) {
+  /**
+   * `onSlot` hears of every new slot, in creation order (Keras's `weights`); `assertAlive` throws
+   * once the optimizer is destroyed.
+   */
+  constructor(
+    variant: Variant,
+    initialValue: number,
+    label: string,
+    onSlot: (slot: Slot) => void,
+    assertAlive: () => void,
+  ) {
     this.#variant = variant;
     this.#initialValue = initialValue;
     this.#label = label;
     this.#onSlot = onSlot;
+    this.#assertAlive = assertAlive;
+  }
+
+  /** The store variable of that name with a slot here, if any. */
+  variableNamed(name: string): Variable | undefined {
+    return this.#byName.get(name);
   }
 
   /** The accumulator of a store variable, if it has one. */
@@ -116,8 +135,12 @@ export class SlotStorage {
       const index = memberIndexOf(variable);
       const shape = this.#variant.slotShape(variable.shape);
       const region = home.accumulator(index, shape.reduce((a, b) => a * b, 1));
-      const slot = new Slot(SLOT, variable.name, shape, arena.device, () => region);
+      const slot = new Slot(SLOT, variable.name, shape, arena.device, () => {
+        this.#assertAlive();
+        return region;
+      });
       this.#slots.set(variable, slot);
+      this.#byName.set(variable.name, variable);
       this.#onSlot(slot);
     }
     return home;
@@ -154,7 +177,10 @@ export class SlotStorage {
           ref.name,
           [elements],
           device,
-          () => h.accumulator(index, elements),
+          () => {
+            this.#assertAlive();
+            return h.accumulator(index, elements);
+          },
         );
         let slots = this.#externalSlots.get(buffer);
         if (!slots) this.#externalSlots.set(buffer, slots = new Map());

@@ -38,13 +38,33 @@ export class DeviceLostError extends Error {
 const lost = new WeakMap<GPUDevice, { reason: string; message: string }>();
 const watched = new WeakSet<GPUDevice>();
 
-/** Starts watching `device.lost` (once per device). */
+/**
+ * Starts watching `device.lost` (once per device), and notes a `destroy()` call at once: `lost`
+ * settles a task or more after it (Deno: after a step submitted in the same tick has resolved),
+ * and a step on a destroyed device must neither resolve nor count.
+ */
 export function watchDevice(device: GPUDevice): void {
   if (watched.has(device)) return;
   watched.add(device);
   device.lost?.then((info) => {
-    lost.set(device, { reason: String(info.reason), message: info.message ?? "" });
+    if (!lost.has(device)) {
+      lost.set(device, { reason: String(info.reason), message: info.message ?? "" });
+    }
   });
+  const destroy = device.destroy;
+  if (typeof destroy !== "function") return;
+  try {
+    Object.defineProperty(device, "destroy", {
+      configurable: true,
+      writable: true,
+      value: function (this: GPUDevice) {
+        lost.set(device, { reason: "destroyed", message: "GPUDevice.destroy() was called" });
+        return destroy.call(this);
+      },
+    });
+  } catch {
+    // A device that takes no own properties: `lost` alone then tells.
+  }
 }
 
 /** Throws a DeviceLostError if `device` is known to be lost. */

@@ -5,12 +5,13 @@ import { kernelsFor } from "../_kernels/kernels.ts";
 import { LossScaleMode, type Specialisation } from "../_kernels/specialisation.ts";
 import type { LossScaleState } from "../_step/loss_scale_state.ts";
 import { planStep, warnMissing } from "../_step/plan.ts";
+import type { StepEntry } from "../_step/slot_home.ts";
 import type { SlotStorage } from "../_step/slot_storage.ts";
 import type { StepOptions } from "../_step/step_options.ts";
 import { StepPipeline } from "../_step/step_pipeline.ts";
 import type { StepValues } from "../_step/uniforms.ts";
 import type { Variant } from "../_step/variant.ts";
-import { watchDevice } from "../device/device_lost.ts";
+import { assertDeviceAliveSoon, watchDevice } from "../device/device_lost.ts";
 import type { GradientPair } from "./gradients.ts";
 
 /** What the runner asks of its optimizer. */
@@ -98,14 +99,25 @@ export class StepRunner {
       externalGroups: owner.storage.externals,
       checkExternal: (name) => owner.variant.checkExternal(owner.name, name),
       checkHalfDense: (name) => owner.variant.checkHalfDense(owner.name, name),
+      variableNamed: (name) => owner.storage.variableNamed(name),
     });
     if (plan.entries.length === 0) return null;
     this.checkLossScaleDevice(plan.device);
     warnMissing(this.#warnedMissing, plan.missing);
     const device = this.device ?? plan.device!;
-    const pipeline = this.prepare(device);
-    // Slots first (Keras creates them before applying), then the step itself.
-    const entries = owner.storage.resolve(pipeline.newGroup, device, plan.entries);
+    let pipeline: StepPipeline;
+    let entries: StepEntry[];
+    try {
+      pipeline = this.prepare(device);
+      // Slots first (Keras creates them before applying), then the step itself.
+      entries = owner.storage.resolve(pipeline.newGroup, device, plan.entries);
+    } catch (e) {
+      // Every argument was checked: the GPU refused to make the slots, most likely because the
+      // device was lost before anything of this package watched it. Say so when it was.
+      return assertDeviceAliveSoon(device, `Adagrad '${owner.name}'`).then(() => {
+        throw e;
+      });
+    }
     return pipeline.submit({
       entries,
       variant: owner.variant,

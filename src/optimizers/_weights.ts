@@ -53,6 +53,7 @@ export function createWeight(
   name: unknown,
   shape: readonly number[],
   initialValue: number,
+  assertAlive: () => void,
 ): { weight: Slot; buffer: GPUBuffer } {
   if (typeof name !== "string" || name.length === 0) {
     throw new TypeError("addWeight: name must be a non-empty string");
@@ -66,5 +67,9 @@ export function createWeight(
   }
   const buffer = createFilledBuffer(device, size * 4, initialValue, `${optimizer} ${name}`);
   const region = new BufferRegion(buffer, 0, size * 4);
-  return { weight: new Slot(name, "", shape, device, () => region), buffer };
+  const locate = () => {
+    assertAlive(); // the buffer is gone once the optimizer is destroyed
+    return region;
+  };
+  return { weight: new Slot(name, "", shape, device, locate), buffer };
 }

@@ -113,6 +113,7 @@ export class Adagrad {
       o.initialAccumulatorValue,
       o.name,
       (slot) => this.#weights.push(slot),
+      () => this.#assertNotDestroyed(),
     );
     this.#storage = storage;
     this.#runner = new StepRunner({
@@ -236,6 +237,7 @@ export class Adagrad {
    * `weights`. Reads from the GPU; for checkpoints, not for every step.
    */
   async getWeights(): Promise<[number, ...Float32Array[]]> {
+    this.#assertAlive();
     const values = await Promise.all(this.#weights.map((w) => w.read()));
     return [this.#iterations, ...values];
   }
@@ -285,7 +287,8 @@ export class Adagrad {
   addWeight(name: string, shape: readonly number[], initialValue = 0): Slot {
     this.#assertAlive();
     const device = this.#runner.device;
-    const { weight, buffer } = createWeight(device, this.name, name, shape, initialValue);
+    const alive = () => this.#assertNotDestroyed();
+    const { weight, buffer } = createWeight(device, this.name, name, shape, initialValue, alive);
     this.#ownWeights.add(buffer);
     this.#weights.push(weight);
     return weight;
@@ -429,8 +432,12 @@ export class Adagrad {
     for (const buffer of this.#ownWeights) buffer.destroy();
   }
 
-  #assertAlive(): void {
+  #assertNotDestroyed(): void {
     if (this.#destroyed) throw new TypeError(`Adagrad '${this.name}' was destroyed`);
+  }
+
+  #assertAlive(): void {
+    this.#assertNotDestroyed();
     assertDeviceAlive(this.#runner.device, `Adagrad '${this.name}'`);
   }
 }
