@@ -14,6 +14,7 @@ import "./learning_rate_test.ts";
 import "./loss_scale_test.ts";
 import "./optimizer_surface_test.ts";
 import "./radix_sort_test.ts";
+import "./region_binding_test.ts";
 import "./reliability_test.ts";
 import "./request_device_test.ts";
 import "./row_wise_test.ts";
