@@ -1,7 +1,7 @@
-// A user's shader binds a gradient region the way WebGPU invites it, `resource: variable.grad`:
-// the region is itself a GPUBufferBinding whose `size` is in bytes, so the shader sees every
-// element. (With `size` counting elements, as before, WebGPU bound a quarter of a float32 region
-// and half of a float16 one, and nothing complained.)
+// A user's shader binds a variable and its gradient region the way WebGPU invites it,
+// `resource: variable` and `resource: variable.grad`: both are GPUBufferBindings whose `size` is
+// in bytes, so the shader sees every element. (With `size` counting elements, as before, WebGPU
+// bound a quarter of a float32 range and half of a float16 one, and nothing complained.)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Adagrad, type RegionDtype, VariableStore } from "../mod.ts";
@@ -72,7 +72,7 @@ function halfExactValues(random: () => number, n: number): Float32Array {
 const SIZES = [1, 3, 63, 65, 100, 1000, 1027, 4097];
 
 for (const gradDtype of ["float32", "float16"] as RegionDtype[]) {
-  test(`a user's kernel bound with resource: variable.grad writes every element (${gradDtype})`, async () => {
+  test(`a user's kernel bound with resource: variable, variable.grad sees every element (${gradDtype})`, async () => {
     await withDevice(async (device, own) => {
       const random = rng(gradDtype === "float32" ? 260 : 261);
       const store = own(new VariableStore(device, { gradDtype }));
@@ -95,7 +95,7 @@ for (const gradDtype of ["float32", "float16"] as RegionDtype[]) {
           device.createBindGroup({
             layout: pipeline.getBindGroupLayout(0),
             entries: [
-              { binding: 0, resource: v.binding },
+              { binding: 0, resource: v }, // the variable itself, read
               { binding: 1, resource: grad }, // the region itself: the natural binding
             ],
           }),
@@ -135,8 +135,9 @@ for (const gradDtype of ["float32", "float16"] as RegionDtype[]) {
         if (!written[b] && bytes[b] !== 0) assert.fail(`byte ${b}, outside every region, is set`);
       }
       for (const v of vars) {
+        assert.equal(v.size, 4 * v.length);
         assert.equal(v.grad.dtype, gradDtype);
-        assert.equal(v.grad.length, v.shape[0]);
+        assert.equal(v.grad.length, v.length);
         assert.equal(v.grad.size, v.grad.byteLength);
       }
     });
@@ -149,7 +150,7 @@ test("a slot's region binds with resource: slot.region and holds every accumulat
     const store = own(new VariableStore(device));
     const vars = [65, 1027].map((n, i) => store.variable(`s${i}`, [n], halfExactValues(random, n)));
     const opt = own(new Adagrad({ learningRate: 0.1 }));
-    await opt.applyGradients(vars.map((v) => [halfExactValues(random, v.shape[0]), v]));
+    await opt.applyGradients(vars.map((v) => [halfExactValues(random, v.length), v]));
     const module = device.createShaderModule({
       code: /* wgsl */ `
 @group(0) @binding(0) var<storage, read> slot: array<f32>;
@@ -185,8 +186,8 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
       device.queue.submit([encoder.finish()]);
       const copied = new Float32Array((await readWhole(device, out)).buffer);
       assert.deepEqual(copied, await slot.read());
-      assert.equal(slot.length, v.shape[0]);
-      assert.equal(region.size, 4 * v.shape[0]);
+      assert.equal(slot.length, v.length);
+      assert.equal(region.size, v.size);
     }
   });
 });
