@@ -10,6 +10,7 @@ import "../sparse_test.ts";
 import "../clipping_test.ts";
 import "../row_wise_test.ts";
 import "../checkpoint_test.ts";
+import "../checkpoint_file_test.ts";
 import "../errors_test.ts";
 import "../learning_rate_test.ts";
 import "../optimizer_surface_test.ts";
