@@ -16,6 +16,7 @@ import "../learning_rate_test.ts";
 import "../optimizer_surface_test.ts";
 import "../variable_store_test.ts";
 import "../region_binding_test.ts";
+import "../request_device_test.ts";
 import "../step_cost_test.ts";
 import "../schedules_test.ts";
 import "../layout_test.ts";
