@@ -92,7 +92,7 @@ export function fused(device: GPUDevice, c: BenchCase): Running {
     };
   }
   const vars = c.sizes.map((n, i) => store.variable(`v${i}`, [n], random(n)));
-  for (const v of vars) device.queue.writeBuffer(v.grad.buffer, v.grad.offset, random(v.size));
+  for (const v of vars) device.queue.writeBuffer(v.grad.buffer, v.grad.offset, random(v.length));
   const pairs = vars.map((v) => [v.grad, v] as const);
   return {
     device,

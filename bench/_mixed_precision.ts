@@ -13,7 +13,7 @@ export function halfGradients(device: GPUDevice, c: BenchCase): Running {
   const vars = c.sizes.map((n, i) => store.variable(`v${i}`, [n], random(n)));
   for (const v of vars) {
     const bits = new Uint16Array(v.grad.byteLength / 2);
-    bits.set(Uint16Array.from(random(v.size), halfBits));
+    bits.set(Uint16Array.from(random(v.length), halfBits));
     device.queue.writeBuffer(v.grad.buffer, v.grad.offset, bits);
   }
   const pairs = vars.map((v) => [v.grad, v] as const);
@@ -31,7 +31,11 @@ export function lossScaled(device: GPUDevice, c: BenchCase): Running {
   const opt = new LossScaleOptimizer(new Adagrad({ learningRate: 0.01, ...c.clip }));
   const vars = c.sizes.map((n, i) => store.variable(`v${i}`, [n], random(n)));
   for (const v of vars) {
-    device.queue.writeBuffer(v.grad.buffer, v.grad.offset, random(v.size).map((x) => x * 2 ** 15));
+    device.queue.writeBuffer(
+      v.grad.buffer,
+      v.grad.offset,
+      random(v.length).map((x) => x * 2 ** 15),
+    );
   }
   const pairs = vars.map((v) => [v.grad, v] as const);
   return {

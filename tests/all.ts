@@ -2,6 +2,7 @@
 // its own isolate, and Deno's WebGPU corrupts its heap once a handful of isolates have used a
 // device (see README, "Why one isolate"). Node and Bun run the *_test.ts files directly.
 import "./browser_assert_test.ts";
+import "./checkpoint_file_test.ts";
 import "./checkpoint_test.ts";
 import "./clipping_test.ts";
 import "./demo_test.ts";
@@ -16,6 +17,7 @@ import "./learning_rate_test.ts";
 import "./loss_scale_test.ts";
 import "./optimizer_surface_test.ts";
 import "./radix_sort_test.ts";
+import "./region_binding_test.ts";
 import "./reliability_test.ts";
 import "./refusals_test.ts";
 import "./request_device_test.ts";

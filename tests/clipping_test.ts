@@ -169,7 +169,7 @@ for (const c of CASES) {
       }
       for (let step = 0; step < 3; step++) {
         const active = tracked.filter((_, i) => !c.skip || (i + step) % c.skip !== 0);
-        const grads = active.map((t) => randomValues(random, t.v.size, 0.05, c.scale ?? 2));
+        const grads = active.map((t) => randomValues(random, t.v.length, 0.05, c.scale ?? 2));
         const clipped = refClip(grads.map((g) => Float64Array.from(g)), c.clip);
         active.forEach((t, k) => {
           refStep(t.ref, clipped[k], Math.fround(lr), Math.fround(1e-7));
@@ -209,7 +209,7 @@ test("norm clipping is bit-identical from run to run (fixed-order sums)", async 
       const opt = own(new Adagrad({ learningRate: 0.05, ...clip }));
       const vars = sizes.map((n, i) => store.variable(`v${i}`, [n], randomValues(random, n)));
       for (let step = 0; step < 3; step++) {
-        await opt.applyGradients(vars.map((v) => [randomValues(random, v.size, 0.05, 2), v]));
+        await opt.applyGradients(vars.map((v) => [randomValues(random, v.length, 0.05, 2), v]));
       }
       return Promise.all(
         vars.map(async (v) => Array.from(new Uint32Array((await v.read()).buffer))),

@@ -58,7 +58,7 @@ for (const { limits, lr, initial, epsilon } of CONFIGS) {
       });
       for (let step = 0; step < 4; step++) {
         const pairs: GradientPair[] = tracked.map(({ v, ref }) => {
-          const g = randomValues(random, v.size);
+          const g = randomValues(random, v.length);
           refStep(ref, g, Math.fround(lr), Math.fround(epsilon));
           return [g, v];
         });
@@ -88,7 +88,7 @@ test("arena boundaries: small arenas, variables spread over many of them", async
     for (let step = 0; step < 3; step++) {
       const lr = Math.fround(0.01 / (1 + 0.1 * step));
       const pairs: GradientPair[] = tracked.map(({ v, ref }) => {
-        const g = randomValues(random, v.size);
+        const g = randomValues(random, v.length);
         refStep(ref, g, lr, Math.fround(1e-7));
         return [g, v];
       });
@@ -123,7 +123,7 @@ test("1,200 variables with a random third missing each step: skipped ones keep t
           skipped.push(t);
           return [null, t.v];
         }
-        const g = randomValues(random, t.v.size);
+        const g = randomValues(random, t.v.length);
         refStep(t.ref, g, Math.fround(0.1), Math.fround(1e-7));
         return [g, t.v];
       });
@@ -345,7 +345,7 @@ test("a step writes nothing outside the variables: arena padding keeps its bits 
     const grads = vars[0].grad.buffer;
     device.queue.writeBuffer(grads, 0, new Float32Array(grads.size / 4).fill(7));
     for (let step = 0; step < 3; step++) {
-      await opt.applyGradients(vars.map((v) => [randomValues(random, v.size), v] as const));
+      await opt.applyGradients(vars.map((v) => [randomValues(random, v.length), v] as const));
     }
     const snap = new Snapshot(device);
     const arenaVars = await snap.slice({
@@ -360,7 +360,7 @@ test("a step writes nothing outside the variables: arena padding keeps its bits 
       byteLength: slot0.buffer.size,
     });
     const inside = new Set<number>();
-    for (const v of vars) for (let i = 0; i < v.size; i++) inside.add(v.offset / 4 + i);
+    for (const v of vars) for (let i = 0; i < v.length; i++) inside.add(v.offset / 4 + i);
     let padding = 0;
     for (let i = 0; i < arenaVars.length; i++) {
       if (inside.has(i)) continue;

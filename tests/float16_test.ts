@@ -140,7 +140,8 @@ test("dense float16 gradients from every source, with each clipping mode, agains
       const vars = sizes.map((n, i) => store.variable(`h${i}`, [n], inits[i]));
       const twins = sizes.map((n, i) => plain.variable(`f${i}`, [n], inits[i]));
       assert.equal(vars[0].grad.dtype, "float16");
-      assert.equal(vars[0].grad.size, 1001);
+      assert.equal(vars[0].grad.length, 1001);
+      assert.equal(vars[0].grad.size, 2004); // bytes, as a GPUBufferBinding's
       assert.equal(vars[0].grad.byteLength, 2004);
       assert.equal(vars[1].grad.offset % device.limits.minStorageBufferOffsetAlignment, 0);
       const opt = own(new Adagrad({ learningRate: 0.05, ...clip }));

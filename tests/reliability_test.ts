@@ -208,7 +208,7 @@ for (let seed = 1; seed <= FUZZ_CASES; seed++) {
             pairs.push([new IndexedSlices(values, indices, x.v.shape), x.v]);
             grads.push({ k, values, indices });
           } else {
-            const values = randomValues(random, x.v.size);
+            const values = randomValues(random, x.v.length);
             pairs.push([values, x.v]);
             grads.push({ k, values });
           }

@@ -33,7 +33,7 @@ for (const variables of [10, 100, 1000]) {
         assert.equal(store.arenaCount, 1);
         // Gradients uploaded from the CPU cost no GPU allocation either.
         reset(counts);
-        await opt.applyGradients(vars.map((v) => [randomValues(random, v.size), v]));
+        await opt.applyGradients(vars.map((v) => [randomValues(random, v.length), v]));
         assert.deepEqual(counts.created, {});
         assert.equal(counts.dispatches, 1);
         opt.destroy();

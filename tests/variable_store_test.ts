@@ -28,8 +28,9 @@ for (const limits of ["default", "adapter"] as LimitsChoice[]) {
         entries: [{ binding: 0, visibility: 4, buffer: { type: "storage" } }],
       });
       for (const v of vars) {
-        device.createBindGroup({ layout, entries: [{ binding: 0, resource: v.binding }] });
-        device.createBindGroup({ layout, entries: [{ binding: 0, resource: v.grad.binding }] });
+        for (const resource of [v, v.binding, v.grad, v.grad.binding]) {
+          device.createBindGroup({ layout, entries: [{ binding: 0, resource }] });
+        }
       }
       store.destroy();
       await Promise.resolve();
@@ -49,8 +50,9 @@ test("init values, write and read round-trip bit-exactly, before and after alloc
     const b1 = randomValues(random, 21);
     b.write(b1); // queued before allocation
     assert.deepEqual(b.shape, [7, 3]);
-    assert.equal(b.size, 21);
-    assert.equal(c.size, 1);
+    assert.equal(b.length, 21);
+    assert.equal(b.size, 84); // bytes, as a GPUBufferBinding's
+    assert.equal(c.length, 1);
     const aRead = await a.read();
     assert.notEqual(aRead[0], 12345);
     assert.deepEqual(aRead.subarray(1), a0.subarray(1));

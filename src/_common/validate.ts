@@ -97,9 +97,9 @@ export interface GpuRange {
 }
 
 /**
- * Resolves a `GPUBuffer`, a `{ buffer, offset?, size? }` binding or a `BufferRegion` (anything with
- * `buffer`, `offset` and `byteLength`) to bytes, checked against the buffer; null if `x` is none
- * of these.
+ * Resolves a `GPUBuffer` or a `{ buffer, offset?, size? }` binding (a `BufferRegion` is one; its
+ * `byteLength` is read first, for objects that have one) to bytes, checked against the buffer;
+ * null if `x` is neither.
  */
 export function gpuRange(x: unknown, what: string): GpuRange | null {
   let buffer: GPUBuffer;

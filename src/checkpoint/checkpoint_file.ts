@@ -1,28 +1,5 @@
 import { type CheckpointTargets, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-
-/** The part of `node:fs/promises` used here (typed locally: the package has no Node types). */
-interface FileSystem {
-  open(path: string, flags: string): Promise<{
-    writeFile(data: Uint8Array): Promise<void>;
-    sync(): Promise<void>;
-    close(): Promise<void>;
-  }>;
-  rename(from: string, to: string): Promise<void>;
-  rm(path: string, options: { force: boolean }): Promise<void>;
-  readFile(path: string): Promise<Uint8Array>;
-}
-
-// node:fs is loaded on first use, so the package imports no runtime module until a file is
-// written (Deno, Node and Bun all provide it; browsers do not have files). Not by a literal
-// `import("node:fs/promises")`: bundlers' browser builds fail to resolve it, although a browser
-// never calls this. `process.getBuiltinModule` (Deno 2, Node 20.16+, Bun) needs no import at all.
-async function fs(): Promise<FileSystem> {
-  const runtime = globalThis as { process?: { getBuiltinModule?(id: string): unknown } };
-  const builtin = runtime.process?.getBuiltinModule?.("node:fs/promises");
-  if (builtin) return builtin as FileSystem;
-  const specifier = "node:fs/promises";
-  return await import(specifier) as FileSystem;
-}
+import { type FileSystem, fileSystem } from "./_file_system.ts";
 
 /**
  * Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the new one,
@@ -33,9 +10,17 @@ async function fs(): Promise<FileSystem> {
  * ```ts ignore
  * await writeFileAtomic("run.safetensors", bytes);
  * ```
+ *
+ * @throws {Error} in a browser, which has no files (keep {@linkcode saveCheckpoint}'s bytes
+ *   there), or on a runtime too old to have `process.getBuiltinModule` (before Node 20.16, Deno
+ *   2.1)
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const { open, rename, rm } = await fs();
+  await writeAtomic(fileSystem("writeFileAtomic"), path, bytes);
+}
+
+async function writeAtomic(fs: FileSystem, path: string, bytes: Uint8Array): Promise<void> {
+  const { open, rename, rm } = fs;
   const temporary = `${path}.${Date.now()}-${Math.random().toString(36).slice(2)}.tmp`;
   try {
     const file = await open(temporary, "w");
@@ -60,13 +45,18 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
  * ```ts ignore
  * await saveCheckpointFile("run.safetensors", { variables: store.variables, optimizer: opt });
  * ```
+ *
+ * @throws {Error} in a browser, which has no files (keep {@linkcode saveCheckpoint}'s bytes
+ *   there), or on a runtime too old to have `process.getBuiltinModule` (before Node 20.16, Deno
+ *   2.1)
  */
 export async function saveCheckpointFile(
   path: string,
   targets: CheckpointTargets,
   metadata: Record<string, string> = {},
 ): Promise<void> {
-  await writeFileAtomic(path, await saveCheckpoint(targets, metadata));
+  const fs = fileSystem("saveCheckpointFile"); // before the read-back, where there are no files
+  await writeAtomic(fs, path, await saveCheckpoint(targets, metadata));
 }
 
 /**
@@ -77,11 +67,15 @@ export async function saveCheckpointFile(
  * ```ts ignore
  * await restoreCheckpointFile("run.safetensors", { variables: store.variables, optimizer: opt });
  * ```
+ *
+ * @throws {Error} in a browser, which has no files (keep {@linkcode saveCheckpoint}'s bytes
+ *   there), or on a runtime too old to have `process.getBuiltinModule` (before Node 20.16, Deno
+ *   2.1)
  */
 export async function restoreCheckpointFile(
   path: string,
   targets: CheckpointTargets,
 ): Promise<void> {
-  const { readFile } = await fs();
+  const { readFile } = fileSystem("restoreCheckpointFile");
   restoreCheckpoint(new Uint8Array(await readFile(path)), targets);
 }

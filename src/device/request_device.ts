@@ -1,4 +1,6 @@
 import { describe } from "../_common/validate.ts";
+import { detectRuntime } from "./_runtime.ts";
+import { badGpuOptionMessage, noAdapterMessage, noEntryPointMessage } from "./_webgpu_help.ts";
 
 /** Options of {@linkcode requestDevice}. */
 export interface RequestDeviceOptions {
@@ -60,8 +62,11 @@ const entryPoints = new Set<GPU>();
  * device.destroy();
  * ```
  *
- * @throws {TypeError} when there is no WebGPU entry point, with the recipe for this runtime
- * @throws {Error} when there is no adapter, or the device request fails
+ * @throws {TypeError} when there is no WebGPU entry point (`navigator.gpu`, or a `gpu` option
+ *   that is one), saying what to do in this runtime: the Deno version or flag, Node's and Bun's
+ *   npm packages, the browser's setting, or a secure context for a page
+ * @throws {Error} when there is no adapter, saying what to check in this runtime (the driver,
+ *   Vulkan or lavapipe on Linux, the browser's GPU page), or when the device request fails
  */
 export async function requestDevice(options: RequestDeviceOptions = {}): Promise<GPUDevice> {
   if (typeof options !== "object" || options === null) {
@@ -71,26 +76,16 @@ export async function requestDevice(options: RequestDeviceOptions = {}): Promise
   if (limits !== "default" && limits !== "adapter") {
     throw new RangeError(`requestDevice: limits must be "default" or "adapter", got ${limits}`);
   }
+  if (options.gpu !== undefined && typeof options.gpu?.requestAdapter !== "function") {
+    throw new TypeError(badGpuOptionMessage(options.gpu));
+  }
   const gpu = options.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu || typeof gpu.requestAdapter !== "function") {
-    const g = globalThis as { Bun?: unknown; Deno?: unknown; process?: { versions?: object } };
-    const hint = g.Bun
-      ? "On Bun: `import { setupGlobals } from 'bun-webgpu'; await setupGlobals();` first."
-      : g.Deno
-      ? "On Deno before 2.9, run with --unstable-webgpu."
-      : g.process?.versions && "node" in g.process.versions
-      ? "On Node: `npm install webgpu`, then pass `gpu: create([])` (from 'webgpu')."
-      : "Pass the WebGPU entry point as `gpu`.";
-    throw new TypeError(`requestDevice: no WebGPU entry point (navigator.gpu). ${hint}`);
+    throw new TypeError(noEntryPointMessage(detectRuntime()));
   }
   if (options.gpu) entryPoints.add(options.gpu);
   const adapter = await gpu.requestAdapter(powerPreference ? { powerPreference } : undefined);
-  if (!adapter) {
-    throw new Error(
-      "requestDevice: no WebGPU adapter. Install a GPU driver, or Mesa's software Vulkan driver " +
-        "(lavapipe, Mesa >= 25) on a machine without a GPU.",
-    );
-  }
+  if (!adapter) throw new Error(noAdapterMessage(detectRuntime(), powerPreference));
   const required: Record<string, number> = {};
   if (limits === "adapter") {
     for (const key of BUFFER_LIMITS) required[key] = adapter.limits[key];

@@ -51,14 +51,17 @@ export class Slot {
     return this.variableName ? `${this.variableName}/${this.slotName}` : this.slotName;
   }
 
-  /** Where the slot lives: buffer, byte offset and byte length. */
+  /**
+   * Where the slot lives: a {@linkcode BufferRegion}, which a shader binds as it is (`size` in
+   * bytes, `length` in elements).
+   */
   get region(): BufferRegion {
     return this.#locate();
   }
 
-  /** Number of float32 elements. */
-  get size(): number {
-    return this.#locate().size;
+  /** Number of float32 elements (formerly `size`). */
+  get length(): number {
+    return this.#locate().length;
   }
 
   /** Copies the slot's values to the CPU. */
@@ -68,7 +71,7 @@ export class Slot {
     return readFloats(this.#device, buffer, offset, byteLength);
   }
 
-  /** Overwrites the slot: a `Float32Array` of `size` elements, or one number for all. */
+  /** Overwrites the slot: a `Float32Array` of `length` elements, or one number for all. */
   write(data: Float32Array | number): void {
     assertDeviceAlive(this.#device, `slot '${this.name}'`);
     const { buffer, offset, byteLength } = this.#locate();

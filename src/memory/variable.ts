@@ -8,9 +8,10 @@ let arenaOfVariable: (v: Variable) => Arena;
 let indexOfVariable: (v: Variable) => number;
 
 /**
- * A float32 variable living in a {@linkcode VariableStore} arena. Bind `buffer` at `offset` for
- * `byteLength` bytes (or just use `binding`) in your own shaders; write its gradient into `grad`
- * (same layout, in the store's gradient arena) and hand `[v.grad, v]` to
+ * A float32 variable living in a {@linkcode VariableStore} arena. It is a `GPUBufferBinding`
+ * itself: bind it as it is (`resource: w`) in your own shaders, where `buffer`, `offset` and
+ * `size` are in bytes, as WebGPU reads them; `length` counts the elements. Write its gradient into
+ * `grad` (same layout, in the store's gradient arena; also a binding) and hand `[v.grad, v]` to
  * {@linkcode Adagrad.applyGradients}.
  *
  * Created by {@linkcode VariableStore.variable}; not constructed directly. The store allocates an
@@ -24,17 +25,30 @@ let indexOfVariable: (v: Variable) => number;
  * const device = await adapter!.requestDevice();
  * const store = new VariableStore(device);
  * const w = store.variable("dense/kernel", [3, 2], new Float32Array([1, 2, 3, 4, 5, 6]));
- * console.log(w.size, w.byteLength); // 6 24
+ * console.log(w.length, w.size); // 6 24: elements, bytes
  * console.log(await w.read()); // Float32Array [1, 2, 3, 4, 5, 6]
+ * const layout = device.createBindGroupLayout({
+ *   entries: [
+ *     { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "read-only-storage" } },
+ *     { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: "storage" } },
+ *   ],
+ * });
+ * // Your shader reads all 6 weights and writes all 6 gradients.
+ * device.createBindGroup({
+ *   layout,
+ *   entries: [{ binding: 0, resource: w }, { binding: 1, resource: w.grad }],
+ * });
  * device.destroy();
  * ```
  */
-export class Variable {
+export class Variable implements GPUBufferBinding {
   /** Unique name within its store, e.g. `"dense/kernel"`. */
   readonly name: string;
   /** Shape, outermost dimension first; `[]` for a scalar. */
   readonly shape: readonly number[];
   /** Number of elements (the product of `shape`). */
+  readonly length: number;
+  /** Byte size, `4 * length`, as `GPUBufferBinding.size` means it. */
   readonly size: number;
   /** Element type; always `"float32"`. */
   readonly dtype: "float32" = "float32";
@@ -47,7 +61,8 @@ export class Variable {
     this.#index = index;
     this.name = name;
     this.shape = Object.freeze([...shape]);
-    this.size = shape.reduce((a, b) => a * b, 1);
+    this.length = shape.reduce((a, b) => a * b, 1);
+    this.size = 4 * this.length; // bytes: WebGPU reads the variable as a GPUBufferBinding
   }
 
   static {
@@ -67,12 +82,15 @@ export class Variable {
     return this.#arena.members[this.#index].offset;
   }
 
-  /** Byte length: `4 * size`. */
+  /** Byte length: the same as `size`. */
   get byteLength(): number {
-    return this.size * 4;
+    return this.size;
   }
 
-  /** `{ buffer, offset, size }` for a bind group entry's `resource`. */
+  /**
+   * The variable as a plain `{ buffer, offset, size }` object. The variable itself is already a
+   * valid `GPUBufferBinding`; this is for code that wants a plain dictionary.
+   */
   get binding(): GPUBufferBinding {
     return { buffer: this.buffer, offset: this.offset, size: this.byteLength };
   }
@@ -94,12 +112,12 @@ export class Variable {
   }
 
   /**
-   * Overwrites the values: a `Float32Array` of `size` elements, or one number for all. The write is
+   * Overwrites the values: a `Float32Array` of `length` elements, or one number for all. The write is
    * queued in order with submitted steps.
    */
   write(data: Float32Array | number): void {
     this.#arena.assertAlive(`variable '${this.name}'`);
-    checkValues(data, this.size, `variable '${this.name}'`);
+    checkValues(data, this.length, `variable '${this.name}'`);
     this.#arena.write(this.#index, data);
   }
 }

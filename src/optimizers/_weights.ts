@@ -35,7 +35,7 @@ export function checkWeightList(
   }
   values.forEach((value, i) => {
     const w = slots[i];
-    if (!(value instanceof Float32Array) || value.length !== w.size) {
+    if (!(value instanceof Float32Array) || value.length !== w.length) {
       const shape = value instanceof Float32Array ? `[${value.length}]` : describe(value);
       throw new TypeError(
         `Optimizer weight shape [${w.shape.join(", ")}] not compatible with provided weight ` +

@@ -1,0 +1,55 @@
+// Reaching `node:fs/promises` with no import in the package's module graph. A static import would
+// make every program load it (and bundlers' browser builds fail to resolve it); a dynamic
+// `import()` of a computed specifier makes `deno publish` warn that it cannot analyze it, a warning
+// JSR shows on the package's page. `process.getBuiltinModule` needs no import at all: Node 20.16+
+// (the npm package asks for 20.19), Deno 2.1+ and Bun have it. Browsers have no files.
+
+/** The part of `node:fs/promises` used here (typed locally: the package has no Node types). */
+export interface FileSystem {
+  open(path: string, flags: string): Promise<{
+    writeFile(data: Uint8Array): Promise<void>;
+    sync(): Promise<void>;
+    close(): Promise<void>;
+  }>;
+  rename(from: string, to: string): Promise<void>;
+  rm(path: string, options: { force: boolean }): Promise<void>;
+  readFile(path: string): Promise<Uint8Array>;
+}
+
+/** What the lookup reads of the global object; a parameter, so that tests can fake a runtime. */
+export interface FileSystemGlobals {
+  process?: { getBuiltinModule?(id: string): unknown };
+}
+
+/**
+ * `node:fs/promises` of this runtime, or an Error that says why there is none: a browser (no
+ * `process`) has no files; a runtime with `process` but no `getBuiltinModule` is too old.
+ *
+ * @param caller the public function that needs files, named in the error
+ */
+export function fileSystem(
+  caller: string,
+  globals: FileSystemGlobals = globalThis as FileSystemGlobals,
+): FileSystem {
+  const runtime = globals.process;
+  if (typeof runtime?.getBuiltinModule === "function") {
+    const fs = runtime.getBuiltinModule("node:fs/promises");
+    if (fs) return fs as FileSystem;
+    throw new Error(
+      `${caller}: this runtime's process.getBuiltinModule has no node:fs/promises, so there are ` +
+        `no files to write; keep the bytes of saveCheckpoint() instead.`,
+    );
+  }
+  if (runtime === undefined || runtime === null) {
+    throw new Error(
+      `${caller}: there are no files here (no node:fs; this looks like a browser). Keep the ` +
+        `bytes of saveCheckpoint() instead, e.g. offer them as a download, and hand them back ` +
+        `to restoreCheckpoint().`,
+    );
+  }
+  throw new Error(
+    `${caller}: this runtime has \`process\` but no process.getBuiltinModule, through which the ` +
+      `package reaches node:fs/promises. Node 20.16 or later, Deno 2.1 or later and current Bun ` +
+      `have it: update the runtime.`,
+  );
+}
