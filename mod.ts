@@ -37,7 +37,9 @@ export {
   CHECKPOINT_FORMAT,
   type CheckpointTargets,
   restoreCheckpoint,
+  type RestoreOptions,
   saveCheckpoint,
+  savedOptimizerConfig,
 } from "./src/checkpoint/checkpoint.ts";
 export {
   restoreCheckpointFile,

@@ -32,6 +32,7 @@ import "./tfjs_options_test.ts";
 import "./tfjs_test.ts";
 import "./variable_store_test.ts";
 import "./web_settings_test.ts";
+import "./zero_grads_test.ts";
 
 import { test } from "node:test";
 import assert from "node:assert/strict";

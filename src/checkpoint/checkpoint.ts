@@ -6,6 +6,29 @@ import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from "./s
 import { Slot } from "../memory/slot.ts";
 import { arenaOf, Variable } from "../memory/variable.ts";
 
+/**
+ * How {@linkcode restoreCheckpoint} treats an optimizer whose settings differ from the ones saved
+ * with the checkpoint.
+ *
+ * @example
+ * ```ts
+ * import type { RestoreOptions } from "@webgpu-adagrad/core";
+ *
+ * const options: RestoreOptions = { settings: "keep" }; // as Keras's load_weights
+ * console.log(options.settings); // "keep"
+ * ```
+ */
+export interface RestoreOptions {
+  /**
+   * When the optimizer's settings (its `getConfig()`, the name aside) differ from the saved ones:
+   * `"refuse"` (the default) throws a TypeError naming each, before anything is written; `"keep"`
+   * restores the state and keeps this optimizer's settings, as Keras's `load_weights` does. To
+   * adopt the saved settings, as PyTorch's `load_state_dict` does, build the optimizer from them
+   * ({@linkcode savedOptimizerConfig}) and restore into that one.
+   */
+  settings?: "refuse" | "keep";
+}
+
 /** The format name written to a checkpoint's metadata. */
 export const CHECKPOINT_FORMAT = "webgpu-adagrad/1";
 
@@ -155,8 +178,13 @@ export async function saveCheckpoint(
  *
  * @throws {TypeError} for a malformed file or any name, shape or dtype that does not match
  */
-export function restoreCheckpoint(bytes: Uint8Array, targets: CheckpointTargets): void {
+export function restoreCheckpoint(
+  bytes: Uint8Array,
+  targets: CheckpointTargets,
+  options: RestoreOptions = {},
+): void {
   checkTargets(targets, "restoreCheckpoint");
+  const settings = checkRestoreOptions(options);
   const file = decodeSafetensors(bytes);
   const fail = (why: string) => new TypeError(`restoreCheckpoint: ${why}`);
   if (file.metadata.format !== CHECKPOINT_FORMAT) {
@@ -188,6 +216,16 @@ export function restoreCheckpoint(bytes: Uint8Array, targets: CheckpointTargets)
     const ownClass = variantOf(opt.constructor).optimizerClass;
     if (savedClass !== undefined && savedClass !== ownClass) {
       throw fail(`the checkpoint holds a ${savedClass}'s state, not a ${ownClass}'s`);
+    }
+    const saved = file.metadata.optimizer_config;
+    const differences = saved === undefined ? [] : settingsDiffer(opt.getConfig(), saved);
+    if (settings === "refuse" && differences.length > 0) {
+      throw fail(
+        `optimizer '${opt.name}' has other settings than the checkpoint's: ` +
+          `${differences.join("; ")}. Pass { settings: "keep" } to keep this optimizer's (as ` +
+          `Keras's load_weights does), or build the optimizer from the saved ones: ` +
+          `${ownClass}.fromConfig(savedOptimizerConfig(bytes))`,
+      );
     }
     const iter = take(`${opt.name}/iter`, "I64", [], `optimizer '${opt.name}'`);
     const iterations = Number(new BigInt64Array(iter.slice().buffer)[0]);
@@ -232,4 +270,61 @@ export function restoreCheckpoint(bytes: Uint8Array, targets: CheckpointTargets)
     );
   }
   for (const write of writes) write();
+}
+
+/**
+ * The optimizer's config saved with a checkpoint (its `getConfig()` then), or null when the
+ * checkpoint holds no optimizer. To adopt the saved settings, as PyTorch's `load_state_dict` does,
+ * build the optimizer from it and restore into that one.
+ *
+ * @example
+ * ```ts ignore
+ * const opt = Adagrad.fromConfig(savedOptimizerConfig(bytes)!);
+ * restoreCheckpoint(bytes, { variables: store.variables, optimizer: opt });
+ * ```
+ */
+export function savedOptimizerConfig(bytes: Uint8Array): Record<string, unknown> | null {
+  const config = decodeSafetensors(bytes).metadata.optimizer_config;
+  return config === undefined ? null : JSON.parse(config);
+}
+
+function checkRestoreOptions(options: unknown): "refuse" | "keep" {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`restoreCheckpoint: options must be an object, got ${describe(options)}`);
+  }
+  const unknown = Object.keys(options).filter((k) => k !== "settings");
+  if (unknown.length > 0) {
+    throw new TypeError(
+      `restoreCheckpoint: unknown option '${unknown[0]}'; the option is settings`,
+    );
+  }
+  const { settings = "refuse" } = options as RestoreOptions;
+  if (settings !== "refuse" && settings !== "keep") {
+    throw new TypeError(
+      `restoreCheckpoint: settings must be "refuse" or "keep", got ${describe(settings)}`,
+    );
+  }
+  return settings;
+}
+
+/** Each setting (config key, the name aside) whose value here differs from the saved one. */
+function settingsDiffer(current: object, savedJson: string): string[] {
+  const saved = JSON.parse(savedJson) as Record<string, unknown>;
+  const here = current as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(here), ...Object.keys(saved)])].sort();
+  const text = (x: unknown) => x === undefined ? "unset" : canonical(x);
+  return keys
+    .filter((k) => k !== "name" && canonical(here[k]) !== canonical(saved[k]))
+    .map((k) => `${k} ${text(here[k])} here, ${text(saved[k])} saved`);
+}
+
+/** JSON with sorted keys, so that equal configs compare equal whatever their key order. */
+function canonical(x: unknown): string {
+  return JSON.stringify(
+    x,
+    (_, v) =>
+      v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a < b ? -1 : 1))
+        : v,
+  ) ?? "undefined";
 }

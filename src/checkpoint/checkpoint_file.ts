@@ -1,4 +1,9 @@
-import { type CheckpointTargets, restoreCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import {
+  type CheckpointTargets,
+  restoreCheckpoint,
+  type RestoreOptions,
+  saveCheckpoint,
+} from "./checkpoint.ts";
 import { type FileSystem, fileSystem } from "./_file_system.ts";
 
 /**
@@ -75,7 +80,8 @@ export async function saveCheckpointFile(
 export async function restoreCheckpointFile(
   path: string,
   targets: CheckpointTargets,
+  options: RestoreOptions = {},
 ): Promise<void> {
   const { readFile } = fileSystem("restoreCheckpointFile");
-  restoreCheckpoint(new Uint8Array(await readFile(path)), targets);
+  restoreCheckpoint(new Uint8Array(await readFile(path)), targets, options);
 }

@@ -104,6 +104,12 @@ export class Arena {
   }
 
   /** The gradients buffer if it was allocated, else null. */
+  /** Records the clear of the whole gradient buffer, if it is allocated. */
+  clearGradients(encoder: GPUCommandEncoder): void {
+    this.assertAlive(`the gradients of ${this.label}`);
+    if (this.#gradBuffer) encoder.clearBuffer(this.#gradBuffer);
+  }
+
   get gradBufferIfAllocated(): GPUBuffer | null {
     return this.#gradBuffer;
   }

@@ -105,6 +105,23 @@ export class Variable implements GPUBufferBinding {
     return this.#grad;
   }
 
+  /**
+   * Zeroes this variable's gradient region on the GPU (see {@linkcode VariableStore.zeroGrads}):
+   * recorded on `encoder`, or submitted at once without one.
+   *
+   * @example
+   * ```ts ignore
+   * w.zeroGrad(encoder); // before a backward pass that adds into w.grad
+   * ```
+   */
+  zeroGrad(encoder?: GPUCommandEncoder): void {
+    const { buffer, offset, byteLength } = this.grad;
+    const device = this.#arena.device;
+    const own = encoder ?? device.createCommandEncoder({ label: `${this.name} zero grad` });
+    own.clearBuffer(buffer, offset, byteLength);
+    if (!encoder) device.queue.submit([own.finish()]);
+  }
+
   /** Copies the current values to the CPU. */
   read(): Promise<Float32Array> {
     this.#arena.assertAlive(`variable '${this.name}'`);

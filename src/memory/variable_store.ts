@@ -211,6 +211,33 @@ export class VariableStore {
     return this.#byName.get(name);
   }
 
+  /**
+   * Zeroes every variable's gradient region on the GPU (PyTorch's `zero_grad()`), for backward
+   * shaders that add into `grad` rather than overwrite it: a region keeps its contents after a
+   * step. With `encoder`, the clears are recorded there, in order with your own passes; without
+   * one, they are submitted at once, queued in order with the steps. Gradient buffers not
+   * allocated yet are zero already and stay unallocated.
+   *
+   * @example
+   * ```ts
+   * import { VariableStore } from "@webgpu-adagrad/core";
+   *
+   * const adapter = await navigator.gpu.requestAdapter();
+   * const device = await adapter!.requestDevice();
+   * const store = new VariableStore(device);
+   * const w = store.variable("w", [4], 1);
+   * device.queue.writeBuffer(w.grad.buffer, w.grad.offset, new Float32Array([1, 2, 3, 4]));
+   * store.zeroGrads(); // w.grad holds zeros again
+   * device.destroy();
+   * ```
+   */
+  zeroGrads(encoder?: GPUCommandEncoder): void {
+    this.#assertAlive();
+    const own = encoder ?? this.device.createCommandEncoder({ label: `${this.label} zero grads` });
+    for (const arena of this.#arenas) arena.clearGradients(own);
+    if (!encoder) this.device.queue.submit([own.finish()]);
+  }
+
   /** Allocates every arena now; variables declared afterwards start a new arena. */
   allocate(): void {
     this.#assertAlive();
