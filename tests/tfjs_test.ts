@@ -246,6 +246,15 @@ test("TfjsAdagrad: bad input is refused before anything changes", () =>
     tf.dispose([w, g, int, short, onCpu, g2]);
   }));
 
+test("TfjsAdagrad: a learning rate passed first, as tf.train.adagrad takes it, is refused", () => {
+  // It used to be dropped without a word (the default 0.001 trained instead).
+  assert.throws(() => new TfjsAdagrad(0.01 as never), {
+    name: "TypeError",
+    message: /got number 0\.01; name the learning rate: \{ learningRate: 0\.01 \}$/,
+  });
+  assert.throws(() => new TfjsAdagrad(null as never), { name: "TypeError" });
+});
+
 test("TfjsAdagrad: a variable on another GPUDevice is refused", () =>
   withTfjs(async () => {
     const shared = await tfjsOnSharedDevice();
