@@ -3,9 +3,9 @@
  * package.json), doing what dnt does (dnt itself is on JSR only, out of reach here):
  *
  * 1. `src/_kernels/shaders.ts` checked against `shaders/*.wgsl`;
- * 2. `mod.ts` and `src/` compiled to ES modules with declarations in `npm/esm/`, relative `.ts`
- *    specifiers rewritten to `.js` in the JavaScript (`rewriteRelativeImportExtensions`) and in
- *    the declarations (this script);
+ * 2. the entry points (`mod.ts`, `tfjs.ts`, `node.ts`) and `src/` compiled to ES modules with
+ *    declarations in `npm/esm/`, relative `.ts` specifiers rewritten to `.js` in the JavaScript
+ *    (`rewriteRelativeImportExtensions`) and in the declarations (this script);
  * 3. `npm/package.json` generated (version from deno.json), README and LICENSE copied;
  * 4. the tests compiled into `npm/.test/` around a copy of the built `esm/` files, so that Node
  *    runs them against exactly what is published.
@@ -79,18 +79,23 @@ function packageJson(deno: { version: string }) {
     exports: {
       ".": { types: "./esm/mod.d.ts", default: "./esm/mod.js" },
       "./tfjs": { types: "./esm/tfjs.d.ts", default: "./esm/tfjs.js" },
+      "./node": { types: "./esm/node.d.ts", default: "./esm/node.js" },
     },
     files: ["esm/", "README.md", "LICENSE"],
-    // tfjs.js registers TfjsAdagrad with TF.js's serialization (what loading a saved model needs).
-    sideEffects: ["./esm/tfjs.js", "./esm/src/tfjs/tfjs_adagrad.js"],
-    // Only `webgpu-adagrad/tfjs` needs TF.js; the main entry has no dependencies.
+    // tfjs.js registers TfjsAdagrad with TF.js's serialization (what loading a saved model needs);
+    // node.js installs navigator.gpu.
+    sideEffects: ["./esm/tfjs.js", "./esm/src/tfjs/tfjs_adagrad.js", "./esm/node.js"],
+    // Only `webgpu-adagrad/tfjs` needs TF.js and only `webgpu-adagrad/node` needs `webgpu`; the
+    // main entry has no dependencies.
     peerDependencies: {
       "@tensorflow/tfjs-core": "^4.22.0",
       "@tensorflow/tfjs-backend-webgpu": "^4.22.0",
+      webgpu: ">=0.6.2",
     },
     peerDependenciesMeta: {
       "@tensorflow/tfjs-core": { optional: true },
       "@tensorflow/tfjs-backend-webgpu": { optional: true },
+      webgpu: { optional: true },
     },
     engines: { node: ">=20.19" },
     _generatedBy: "scripts/build_npm.ts",
@@ -108,7 +113,7 @@ export async function buildNpm(): Promise<void> {
   await mkdir(OUT);
   await tsc("tsconfig.lib.json", {
     compilerOptions: { ...COMPILER_OPTIONS, outDir: "esm", declaration: true, types: [] },
-    files: ["../mod.ts", "../tfjs.ts"],
+    files: ["../mod.ts", "../tfjs.ts", "../node.ts"],
   });
   await fixDeclarations(`${OUT}/esm`);
   await writeFile(`${OUT}/esm/package.json`, JSON.stringify({ type: "module" }, null, 2) + "\n");

@@ -94,13 +94,16 @@ if (!only) {
   if (!browser.success) Deno.exit(browser.code || 1); // it has said which checks failed
 }
 
-// Examples in JSDoc and README: type-checked, as each would otherwise run in an isolate of its own.
+// Examples in JSDoc, README.md and docs/: type-checked, as each would otherwise run in an isolate
+// of its own (the named blocks also run, in tests/docs_test.ts and the npm checks).
+const docs = (await readdir("docs")).filter((f) => f.endsWith(".md")).sort().map((f) =>
+  `docs/${f}`
+);
 for (
-  const args of [["check", "--doc", "mod.ts", "tfjs.ts", "src/"], [
-    "check",
-    "--doc-only",
-    "README.md",
-  ]]
+  const args of [
+    ["check", "--doc", "mod.ts", "tfjs.ts", "node.ts", "src/"],
+    ["check", "--doc-only", "README.md", ...docs],
+  ]
 ) {
   const { success, code } = await new Deno.Command(deno, { args }).spawn().status;
   if (!success) Deno.exit(code || 1);

@@ -8,6 +8,7 @@ import "./demo_test.ts";
 import "./dense_reference_test.ts";
 import "./errors_test.ts";
 import "./float16_test.ts";
+import "./install_gpu_test.ts";
 import "./keras_vectors_test.ts";
 import "./layout_test.ts";
 import "./learning_rate_test.ts";

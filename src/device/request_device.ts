@@ -1,4 +1,5 @@
 import { describe } from "../_common/validate.ts";
+import { missingGpuHint } from "./_install_gpu.ts";
 
 /** Options of {@linkcode requestDevice}. */
 export interface RequestDeviceOptions {
@@ -36,18 +37,19 @@ const BUFFER_LIMITS = [
 const entryPoints = new Set<GPU>();
 
 /**
- * A `GPUDevice` on any runtime, with the adapter's larger buffer limits when asked. The package
- * never imports a runtime's WebGPU module itself: pass the entry point where there is no
- * `navigator.gpu`.
+ * A `GPUDevice` on any runtime, with the adapter's larger buffer limits when asked. It finds
+ * `navigator.gpu`, or takes the entry point as `gpu`; the main entry point never imports a
+ * runtime's WebGPU module (only the opt-in `webgpu-adagrad/node` does).
  *
- * - Deno, browsers: `await requestDevice()`.
- * - Node: `npm install webgpu`, then
+ * - Deno (2.x: no flag needed), browsers: `await requestDevice()`.
+ * - Node: `npm install webgpu`, make `import "webgpu-adagrad/node";` the module's first import
+ *   (it installs `navigator.gpu`), then `await requestDevice()`. Or, by hand:
  *   `Object.assign(globalThis, globals); await requestDevice({ gpu: create([]) })`
  *   with `create` and `globals` from `"webgpu"`. Dawn prints a few `Warning: ... artificially
  *   reduced` lines on stderr; they are harmless.
  * - Bun: `npm install bun-webgpu`, `await setupGlobals()` from it, then `await requestDevice()`.
  *   `bun-webgpu` 0.1.7 rejects any `requiredLimits`, so `limits: "adapter"` fails there; Node's
- *   `webgpu` also loads in Bun and takes them (pass `gpu: create([])` as on Node).
+ *   `webgpu` also loads in Bun and takes them (`import "webgpu-adagrad/node"`, as on Node).
  *
  * @example
  * ```ts
@@ -73,15 +75,10 @@ export async function requestDevice(options: RequestDeviceOptions = {}): Promise
   }
   const gpu = options.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu || typeof gpu.requestAdapter !== "function") {
-    const g = globalThis as { Bun?: unknown; Deno?: unknown; process?: { versions?: object } };
-    const hint = g.Bun
-      ? "On Bun: `import { setupGlobals } from 'bun-webgpu'; await setupGlobals();` first."
-      : g.Deno
-      ? "On Deno before 2.9, run with --unstable-webgpu."
-      : g.process?.versions && "node" in g.process.versions
-      ? "On Node: `npm install webgpu`, then pass `gpu: create([])` (from 'webgpu')."
-      : "Pass the WebGPU entry point as `gpu`.";
-    throw new TypeError(`requestDevice: no WebGPU entry point (navigator.gpu). ${hint}`);
+    throw new TypeError(
+      `requestDevice: no WebGPU entry point (navigator.gpu). ${missingGpuHint()} ` +
+        "Or pass the entry point as `gpu`.",
+    );
   }
   if (options.gpu) entryPoints.add(options.gpu);
   const adapter = await gpu.requestAdapter(powerPreference ? { powerPreference } : undefined);
