@@ -48,7 +48,8 @@ const entryPoints = new Set<GPU>();
  *   with `create` and `globals` from `"webgpu"`. Dawn prints a few `Warning: ... artificially
  *   reduced` lines on stderr; they are harmless.
  * - Bun: `npm install bun-webgpu`, `await setupGlobals()` from it, then `await requestDevice()`.
- *   `bun-webgpu` 0.1.7 rejects any `requiredLimits`, so `limits: "adapter"` fails there; Node's
+ *   `bun-webgpu` 0.1.7 refuses any `requiredLimits` (`OperationError: Value must be between 0
+ *   and 0, got 8`), so `limits: "adapter"` fails there, with an error that says so; Node's
  *   `webgpu` also loads in Bun and takes them (`import "webgpu-adagrad/node"`, as on Node).
  *
  * @example
@@ -98,5 +99,20 @@ export async function requestDevice(options: RequestDeviceOptions = {}): Promise
   if (Object.keys(required).length > 0) descriptor.requiredLimits = required;
   if (requiredFeatures?.length) descriptor.requiredFeatures = requiredFeatures;
   if (label !== undefined) descriptor.label = label;
-  return await adapter.requestDevice(descriptor);
+  try {
+    return await adapter.requestDevice(descriptor);
+  } catch (e) {
+    if (!descriptor.requiredLimits) throw e;
+    // bun-webgpu's refusal reads "Value must be between 0 and 0, got 8", which names no limit.
+    const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    const bun = (globalThis as { Bun?: unknown }).Bun
+      ? ` bun-webgpu 0.1.7 refuses any limits: on Bun, use Node's \`webgpu\` instead ` +
+        "(`import 'webgpu-adagrad/node';` as the first import, no setupGlobals()), or leave " +
+        "`limits` and `requiredLimits` out."
+      : "";
+    throw new Error(
+      `requestDevice: the adapter refused the limits ${JSON.stringify(required)} (${why}).${bun}`,
+      { cause: e },
+    );
+  }
 }
