@@ -261,11 +261,14 @@ test("useDeviceForTfjs without navigator.gpu says how to get it on this runtime"
   const own = Object.getOwnPropertyDescriptor(globalThis, "navigator");
   Object.defineProperty(globalThis, "navigator", { value: {}, configurable: true, writable: true });
   try {
+    const g = globalThis as { process?: { versions?: { node?: string } } };
     const runtime = "Deno" in globalThis
       ? /On Deno 1\.x, run with --unstable-webgpu/
       : "Bun" in globalThis
       ? /On Bun: .*setupGlobals/
-      : /On Node: .*import 'webgpu-adagrad\/node';.* your first import/;
+      : g.process?.versions?.node
+      ? /On Node: .*import 'webgpu-adagrad\/node';.* your first import/
+      : /Use a browser with WebGPU/; // the browser tests run this file in a page
     await assert.rejects(useDeviceForTfjs(device, "webgpu-no-navigator"), (e: Error) => {
       assert.equal(e.name, "TypeError");
       assert.match(e.message, /needs navigator\.gpu, which is missing/);
