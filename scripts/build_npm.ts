@@ -22,6 +22,7 @@ import process from "node:process";
 import { readShaderFiles, renderShaderModule, SHADER_DIR } from "./gen_shaders.ts";
 import { run } from "./_run.ts";
 import { NPM_NAME, OUT } from "./_npm_layout.ts";
+import { REPOSITORY_URL } from "./_repository.ts";
 
 /** Compiler options shared by the library and test builds (dnt's ESM pass, TypeScript 6). */
 const COMPILER_OPTIONS = {
@@ -72,6 +73,10 @@ function packageJson(deno: { version: string }) {
     description: "Keras's Adagrad (tf.keras.optimizers.Adagrad, TF 2.x) as fused WebGPU compute " +
       "shaders: dense and sparse (IndexedSlices) steps in one submit, plus row-wise Adagrad.",
     keywords: ["webgpu", "adagrad", "optimizer", "keras", "wgsl", "machine-learning", "gpu"],
+    homepage: `${REPOSITORY_URL}#readme`,
+    // npm's page resolves the README's relative links (docs/*.md) against the repository.
+    repository: { type: "git", url: `git+${REPOSITORY_URL}.git` },
+    bugs: { url: `${REPOSITORY_URL}/issues` },
     license: "MIT",
     type: "module",
     module: "./esm/mod.js",

@@ -10,7 +10,8 @@
  * 4. Bun: `bun test` on the TypeScript test files;
  * 5. the browser: the reference tests inside a page in headless Chromium, the training page, README's
  *    import-map recipe and a bundler build (scripts/browser_tests.ts);
- * 6. the JSDoc and README examples, type-checked.
+ * 6. the JSDoc, README.md and docs/*.md examples, type-checked (tests/docs_test.ts runs README.md's
+ *    Quick start and the guide's examples; the npm checks run the Node ones).
  *
  * Deno's WebGPU sometimes crashes the process while tearing it down after the last test
  * (`corrupted size vs. prev_size in fastbins`, SIGABRT; see README, "Why Deno 2.8.3"). The suite

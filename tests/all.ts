@@ -6,6 +6,7 @@ import "./checkpoint_test.ts";
 import "./clipping_test.ts";
 import "./demo_test.ts";
 import "./dense_reference_test.ts";
+import "./docs_test.ts";
 import "./errors_test.ts";
 import "./float16_test.ts";
 import "./install_gpu_test.ts";
