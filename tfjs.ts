@@ -4,6 +4,10 @@
  * WebGPU backend; one fused step over every variable, in place, per call. Needs the peer
  * dependencies `@tensorflow/tfjs-core` and `@tensorflow/tfjs-backend-webgpu` (4.x).
  *
+ * On Node, TF.js's WebGPU backend registers itself only if `navigator.gpu` exists when it is
+ * imported: make `import "webgpu-adagrad/node";` (JSR: `@webgpu-adagrad/core/node`) the first
+ * import of the module, before TF.js's.
+ *
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
@@ -14,7 +18,7 @@
  * const x = tf.variable(tf.scalar(3), true, "x");
  * const opt = new TfjsAdagrad({ learningRate: 0.5 });
  * for (let i = 0; i < 10; i++) opt.minimize(() => tf.square(x));
- * console.log(x.dataSync()[0]); // closer to 0
+ * console.log((await x.data())[0]); // closer to 0 (dataSync() needs a browser canvas)
  * opt.dispose();
  * ```
  *

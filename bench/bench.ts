@@ -258,9 +258,12 @@ const find = (name: string) => rows.find((r) => r.c.name === name);
 const clipRatio = (r: Row) => r.pair ? ratio(r.pair.clipped, r.pair.plain) : undefined;
 const date = new Date().toISOString().slice(0, 10);
 const cores = navigator.hardwareConcurrency;
-const adapter = fallback
-  ? `${description}, a fallback (software) adapter running on the CPU's ${cores} cores`
-  : description;
+// The runtime's WebGPU and the time a step's promise takes differ between runtimes (docs/guide.md,
+// "Timing a training loop"), so the tables name the one they ran on.
+const adapter =
+  (fallback
+    ? `${description}, a fallback (software) adapter running on the CPU's ${cores} cores`
+    : description) + `; Deno ${Deno.version.deno}`;
 const dense = rows.filter((r) => !r.c.sparse);
 const sparse = rows.filter((r) => r.c.sparse);
 const lines = [

@@ -3,9 +3,9 @@
  * package.json), doing what dnt does (dnt itself is on JSR only, out of reach here):
  *
  * 1. `src/_kernels/shaders.ts` checked against `shaders/*.wgsl`;
- * 2. `mod.ts` and `src/` compiled to ES modules with declarations in `npm/esm/`, relative `.ts`
- *    specifiers rewritten to `.js` in the JavaScript (`rewriteRelativeImportExtensions`) and in
- *    the declarations (this script);
+ * 2. the entry points (`mod.ts`, `tfjs.ts`, `node.ts`) and `src/` compiled to ES modules with
+ *    declarations in `npm/esm/`, relative `.ts` specifiers rewritten to `.js` in the JavaScript
+ *    (`rewriteRelativeImportExtensions`) and in the declarations (this script);
  * 3. `npm/package.json` generated (version from deno.json), README and LICENSE copied;
  * 4. the tests compiled into `npm/.test/` around a copy of the built `esm/` files, so that Node
  *    runs them against exactly what is published.
@@ -22,6 +22,7 @@ import process from "node:process";
 import { readShaderFiles, renderShaderModule, SHADER_DIR } from "./gen_shaders.ts";
 import { run } from "./_run.ts";
 import { NPM_NAME, OUT } from "./_npm_layout.ts";
+import { REPOSITORY_URL } from "./_repository.ts";
 
 /** Compiler options shared by the library and test builds (dnt's ESM pass, TypeScript 6). */
 const COMPILER_OPTIONS = {
@@ -72,6 +73,10 @@ function packageJson(deno: { version: string }) {
     description: "Keras's Adagrad (tf.keras.optimizers.Adagrad, TF 2.x) as fused WebGPU compute " +
       "shaders: dense and sparse (IndexedSlices) steps in one submit, plus row-wise Adagrad.",
     keywords: ["webgpu", "adagrad", "optimizer", "keras", "wgsl", "machine-learning", "gpu"],
+    homepage: `${REPOSITORY_URL}#readme`,
+    // npm's page resolves the README's relative links (docs/*.md) against the repository.
+    repository: { type: "git", url: `git+${REPOSITORY_URL}.git` },
+    bugs: { url: `${REPOSITORY_URL}/issues` },
     license: "MIT",
     type: "module",
     module: "./esm/mod.js",
@@ -79,20 +84,25 @@ function packageJson(deno: { version: string }) {
     exports: {
       ".": { types: "./esm/mod.d.ts", default: "./esm/mod.js" },
       "./tfjs": { types: "./esm/tfjs.d.ts", default: "./esm/tfjs.js" },
+      "./node": { types: "./esm/node.d.ts", default: "./esm/node.js" },
     },
     files: ["esm/", "README.md", "LICENSE"],
-    // tfjs.js registers TfjsAdagrad with TF.js's serialization (what loading a saved model needs).
-    // Bundlers read this from the nearest package.json, so esm/ has none of its own
-    // (scripts/_bundle_registration.ts checks that a tree-shaken bundle keeps the registration).
-    sideEffects: ["./esm/tfjs.js", "./esm/src/tfjs/tfjs_adagrad.js"],
-    // Only `webgpu-adagrad/tfjs` needs TF.js; the main entry has no dependencies.
+    // tfjs.js registers TfjsAdagrad with TF.js's serialization (what loading a saved model needs);
+    // node.js installs navigator.gpu. Bundlers read this from the nearest package.json, so esm/
+    // has none of its own (scripts/_bundle_registration.ts checks that a tree-shaken bundle keeps
+    // the registration).
+    sideEffects: ["./esm/tfjs.js", "./esm/src/tfjs/tfjs_adagrad.js", "./esm/node.js"],
+    // Only `webgpu-adagrad/tfjs` needs TF.js and only `webgpu-adagrad/node` needs `webgpu`; the
+    // main entry has no dependencies.
     peerDependencies: {
       "@tensorflow/tfjs-core": "^4.22.0",
       "@tensorflow/tfjs-backend-webgpu": "^4.22.0",
+      webgpu: ">=0.6.2",
     },
     peerDependenciesMeta: {
       "@tensorflow/tfjs-core": { optional: true },
       "@tensorflow/tfjs-backend-webgpu": { optional: true },
+      webgpu: { optional: true },
     },
     engines: { node: ">=20.19" },
     _generatedBy: "scripts/build_npm.ts",
@@ -110,7 +120,7 @@ export async function buildNpm(): Promise<void> {
   await mkdir(OUT);
   await tsc("tsconfig.lib.json", {
     compilerOptions: { ...COMPILER_OPTIONS, outDir: "esm", declaration: true, types: [] },
-    files: ["../mod.ts", "../tfjs.ts"],
+    files: ["../mod.ts", "../tfjs.ts", "../node.ts"],
   });
   await fixDeclarations(`${OUT}/esm`);
   await writeFile(`${OUT}/package.json`, JSON.stringify(packageJson(deno), null, 2) + "\n");

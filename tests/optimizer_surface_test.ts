@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Adagrad, type Variable, VariableStore } from "../mod.ts";
+import { readFloats } from "../src/device/_transfer.ts";
 import { withDevice } from "./_gpu.ts";
 import { assertCloseL2, randomValues, refState, refStep, rng } from "./_reference.ts";
 
@@ -166,5 +167,25 @@ test("missing gradients: Keras's warning, once per set of names", async () => {
     ]);
     opt.destroy();
     store.destroy();
+  });
+});
+
+test("gradient regions keep their contents after a step: in place, uploaded, clipped", async () => {
+  await withDevice(async (device, own) => {
+    const random = rng(47);
+    const store = own(new VariableStore(device));
+    const a = store.variable("persist/a", [300], randomValues(random, 300));
+    const b = store.variable("persist/b", [41], randomValues(random, 41));
+    const inPlace = randomValues(random, 300).map((x) => 5 * x); // clipped by clipnorm below
+    const uploaded = randomValues(random, 41);
+    device.queue.writeBuffer(a.grad.buffer, a.grad.offset, inPlace);
+    const read = (v: Variable) => readFloats(device, v.grad.buffer, v.grad.offset, v.byteLength);
+    for (const opt of [new Adagrad({ clipnorm: 0.5 }), new Adagrad({ clipvalue: 0.1 })]) {
+      own(opt);
+      await opt.applyGradients([[a.grad, a], [uploaded, b]]);
+      await opt.applyGradients([[a.grad, a], [null, b]]); // b skipped: its region stays too
+      assert.deepEqual(await read(a), inPlace); // the kernel clips a copy, never the region
+      assert.deepEqual(await read(b), uploaded); // what applyGradients uploaded stays
+    }
   });
 });

@@ -304,3 +304,31 @@ test("no adapter: each runtime's message says what to check there", () => {
     /found no GPU it can use \(asked with powerPreference "low-power"\)\./,
   );
 });
+
+test("requestDevice: limits the adapter refuses are named in the error", async () => {
+  // What bun-webgpu 0.1.7 does with any requiredLimits.
+  const refusing = {
+    requestAdapter: () =>
+      Promise.resolve({
+        limits: LIMITS,
+        requestDevice: (d: GPUDeviceDescriptor) =>
+          d.requiredLimits
+            ? Promise.reject(
+              new DOMException("Value must be between 0 and 0, got 8", "OperationError"),
+            )
+            : Promise.resolve({}),
+      }),
+  } as unknown as GPU;
+  await assert.rejects(requestDevice({ gpu: refusing, limits: "adapter" }), (e: Error) => {
+    assert.match(
+      e.message,
+      /^requestDevice: the adapter refused the limits \{"maxStorageBufferBindingSize":1073741824,/,
+    );
+    assert.match(e.message, /\(OperationError: Value must be between 0 and 0, got 8\)/);
+    if ("Bun" in globalThis) assert.match(e.message, /on Bun, use Node's `webgpu` instead/);
+    assert.equal((e.cause as Error).message, "Value must be between 0 and 0, got 8");
+    return true;
+  });
+  // Without limits nothing is wrapped: the device comes back.
+  assert.deepEqual(await requestDevice({ gpu: refusing }), {});
+});

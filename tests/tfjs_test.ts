@@ -246,6 +246,42 @@ test("TfjsAdagrad: bad input is refused before anything changes", () =>
     tf.dispose([w, g, int, short, onCpu, g2]);
   }));
 
+test("TfjsAdagrad: a learning rate passed first, as tf.train.adagrad takes it, is refused", () => {
+  // It used to be dropped without a word (the default 0.001 trained instead).
+  assert.throws(() => new TfjsAdagrad(0.01 as never), {
+    name: "TypeError",
+    message: /got number 0\.01; name the learning rate: \{ learningRate: 0\.01 \}$/,
+  });
+  assert.throws(() => new TfjsAdagrad(null as never), { name: "TypeError" });
+});
+
+test("useDeviceForTfjs without navigator.gpu says how to get it on this runtime", async () => {
+  const device = await tfjsOnSharedDevice();
+  const before = tf.getBackend();
+  const own = Object.getOwnPropertyDescriptor(globalThis, "navigator");
+  Object.defineProperty(globalThis, "navigator", { value: {}, configurable: true, writable: true });
+  try {
+    const g = globalThis as { process?: { versions?: { node?: string } } };
+    const runtime = "Deno" in globalThis
+      ? /On Deno 1\.x, run with --unstable-webgpu/
+      : "Bun" in globalThis
+      ? /On Bun: .*setupGlobals/
+      : g.process?.versions?.node
+      ? /On Node: .*import 'webgpu-adagrad\/node';.* your first import/
+      : /Use a browser with WebGPU/; // the browser tests run this file in a page
+    await assert.rejects(useDeviceForTfjs(device, "webgpu-no-navigator"), (e: Error) => {
+      assert.equal(e.name, "TypeError");
+      assert.match(e.message, /needs navigator\.gpu, which is missing/);
+      assert.match(e.message, runtime);
+      return true;
+    });
+  } finally {
+    if (own) Object.defineProperty(globalThis, "navigator", own);
+    else delete (globalThis as { navigator?: unknown }).navigator;
+  }
+  assert.equal(tf.getBackend(), before); // nothing was registered or switched
+});
+
 test("TfjsAdagrad: a variable on another GPUDevice is refused", () =>
   withTfjs(async () => {
     const shared = await tfjsOnSharedDevice();

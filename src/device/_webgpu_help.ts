@@ -6,7 +6,9 @@ import type { Os, Runtime } from "./_runtime.ts";
 const NO_ENTRY = "requestDevice: no WebGPU entry point (navigator.gpu)";
 const NO_ADAPTER = "requestDevice: no WebGPU adapter";
 
-const NODE_RECIPE = "`npm install webgpu` (Dawn's Node binding), then pass it: " +
+const NODE_RECIPE = "`npm install webgpu` (Dawn's Node binding), then make " +
+  '`import "webgpu-adagrad/node";` (JSR: "@webgpu-adagrad/core/node") your first import, ' +
+  "which installs it as navigator.gpu; or pass it yourself: " +
   '`import { create, globals } from "webgpu"; Object.assign(globalThis, globals); ' +
   "const device = await requestDevice({ gpu: create([]) });`, or make it the global entry point " +
   "for every library first: `globalThis.navigator ??= {}; navigator.gpu = create([]);`";

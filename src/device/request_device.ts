@@ -38,18 +38,20 @@ const BUFFER_LIMITS = [
 const entryPoints = new Set<GPU>();
 
 /**
- * A `GPUDevice` on any runtime, with the adapter's larger buffer limits when asked. The package
- * never imports a runtime's WebGPU module itself: pass the entry point where there is no
- * `navigator.gpu`.
+ * A `GPUDevice` on any runtime, with the adapter's larger buffer limits when asked. It finds
+ * `navigator.gpu`, or takes the entry point as `gpu`; the main entry point never imports a
+ * runtime's WebGPU module (only the opt-in `webgpu-adagrad/node` does).
  *
- * - Deno, browsers: `await requestDevice()`.
- * - Node: `npm install webgpu`, then
+ * - Deno (2.x: no flag needed), browsers: `await requestDevice()`.
+ * - Node: `npm install webgpu`, make `import "webgpu-adagrad/node";` the module's first import
+ *   (it installs `navigator.gpu`), then `await requestDevice()`. Or, by hand:
  *   `Object.assign(globalThis, globals); await requestDevice({ gpu: create([]) })`
  *   with `create` and `globals` from `"webgpu"`. Dawn prints a few `Warning: ... artificially
  *   reduced` lines on stderr; they are harmless.
  * - Bun: `npm install bun-webgpu`, `await setupGlobals()` from it, then `await requestDevice()`.
- *   `bun-webgpu` 0.1.7 rejects any `requiredLimits`, so `limits: "adapter"` fails there; Node's
- *   `webgpu` also loads in Bun and takes them (pass `gpu: create([])` as on Node).
+ *   `bun-webgpu` 0.1.7 refuses any `requiredLimits` (`OperationError: Value must be between 0
+ *   and 0, got 8`), so `limits: "adapter"` fails there, with an error that says so; Node's
+ *   `webgpu` also loads in Bun and takes them (`import "webgpu-adagrad/node"`, as on Node).
  *
  * @example
  * ```ts
@@ -96,5 +98,20 @@ export async function requestDevice(options: RequestDeviceOptions = {}): Promise
   if (Object.keys(required).length > 0) descriptor.requiredLimits = required;
   if (requiredFeatures?.length) descriptor.requiredFeatures = requiredFeatures;
   if (label !== undefined) descriptor.label = label;
-  return await adapter.requestDevice(descriptor);
+  try {
+    return await adapter.requestDevice(descriptor);
+  } catch (e) {
+    if (!descriptor.requiredLimits) throw e;
+    // bun-webgpu's refusal reads "Value must be between 0 and 0, got 8", which names no limit.
+    const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    const bun = (globalThis as { Bun?: unknown }).Bun
+      ? ` bun-webgpu 0.1.7 refuses any limits: on Bun, use Node's \`webgpu\` instead ` +
+        "(`import 'webgpu-adagrad/node';` as the first import, no setupGlobals()), or leave " +
+        "`limits` and `requiredLimits` out."
+      : "";
+    throw new Error(
+      `requestDevice: the adapter refused the limits ${JSON.stringify(required)} (${why}).${bun}`,
+      { cause: e },
+    );
+  }
 }

@@ -182,8 +182,18 @@ export function checkLearningRate(
 
 /** Validates constructor options with Keras's rules and fills in Keras's defaults. */
 export function resolveOptions(options: unknown): ResolvedOptions {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Adagrad: options must be an object, got ${describe(options)}`);
+  // Keras takes the learning rate first, `Adagrad(0.01)`; here every option is named.
+  const positional = typeof options === "number" || options instanceof LearningRateSchedule;
+  if (typeof options !== "object" || options === null || positional) {
+    const example = typeof options === "number"
+      ? String(options)
+      : positional
+      ? "schedule"
+      : "0.01";
+    throw new TypeError(
+      `Adagrad: options must be an object, got ${describe(options)}; ` +
+        `${positional ? "name the learning rate" : "for example"}: { learningRate: ${example} }`,
+    );
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.includes(key)) {

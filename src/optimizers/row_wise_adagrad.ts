@@ -2,6 +2,7 @@ import type { AdagradConfig, AdagradOptions } from "./adagrad_config.ts";
 import { Adagrad } from "./adagrad.ts";
 import { optionsFromConfig } from "./adagrad_config.ts";
 import { registerVariant, ROW_WISE } from "../_step/variant.ts";
+import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 
 /**
  * Row-wise Adagrad: one accumulator per row of each variable instead of one per element, for
@@ -50,7 +51,8 @@ export class RowWiseAdagrad extends Adagrad {
    * @throws {RangeError} for a non-finite or negative value where Keras forbids one
    */
   constructor(options: AdagradOptions = {}) {
-    const isObject = typeof options === "object" && options !== null && !Array.isArray(options);
+    const isObject = typeof options === "object" && options !== null && !Array.isArray(options) &&
+      !(options instanceof LearningRateSchedule);
     // Anything else goes through unchanged, for Adagrad's own error.
     super(isObject ? { ...options, name: options.name ?? "RowWiseAdagrad" } : options);
   }

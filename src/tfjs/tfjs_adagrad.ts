@@ -1,9 +1,13 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { Adagrad, submitStep } from "../optimizers/adagrad.ts";
-import { type AdagradOptions, optionsFromConfig } from "../optimizers/adagrad_config.ts";
+import {
+  type AdagradOptions,
+  optionsFromConfig,
+  resolveOptions,
+} from "../optimizers/adagrad_config.ts";
 import type { IndexedSlices } from "../sparse/indexed_slices.ts";
 import { RowWiseAdagrad } from "../optimizers/row_wise_adagrad.ts";
-import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
+import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import type { Gradient, GradientPair } from "../optimizers/gradients.ts";
 import type { Variable } from "../memory/variable.ts";
 import { VariableStore } from "../memory/variable_store.ts";
@@ -152,6 +156,10 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
    */
   constructor(options: TfjsAdagradOptions = {}) {
     super();
+    // tf.train.adagrad takes the learning rate first; a number here would be dropped silently.
+    const named = typeof options === "object" && options !== null &&
+      !(options instanceof LearningRateSchedule);
+    if (!named) resolveOptions(options); // throws, saying how to pass it
     const { rowWise, ...rest } = options ?? {};
     if (rowWise !== undefined && typeof rowWise !== "boolean") {
       throw new TypeError(`TfjsAdagrad: rowWise must be a boolean, got ${String(rowWise)}`);

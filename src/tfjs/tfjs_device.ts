@@ -1,6 +1,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { WebGPUBackend } from "@tensorflow/tfjs-backend-webgpu";
 import { isWebGpuBackend } from "./_backend.ts";
+import { missingGpuHint } from "../device/_install_gpu.ts";
+import { detectRuntime } from "../device/_runtime.ts";
 
 /**
  * Puts TensorFlow.js on a `GPUDevice` you already have: registers a TF.js WebGPU backend named
@@ -10,13 +12,16 @@ import { isWebGpuBackend } from "./_backend.ts";
  * `await tf.setBackend("webgpu")` is enough and {@linkcode TfjsAdagrad} adopts TF.js's device.
  * Calling it again with the same device and name only makes that backend active again.
  *
- * On Node and Bun, TF.js's WebGPU backend looks for `navigator.gpu`: set
- * `globalThis.navigator = { gpu: create([]) }` (npm `webgpu`) first.
+ * TF.js's WebGPU backend needs `navigator.gpu` (it refuses to start without one, even on a
+ * device of your own). On Node, make `import "webgpu-adagrad/node";` (JSR:
+ * `@webgpu-adagrad/core/node`) the module's first import; on Bun, `await setupGlobals()` from
+ * `bun-webgpu`. Without it this function throws a `TypeError` saying so.
  *
  * @param device the device TF.js should use
  * @param name the backend's name (default `"webgpu-adagrad"`)
  * @returns the backend's name, now active
  * @throws {RangeError} if a backend of that name is registered on another device
+ * @throws {TypeError} if there is no `navigator.gpu`, with what to do on this runtime
  *
  * @example
  * ```ts
@@ -38,6 +43,12 @@ export async function useDeviceForTfjs(
   }
   if (typeof name !== "string" || name === "") {
     throw new TypeError(`useDeviceForTfjs: the backend name must be a non-empty string`);
+  }
+  if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) {
+    throw new TypeError(
+      `useDeviceForTfjs: TF.js's WebGPU backend needs navigator.gpu, which is missing. ` +
+        missingGpuHint(detectRuntime()),
+    );
   }
   const engine = tf.engine();
   if (engine.findBackendFactory(name) != null) {
