@@ -68,5 +68,5 @@ export {
 export { type IterationsWeight, Slot } from "./src/memory/slot.ts";
 export type { ExternalVariable, GpuBinding, VariableRef } from "./src/memory/gpu_binding.ts";
 export type { Gradient, GradientPair } from "./src/optimizers/gradients.ts";
-export { Variable } from "./src/memory/variable.ts";
+export { Variable, type VariableWindow } from "./src/memory/variable.ts";
 export { VariableStore, type VariableStoreOptions } from "./src/memory/variable_store.ts";

@@ -29,6 +29,7 @@ import "./schedules_test.ts";
 import "./shader_interface_test.ts";
 import "./shaders_test.ts";
 import "./sparse_test.ts";
+import "./split_variable_test.ts";
 import "./step_cost_test.ts";
 import "./tfjs_options_test.ts";
 import "./tfjs_test.ts";

@@ -63,6 +63,14 @@ export class ArenaPacker {
     return { arena: this.#arena, offset };
   }
 
+  /** Places `byteLength` bytes in an arena of their own (a piece of a split variable). */
+  placeAlone(byteLength: number): Placement {
+    this.seal();
+    const placement = this.place(byteLength);
+    this.seal();
+    return placement;
+  }
+
   /** Closes the open arena if it holds anything. */
   seal(): void {
     if (this.#used > 0) {
@@ -70,4 +78,52 @@ export class ArenaPacker {
       this.#used = 0;
     }
   }
+}
+
+/** Elements `[first, first + length)` of a variable, one piece of it; `rows` of a table. */
+export interface Piece {
+  first: number;
+  length: number;
+  rows: number;
+}
+
+/**
+ * How a variable of `shape` larger than `maxBytes` is cut into pieces of at most `maxBytes`, one
+ * arena each: whole rows (the first dimension is the row, as the sparse and row-wise updates
+ * address it; a vector's row is one element). Each piece starts its own arena at offset 0, so
+ * every piece keeps the vec4 kernels. Where the arena allows it, pieces are also a multiple of
+ * `alignElements` (the reduction tile): then each piece's reduction tiles are the ones the
+ * variable would have in one buffer, and norm clipping adds the same partial sums in the same
+ * order, to the bit. A variable that fits is one piece. Throws a RangeError when one row alone
+ * is larger than `maxBytes`.
+ */
+export function splitPieces(
+  shape: readonly number[],
+  maxBytes: number,
+  alignElements = 1,
+): Piece[] {
+  const length = shape.reduce((a, b) => a * b, 1);
+  const rows = shape.length === 0 ? 1 : shape[0];
+  if (4 * length <= maxBytes) return [{ first: 0, length, rows }];
+  const width = length / rows;
+  const fit = Math.floor(maxBytes / (4 * width));
+  const unit = alignElements / gcd(width, alignElements); // rows in a multiple of alignElements
+  const perPiece = fit >= unit ? fit - (fit % unit) : fit;
+  if (perPiece === 0) {
+    throw new RangeError(
+      `a row of ${width} float32s (${4 * width} bytes) is larger than one arena (${maxBytes} ` +
+        `bytes); request larger limits on the device`,
+    );
+  }
+  const pieces: Piece[] = [];
+  for (let row = 0; row < rows; row += perPiece) {
+    const count = Math.min(perPiece, rows - row);
+    pieces.push({ first: row * width, length: count * width, rows: count });
+  }
+  return pieces;
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
 }

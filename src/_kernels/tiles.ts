@@ -40,6 +40,17 @@ export class StepNumbering {
     this.partials += tiles;
     return this.variables++;
   }
+
+  /**
+   * Adds `length` more elements to the last variable numbered (the next piece of a variable past
+   * one binding: one variable, one norm, its partial sums contiguous); returns its index.
+   */
+  extend(length: number): number {
+    const tiles = tilesFor(length, REDUCE_TILE_ELEMENTS);
+    this.counts[this.counts.length - 1] += tiles;
+    this.partials += tiles;
+    return this.variables - 1;
+  }
 }
 
 /** Number of tiles `length` elements take. */

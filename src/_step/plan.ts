@@ -1,7 +1,7 @@
 // Turning `applyGradients` pairs into a validated plan. Nothing here touches the GPU: every
 // error is thrown before a buffer is written, a slot created or a command encoded.
 
-import { type Arena, arenaBuffers } from "../memory/_arena.ts";
+import { arenaBuffers } from "../memory/_arena.ts";
 import { bindingWindow, type ExternalRef } from "./external_ref.ts";
 import { checkByteRange, describe, gpuRange, isGpuBuffer } from "../_common/validate.ts";
 import { halfWords, isHalfData } from "../_common/float16.ts";
@@ -10,7 +10,13 @@ import { BufferRegion } from "../memory/buffer_region.ts";
 import { COPY_SRC, STORAGE } from "../_common/usage.ts";
 import { IndexedSlices, slicesRange } from "../sparse/indexed_slices.ts";
 import { MAX_KEYS, pairBytes } from "../sparse/_staging.ts";
-import { arenaOf, memberIndexOf, Variable } from "../memory/variable.ts";
+import {
+  arenaOf,
+  piecesOf,
+  Variable,
+  type VariablePiece,
+  type VariableWindow,
+} from "../memory/variable.ts";
 
 /** Where a step's gradient comes from. */
 export type GradSource =
@@ -32,9 +38,8 @@ export interface SparseSource {
 export interface StoreEntry {
   kind: "store";
   variable: Variable;
-  arena: Arena;
-  /** The variable's member index in its arena. */
-  index: number;
+  /** Where the variable lives: one piece per arena (several for a variable past one binding). */
+  pieces: readonly VariablePiece[];
   grad: GradSource;
 }
 
@@ -159,6 +164,23 @@ interface OwnGradient {
   buffer: GPUBuffer | null;
   offset: number;
   half: boolean;
+  /** A variable past one binding: its windows, whose list is its in-place gradient. */
+  windows?: readonly VariableWindow[];
+}
+
+/** `variable.windows` handed as the gradient of a split variable: its gradient regions in place. */
+function windowsSource(
+  g: unknown[],
+  windows: readonly VariableWindow[],
+  what: string,
+): GradSource {
+  if (g.length === windows.length && g.every((w, i) => w === windows[i])) {
+    return { kind: "in-place" };
+  }
+  throw new TypeError(
+    `${what} is an array; the in-place gradient of a variable past one binding is its own ` +
+      `variable.windows (the same objects)`,
+  );
 }
 
 function gradSource(
@@ -170,6 +192,7 @@ function gradSource(
 ): GradSource | null {
   if (g === null || g === undefined) return null;
   const elements = byteLength / 4;
+  if (Array.isArray(g) && own.windows) return windowsSource(g, own.windows, what);
   if (g instanceof IndexedSlices) return sparseSource(g, shape, elements, what);
   if (g instanceof Float32Array || (own.half && isHalfData(g))) {
     if (g.length !== elements) {
@@ -294,10 +317,21 @@ function planStoreVariable(
   }
   seen.names.set(v.name, v);
   const half = arena.gradDtype === "float16";
-  const own = { buffer: arena.gradBufferIfAllocated, offset: half ? v.offset / 2 : v.offset, half };
-  const grad = gradSource(g, v.byteLength, `gradient for variable '${v.name}'`, own, v.shape);
+  const pieces = piecesOf(v);
+  const own: OwnGradient = v.split
+    ? { buffer: null, offset: 0, half, windows: v.windows }
+    : { buffer: arena.gradBufferIfAllocated, offset: half ? v.offset / 2 : v.offset, half };
+  const what = `gradient for variable '${v.name}'`;
+  const grad = gradSource(g, v.byteLength, what, own, v.shape);
   if (half && grad && grad.kind !== "sparse") context.checkHalfDense(v.name);
-  if (grad) plan.entries.push({ kind: "store", variable: v, arena, index: memberIndexOf(v), grad });
+  if (grad?.kind === "copy" && half && pieces.some((p) => p.first % 2 === 1)) {
+    throw new TypeError(
+      `${what}: a float16 gradient in another buffer is copied window by window, and variable ` +
+        `'${v.name}' has a window starting at an odd element; write it into its windows' grad ` +
+        `regions, or upload it`,
+    );
+  }
+  if (grad) plan.entries.push({ kind: "store", variable: v, pieces, grad });
   else plan.missing.push(v.name);
 }
 

@@ -17,14 +17,21 @@ export interface SlotHome {
   destroy(): void;
 }
 
-/** A variable of a step, resolved to where its slots live. */
+/** A variable of a step, resolved to where its slots live: one entry per piece of a variable. */
 export interface StepEntry {
   home: SlotHome;
-  /** The variable's member index in its home's group. */
+  /** The piece's member index in its home's group. */
   index: number;
+  /** The piece's gradient (a dense one cut to the piece; an IndexedSlices whole, shared). */
   grad: GradSource;
+  /** The piece's shape (the variable's, for a variable in one piece). */
   shape: readonly number[];
   byteLength: number;
+  /**
+   * A piece of a variable past one binding: its first row in the variable, and whether it
+   * follows the variable's previous piece (one variable to norm clipping: one norm, one id).
+   */
+  piece?: { firstRow: number; continues: boolean };
 }
 
 /** Makes the update group of a new home (the step pipeline's, so it shares the step's buffers). */

@@ -10,7 +10,10 @@ import type { GroupFactory, SlotHome, StepEntry } from "./slot_home.ts";
 import type { Variant } from "./variant.ts";
 import { Slot } from "../memory/slot.ts";
 import type { VariableRef } from "../memory/gpu_binding.ts";
-import { arenaOf, memberIndexOf, Variable } from "../memory/variable.ts";
+import { arenaOf, piecesOf, Variable, type VariablePiece } from "../memory/variable.ts";
+import type { BufferRegion } from "../memory/buffer_region.ts";
+import { halfWords } from "../_common/float16.ts";
+import type { GradSource } from "./plan.ts";
 
 /** The accumulator's slot name. */
 export const SLOT = "accumulator";
@@ -104,14 +107,24 @@ export class SlotStorage {
         external.push(e);
         continue;
       }
-      const { variable, grad } = e;
-      const home = this.ensureStore(makeGroup, variable);
-      out.push({
-        home,
-        index: e.index,
-        grad,
-        shape: variable.shape,
-        byteLength: variable.byteLength,
+      const { variable, grad, pieces } = e;
+      const homes = this.ensureStore(makeGroup, variable);
+      if (pieces.length === 1) {
+        const { index } = pieces[0];
+        const { shape, byteLength } = variable;
+        out.push({ home: homes[0], index, grad, shape, byteLength });
+        continue;
+      }
+      const width = variable.length / variable.shape[0]; // a split variable has rows
+      pieces.forEach((p, k) => {
+        out.push({
+          home: homes[k],
+          index: p.index,
+          grad: pieceGradient(grad, p),
+          shape: [p.rows, ...variable.shape.slice(1)],
+          byteLength: 4 * p.length,
+          piece: { firstRow: p.first / width, continues: k > 0 },
+        });
       });
     }
     const indices = this.ensureExternal(makeGroup, device, external.map((e) => e.ref));
@@ -123,27 +136,33 @@ export class SlotStorage {
     return out;
   }
 
-  /** The home of a store variable, with its slot made. */
-  ensureStore(makeGroup: GroupFactory, variable: Variable): SlotHome {
-    const arena = arenaOf(variable);
-    let home = this.#arenas.get(arena);
-    if (!home) {
-      home = new ArenaSlots(makeGroup, arena, this.#variant, this.#initialValue, this.#label);
-      this.#arenas.set(arena, home);
-    }
+  /** The homes of a store variable's pieces, with its slot made. */
+  ensureStore(makeGroup: GroupFactory, variable: Variable): SlotHome[] {
+    const pieces = piecesOf(variable);
+    const homes = pieces.map(({ arena }) => {
+      let home = this.#arenas.get(arena);
+      if (!home) {
+        home = new ArenaSlots(makeGroup, arena, this.#variant, this.#initialValue, this.#label);
+        this.#arenas.set(arena, home);
+      }
+      return home;
+    });
     if (!this.#slots.has(variable)) {
-      const index = memberIndexOf(variable);
+      const arena = arenaOf(variable);
       const shape = this.#variant.slotShape(variable.shape);
-      const region = home.accumulator(index, shape.reduce((a, b) => a * b, 1));
+      const regions: BufferRegion[] = pieces.map((p: VariablePiece, k) => {
+        const pieceShape = this.#variant.slotShape([p.rows, ...variable.shape.slice(1)]);
+        return homes[k].accumulator(p.index, pieceShape.reduce((a, b) => a * b, 1));
+      });
       const slot = new Slot(SLOT, variable.name, shape, arena.device, () => {
         this.#assertAlive();
-        return region;
+        return regions.length === 1 ? regions[0] : regions;
       });
       this.#slots.set(variable, slot);
       this.#byName.set(variable.name, variable);
       this.#onSlot(slot);
     }
-    return home;
+    return homes;
   }
 
   /** Registers new variables in caller buffers; returns each one's member index in its home. */
@@ -194,5 +213,26 @@ export class SlotStorage {
   destroy(): void {
     for (const home of this.#arenas.values()) home.destroy();
     for (const home of this.externals.values()) home.destroy();
+  }
+}
+
+/** A dense gradient of a variable past one binding, cut to one piece. */
+function pieceGradient(grad: GradSource, piece: VariablePiece): GradSource {
+  const { first, length } = piece;
+  switch (grad.kind) {
+    case "upload":
+      // Float16 halves are padded to whole 32-bit words, as every upload is.
+      return {
+        kind: "upload",
+        data: grad.data instanceof Float32Array
+          ? grad.data.subarray(first, first + length)
+          : halfWords(grad.data.subarray(first, first + length)),
+      };
+    case "copy": {
+      const bytes = piece.arena.gradDtype === "float16" ? 2 : 4;
+      return { kind: "copy", buffer: grad.buffer, offset: grad.offset + bytes * first };
+    }
+    default:
+      return grad; // in place, or an IndexedSlices staged once for every piece
   }
 }

@@ -24,6 +24,7 @@ import type { LossScaleState } from "./loss_scale_state.ts";
 import { NonFiniteCheck } from "./non_finite_check.ts";
 import { NormClipping } from "./norm_clipping.ts";
 import { SkipNonFinite } from "./skip_non_finite.ts";
+import type { GradSource } from "./plan.ts";
 import type { GroupFactory, StepEntry } from "./slot_home.ts";
 import type { StepHooks } from "./step_options.ts";
 import { submitInScope } from "./submit.ts";
@@ -36,17 +37,33 @@ import {
 } from "./update_group.ts";
 import type { Variant } from "./variant.ts";
 
-/** A gradient that goes through the sparse staging buffers, with the group it updates. */
-interface SparseStepMember {
+/** Where a staged part's rows are updated: a group's member, holding rows `[firstRow, +rows)`. */
+interface SparseTarget {
   group: UpdateGroup;
   member: GroupMember;
+  firstRow: number;
+  rows: number;
+}
+
+/**
+ * A gradient that goes through the sparse staging buffers, staged once, with where it goes: one
+ * target, or one per piece of a variable past one binding (its rows routed on the GPU).
+ */
+interface SparseStepMember {
   part: SparsePart;
+  targets: SparseTarget[];
+  /** The part continues the previous part's variable (a row-wise dense gradient's next piece). */
+  continues: boolean;
+  /** The IndexedSlices the part was made from, so that its pieces share one staging. */
+  source: GradSource | null;
 }
 
 /** The step's gradients, sorted by where they go. */
 interface Gathered {
   /** Dense groups and the members with a gradient this step. */
   dense: Map<UpdateGroup, number[]>;
+  /** Dense groups whose member is the next piece of the variable before it. */
+  continuing: Set<UpdateGroup>;
   sparse: SparseStepMember[];
 }
 
@@ -130,7 +147,7 @@ export class StepPipeline {
     const gathered = this.#gather(encoder, entries, variant);
     const numbering = new StepNumbering();
     for (const [group, ids] of gathered.dense) {
-      group.setParticipants(ids.sort((a, b) => a - b), numbering);
+      group.setParticipants(ids.sort((a, b) => a - b), numbering, gathered.continuing.has(group));
     }
     const sparseGroups = this.#stageSparse(encoder, gathered.sparse, numbering, variant);
     if (this.#norms.enabled) this.#norms.writeVariableTable(numbering);
@@ -143,18 +160,35 @@ export class StepPipeline {
   /** Stages dense gradients into their homes, and lists what goes through the sparse staging. */
   #gather(encoder: GPUCommandEncoder, entries: readonly StepEntry[], variant: Variant): Gathered {
     const dense = new Map<UpdateGroup, number[]>();
+    const continuing = new Set<UpdateGroup>();
     const sparse: SparseStepMember[] = [];
-    for (const { home, index, grad, shape } of entries) {
+    for (const { home, index, grad, shape, piece } of entries) {
       const group = home.group;
       const member = group.members[index];
+      const firstRow = piece?.firstRow ?? 0;
       if (grad.kind === "sparse") {
-        sparse.push({ group, member, part: sparsePart(grad) });
+        // The pieces of one variable share its IndexedSlices: staged and sorted once.
+        const last = sparse.at(-1);
+        const target = { group, member, firstRow, rows: piece ? shape[0] : grad.rows };
+        if (piece?.continues && last?.source === grad) last.targets.push(target);
+        else {sparse.push({
+            part: sparsePart(grad),
+            targets: [target],
+            continues: false,
+            source: grad,
+          });}
         continue;
       }
       const values = denseValues(grad, home, index);
       const part = variant.denseAsSparse(shape, values);
       if (part) {
-        sparse.push({ group, member, part });
+        const target = { group, member, firstRow: 0, rows: part.rows };
+        sparse.push({
+          part,
+          targets: [target],
+          continues: piece?.continues ?? false,
+          source: null,
+        });
         continue;
       }
       if (grad.kind !== "in-place") {
@@ -172,11 +206,12 @@ export class StepPipeline {
           );
         }
       }
+      if (piece?.continues) continuing.add(group);
       const ids = dense.get(group);
       if (ids) ids.push(index);
       else dense.set(group, [index]);
     }
-    return { dense, sparse };
+    return { dense, continuing, sparse };
   }
 
   /**
@@ -193,13 +228,24 @@ export class StepPipeline {
     const staging = this.#sparse ??= new SparseStaging(this.kernels, this.#generation);
     const staged = staging.stage(encoder, sparse.map((s) => s.part));
     const partialBase = numbering.partials;
-    const ids = staged.map((s) => numbering.add(s.nnz * s.width));
+    const ids = staged.map((s, k) => {
+      const length = s.nnz * s.width;
+      return sparse[k].continues ? numbering.extend(length) : numbering.add(length);
+    });
     if (this.#norms.enabled || this.#check) staging.writeValueTiles(staged, ids, partialBase);
     const groups = new Map<UpdateGroup, SparseMember[]>();
-    sparse.forEach(({ group, member }, k) => {
-      const list = groups.get(group) ?? [];
-      list.push({ member, id: ids[k], staged: staged[k] });
-      groups.set(group, list);
+    sparse.forEach(({ targets }, k) => {
+      for (const { group, member, firstRow, rows } of targets) {
+        // A piece of a variable past one binding takes the rows it holds: keys of other rows
+        // fall outside [row_base, row_base + rows) and the sparse kernels skip them.
+        const s = staged[k];
+        const routed = firstRow === 0 && rows === s.rows
+          ? s
+          : { ...s, rowBase: s.rowBase + firstRow, rows };
+        const list = groups.get(group) ?? [];
+        list.push({ member, id: ids[k], staged: routed });
+        groups.set(group, list);
+      }
     });
     for (const [group, members] of groups) group.setSparse(members, variant);
     return [...groups.keys()];

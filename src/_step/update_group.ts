@@ -121,13 +121,18 @@ export class UpdateGroup implements ReductionSource {
 
   /**
    * Makes the tile tables cover exactly the members `ids` (ascending), numbered next in
-   * `numbering` (their ids among the step's variables, their tiles' partial sums). Writes them to
-   * the GPU only when any of that differs from the previous step's.
+   * `numbering` (their ids among the step's variables, their tiles' partial sums). `continues`:
+   * the first member is the next piece of the variable numbered last (a variable past one
+   * binding). Writes the tables to the GPU only when any of that differs from the previous step's.
    */
-  setParticipants(ids: readonly number[], numbering: StepNumbering): void {
-    const firstVariable = numbering.variables;
+  setParticipants(ids: readonly number[], numbering: StepNumbering, continues = false): void {
+    const firstVariable = continues ? numbering.variables - 1 : numbering.variables;
     const partialBase = numbering.partials;
-    for (const id of ids) numbering.add(this.members[id].length);
+    ids.forEach((id, k) => {
+      const length = this.members[id].length;
+      if (k === 0 && continues) numbering.extend(length);
+      else numbering.add(length);
+    });
     this.#active = ids.length > 0;
     if (!this.#active) return;
     const key = [firstVariable, partialBase, ...ids];

@@ -1,5 +1,5 @@
 import { assertDeviceAlive } from "../device/device_lost.ts";
-import type { BufferRegion } from "./buffer_region.ts";
+import { BufferRegion } from "./buffer_region.ts";
 import { readFloats, writeFloats } from "../device/_transfer.ts";
 import { checkValues } from "../_common/validate.ts";
 
@@ -21,7 +21,7 @@ export class Slot {
   /** Shape: the variable's, or the one given to `addWeight`. */
   readonly shape: readonly number[];
   readonly #device: GPUDevice;
-  readonly #locate: () => BufferRegion;
+  readonly #locate: () => BufferRegion | readonly BufferRegion[];
 
   /**
    * Made by the optimizer for each variable it updates.
@@ -30,14 +30,15 @@ export class Slot {
    * @param variableName the variable's name (`""` for a weight of the optimizer's own)
    * @param shape the slot's shape
    * @param device the device holding the slot
-   * @param locate where the slot lives now (an optimizer may move slots when it grows them)
+   * @param locate where the slot lives now (an optimizer may move slots when it grows them):
+   *   one region, or one per window of a variable past one binding, in order
    */
   constructor(
     slotName: string,
     variableName: string,
     shape: readonly number[],
     device: GPUDevice,
-    locate: () => BufferRegion,
+    locate: () => BufferRegion | readonly BufferRegion[],
   ) {
     this.slotName = slotName;
     this.variableName = variableName;
@@ -56,28 +57,61 @@ export class Slot {
    * bytes, `length` in elements).
    */
   get region(): BufferRegion {
-    return this.#locate();
+    const regions = this.regions;
+    if (regions.length === 1) return regions[0];
+    throw new TypeError(
+      `slot '${this.name}' spans ${regions.length} buffers (its variable is larger than one ` +
+        `binding): use slot.regions, one per window of the variable`,
+    );
+  }
+
+  /** Where the slot lives, one region per window of its variable (one for most variables). */
+  get regions(): readonly BufferRegion[] {
+    const where = this.#locate();
+    return where instanceof BufferRegion ? [where] : where;
   }
 
   /** Number of float32 elements (formerly `size`). */
   get length(): number {
-    return this.#locate().length;
+    return this.regions.reduce((n, r) => n + r.length, 0);
   }
 
-  /** Copies the slot's values to the CPU. */
+  /** Copies the slot's values to the CPU (every region, in order). */
   read(): Promise<Float32Array> {
+    // Checks throw here, synchronously, as a variable's read does.
     assertDeviceAlive(this.#device, `slot '${this.name}'`);
-    const { buffer, offset, byteLength } = this.#locate();
-    return readFloats(this.#device, buffer, offset, byteLength);
+    const regions = this.regions;
+    if (regions.length === 1) {
+      const { buffer, offset, byteLength } = regions[0];
+      return readFloats(this.#device, buffer, offset, byteLength);
+    }
+    return this.#readAll(regions);
+  }
+
+  async #readAll(regions: readonly BufferRegion[]): Promise<Float32Array> {
+    const out = new Float32Array(this.length);
+    let at = 0;
+    for (const { buffer, offset, byteLength } of regions) {
+      out.set(await readFloats(this.#device, buffer, offset, byteLength), at);
+      at += byteLength / 4;
+    }
+    return out;
   }
 
   /** Overwrites the slot: a `Float32Array` of `length` elements, or one number for all. */
   write(data: Float32Array | number): void {
     assertDeviceAlive(this.#device, `slot '${this.name}'`);
-    const { buffer, offset, byteLength } = this.#locate();
-    checkValues(data, byteLength / 4, `slot '${this.name}'`);
-    const values = typeof data === "number" ? new Float32Array(byteLength / 4).fill(data) : data;
-    writeFloats(this.#device, buffer, offset, values);
+    const regions = this.regions;
+    checkValues(data, this.length, `slot '${this.name}'`);
+    let at = 0;
+    for (const { buffer, offset, byteLength } of regions) {
+      const n = byteLength / 4;
+      const values = typeof data === "number"
+        ? new Float32Array(n).fill(data)
+        : data.subarray(at, at + n);
+      writeFloats(this.#device, buffer, offset, values);
+      at += n;
+    }
   }
 }
 

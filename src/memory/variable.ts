@@ -1,11 +1,55 @@
 import type { Arena } from "./_arena.ts";
-import type { BufferRegion } from "./buffer_region.ts";
+import { BufferRegion } from "./buffer_region.ts";
 import { readFloats } from "../device/_transfer.ts";
 import { checkValues } from "../_common/validate.ts";
 
-let construct: (arena: Arena, index: number, name: string, shape: readonly number[]) => Variable;
-let arenaOfVariable: (v: Variable) => Arena;
-let indexOfVariable: (v: Variable) => number;
+/**
+ * One piece of a variable: its arena, its member index there, and the elements it holds. A
+ * variable that fits one arena is one piece; a larger one is cut by rows (VariableStore.variable).
+ */
+export interface VariablePiece {
+  readonly arena: Arena;
+  readonly index: number;
+  /** First element of the variable in this piece. */
+  readonly first: number;
+  /** Elements in this piece. */
+  readonly length: number;
+  /** Rows (first-dimension entries) in this piece. */
+  readonly rows: number;
+}
+
+/**
+ * A window of a variable larger than one binding: elements `[first, first + length)` (whole rows,
+ * `rows` of them), bindable as they are, with their gradient region.
+ *
+ * @example
+ * ```ts ignore
+ * // A shader that handles any variable binds each window in turn.
+ * for (const w of table.windows) {
+ *   runBackward({ values: w.values, grad: w.grad, firstRow: w.first / 64, rows: w.rows });
+ * }
+ * await opt.applyGradients([[table.windows, table]]); // the gradients, in place
+ * ```
+ */
+export interface VariableWindow {
+  /** First element of the variable in this window. */
+  readonly first: number;
+  /** Elements in this window. */
+  readonly length: number;
+  /** Rows (first-dimension entries) in this window. */
+  readonly rows: number;
+  /** The window's values: a GPUBufferBinding, bound as it is. */
+  readonly values: BufferRegion;
+  /** The window's gradient region, bound as it is. */
+  readonly grad: BufferRegion;
+}
+
+let construct: (
+  pieces: readonly VariablePiece[],
+  name: string,
+  shape: readonly number[],
+) => Variable;
+let piecesOfVariable: (v: Variable) => readonly VariablePiece[];
 
 /**
  * A float32 variable living in a {@linkcode VariableStore} arena. It is a `GPUBufferBinding`
@@ -52,13 +96,17 @@ export class Variable implements GPUBufferBinding {
   readonly size: number;
   /** Element type; always `"float32"`. */
   readonly dtype: "float32" = "float32";
+  readonly #pieces: readonly VariablePiece[];
+  /** The first piece's arena, where an unsplit variable lives. */
   readonly #arena: Arena;
   readonly #index: number;
   #grad: BufferRegion | null = null;
+  #windows: readonly VariableWindow[] | null = null;
 
-  private constructor(arena: Arena, index: number, name: string, shape: readonly number[]) {
-    this.#arena = arena;
-    this.#index = index;
+  private constructor(pieces: readonly VariablePiece[], name: string, shape: readonly number[]) {
+    this.#pieces = pieces;
+    this.#arena = pieces[0].arena;
+    this.#index = pieces[0].index;
     this.name = name;
     this.shape = Object.freeze([...shape]);
     this.length = shape.reduce((a, b) => a * b, 1);
@@ -66,20 +114,51 @@ export class Variable implements GPUBufferBinding {
   }
 
   static {
-    construct = (arena, index, name, shape) => new Variable(arena, index, name, shape);
-    arenaOfVariable = (v) => v.#arena;
-    indexOfVariable = (v) => v.#index;
+    construct = (pieces, name, shape) => new Variable(pieces, name, shape);
+    piecesOfVariable = (v) => v.#pieces;
   }
 
   /** The arena's variables buffer (allocated on first use). */
   get buffer(): GPUBuffer {
-    this.#arena.assertAlive(`variable '${this.name}'`);
+    this.#assertWhole("buffer");
     return this.#arena.buffer;
   }
 
   /** Byte offset in `buffer`, a multiple of the device's `minStorageBufferOffsetAlignment`. */
   get offset(): number {
+    this.#assertWhole("offset");
     return this.#arena.members[this.#index].offset;
+  }
+
+  /**
+   * The variable's windows: one for a variable that fits one binding (the variable itself), and
+   * for a larger one (a table past `maxStorageBufferBindingSize`) one per buffer it spans, each
+   * whole rows. A shader that handles both binds each window's `values` and `grad` in turn.
+   */
+  get windows(): readonly VariableWindow[] {
+    this.#arena.assertAlive(`variable '${this.name}'`);
+    this.#windows ??= this.#pieces.map(({ arena, index, first, length, rows }) => {
+      const { offset, byteLength } = arena.members[index];
+      const values = new BufferRegion(arena.buffer, offset, byteLength);
+      return { first, length, rows, values, grad: arena.gradRegion(index) };
+    });
+    return this.#windows;
+  }
+
+  /** Whether the variable spans several buffers (it is larger than one arena). */
+  get split(): boolean {
+    return this.#pieces.length > 1;
+  }
+
+  /** Refuses what only a variable in one buffer has, naming what to use instead. */
+  #assertWhole(what: string): void {
+    this.#arena.assertAlive(`variable '${this.name}'`);
+    if (this.#pieces.length === 1) return;
+    throw new TypeError(
+      `variable '${this.name}' spans ${this.#pieces.length} buffers (it is larger than one ` +
+        `binding), so it has no single ${what}: bind its windows (variable.windows[i].values and ` +
+        `.grad), and pass variable.windows as its gradient to applyGradients`,
+    );
   }
 
   /** Byte length: the same as `size`. */
@@ -100,7 +179,7 @@ export class Variable implements GPUBufferBinding {
    * in another buffer. Shaders write gradients here; `applyGradients` reads them in place.
    */
   get grad(): BufferRegion {
-    this.#arena.assertAlive(`variable '${this.name}'`);
+    this.#assertWhole("grad");
     this.#grad ??= this.#arena.gradRegion(this.#index);
     return this.#grad;
   }
@@ -115,17 +194,28 @@ export class Variable implements GPUBufferBinding {
    * ```
    */
   zeroGrad(encoder?: GPUCommandEncoder): void {
-    const { buffer, offset, byteLength } = this.grad;
     const device = this.#arena.device;
     const own = encoder ?? device.createCommandEncoder({ label: `${this.name} zero grad` });
-    own.clearBuffer(buffer, offset, byteLength);
+    for (const { grad } of this.windows) own.clearBuffer(grad.buffer, grad.offset, grad.byteLength);
     if (!encoder) device.queue.submit([own.finish()]);
   }
 
-  /** Copies the current values to the CPU. */
+  /** Copies the current values to the CPU (every window, in order, for a split variable). */
   read(): Promise<Float32Array> {
     this.#arena.assertAlive(`variable '${this.name}'`);
-    return readFloats(this.#arena.device, this.buffer, this.offset, this.byteLength);
+    if (this.#pieces.length === 1) {
+      return readFloats(this.#arena.device, this.buffer, this.offset, this.byteLength);
+    }
+    return this.#readWindows();
+  }
+
+  async #readWindows(): Promise<Float32Array> {
+    const out = new Float32Array(this.length);
+    const device = this.#arena.device;
+    for (const { first, values } of this.windows) {
+      out.set(await readFloats(device, values.buffer, values.offset, values.byteLength), first);
+    }
+    return out;
   }
 
   /**
@@ -135,26 +225,27 @@ export class Variable implements GPUBufferBinding {
   write(data: Float32Array | number): void {
     this.#arena.assertAlive(`variable '${this.name}'`);
     checkValues(data, this.length, `variable '${this.name}'`);
-    this.#arena.write(this.#index, data);
+    for (const { arena, index, first, length } of this.#pieces) {
+      arena.write(index, typeof data === "number" ? data : data.subarray(first, first + length));
+    }
   }
 }
 
 /** Creates a variable handle (the store's factory; not public API). */
 export function createVariable(
-  arena: Arena,
-  index: number,
+  pieces: readonly VariablePiece[],
   name: string,
   shape: readonly number[],
 ): Variable {
-  return construct(arena, index, name, shape);
+  return construct(pieces, name, shape);
 }
 
-/** The arena a variable lives in (for the optimizer; not public API). */
+/** The pieces a variable lives in, one per arena (for the optimizer; not public API). */
+export function piecesOf(v: Variable): readonly VariablePiece[] {
+  return piecesOfVariable(v);
+}
+
+/** The arena of a variable's first piece (for checks that any piece answers). */
 export function arenaOf(v: Variable): Arena {
-  return arenaOfVariable(v);
-}
-
-/** A variable's member index in its arena (for the optimizer; not public API). */
-export function memberIndexOf(v: Variable): number {
-  return indexOfVariable(v);
+  return piecesOfVariable(v)[0].arena;
 }

@@ -1,9 +1,10 @@
 import { watchDevice } from "../device/device_lost.ts";
 import { Arena } from "./_arena.ts";
-import { alignDown, ArenaPacker } from "../_common/layout.ts";
+import { alignDown, ArenaPacker, type Piece, splitPieces } from "../_common/layout.ts";
 import { checkShape, checkValues, describe } from "../_common/validate.ts";
 import type { RegionDtype } from "./buffer_region.ts";
 import { createVariable, type Variable } from "./variable.ts";
+import { REDUCE_TILE_ELEMENTS } from "../_kernels/kernels.ts";
 
 /**
  * Options of {@linkcode VariableStore}.
@@ -169,31 +170,40 @@ export class VariableStore {
     }
     const size = checkShape(shape, what);
     if (init !== undefined) checkValues(init, size, what);
-    const byteLength = size * 4;
-    if (!this.#packer.fits(byteLength)) {
-      throw new RangeError(
-        `${what} needs ${byteLength} bytes, more than one arena holds (${this.maxArenaBytes} ` +
-          `bytes); request a larger maxStorageBufferBindingSize/maxBufferSize on the device, or ` +
-          `split the variable`,
-      );
+    // Larger than one arena (one binding): whole rows per arena, each piece an arena of its own.
+    let split: Piece[];
+    try {
+      split = splitPieces(shape, this.maxArenaBytes, REDUCE_TILE_ELEMENTS);
+    } catch (e) {
+      throw new RangeError(`${what}: ${(e as Error).message}`);
     }
-    const { arena: arenaIndex, offset } = this.#packer.place(byteLength);
-    if (arenaIndex === this.#arenas.length) {
-      this.#arenas.push(
-        new Arena(this.device, arenaIndex, this.label, this.#usage, this.gradDtype, () => {
-          if (this.#packer.openArena === arenaIndex) this.#packer.seal();
-        }),
-      );
-    }
-    const arena = this.#arenas[arenaIndex];
-    const index = arena.add(
-      { name, offset, byteLength, shape: [...shape] },
-      init instanceof Float32Array ? init.slice() : init,
-    );
-    const v = createVariable(arena, index, name, [...shape]);
+    const pieces = split.map(({ first, length, rows }) => {
+      const byteLength = 4 * length;
+      const placement = split.length > 1
+        ? this.#packer.placeAlone(byteLength)
+        : this.#packer.place(byteLength);
+      const arena = this.#arenaAt(placement.arena);
+      const pieceShape = split.length > 1 ? [rows, ...shape.slice(1)] : [...shape];
+      const part = init instanceof Float32Array ? init.slice(first, first + length) : init;
+      const member = { name, offset: placement.offset, byteLength, shape: pieceShape };
+      return { arena, index: arena.add(member, part), first, length, rows };
+    });
+    const v = createVariable(pieces, name, [...shape]);
     this.#variables.push(v);
     this.#byName.set(name, v);
     return v;
+  }
+
+  /** The arena of index `i`, made when the packer opens it. */
+  #arenaAt(i: number): Arena {
+    if (i === this.#arenas.length) {
+      this.#arenas.push(
+        new Arena(this.device, i, this.label, this.#usage, this.gradDtype, () => {
+          if (this.#packer.openArena === i) this.#packer.seal();
+        }),
+      );
+    }
+    return this.#arenas[i];
   }
 
   /** Every variable, in declaration order. */

@@ -1,0 +1,347 @@
+// Variables larger than one arena (one binding), cut into windows of whole rows: every kind of
+// step gives, to the bit, what the same variable in one buffer gets (a twin in a store with large
+// arenas), and a table past WebGPU's default 128 MiB binding matches the float64 reference.
+// Small `maxArenaBytes` makes the windows' edges cheap to reach.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  Adagrad,
+  type AdagradOptions,
+  type Gradient,
+  IndexedSlices,
+  LossScaleOptimizer,
+  restoreCheckpoint,
+  RowWiseAdagrad,
+  saveCheckpoint,
+  type Variable,
+  VariableStore,
+} from "../mod.ts";
+import { COPY_SRC, STORAGE } from "../src/_common/usage.ts";
+import { type Own, upload, withDevice } from "./_gpu.ts";
+import { randomIndices, randomValues, refSparseStep, refState, rng } from "./_reference.ts";
+
+/**
+ * 600 KiB arenas: a [40000, 6] table is 3 windows (16384, 16384, 7232 rows), a [300000] vector 3
+ * (131072, 131072, 37856): whole reduction tiles (32768 elements), not as many rows as fit, so
+ * norm clipping adds the same partial sums as in one buffer. 4 KiB arenas (SMALL) cut finer than
+ * a reduction tile.
+ */
+const ARENA = 600 * 1024;
+const SMALL = 4096;
+const SHAPES: Record<string, number[]> = { table: [40000, 6], vector: [300000], bias: [5] };
+const SMALL_SHAPES: Record<string, number[]> = { table: [301, 7], vector: [2500], bias: [5] };
+
+interface Model {
+  store: VariableStore;
+  vars: Record<string, Variable>;
+}
+
+function model(
+  device: GPUDevice,
+  own: Own,
+  maxArenaBytes: number | undefined,
+  seed: number,
+  gradDtype: "float32" | "float16" = "float32",
+  shapes: Record<string, number[]> = SHAPES,
+): Model {
+  const random = rng(seed);
+  const store = own(new VariableStore(device, { maxArenaBytes, gradDtype }));
+  const vars: Record<string, Variable> = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    vars[name] = store.variable(name, shape, randomValues(random, n));
+  }
+  return { store, vars };
+}
+
+/**
+ * Asserts two bit patterns are equal, naming the first difference (node:assert's diff of arrays
+ * this long would take gigabytes).
+ */
+function assertSameBits(a: readonly Uint32Array[], b: readonly Uint32Array[], what: string): void {
+  a.forEach((x, k) => {
+    const y = b[k];
+    assert.equal(x.length, y.length, `${what}: lengths`);
+    const first = x.findIndex((bits, i) => bits !== y[i]);
+    const differing = first < 0 ? 0 : x.filter((bits, i) => bits !== y[i]).length;
+    assert.equal(first, -1, `${what} [${k}]: ${differing} elements differ, the first at ${first}`);
+  });
+}
+
+/** Bit patterns of a variable and its accumulator, to compare exactly. */
+async function bits(opt: Adagrad, v: Variable): Promise<[Uint32Array, Uint32Array]> {
+  const value = new Uint32Array((await v.read()).buffer);
+  const slot = new Uint32Array((await opt.getSlot(v, "accumulator").read()).buffer);
+  return [value, slot];
+}
+
+test("a variable past its arena is cut into windows of whole rows", async () => {
+  await withDevice(async (device, own) => {
+    const { vars } = model(device, own, SMALL, 1, "float32", SMALL_SHAPES);
+    const table = vars.table;
+    assert.ok(table.split && vars.vector.split && !vars.bias.split);
+    assert.deepEqual(table.windows.map((w) => [w.first, w.length, w.rows]), [
+      [0, 1022, 146],
+      [1022, 1022, 146],
+      [2044, 63, 9],
+    ]);
+    assert.deepEqual(vars.vector.windows.map((w) => w.length), [1024, 1024, 452]);
+    for (const w of table.windows) {
+      assert.equal(w.values.size, 4 * w.length);
+      assert.ok(w.values.size <= SMALL);
+      assert.notEqual(w.values.buffer, w.grad.buffer);
+    }
+    assert.equal(new Set(table.windows.map((w) => w.values.buffer)).size, 3, "a buffer each");
+    const aligned = model(device, own, ARENA, 1).vars;
+    assert.deepEqual(aligned.table.windows.map((w) => w.rows), [16384, 16384, 7232]);
+    assert.deepEqual(aligned.vector.windows.map((w) => w.length), [131072, 131072, 37856]);
+    assert.throws(() => table.buffer, { name: "TypeError", message: /spans 3 buffers.*windows/ });
+    assert.throws(() => table.grad, { name: "TypeError", message: /no single grad/ });
+    // Read and write across the windows.
+    const data = randomValues(rng(2), table.length);
+    table.write(data);
+    assert.deepEqual(await table.read(), data);
+  });
+});
+
+const OPTIONS: [string, AdagradOptions, number, Record<string, number[]>][] = [
+  ["plain, windows finer than a reduction tile", { learningRate: 0.1 }, SMALL, SMALL_SHAPES],
+  ["plain", { learningRate: 0.1 }, ARENA, SHAPES],
+  ["clipnorm", { learningRate: 0.1, clipnorm: 3 }, ARENA, SHAPES],
+  [
+    "globalClipnorm + clipvalue",
+    { learningRate: 0.1, globalClipnorm: 5, clipvalue: 0.9 },
+    ARENA,
+    SHAPES,
+  ],
+  [
+    "skipNonFinite, epsilon inside",
+    {
+      learningRate: 0.1,
+      skipNonFinite: true,
+      epsilonInsideSqrt: true,
+    },
+    ARENA,
+    SHAPES,
+  ],
+];
+
+for (const [label, options, arena, shapes] of OPTIONS) {
+  test(`dense steps on split variables equal one buffer's to the bit (${label})`, async () => {
+    await withDevice(async (device, own) => {
+      const split = model(device, own, arena, 3, "float32", shapes);
+      const whole = model(device, own, undefined, 3, "float32", shapes);
+      assert.ok(!whole.vars.table.split);
+      const a = own(new Adagrad(options));
+      const b = own(new Adagrad(options));
+      const random = rng(4);
+      for (let step = 0; step < 4; step++) {
+        const grads = Object.fromEntries(
+          Object.entries(shapes).map(([name, shape]) => {
+            const g = randomValues(random, shape.reduce((x, y) => x * y, 1));
+            if (step === 2 && options.skipNonFinite) g[g.length - 3] = NaN; // in the last window
+            return [name, g];
+          }),
+        );
+        // Step 1: the split table's gradient written into its windows in place; step 3: copied
+        // from another buffer; otherwise uploaded.
+        const pairs = (m: Model, twin: boolean): [Gradient, Variable][] =>
+          Object.entries(m.vars).map(([name, v]) => {
+            const g = grads[name];
+            if (name !== "table" || step === 0 || step === 2) return [g, v];
+            if (step === 3) return [own(upload(device, g)), v];
+            if (twin) {
+              device.queue.writeBuffer(v.grad.buffer, v.grad.offset, g);
+              return [v.grad, v];
+            }
+            for (const w of v.windows) {
+              device.queue.writeBuffer(w.grad.buffer, w.grad.offset, g, w.first, w.length);
+            }
+            return [v.windows as never, v];
+          });
+        await a.applyGradients(pairs(split, false));
+        await b.applyGradients(pairs(whole, true));
+      }
+      if (options.skipNonFinite) assert.equal(await a.skippedSteps(), 1);
+      assert.equal(a.iterations, b.iterations);
+      for (const name of Object.keys(shapes)) {
+        assertSameBits(await bits(a, split.vars[name]), await bits(b, whole.vars[name]), name);
+      }
+    });
+  });
+}
+
+test("IndexedSlices on a split table: rows routed to their window, duplicates summed, bits equal", async () => {
+  await withDevice(async (device, own) => {
+    const split = model(device, own, ARENA, 5);
+    const whole = model(device, own, undefined, 5);
+    const opts = { learningRate: 0.2, clipnorm: 2 };
+    const a = own(new Adagrad(opts));
+    const b = own(new Adagrad(opts));
+    const random = rng(6);
+    const rows = SHAPES.table[0];
+    // Both sides of each window edge (rows 16383|16384, 32767|32768), the last row, duplicates.
+    const edges = [16383, 16384, 16384, 32767, 32768, 32768, 39999, 0, 16383];
+    for (let step = 0; step < 3; step++) {
+      const indices = Int32Array.from([...edges, ...randomIndices(random, 40, rows, 5)]);
+      const values = randomValues(random, indices.length * 6);
+      const gpu = step === 1; // indices and values in GPU buffers, one index out of range
+      if (gpu) indices[3] = rows + 7;
+      const slices = (): IndexedSlices =>
+        gpu
+          ? new IndexedSlices(
+            { buffer: own(upload(device, values)) },
+            { buffer: own(upload(device, indices)) },
+            [rows, 6],
+          )
+          : new IndexedSlices(values, indices, [rows, 6]);
+      await a.applyGradients([[slices(), split.vars.table]]);
+      await b.applyGradients([[slices(), whole.vars.table]]);
+    }
+    assert.equal(await a.skippedIndices(), 1);
+    assert.equal(await b.skippedIndices(), 1);
+    assertSameBits(await bits(a, split.vars.table), await bits(b, whole.vars.table), "table");
+  });
+});
+
+test("RowWiseAdagrad on a split table: dense and sparse, bits equal one buffer's", async () => {
+  await withDevice(async (device, own) => {
+    const split = model(device, own, ARENA, 7);
+    const whole = model(device, own, undefined, 7);
+    const opts = { learningRate: 0.3, globalClipnorm: 4 };
+    const a = own(new RowWiseAdagrad(opts));
+    const b = own(new RowWiseAdagrad(opts));
+    const random = rng(8);
+    for (let step = 0; step < 3; step++) {
+      const dense = randomValues(random, 40000 * 6);
+      const edges = [16383, 16384, 32768, 39999, 39999];
+      const indices = Int32Array.from([...edges, ...randomIndices(random, 20, 40000, 4)]);
+      const values = randomValues(random, indices.length * 6);
+      const g = step === 1 ? new IndexedSlices(values, indices, [40000, 6]) : dense;
+      await a.applyGradients([[g, split.vars.table]]);
+      await b.applyGradients([[g, whole.vars.table]]);
+    }
+    assertSameBits(await bits(a, split.vars.table), await bits(b, whole.vars.table), "table");
+  });
+});
+
+test("float16 gradients and a dynamic loss scale on split variables equal one buffer's", async () => {
+  await withDevice(async (device, own) => {
+    const split = model(device, own, ARENA, 9, "float16");
+    const whole = model(device, own, undefined, 9, "float16");
+    const a = own(new LossScaleOptimizer(new Adagrad({ learningRate: 0.1, clipnorm: 4 })));
+    const b = own(new LossScaleOptimizer(new Adagrad({ learningRate: 0.1, clipnorm: 4 })));
+    const random = rng(10);
+    for (let step = 0; step < 3; step++) {
+      const grads = Object.values(SHAPES).map((s) =>
+        randomValues(random, s.reduce((x, y) => x * y, 1))
+      );
+      await a.applyGradients(Object.values(split.vars).map((v, i) => [grads[i], v]));
+      await b.applyGradients(Object.values(whole.vars).map((v, i) => [grads[i], v]));
+    }
+    for (const name of Object.keys(SHAPES)) {
+      assertSameBits(
+        await bits(a.innerOptimizer, split.vars[name]),
+        await bits(b.innerOptimizer, whole.vars[name]),
+        name,
+      );
+    }
+  });
+});
+
+test("slots, weights and checkpoints of split variables: one tensor each, either way", async () => {
+  await withDevice(async (device, own) => {
+    const split = model(device, own, SMALL, 11, "float32", SMALL_SHAPES);
+    const whole = model(device, own, undefined, 12, "float32", SMALL_SHAPES);
+    const a = own(new Adagrad({ learningRate: 0.1 }));
+    const random = rng(13);
+    await a.applyGradients(
+      Object.entries(split.vars).map(([n, v]) => [randomValues(random, v.length), v]),
+    );
+    const slot = a.getSlot(split.vars.table, "accumulator");
+    assert.equal(slot.regions.length, 3);
+    assert.equal(slot.length, 301 * 7);
+    assert.throws(() => slot.region, { name: "TypeError", message: /spans 3 buffers/ });
+    const weights = await a.getWeights();
+    const changed = weights.map((w) => typeof w === "number" ? w : w.map((x) => x + 1));
+    a.setWeights(changed);
+    assert.deepEqual(await a.getWeights(), changed);
+    // Split -> one buffer -> split again, bit for bit.
+    const bytes = await saveCheckpoint({ variables: Object.values(split.vars), optimizer: a });
+    const b = own(new Adagrad({ learningRate: 0.1 }));
+    restoreCheckpoint(bytes, { variables: Object.values(whole.vars), optimizer: b });
+    const again = await saveCheckpoint({ variables: Object.values(whole.vars), optimizer: b });
+    assert.deepEqual(again, bytes);
+    const back = model(device, own, SMALL, 14, "float32", SMALL_SHAPES);
+    const c = own(new Adagrad({ learningRate: 0.1 }));
+    restoreCheckpoint(again, { variables: Object.values(back.vars), optimizer: c });
+    assert.deepEqual(
+      await saveCheckpoint({ variables: Object.values(back.vars), optimizer: c }),
+      bytes,
+    );
+  });
+});
+
+test("a gradient array that is not the variable's own windows is refused", async () => {
+  await withDevice(async (device, own) => {
+    const { vars } = model(device, own, SMALL, 15, "float32", SMALL_SHAPES);
+    const opt = own(new Adagrad());
+    await assert.rejects(
+      opt.applyGradients([[[...vars.table.windows].reverse() as never, vars.table]]),
+      {
+        name: "TypeError",
+        message: /its own variable.windows/,
+      },
+    );
+    assert.equal(opt.iterations, 0);
+    const buffer = own(device.createBuffer({ size: 64, usage: STORAGE | COPY_SRC }));
+    await assert.rejects(opt.applyGradients([[vars.table.windows as never, buffer]]), TypeError);
+  });
+});
+
+test("a table past the default 128 MiB binding: sparse steps match float64, edges and last row", async () => {
+  await withDevice(async (device, own) => {
+    // 1,050,000 x 32 float32 = 134.4 MB: two windows on WebGPU's default limits.
+    const rows = 1_050_000;
+    const width = 32;
+    const random = rng(16);
+    const init = randomValues(random, rows * width);
+    const store = own(new VariableStore(device));
+    const table = store.variable("table", [rows, width], init);
+    assert.equal(table.windows.length, 2);
+    const edge = table.windows[1].first / width;
+    const opt = own(new Adagrad({ learningRate: 0.05 }));
+    const ref = refState(init, 0.1);
+    for (let step = 0; step < 2; step++) {
+      const indices = Int32Array.from([
+        edge - 1,
+        edge,
+        edge,
+        rows - 1,
+        0,
+        ...randomIndices(random, 300, rows, 20),
+      ]);
+      const values = randomValues(random, indices.length * width);
+      await opt.applyGradients([[new IndexedSlices(values, indices, [rows, width]), table]]);
+      refSparseStep(ref, width, indices, values, 0.05, 1e-7);
+    }
+    const got = await table.read();
+    let touched = 0;
+    for (let r = 0; r < rows; r++) {
+      const changed = ref.value[r * width] !== init[r * width];
+      for (let c = 0; c < width; c++) {
+        const k = r * width + c;
+        if (!changed) {
+          if (got[k] !== init[k]) assert.fail(`untouched row ${r} changed`);
+          continue;
+        }
+        const expected = ref.value[k];
+        if (Math.abs(got[k] - expected) > 1e-5 * Math.max(1, Math.abs(expected))) {
+          assert.fail(`row ${r} column ${c}: ${got[k]}, expected ${expected}`);
+        }
+      }
+      if (changed) touched++;
+    }
+    assert.ok(touched > 300, `${touched} rows touched`);
+  });
+});
