@@ -1,6 +1,6 @@
 // The benchmark's ceilings: what the adapter does when it only moves a step's bytes. Each is a
 // `Running` (see _contenders.ts), timed like the contenders.
-import { TILE_ELEMENTS } from "../src/_kernels/kernels.ts";
+import { tileElementsFor } from "../src/_kernels/kernels.ts";
 import { dispatchGrid, tableWords, writeTiles } from "../src/_kernels/tiles.ts";
 import type { Running } from "./_contenders.ts";
 
@@ -80,8 +80,9 @@ export async function streamCeiling(device: GPUDevice, sizes: number[]): Promise
     elements = Math.ceil((offset + length) / align) * align;
     return { varOffset: offset, slotOffset: offset, length, id };
   });
-  const words = new Uint32Array(tableWords(sources, TILE_ELEMENTS));
-  const tiles = writeTiles(sources, TILE_ELEMENTS, words);
+  const tile = tileElementsFor(device); // the step's own tiles on this adapter
+  const words = new Uint32Array(tableWords(sources, tile));
+  const tiles = writeTiles(sources, tile, words);
   const buffer = (size: number, usage: number) =>
     device.createBuffer({ size, usage: usage | COPY_DST });
   const table = buffer(words.byteLength, STORAGE);

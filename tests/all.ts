@@ -31,6 +31,7 @@ import "./shaders_test.ts";
 import "./sparse_test.ts";
 import "./split_variable_test.ts";
 import "./step_cost_test.ts";
+import "./tile_size_test.ts";
 import "./tfjs_options_test.ts";
 import "./tfjs_test.ts";
 import "./variable_store_test.ts";

@@ -7,7 +7,7 @@
 import { COPY_DST, STORAGE } from "../_common/usage.ts";
 import { CachedBindGroup, type Generation } from "../_kernels/cached_bind_group.ts";
 import { GrowingTable } from "../_kernels/growing_buffer.ts";
-import { type Kernels, REDUCE_TILE_ELEMENTS, TILE_ELEMENTS } from "../_kernels/kernels.ts";
+import { type Kernels, REDUCE_TILE_ELEMENTS } from "../_kernels/kernels.ts";
 import type { ReductionSource } from "../_kernels/reduction_source.ts";
 import { SPARSE_TILE, SPARSE_TILE_TABLE, TILE, TILE_TABLE } from "../_kernels/shader_interface.ts";
 import type { GradientLayout } from "../_kernels/specialisation.ts";
@@ -70,7 +70,7 @@ export class UpdateGroup implements ReductionSource {
   readonly #kernels: Kernels;
   readonly #generation: Generation;
   #buffers: GroupBuffers | null = null;
-  /** The update's tiles (TILE_ELEMENTS each). */
+  /** The update's tiles (the kernels' tileElements each). */
   readonly #tiles: GrowingTable;
   #tileCount = 0;
   /** The same variables in tiles of REDUCE_TILE_ELEMENTS, for the passes that only read. */
@@ -106,7 +106,7 @@ export class UpdateGroup implements ReductionSource {
     // Float16 gradients are read by the vec4 kernels only: a layout that cannot vectorize (a
     // row-wise arena) never reads its dense gradients (the plan refuses them).
     this.layout = buffers.halfGradients ? "vec4_f16" : vec4 ? "vec4" : "scalar";
-    this.#tiles.ensure(tableWords(members, TILE_ELEMENTS));
+    this.#tiles.ensure(tableWords(members, this.#kernels.tileElements));
     this.#reduce.ensure(tableWords(members, REDUCE_TILE_ELEMENTS));
     this.#buffers = buffers;
     this.members = members;
@@ -135,14 +135,17 @@ export class UpdateGroup implements ReductionSource {
     });
     this.#active = ids.length > 0;
     if (!this.#active) return;
-    const key = [firstVariable, partialBase, ...ids];
+    const key = [firstVariable, partialBase, this.#kernels.tileElements, ...ids];
     const last = this.#lastKey;
     if (last && last.length === key.length && last.every((x, i) => x === key[i])) return;
     const sources: TileSource[] = ids.map((id, k) => ({
       ...this.members[id],
       id: firstVariable + k,
     }));
-    this.#tileCount = writeTiles(sources, TILE_ELEMENTS, this.#tiles.words, partialBase);
+    const tile = this.#kernels.tileElements;
+    // Sized here too: the tile size may have changed since configure (tests and the bench).
+    this.#tiles.ensure(tableWords(sources, tile));
+    this.#tileCount = writeTiles(sources, tile, this.#tiles.words, partialBase);
     this.#tiles.write(tableUsed(this.#tileCount));
     // Partial sums are numbered by reduction tile (StepNumbering).
     this.#reduceCount = writeTiles(sources, REDUCE_TILE_ELEMENTS, this.#reduce.words, partialBase);

@@ -3,7 +3,7 @@
 // layout, how a dense gradient reaches the kernels, and the sparse kernel. The optimizer, the
 // step and the checkpoint ask the variant; nothing else tells the two apart.
 import type { ArenaMember } from "../memory/_arena.ts";
-import { type Kernels, type SparseRule, TILE_ELEMENTS } from "../_kernels/kernels.ts";
+import type { Kernels, SparseRule } from "../_kernels/kernels.ts";
 import type { SparsePart, StagedSlices } from "../sparse/_staging.ts";
 
 /** A dense gradient's data, as the step has it staged or where it already lies. */
@@ -62,7 +62,7 @@ export const ELEMENT_WISE: Variant = {
     vectorize: true,
   }),
   denseAsSparse: () => null,
-  sparseTiling: (s) => ({ unit: TILE_ELEMENTS, length: s.nnz * s.width }),
+  sparseTiling: (s, kernels) => ({ unit: kernels.tileElements, length: s.nnz * s.width }),
   sparseRule: "element",
   checkExternal: () => {},
   checkHalfDense: () => {},

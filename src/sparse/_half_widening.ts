@@ -7,7 +7,7 @@ import { COPY_DST, STORAGE } from "../_common/usage.ts";
 import type { GpuRange } from "../_common/validate.ts";
 import { CachedBindGroup, type Generation } from "../_kernels/cached_bind_group.ts";
 import { GrowingBuffer, GrowingTable } from "../_kernels/growing_buffer.ts";
-import { type Kernels, TILE_ELEMENTS } from "../_kernels/kernels.ts";
+import type { Kernels } from "../_kernels/kernels.ts";
 import { dispatch, tableWords, type TileSource, writeTiles } from "../_kernels/tiles.ts";
 
 export class HalfWidening {
@@ -57,9 +57,10 @@ export class HalfWidening {
     const jobs = this.#jobs;
     this.#tileCount = 0;
     if (jobs.length === 0) return;
-    const words = tableWords(jobs, TILE_ELEMENTS);
+    const tile = this.#kernels.tileElements;
+    const words = tableWords(jobs, tile);
     this.#tiles.ensure(words);
-    this.#tileCount = writeTiles(jobs, TILE_ELEMENTS, this.#tiles.words);
+    this.#tileCount = writeTiles(jobs, tile, this.#tiles.words);
     this.#tiles.write(words);
   }
 
