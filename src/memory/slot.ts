@@ -3,6 +3,8 @@ import type { BufferRegion } from "./buffer_region.ts";
 import { readFloats, writeFloats } from "../device/_transfer.ts";
 import { checkValues } from "../_common/validate.ts";
 
+let deviceOfSlot: (slot: Slot) => GPUDevice;
+
 /**
  * An optimizer slot of one variable (Adagrad has one, `"accumulator"`): where it lives on the GPU,
  * and its values on demand. Returned by {@linkcode Adagrad.getSlot}; not constructed directly.
@@ -46,6 +48,10 @@ export class Slot {
     this.#locate = locate;
   }
 
+  static {
+    deviceOfSlot = (slot) => slot.#device;
+  }
+
   /** Keras-style name, `"<variable>/<slot>"`, e.g. `"dense/kernel/accumulator"`. */
   get name(): string {
     return this.variableName ? `${this.variableName}/${this.slotName}` : this.slotName;
@@ -79,6 +85,11 @@ export class Slot {
     const values = typeof data === "number" ? new Float32Array(byteLength / 4).fill(data) : data;
     writeFloats(this.#device, buffer, offset, values);
   }
+}
+
+/** The device a slot lives on (for checkpoints; not public API). */
+export function slotDevice(slot: Slot): GPUDevice {
+  return deviceOfSlot(slot);
 }
 
 /**
