@@ -3,6 +3,7 @@
 // device (see README, "Why one isolate"). Node and Bun run the *_test.ts files directly.
 import "./browser_assert_test.ts";
 import "./checkpoint_file_test.ts";
+import "./checkpoint_stream_test.ts";
 import "./checkpoint_test.ts";
 import "./clipping_test.ts";
 import "./demo_test.ts";

@@ -6,6 +6,7 @@ import { planSave } from "./_save_plan.ts";
 import { checkRestore, planRestore } from "./_restore_plan.ts";
 import { streamRestore, streamSave } from "./_streaming.ts";
 import { checkpointChunkBytes } from "./_windows.ts";
+import { fileSink, fileSource } from "./_file_streams.ts";
 
 /**
  * Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the new one,
@@ -81,13 +82,10 @@ export async function saveCheckpointFile(
   const fs = fileSystem(caller); // before the read-back, where there are no files
   checkPath(path, caller);
   const plan = await planSave(targets, metadata, caller);
-  const buffer = new Uint8Array(Math.min(checkpointChunkBytes(), plan.dataLength));
+  const chunk = Math.min(checkpointChunkBytes(), plan.dataLength);
   await writeAtomic(fs, path, async (file) => {
     await writeAt(file, plan.header, 0);
-    await streamSave(plan, {
-      window: (_, length) => buffer.subarray(0, length),
-      flush: (bytes, start) => writeAt(file, bytes, plan.header.length + start),
-    }, caller);
+    await streamSave(plan, fileSink(file, plan.header.length, chunk), caller);
     plan.assertNoStep(); // before the rename: a mixed state never replaces the old file
   });
 }
@@ -133,7 +131,7 @@ export async function restoreCheckpointFile(
       caller,
       "(await savedOptimizerConfigFile(path))!",
     );
-    await streamRestore(plan, (into, start) => readAt(file, into, dataStart + start));
+    await streamRestore(plan, fileSource(file, dataStart));
   } finally {
     await file.close();
   }
