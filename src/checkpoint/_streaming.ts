@@ -1,20 +1,14 @@
 // Carrying out a save or a restore plan, window by window (_windows.ts), through _tensor_io.ts.
-// A save reads each window back from the GPU into one reused staging buffer per device (one
-// submit and one mapAsync per window) and hands it to a sink: a file, or the bytes of
+// A save reads each window back from the GPU (_window_reader.ts: one submit and one mapAsync per
+// window, two staging buffers per device in turn) and hands it to a sink: a file, or the bytes of
 // saveCheckpoint. A restore reads each window from a source and queues its writes, then waits
 // for the GPU, so that the runtime's own staging holds one window rather than the whole model.
 import { alignUp } from "../_common/layout.ts";
-import { COPY_DST, MAP_MODE_READ, MAP_READ } from "../_common/usage.ts";
-import { assertDeviceAliveSoon } from "../device/device_lost.ts";
 import type { RestorePlan } from "./_restore_plan.ts";
 import type { SavePlan } from "./_save_plan.ts";
-import {
-  recordTensorRead,
-  targetDevice,
-  type TensorTarget,
-  writeTensorChunk,
-} from "./_tensor_io.ts";
-import { checkpointChunkBytes, type Piece, windows } from "./_windows.ts";
+import { targetDevice, type TensorTarget, writeTensorChunk } from "./_tensor_io.ts";
+import { checkpointChunkBytes, windows } from "./_windows.ts";
+import { type MappedWindow, WindowReader } from "./_window_reader.ts";
 
 /** Where a save's windows go. */
 export interface SaveSink {
@@ -24,60 +18,41 @@ export interface SaveSink {
   flush(bytes: Uint8Array, start: number): Promise<void> | void;
 }
 
-/** Reads every tensor of `plan` (from the GPU, or from the plan itself) into `sink`. */
+/**
+ * Reads every tensor of `plan` (from the GPU, or from the plan itself) into `sink`, window by
+ * window: window k + 1 is copied on the GPU while window k goes to the sink.
+ */
 export async function streamSave(plan: SavePlan, sink: SaveSink, caller: string): Promise<void> {
   const chunk = checkpointChunkBytes();
   const stagingSize = alignUp(Math.max(4, Math.min(chunk, plan.dataLength)), 4);
-  const stagings = new Map<GPUDevice, GPUBuffer>();
+  const reader = new WindowReader(plan.tensors, stagingSize, caller);
+  const all = windows(plan.tensors, chunk);
+  let next = all.next();
+  let pending: Promise<MappedWindow> | null = null;
   try {
-    for (const w of windows(plan.tensors, chunk)) {
+    pending = next.done ? null : handled(reader.begin(next.value, 0));
+    for (let parity: 0 | 1 = 0; !next.done; parity = parity === 0 ? 1 : 0) {
+      const w = next.value;
+      const copyInto = await pending!;
+      next = all.next();
+      pending = next.done ? null : handled(reader.begin(next.value, parity === 0 ? 1 : 0));
       const out = sink.window(w.start, w.length);
-      const reads = new Map<GPUDevice, { encoder: GPUCommandEncoder; pieces: Piece[] }>();
-      for (const piece of w.pieces) {
-        const { source } = plan.tensors[piece.tensor];
-        const { firstByte, byteLength, at } = piece;
-        if (source instanceof Uint8Array) {
-          out.set(source.subarray(firstByte, firstByte + byteLength), at);
-          continue;
-        }
-        const device = targetDevice(source);
-        let staging = stagings.get(device);
-        if (!staging) {
-          staging = device.createBuffer({
-            label: "webgpu-adagrad checkpoint staging",
-            size: stagingSize,
-            usage: MAP_READ | COPY_DST,
-          });
-          stagings.set(device, staging);
-        }
-        let read = reads.get(device);
-        if (!read) reads.set(device, read = { encoder: device.createCommandEncoder(), pieces: [] });
-        recordTensorRead(read.encoder, source, firstByte / 4, byteLength / 4, staging, at);
-        read.pieces.push(piece);
-      }
-      await Promise.all([...reads].map(async ([device, { encoder, pieces }]) => {
-        const staging = stagings.get(device)!;
-        device.queue.submit([encoder.finish()]);
-        try {
-          await staging.mapAsync(MAP_MODE_READ, 0, w.length);
-        } catch (e) {
-          await assertDeviceAliveSoon(device, caller); // a lost device is the likely cause
-          throw e;
-        }
-        try {
-          const mapped = new Uint8Array(staging.getMappedRange(0, w.length));
-          for (const { at, byteLength } of pieces) {
-            out.set(mapped.subarray(at, at + byteLength), at);
-          }
-        } finally {
-          staging.unmap();
-        }
-      }));
+      copyInto(out);
       await sink.flush(out, w.start);
     }
   } finally {
-    for (const staging of stagings.values()) staging.destroy();
+    await pending?.catch(() => {}); // a save that failed mid-way: its last read is let go
+    reader.destroy();
   }
+}
+
+/**
+ * `promise`, marked as handled: it may reject while the caller awaits something else, and is
+ * awaited (and its rejection thrown) later.
+ */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
 }
 
 /** Makes the plan's slots and finds every target, all before the first write. */
@@ -110,15 +85,30 @@ export async function streamRestore(
   const span = ranges.length > 0 ? ranges[ranges.length - 1].end - ranges[0].begin : 0;
   const buffer = new Uint8Array(Math.min(chunk, span));
   const devices = new Set(targets.map(targetDevice));
-  for (const w of windows(ranges, chunk)) {
-    const bytes = buffer.subarray(0, w.length);
-    await read(bytes, w.start);
-    for (const { tensor, firstByte, byteLength, at } of w.pieces) {
-      writeTensorChunk(targets[tensor], firstByte / 4, bytes.subarray(at, at + byteLength));
+  const all = windows(ranges, chunk);
+  let next = all.next();
+  let reading: Promise<void> | null = null;
+  const readNext = () =>
+    next.done ? null : handled(read(buffer.subarray(0, next.value.length), next.value.start));
+  try {
+    reading = readNext();
+    while (!next.done) {
+      const w = next.value;
+      await reading;
+      const bytes = buffer.subarray(0, w.length);
+      for (const { tensor, firstByte, byteLength, at } of w.pieces) {
+        writeTensorChunk(targets[tensor], firstByte / 4, bytes.subarray(at, at + byteLength));
+      }
+      // Some runtimes keep queued writes in their own staging until the next submit; waiting for
+      // them keeps that staging to one window. writeBuffer has copied the bytes: the next window
+      // is read into the same buffer meanwhile.
+      for (const device of devices) device.queue.submit([]);
+      next = all.next();
+      reading = readNext();
+      await Promise.all([...devices].map((device) => device.queue.onSubmittedWorkDone()));
     }
-    // Some runtimes keep queued writes in their own staging until the next submit.
-    for (const device of devices) device.queue.submit([]);
-    await Promise.all([...devices].map((device) => device.queue.onSubmittedWorkDone()));
+  } finally {
+    await reading?.catch(() => {}); // a restore that failed mid-way: its last read is let go
   }
   plan.finish();
 }
