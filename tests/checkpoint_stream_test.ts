@@ -388,6 +388,29 @@ test("offsets past 4 GiB are exact: header, windows, and positional reads and wr
     ]);
   assert.deepEqual(calls, [...expected("write"), ...expected("read")]);
 
+  // More than 2 GiB in one array (allocated, never touched: no memory is used) goes in calls of
+  // at most 1 GiB: Node and Deno refuse a read or a write of 2 GiB or more.
+  const huge = new Uint8Array(2 ** 31 + 8);
+  calls.length = 0;
+  const strict =
+    (kind: string) => (_: Uint8Array, __: number, length: number, position: number) => {
+      if (length > 2 ** 31 - 1) throw new RangeError(`${kind} of ${length} bytes`);
+      calls.push([kind, position, length]);
+      return Promise.resolve({ bytesWritten: length, bytesRead: length });
+    };
+  const limited = { write: strict("write"), read: strict("read") } as unknown as FileHandle;
+  await writeAt(limited, huge, 3);
+  await readAt(limited, huge, 5);
+  const gib = 2 ** 30;
+  assert.deepEqual(calls, [
+    ["write", 3, gib],
+    ["write", 3 + gib, gib],
+    ["write", 3 + 2 * gib, 8],
+    ["read", 5, gib],
+    ["read", 5 + gib, gib],
+    ["read", 5 + 2 * gib, 8],
+  ]);
+
   // The runtime's file handle at positions past 4 GiB (a sparse file: nothing is written between).
   const path = temporaryPath();
   const file = await fs().open(path, "w+");

@@ -31,6 +31,9 @@ export interface FileSystem {
   readFile(path: string): Promise<Uint8Array>;
 }
 
+/** The most bytes one read or write asks for: Node and Deno refuse 2 GiB or more in one call. */
+export const IO_MAX_BYTES = 2 ** 30;
+
 /** Writes all of `bytes` at byte `position` of `file` (a write may take fewer bytes: it goes on). */
 export async function writeAt(
   file: FileHandle,
@@ -38,7 +41,8 @@ export async function writeAt(
   position: number,
 ): Promise<void> {
   for (let done = 0; done < bytes.length;) {
-    const { bytesWritten } = await file.write(bytes, done, bytes.length - done, position + done);
+    const length = Math.min(bytes.length - done, IO_MAX_BYTES);
+    const { bytesWritten } = await file.write(bytes, done, length, position + done);
     if (!(bytesWritten > 0)) throw new Error(`a write at byte ${position + done} wrote nothing`);
     done += bytesWritten;
   }
@@ -50,7 +54,8 @@ export async function writeAt(
  */
 export async function readAt(file: FileHandle, into: Uint8Array, position: number): Promise<void> {
   for (let done = 0; done < into.length;) {
-    const { bytesRead } = await file.read(into, done, into.length - done, position + done);
+    const length = Math.min(into.length - done, IO_MAX_BYTES);
+    const { bytesRead } = await file.read(into, done, length, position + done);
     if (!(bytesRead > 0)) {
       throw new Error(
         `the file ends at byte ${position + done}, before the ${into.length} bytes asked`,
