@@ -29,6 +29,7 @@ import "./runtimes_test.ts";
 import "./schedules_test.ts";
 import "./shader_interface_test.ts";
 import "./shaders_test.ts";
+import "./sharding_test.ts";
 import "./sparse_test.ts";
 import "./step_cost_test.ts";
 import "./tfjs_options_test.ts";

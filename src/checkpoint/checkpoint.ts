@@ -16,7 +16,9 @@ export {
  * Saves variables and the optimizer's whole state as a safetensors file, keyed by name: every
  * variable (`"dense/kernel"`), the iteration count (`"Adagrad/iter"`, int64), every slot
  * (`"dense/kernel/accumulator"`) and `addWeight` weight; the optimizer's class and config in the
- * metadata. Reads the GPU once per tensor. Other tools read it as any safetensors file.
+ * metadata. Other tools read it as any safetensors file. The tensors are read back from the GPU
+ * in windows of 16 MiB, straight into the returned bytes; for a model too large for memory, or
+ * for one `Uint8Array`, stream it to a file with {@linkcode saveCheckpointFile}.
  *
  * @example
  * ```ts
@@ -35,6 +37,10 @@ export {
  * ```
  *
  * @throws {TypeError} for variables listed twice, of a destroyed store, or not Variables
+ * @throws {RangeError} when the checkpoint is larger than this runtime's largest `Uint8Array` (4 GiB
+ *   on Node 20 and Bun), before anything is read
+ * @throws {Error} when the optimizer took a step while the tensors were read (await the save
+ *   before the next step)
  */
 export async function saveCheckpoint(
   targets: CheckpointTargets,

@@ -61,17 +61,21 @@ function checkPath(path: unknown, caller: string): void {
 }
 
 /**
- * {@linkcode saveCheckpoint} into a file, written atomically ({@linkcode writeFileAtomic}): a
- * crash while saving leaves the previous checkpoint intact. Deno, Node and Bun.
+ * {@linkcode saveCheckpoint}'s bytes, streamed into a file: the header first, then the tensors
+ * read back from the GPU in windows of 16 MiB and written at their place, so that no more than a
+ * window or two is held in memory, whatever the model's size (past 2 GiB, past the largest
+ * `ArrayBuffer`). Written atomically, as {@linkcode writeFileAtomic} does: a crash while saving
+ * leaves the previous checkpoint intact. Await it before the next step. Deno, Node and Bun.
  *
  * @example
  * ```ts ignore
  * await saveCheckpointFile("run.safetensors", { variables: store.variables, optimizer: opt });
  * ```
  *
- * @throws {Error} in a browser, which has no files (keep {@linkcode saveCheckpoint}'s bytes
- *   there), or on a runtime too old to have `process.getBuiltinModule` (before Node 20.16, Deno
- *   2.1)
+ * @throws {TypeError} for variables listed twice, of a destroyed store, or not Variables
+ * @throws {Error} when the optimizer took a step while the checkpoint was read (the old file
+ *   stays); in a browser, which has no files (keep {@linkcode saveCheckpoint}'s bytes there); or on
+ *   a runtime too old to have `process.getBuiltinModule` (before Node 20.16, Deno 2.1)
  */
 export async function saveCheckpointFile(
   path: string,
@@ -91,16 +95,22 @@ export async function saveCheckpointFile(
 }
 
 /**
- * Reads a checkpoint file and {@linkcode restoreCheckpoint}s it: nothing changes unless every
- * name, shape and dtype fits.
+ * {@linkcode restoreCheckpoint} from a file, streamed: the header is read and checked against the
+ * file's size, and every check of `restoreCheckpoint` runs on it (names, shapes, dtypes, tensors
+ * nobody claims, the optimizer's class and settings, the saved counters) before anything is
+ * written; then the tensors go from the file to the GPU in windows of 16 MiB. Nothing changes
+ * unless every check passes. Await it before the next step.
  *
  * @example
  * ```ts ignore
  * await restoreCheckpointFile("run.safetensors", { variables: store.variables, optimizer: opt });
  * ```
  *
- * @throws {Error} in a browser, which has no files (keep {@linkcode saveCheckpoint}'s bytes
- *   there), or on a runtime too old to have `process.getBuiltinModule` (before Node 20.16, Deno
+ * @throws {TypeError} for a malformed or truncated file, or any name, shape, dtype or setting that
+ *   does not fit
+ * @throws {Error} when the optimizer took a step during the restore (the counters are not set:
+ *   restore again); in a browser, which has no files (keep {@linkcode saveCheckpoint}'s bytes
+ *   there); or on a runtime too old to have `process.getBuiltinModule` (before Node 20.16, Deno
  *   2.1)
  */
 export async function restoreCheckpointFile(
