@@ -44,6 +44,7 @@ export {
 export {
   restoreCheckpointFile,
   saveCheckpointFile,
+  savedOptimizerConfigFile,
   writeFileAtomic,
 } from "./src/checkpoint/checkpoint_file.ts";
 export {

@@ -3,6 +3,7 @@
 // device (see README, "Why one isolate"). Node and Bun run the *_test.ts files directly.
 import "./browser_assert_test.ts";
 import "./checkpoint_file_test.ts";
+import "./checkpoint_stream_test.ts";
 import "./checkpoint_test.ts";
 import "./clipping_test.ts";
 import "./demo_test.ts";
@@ -28,6 +29,7 @@ import "./runtimes_test.ts";
 import "./schedules_test.ts";
 import "./shader_interface_test.ts";
 import "./shaders_test.ts";
+import "./sharding_test.ts";
 import "./sparse_test.ts";
 import "./split_variable_test.ts";
 import "./step_cost_test.ts";

@@ -4,16 +4,65 @@
 // JSR shows on the package's page. `process.getBuiltinModule` needs no import at all: Node 20.16+
 // (the npm package asks for 20.19), Deno 2.1+ and Bun have it. Browsers have no files.
 
+/** The part of a `node:fs/promises` FileHandle used here. Positions are numbers: exact to 2**53. */
+export interface FileHandle {
+  write(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{ bytesWritten: number }>;
+  read(
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{ bytesRead: number }>;
+  stat(): Promise<{ size: number }>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** The part of `node:fs/promises` used here (typed locally: the package has no Node types). */
 export interface FileSystem {
-  open(path: string, flags: string): Promise<{
-    writeFile(data: Uint8Array): Promise<void>;
-    sync(): Promise<void>;
-    close(): Promise<void>;
-  }>;
+  open(path: string, flags: string): Promise<FileHandle>;
   rename(from: string, to: string): Promise<void>;
   rm(path: string, options: { force: boolean }): Promise<void>;
   readFile(path: string): Promise<Uint8Array>;
+}
+
+/** The most bytes one read or write asks for: Node and Deno refuse 2 GiB or more in one call. */
+export const IO_MAX_BYTES = 2 ** 30;
+
+/** Writes all of `bytes` at byte `position` of `file` (a write may take fewer bytes: it goes on). */
+export async function writeAt(
+  file: FileHandle,
+  bytes: Uint8Array,
+  position: number,
+): Promise<void> {
+  for (let done = 0; done < bytes.length;) {
+    const length = Math.min(bytes.length - done, IO_MAX_BYTES);
+    const { bytesWritten } = await file.write(bytes, done, length, position + done);
+    if (!(bytesWritten > 0)) throw new Error(`a write at byte ${position + done} wrote nothing`);
+    done += bytesWritten;
+  }
+}
+
+/**
+ * Fills `into` from byte `position` of `file`; an Error if the file ends first (it was checked
+ * long enough, so it shrank since).
+ */
+export async function readAt(file: FileHandle, into: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < into.length;) {
+    const length = Math.min(into.length - done, IO_MAX_BYTES);
+    const { bytesRead } = await file.read(into, done, length, position + done);
+    if (!(bytesRead > 0)) {
+      throw new Error(
+        `the file ends at byte ${position + done}, before the ${into.length} bytes asked`,
+      );
+    }
+    done += bytesRead;
+  }
 }
 
 /** What the lookup reads of the global object; a parameter, so that tests can fake a runtime. */

@@ -3,6 +3,8 @@ import { BufferRegion } from "./buffer_region.ts";
 import { readFloats, writeFloats } from "../device/_transfer.ts";
 import { checkValues } from "../_common/validate.ts";
 
+let deviceOfSlot: (slot: Slot) => GPUDevice;
+
 /**
  * An optimizer slot of one variable (Adagrad has one, `"accumulator"`): where it lives on the GPU,
  * and its values on demand. Returned by {@linkcode Adagrad.getSlot}; not constructed directly.
@@ -45,6 +47,10 @@ export class Slot {
     this.shape = Object.freeze([...shape]);
     this.#device = device;
     this.#locate = locate;
+  }
+
+  static {
+    deviceOfSlot = (slot) => slot.#device;
   }
 
   /** Keras-style name, `"<variable>/<slot>"`, e.g. `"dense/kernel/accumulator"`. */
@@ -113,6 +119,11 @@ export class Slot {
       at += n;
     }
   }
+}
+
+/** The device a slot lives on (for checkpoints; not public API). */
+export function slotDevice(slot: Slot): GPUDevice {
+  return deviceOfSlot(slot);
 }
 
 /**
