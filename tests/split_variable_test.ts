@@ -11,12 +11,18 @@ import {
   IndexedSlices,
   LossScaleOptimizer,
   restoreCheckpoint,
+  restoreCheckpointFile,
   RowWiseAdagrad,
   saveCheckpoint,
+  saveCheckpointFile,
   type Variable,
   VariableStore,
 } from "../mod.ts";
 import { COPY_SRC, STORAGE } from "../src/_common/usage.ts";
+import { setCheckpointChunkBytes } from "../src/checkpoint/_windows.ts";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Own, upload, withDevice } from "./_gpu.ts";
 import { randomIndices, randomValues, refSparseStep, refState, rng } from "./_reference.ts";
 
@@ -272,6 +278,24 @@ test("slots, weights and checkpoints of split variables: one tensor each, either
     restoreCheckpoint(bytes, { variables: Object.values(whole.vars), optimizer: b });
     const again = await saveCheckpoint({ variables: Object.values(whole.vars), optimizer: b });
     assert.deepEqual(again, bytes);
+    // Through a file, streamed in windows that end inside the split table's windows.
+    const previous = setCheckpointChunkBytes(1004);
+    try {
+      const dir = await mkdtemp(join(tmpdir(), "split-"));
+      const path = join(dir, "split.safetensors");
+      await saveCheckpointFile(path, { variables: Object.values(split.vars), optimizer: a });
+      assert.deepEqual(new Uint8Array(await readFile(path)), bytes);
+      const d = own(new Adagrad({ learningRate: 0.1 }));
+      const other = model(device, own, SMALL, 17, "float32", SMALL_SHAPES);
+      await restoreCheckpointFile(path, { variables: Object.values(other.vars), optimizer: d });
+      assert.deepEqual(
+        await saveCheckpoint({ variables: Object.values(other.vars), optimizer: d }),
+        bytes,
+      );
+      await rm(dir, { recursive: true });
+    } finally {
+      setCheckpointChunkBytes(previous);
+    }
     const back = model(device, own, SMALL, 14, "float32", SMALL_SHAPES);
     const c = own(new Adagrad({ learningRate: 0.1 }));
     restoreCheckpoint(again, { variables: Object.values(back.vars), optimizer: c });

@@ -1,13 +1,13 @@
 // Every GPU read and write of a checkpoint tensor's bytes goes through this file, for the three
 // kinds of tensors a checkpoint holds on the GPU: a store Variable, an optimizer Slot (an
 // accumulator or an addWeight weight) and a dynamic loss scale's weights. Where a tensor's
-// elements live is answered in one place, `rangesOf`: one range of one buffer today. A variable
-// placed across several buffers changes that function, and nothing else here or in its callers.
+// elements live is answered in one place, `rangesOf`: one range of one buffer, or, for a variable
+// past one binding (and its slots), one range per window it spans.
 import { readLossScaleState } from "../optimizers/loss_scale_optimizer.ts";
 import type { LossScaleOptimizer } from "../optimizers/loss_scale_optimizer.ts";
 import { assertDeviceAlive } from "../device/device_lost.ts";
 import { type Slot, slotDevice } from "../memory/slot.ts";
-import { arenaOf, memberIndexOf, Variable } from "../memory/variable.ts";
+import { arenaOf, piecesOf, Variable } from "../memory/variable.ts";
 
 /** A float32 tensor that lives on the GPU: a store variable, or an optimizer's slot or weight. */
 export type TensorTarget = Variable | Slot;
@@ -35,7 +35,7 @@ export function targetDevice(target: TensorTarget): GPUDevice {
   }
   const device = slotDevice(target);
   assertDeviceAlive(device, what(target));
-  void target.region; // throws once the slot's optimizer is destroyed
+  void target.regions; // throws once the slot's optimizer is destroyed
   return device;
 }
 
@@ -50,13 +50,29 @@ function rangesOf(target: TensorTarget, first: number, count: number): BufferRan
       `${what(target)} has ${length} elements; elements [${first}, ${first + count}) are outside`,
     );
   }
-  if (target instanceof Variable) {
-    const arena = arenaOf(target);
-    const { offset } = arena.members[memberIndexOf(target)];
-    return [{ buffer: arena.buffer, offset: offset + 4 * first, byteLength: 4 * count }];
+  // The tensor's segments in element order: its windows, each one range of one buffer.
+  const segments = target instanceof Variable
+    ? piecesOf(target).map(({ arena, index, length }) => ({
+      buffer: arena.buffer,
+      offset: arena.members[index].offset,
+      length,
+    }))
+    : target.regions.map(({ buffer, offset, length }) => ({ buffer, offset, length }));
+  const ranges: BufferRange[] = [];
+  let start = 0; // the segment's first element
+  for (const s of segments) {
+    const from = Math.max(first, start);
+    const to = Math.min(first + count, start + s.length);
+    if (from < to) {
+      ranges.push({
+        buffer: s.buffer,
+        offset: s.offset + 4 * (from - start),
+        byteLength: 4 * (to - from),
+      });
+    }
+    start += s.length;
   }
-  const { buffer, offset } = target.region;
-  return [{ buffer, offset: offset + 4 * first, byteLength: 4 * count }];
+  return ranges;
 }
 
 /**
@@ -97,7 +113,7 @@ export function writeTensorChunk(
     if (!arena.materialized && firstElement === 0 && count === target.length) {
       // A store not allocated yet keeps a whole variable as its initial value, as write() does,
       // so that restoring does not seal an arena its model is still declaring variables into.
-      arena.write(memberIndexOf(target), new Float32Array(data.slice().buffer));
+      target.write(new Float32Array(data.slice().buffer));
       return;
     }
   }
