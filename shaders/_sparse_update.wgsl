@@ -20,3 +20,16 @@ fn sparse_tile(id: Invocation) -> SparseTile {
   }
   return table.tiles[t];
 }
+
+// Whether no sorted position in [first, last] of `tile` holds a key of its rows. A window of a
+// variable past one binding takes only its own rows (its tiles' row_base and rows); the keys are
+// sorted, so a tile whose last key is below the window, or whose first key is past it, has nothing
+// to do and its workgroup leaves after two loads. A dense (identity) tile has no keys.
+fn keys_outside(tile: SparseTile, first: u32, last: u32) -> bool {
+  if (tile.identity == 1u || tile.length == 0u) {
+    return false;
+  }
+  let low = pairs[tile.nnz_base + first].x;
+  let high = pairs[tile.nnz_base + last].x;
+  return high < tile.row_base || low >= tile.row_base + tile.rows;
+}

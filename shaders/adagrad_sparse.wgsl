@@ -16,6 +16,10 @@
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sparse_update(id: Invocation) {
   let tile = sparse_tile(id);
+  let last = tile.start + max(tile.length, 1u) - 1u;
+  if (keys_outside(tile, tile.start / max(tile.width, 1u), last / max(tile.width, 1u))) {
+    return;
+  }
   let lr = step_lr(params, verdict);
   let unscale = verdict.unscale;
   var divisor = 1.0;

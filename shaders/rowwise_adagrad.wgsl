@@ -36,7 +36,7 @@ fn gradient(tile: SparseTile, first: u32, key: u32, column: u32, norm_divisor: f
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn rowwise_update(id: Invocation) {
   let tile = sparse_tile(id);
-  if (id.lane >= tile.length) {
+  if (id.lane >= tile.length || keys_outside(tile, tile.start, tile.start + tile.length - 1u)) {
     return;
   }
   let lr = step_lr(params, verdict);
