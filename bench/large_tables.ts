@@ -33,8 +33,12 @@ const M = quick ? 1 << 14 : 1 << 20;
 const sync = () => device.queue.onSubmittedWorkDone();
 
 /** A sparse step of `nnz` indices (GPU buffers) into a `rows` x 32 table. */
-function sparseStep(rows: number, nnz: number): Timed & { dispose(): void; windows: number } {
-  const store = new VariableStore(device);
+function sparseStep(
+  rows: number,
+  nnz: number,
+  maxArenaBytes?: number,
+): Timed & { dispose(): void; windows: number } {
+  const store = new VariableStore(device, { maxArenaBytes });
   const table = store.variable("table", [rows, 32], 0.5);
   const { indices, values } = sparseData({ rows, width: 32, nnz });
   const upload = (data: Uint32Array | Float32Array) => {
@@ -113,6 +117,11 @@ console.log(
     four,
   );
   rows.push({ ...r, target: "<= 1.3" });
+  // The same table in 4 windows and in one: what the windows cost, apart from the larger table's.
+  const whole = sparseStep(M, quick ? 4096 : 262_144);
+  const quarters = sparseStep(M, quick ? 4096 : 262_144, M * 32);
+  const q = await pair(`sparse, same ${M / 1e6 | 0}M x 32 table: 4 windows / 1`, whole, quarters);
+  rows.push({ ...q, target: "(the windows alone)" });
 }
 {
   const rowsBig = 8 * M;
