@@ -24,6 +24,9 @@ import "../loss_scale_test.ts";
 import "../float16_test.ts";
 import "../tfjs_test.ts";
 import "../tfjs_options_test.ts";
+import "../refusals_test.ts";
+import "../zero_grads_test.ts";
+import "../error_scope_test.ts";
 
 /** One test's outcome, as reported to the runner. */
 export interface TestResult {
