@@ -1,6 +1,6 @@
 // Adagrad's options and Keras config: types, validation with Keras's rules and wording, and the
 // mapping between Keras's snake_case config and the camelCase options.
-import { LossScaleMode, NormMode, type Specialisation } from "../_kernels/specialisation.ts";
+import { NormMode, PLAIN_SPECIALISATION, type Specialisation } from "../_kernels/specialisation.ts";
 import type { StepValues } from "../_step/uniforms.ts";
 import { describe, finiteNumber } from "../_common/validate.ts";
 import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
@@ -338,6 +338,7 @@ export function stepValuesOf(o: ResolvedOptions): StepValues {
 /** The kernel specialisation (WGSL `override` constants) these options need. */
 export function specialisationOf(o: ResolvedOptions): Specialisation {
   return {
+    ...PLAIN_SPECIALISATION,
     epsilonInsideSqrt: o.epsilonInsideSqrt,
     clipValue: o.clipvalue !== undefined,
     normMode: o.clipnorm !== undefined
@@ -346,6 +347,5 @@ export function specialisationOf(o: ResolvedOptions): Specialisation {
       ? NormMode.global
       : NormMode.none,
     skipNonFinite: o.skipNonFinite,
-    lossScale: LossScaleMode.none,
   };
 }
