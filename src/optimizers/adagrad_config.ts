@@ -96,8 +96,12 @@ export interface AdagradConfig {
   skip_non_finite?: boolean;
 }
 
-/** Options after validation and Keras's defaults. */
+/** Which framework's Adagrad an optimizer follows. */
+export type RuleId = "keras2" | "keras3" | "torch";
+
+/** Options after validation and the rule's defaults (PyTorch's `lr` is `learningRate`, ...). */
 export interface ResolvedOptions {
+  rule: RuleId;
   learningRate: number | LearningRateSchedule;
   initialAccumulatorValue: number;
   epsilon: number;
@@ -109,7 +113,40 @@ export interface ResolvedOptions {
   epsilonInsideSqrt: boolean;
   skipNonFinite: boolean;
   device: GPUDevice | undefined;
+  /** Keras 3: decoupled; PyTorch: L2 (0 for none). */
+  weightDecay: number | undefined;
+  /** Keras 3 `use_ema`, `ema_momentum`, `ema_overwrite_frequency`. */
+  useEma: boolean;
+  emaMomentum: number;
+  emaOverwriteFrequency: number | undefined;
+  /** Keras 3 `loss_scale_factor`. */
+  lossScaleFactor: number | undefined;
+  /** Keras 3 `gradient_accumulation_steps`. */
+  gradientAccumulationSteps: number | undefined;
+  /** PyTorch `lr_decay` (0 for none). */
+  lrDecay: number;
+  /** PyTorch `maximize`. */
+  maximize: boolean;
 }
+
+/** The options of the other rules, as Keras 2 has them: none. */
+export const KERAS2_DEFAULTS = {
+  rule: "keras2",
+  decay: 0,
+  epsilonInsideSqrt: false,
+  skipNonFinite: false,
+  clipvalue: undefined,
+  clipnorm: undefined,
+  globalClipnorm: undefined,
+  weightDecay: undefined,
+  useEma: false,
+  emaMomentum: 0.99,
+  emaOverwriteFrequency: undefined,
+  lossScaleFactor: undefined,
+  gradientAccumulationSteps: undefined,
+  lrDecay: 0,
+  maximize: false,
+} as const satisfies Partial<ResolvedOptions>;
 
 const OPTION_KEYS = [
   "learningRate",
@@ -260,6 +297,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     throw new TypeError(`Adagrad: device must be a GPUDevice, got ${describe(device)}`);
   }
   return {
+    ...KERAS2_DEFAULTS,
     learningRate,
     initialAccumulatorValue,
     // `epsilon or backend_config.epsilon()`: 0 means the backend epsilon too.
