@@ -107,6 +107,11 @@ fn reads_variables() -> bool {
   return steps() || (EMA && PHASE == PHASE_ADD);
 }
 
+// Whether the variables are written: when stepped, or overwritten by their averages.
+fn writes_variables(params: Params) -> bool {
+  return steps() || (reads_variables() && EMA && params.ema_overwrite != 0u);
+}
+
 // One element from its raw gradient `g` and its slots before: its slots after.
 fn element(g: f32, e: Element, r: Rates) -> Element {
   var out = e;
@@ -184,7 +189,7 @@ fn update(id: Invocation) {
     if (steps()) {
       accumulators[s] = out.accumulator;
     }
-    if (steps() || (EMA && rates.params.ema_overwrite != 0u)) {
+    if (writes_variables(rates.params)) {
       variables[v] = out.variable;
     }
     if (EMA && PHASE != PHASE_MEAN) {
@@ -263,7 +268,7 @@ fn update_four(tile: Tile, i: u32, g: vec4f, rates: Rates) {
   if (steps()) {
     accumulators4[s] = select(e.accumulator, vec4f(u0.accumulator, u1.accumulator, u2.accumulator, u3.accumulator), inside);
   }
-  if (steps() || (EMA && rates.params.ema_overwrite != 0u)) {
+  if (writes_variables(rates.params)) {
     variables4[v] = select(e.variable, vec4f(u0.variable, u1.variable, u2.variable, u3.variable), inside);
   }
   if (EMA && PHASE != PHASE_MEAN) {

@@ -25,6 +25,7 @@ import "./refusals_test.ts";
 import "./request_device_test.ts";
 import "./row_wise_test.ts";
 import "./rule_vectors_test.ts";
+import "./rules_reference_test.ts";
 import "./runtimes_test.ts";
 import "./schedules_test.ts";
 import "./shader_interface_test.ts";

@@ -10,6 +10,7 @@ import "../sparse_test.ts";
 import "../clipping_test.ts";
 import "../row_wise_test.ts";
 import "../rule_vectors_test.ts";
+import "../rules_reference_test.ts";
 import "../checkpoint_test.ts";
 import "../checkpoint_file_test.ts";
 import "../errors_test.ts";
