@@ -44,6 +44,10 @@ export {
   savedOptimizerConfig,
 } from "./src/checkpoint/checkpoint.ts";
 export {
+  type FrameworkStateTargets,
+  importFrameworkState,
+} from "./src/checkpoint/framework_state.ts";
+export {
   restoreCheckpointFile,
   saveCheckpointFile,
   writeFileAtomic,

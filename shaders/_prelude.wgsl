@@ -294,7 +294,8 @@ fn denominator(a: f32, epsilon: f32) -> f32 {
 }
 
 // PyTorch's learning rate for a variable that missed `lag` of the optimizer's steps:
-// lr / (1 + (step - 1) * lr_decay), from the variable's own step count.
+// lr / (1 + (step - 1) * lr_decay), from the variable's own step count. u32 arithmetic wraps, so
+// a lag that wrapped below 0 (steps restored beyond the calls) still gives the variable's step.
 fn torch_lr(lr: f32, params: Params, lag: u32) -> f32 {
   return lr / (1.0 + f32(params.step - lag - 1u) * params.lr_decay);
 }

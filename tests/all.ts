@@ -24,6 +24,7 @@ import "./reliability_test.ts";
 import "./refusals_test.ts";
 import "./request_device_test.ts";
 import "./row_wise_test.ts";
+import "./rule_state_test.ts";
 import "./rule_vectors_test.ts";
 import "./rules_reference_test.ts";
 import "./runtimes_test.ts";

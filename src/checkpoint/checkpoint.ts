@@ -1,4 +1,5 @@
-import { Adagrad } from "../optimizers/adagrad.ts";
+import { Adagrad, ruleState } from "../optimizers/adagrad.ts";
+import type { RuleId } from "../optimizers/adagrad_config.ts";
 import { LossScaleOptimizer, readLossScaleState } from "../optimizers/loss_scale_optimizer.ts";
 import { variantOf } from "../_step/variant.ts";
 import { describe } from "../_common/validate.ts";
@@ -42,7 +43,7 @@ export interface CheckpointTargets {
    * {@linkcode LossScaleOptimizer}, its inner optimizer's state, and a dynamic scale's Keras
    * weights `"<name>/loss_scale/current_loss_scale"` (float32) and `".../good_steps"` (int64).
    */
-  optimizer?: Adagrad | LossScaleOptimizer;
+  optimizer?: Adagrad<object> | LossScaleOptimizer<object>;
 }
 
 function f32(data: Float32Array, shape: readonly number[]): SafetensorsEntry {
@@ -53,13 +54,26 @@ function f32(data: Float32Array, shape: readonly number[]): SafetensorsEntry {
   };
 }
 
+function f32Scalar(value: number): SafetensorsEntry {
+  return f32(new Float32Array([value]), []);
+}
+
+/** Which framework each rule follows, and how to build an optimizer of it from a config. */
+const RULE_NAMES: Record<RuleId, { framework: string; fromConfig: string }> = {
+  keras2: { framework: "Keras 2 (tf.keras.optimizers.Adagrad)", fromConfig: "fromConfig" },
+  keras3: { framework: "Keras 3 (keras.optimizers.Adagrad)", fromConfig: "keras3FromConfig" },
+  torch: { framework: "PyTorch (torch.optim.Adagrad)", fromConfig: "torchFromConfig" },
+};
+
 function i64(value: number): SafetensorsEntry {
   const data = new Uint8Array(new BigInt64Array([BigInt(value)]).buffer);
   return { dtype: "I64", shape: [], data };
 }
 
 /** The optimizer whose slots a checkpoint holds: a LossScaleOptimizer's inner one. */
-function innerOf(opt: Adagrad | LossScaleOptimizer | undefined): Adagrad | undefined {
+function innerOf(
+  opt: Adagrad<object> | LossScaleOptimizer<object> | undefined,
+): Adagrad<object> | undefined {
   return opt instanceof LossScaleOptimizer ? opt.innerOptimizer : opt;
 }
 
@@ -69,7 +83,7 @@ function lossScaleNames(name: string): [string, string] {
 }
 
 /** A dynamic LossScaleOptimizer and its weights' names; a fixed scale has no weights. */
-function lossScaleTensors(opt: Adagrad | LossScaleOptimizer | undefined) {
+function lossScaleTensors(opt: Adagrad<object> | LossScaleOptimizer<object> | undefined) {
   if (!(opt instanceof LossScaleOptimizer) || !opt.dynamic) return null;
   return { optimizer: opt, names: lossScaleNames(opt.innerOptimizer.name) };
 }
@@ -132,25 +146,34 @@ export async function saveCheckpoint(
   variables.forEach((v, i) => tensors.set(v.name, f32(values[i], v.shape)));
   const meta: Record<string, string> = { ...metadata, format: CHECKPOINT_FORMAT };
   if (optimizer) {
-    const iter = `${optimizer.name}/iter`;
+    const state = ruleState(optimizer);
+    const iter = `${optimizer.name}/${state.iterationsName}`;
     const slots = optimizer.weights.filter((w): w is Slot => w instanceof Slot);
+    // PyTorch's per-variable `step` (float32, as PyTorch keeps it), for variables with slots.
+    const steps = optimizer.rule !== "torch" ? [] : variables.flatMap((v) => {
+      const step = state.stepOf(v);
+      return step === undefined ? [] : [{ name: `${v.name}/step`, step }];
+    });
     const slotValues = await Promise.all(slots.map((s) => s.read()));
     // One readback for both, so that no step can fall between them.
     const { scale, goodSteps } = lossScale
       ? await readLossScaleState(lossScale.optimizer)
       : { scale: 0, goodSteps: 0 };
-    for (const name of [iter, ...slots.map((s) => s.name), ...lossScale?.names ?? []]) {
+    const names = [iter, ...slots.map((s) => s.name), ...steps.map((s) => s.name)];
+    for (const name of [...names, ...lossScale?.names ?? []]) {
       if (tensors.has(name)) {
         throw new TypeError(`saveCheckpoint: two tensors would be named '${name}'`);
       }
     }
-    tensors.set(iter, i64(optimizer.iterations));
+    tensors.set(iter, i64(state.calls));
     slots.forEach((s, i) => tensors.set(s.name, f32(slotValues[i], s.shape)));
+    for (const { name, step } of steps) tensors.set(name, f32Scalar(step));
     if (lossScale) {
       tensors.set(lossScale.names[0], f32(new Float32Array([scale]), []));
       tensors.set(lossScale.names[1], i64(goodSteps));
     }
     meta.optimizer_class = variantOf(optimizer.constructor).optimizerClass;
+    meta.optimizer_rule = optimizer.rule;
     meta.optimizer_name = optimizer.name;
     meta.optimizer_config = JSON.stringify(optimizer.getConfig());
     if (targets.optimizer instanceof LossScaleOptimizer) {
@@ -217,6 +240,18 @@ export function restoreCheckpoint(
     if (savedClass !== undefined && savedClass !== ownClass) {
       throw fail(`the checkpoint holds a ${savedClass}'s state, not a ${ownClass}'s`);
     }
+    // Checkpoints from before the rules hold Keras 2's.
+    const savedRule = (file.metadata.optimizer_rule ?? "keras2") as RuleId;
+    if (savedRule !== opt.rule) {
+      const saved = RULE_NAMES[savedRule]?.framework ?? `rule '${savedRule}'`;
+      throw fail(
+        `the checkpoint holds the state of ${saved}'s Adagrad, and optimizer '${opt.name}' ` +
+          `follows ${RULE_NAMES[opt.rule].framework}: their slots and counters differ; build ` +
+          `an optimizer of the saved rule (${ownClass}.${
+            RULE_NAMES[savedRule]?.fromConfig ?? "fromConfig"
+          }(savedOptimizerConfig(bytes)))`,
+      );
+    }
     const saved = file.metadata.optimizer_config;
     const differences = saved === undefined ? [] : settingsDiffer(opt.getConfig(), saved);
     if (settings === "refuse" && differences.length > 0) {
@@ -224,28 +259,40 @@ export function restoreCheckpoint(
         `optimizer '${opt.name}' has other settings than the checkpoint's: ` +
           `${differences.join("; ")}. Pass { settings: "keep" } to keep this optimizer's (as ` +
           `Keras's load_weights does), or build the optimizer from the saved ones: ` +
-          `${ownClass}.fromConfig(savedOptimizerConfig(bytes))`,
+          `${ownClass}.${RULE_NAMES[opt.rule].fromConfig}(savedOptimizerConfig(bytes))`,
       );
     }
-    const iter = take(`${opt.name}/iter`, "I64", [], `optimizer '${opt.name}'`);
+    const state = ruleState(opt);
+    const iterName = `${opt.name}/${state.iterationsName}`;
+    const iter = take(iterName, "I64", [], `optimizer '${opt.name}'`);
     const iterations = Number(new BigInt64Array(iter.slice().buffer)[0]);
     if (!Number.isSafeInteger(iterations) || iterations < 0) {
       throw fail(`the iteration count ${iterations} is not a non-negative integer`);
     }
     const variant = variantOf(opt.constructor);
+    const slotNames = opt.getSlotNames();
     for (const v of targets.variables) {
-      const name = `${v.name}/accumulator`;
-      if (!file.tensors.has(name)) continue; // never updated when saved
+      // A variable's slots are made together: all saved, or none (never updated when saved).
+      if (!slotNames.some((slot) => file.tensors.has(`${v.name}/${slot}`))) continue;
       const shape = variant.slotShape(v.shape);
-      const data = floats(take(name, "F32", shape, `the accumulator of '${v.name}'`));
-      writes.push(() => opt.addSlot(v, "accumulator").write(data));
+      for (const slot of slotNames) {
+        const data = floats(take(`${v.name}/${slot}`, "F32", shape, `the ${slot} of '${v.name}'`));
+        writes.push(() => opt.addSlot(v, slot).write(data));
+      }
+      if (opt.rule === "torch") {
+        const step = floats(take(`${v.name}/step`, "F32", [], `the step of '${v.name}'`))[0];
+        if (!Number.isSafeInteger(step) || step < 0) {
+          throw fail(`the step ${step} of '${v.name}' is not a non-negative integer`);
+        }
+        writes.push(() => state.setStep(v, step));
+      }
     }
     for (const w of opt.weights) {
       if (!(w instanceof Slot) || w.variableName !== "") continue; // addWeight weights
       const data = floats(take(w.name, "F32", w.shape, `optimizer weight '${w.name}'`));
       writes.push(() => w.write(data));
     }
-    writes.push(() => opt.iterations = iterations);
+    writes.push(() => state.calls = iterations);
     // A dynamic scale's weights: restored when the target has one, and otherwise left alone, as
     // Keras loads an inner optimizer's checkpoint into a LossScaleOptimizer and the other way.
     const lossScale = lossScaleTensors(targets.optimizer);

@@ -43,10 +43,15 @@ export let submitStep: (
 ) => Promise<number>;
 /** For LossScaleOptimizer (not public API): puts `opt`'s steps under `state`, before its first. */
 export let attachLossScale: (opt: Adagrad<object>, state: LossScaleState) => void;
-/** For checkpoints (not public API): PyTorch's per-variable step counts of `opt`. */
-export let variableSteps: (opt: Adagrad<object>) => {
-  get(variable: VariableRef): number | undefined;
-  set(variable: VariableRef, steps: number): void;
+/**
+ * For checkpoints (not public API): what `opt` keeps on the CPU: its calls (Keras 3's raw
+ * `iteration`) and PyTorch's per-variable steps (undefined for a variable with no slots).
+ */
+export let ruleState: (opt: Adagrad<object>) => {
+  readonly iterationsName: "iter" | "iteration";
+  calls: number;
+  stepOf(variable: VariableRef): number | undefined;
+  setStep(variable: VariableRef, steps: number): void;
 };
 
 /** The rule a constructor call builds (module-private: the rules' factories set it). */
@@ -688,9 +693,16 @@ export class Adagrad<Config extends object = AdagradConfig> {
       opt.#rule.checkLossScale(opt.#options, dynamic, opt.name);
       opt.#runner.attachLossScale(state);
     };
-    variableSteps = (opt) => ({
-      get: (variable) => opt.#findRecord(variable, "checkpoint")?.updates,
-      set: (variable, steps) => {
+    ruleState = (opt) => ({
+      iterationsName: opt.#rule.iterationsName,
+      get calls() {
+        return opt.#calls;
+      },
+      set calls(value) {
+        opt.#calls = value;
+      },
+      stepOf: (variable) => opt.#findRecord(variable, "checkpoint")?.updates,
+      setStep: (variable, steps) => {
         const record = opt.#findRecord(variable, "checkpoint");
         if (record) record.updates = steps;
       },

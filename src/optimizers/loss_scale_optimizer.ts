@@ -114,7 +114,7 @@ function checkApplyOptions(options: unknown): boolean {
   return scaled;
 }
 
-let stateReader: (opt: LossScaleOptimizer) => Promise<{ scale: number; goodSteps: number }>;
+let stateReader: (opt: LossScaleOptimizer<object>) => Promise<{ scale: number; goodSteps: number }>;
 
 /**
  * Keras's `tf.keras.mixed_precision.LossScaleOptimizer` (TF 2.4-2.10) around an
@@ -528,7 +528,7 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
 
 /** The scale and the counter in one readback, for checkpoints (not public API). */
 export function readLossScaleState(
-  opt: LossScaleOptimizer,
+  opt: LossScaleOptimizer<object>,
 ): Promise<{ scale: number; goodSteps: number }> {
   return stateReader(opt);
 }
