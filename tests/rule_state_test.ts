@@ -188,7 +188,7 @@ test("importFrameworkState: Keras 3's and PyTorch's own names, exported to safet
           }
         }
       } else {
-        source.vars.forEach((v, i) =>
+        source.vars.forEach((_, i) =>
           tensors.set(`state.${i}.step`, scalar(i === 2 ? 2 : 4, "F32"))
         );
         for (const [i, v] of source.vars.entries()) {

@@ -9,6 +9,7 @@ import "../dense_reference_test.ts";
 import "../sparse_test.ts";
 import "../clipping_test.ts";
 import "../row_wise_test.ts";
+import "../rule_refusals_test.ts";
 import "../rule_state_test.ts";
 import "../rule_vectors_test.ts";
 import "../rules_reference_test.ts";
