@@ -247,7 +247,8 @@ fn unscaled(g: f32, unscale: f32) -> f32 {
 // Keras 3's loss_scale_factor (1 when unset: exact), negated by PyTorch's `maximize`.
 fn prepared(g: f32, params: Params, unscale: f32) -> f32 {
   var x = unscaled(g, unscale);
-  if (RULE == RULE_KERAS3) {
+  // A uniform branch: no division per element without a factor (x / 1 is x).
+  if (RULE == RULE_KERAS3 && params.loss_scale_factor != 1.0) {
     x = x / params.loss_scale_factor;
   }
   if (RULE == RULE_TORCH && MAXIMIZE) {

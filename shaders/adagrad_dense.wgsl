@@ -244,6 +244,9 @@ struct Elements {
 fn update_four(tile: Tile, i: u32, g: vec4f, rates: Rates) {
   let s = tile.slot_offset / 4u + i;
   let v = tile.var_offset / 4u + i;
+  // A tile's last vector may reach past its variable's end into the alignment padding, which
+  // belongs to no variable: those lanes keep their bits.
+  let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
   var e = Elements();
   if (reads_variables()) {
     e.variable = variables4[v];
@@ -262,9 +265,6 @@ fn update_four(tile: Tile, i: u32, g: vec4f, rates: Rates) {
   let u1 = element(g.y, Element(e.variable.y, e.accumulator.y, e.average.y, e.gradient_sum.y), rates);
   let u2 = element(g.z, Element(e.variable.z, e.accumulator.z, e.average.z, e.gradient_sum.z), rates);
   let u3 = element(g.w, Element(e.variable.w, e.accumulator.w, e.average.w, e.gradient_sum.w), rates);
-  // A tile's last vector may reach past its variable's end into the alignment padding, which
-  // belongs to no variable: those lanes keep their bits.
-  let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
   if (steps()) {
     accumulators4[s] = select(e.accumulator, vec4f(u0.accumulator, u1.accumulator, u2.accumulator, u3.accumulator), inside);
   }
