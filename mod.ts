@@ -30,7 +30,9 @@ export {
   type LossScaleOptions,
 } from "./src/optimizers/loss_scale_optimizer.ts";
 export { requestDevice, type RequestDeviceOptions } from "./src/device/request_device.ts";
-export type { AdagradConfig, AdagradOptions } from "./src/optimizers/adagrad_config.ts";
+export type { AdagradConfig, AdagradOptions, RuleId } from "./src/optimizers/adagrad_config.ts";
+export type { Keras3AdagradConfig, Keras3AdagradOptions } from "./src/optimizers/keras3_options.ts";
+export type { TorchAdagradConfig, TorchAdagradOptions } from "./src/optimizers/torch_options.ts";
 export { BufferRegion, type RegionDtype } from "./src/memory/buffer_region.ts";
 export { DeviceLostError } from "./src/device/device_lost.ts";
 export {
@@ -41,6 +43,10 @@ export {
   saveCheckpoint,
   savedOptimizerConfig,
 } from "./src/checkpoint/checkpoint.ts";
+export {
+  type FrameworkStateTargets,
+  importFrameworkState,
+} from "./src/checkpoint/framework_state.ts";
 export {
   restoreCheckpointFile,
   saveCheckpointFile,

@@ -39,6 +39,7 @@ import {
 import { benchDevice, median, msPerStepEach } from "./_timing.ts";
 import { lineChart } from "./_chart.ts";
 import { halfGradients, lossScaled } from "./_mixed_precision.ts";
+import { RULE_CONTENDERS, ruleStep } from "./_rules.ts";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -121,7 +122,8 @@ type Contender =
   | "tfjs"
   | "plain"
   | "half"
-  | "scaled";
+  | "scaled"
+  | keyof typeof RULE_CONTENDERS;
 
 /**
  * Sets up the contenders of one case side by side, counts the dispatches and submits of a step
@@ -238,6 +240,32 @@ for (const c of [big, hundred].filter((c) => c.name.includes(only))) {
   mixedRows.push({ c, plain: m.plain!, half: m.half!, scaled: m.scaled! });
 }
 
+// The other frameworks' rules against the Keras 2 step of the same shape, all in the same rounds
+// (as many and as short as a clipped pair's).
+interface RulesRow {
+  c: BenchCase;
+  m: Partial<Record<Contender, Measured>>;
+}
+const rulesRows: RulesRow[] = [];
+for (const c of [hundred].filter((c) => `${c.name}, rules`.includes(only))) {
+  console.error(`${c.name}, rules ...`);
+  const makers = Object.fromEntries(
+    Object.entries(RULE_CONTENDERS).map(([name, make]) => [name, () => ruleStep(device, c, make)]),
+  );
+  const m = await measureCase({ plain: () => fused(device, c), ...makers }, {
+    rounds: 15,
+    steps: 5,
+  });
+  rulesRows.push({ c, m });
+}
+/** Each rule's row: its label and its target as a ratio to the Keras 2 step. */
+const RULE_ROWS: { name: keyof typeof RULE_CONTENDERS; label: string; target: number }[] = [
+  { name: "torch", label: "PyTorch (lr_decay, weight_decay)", target: 1.1 },
+  { name: "keras3", label: "Keras 3", target: 1.1 },
+  { name: "ema", label: "Keras 3, use_ema", target: 1.25 },
+  { name: "accumulate", label: "Keras 3, a call that only accumulates", target: 0.6 },
+];
+
 const f = (x: number, digits = 2) => x.toFixed(x >= 100 ? 0 : x >= 10 ? 1 : digits);
 const ms = (m?: Measured) => m ? f(m.ms) : "-";
 const counts = (m?: Measured) => m ? `${m.dispatches} / ${m.submits}` : "-";
@@ -342,6 +370,25 @@ if (mixedRows.length) {
     );
   }
 }
+if (rulesRows.length) {
+  lines.push(
+    "",
+    "Other frameworks' rules (dense, gradients in place), each against the Keras 2 step of the " +
+      "same shape, in the same rounds:",
+    "",
+    "| case | rule | ms/step | / Keras 2 step | target | dispatches / submits |",
+    "| --- | --- | ---: | ---: | ---: | --- |",
+  );
+  for (const { c, m } of rulesRows) {
+    lines.push(`| ${c.name} | Keras 2 | ${f(m.plain!.ms, 3)} | 1.00x | | ${counts(m.plain)} |`);
+    for (const r of RULE_ROWS) {
+      lines.push(
+        `| ${c.name} | ${r.label} | ${f(m[r.name]!.ms, 3)} | ${f(ratio(m[r.name]!, m.plain!))}x ` +
+          `| <= ${r.target}x | ${counts(m[r.name])} |`,
+      );
+    }
+  }
+}
 lines.push(
   "",
   "Ceilings, each timed like a step: the copy ceiling is one `copyBufferToBuffer` of half the " +
@@ -428,6 +475,16 @@ for (const r of mixedRows) {
   targets.push(
     `- ${verdict(x <= 1.1)}: loss scaling <= 1.1x the plain step at ${r.c.name}: ${f(x)}x`,
   );
+}
+for (const { c, m } of rulesRows) {
+  for (const r of RULE_ROWS) {
+    const x = ratio(m[r.name]!, m.plain!);
+    targets.push(
+      `- ${verdict(x <= r.target)}: ${r.label} <= ${r.target}x the Keras 2 step at ${c.name}: ${
+        f(x)
+      }x`,
+    );
+  }
 }
 if (targets.length) lines.push("", "Targets:", "", ...targets);
 const table = lines.join("\n") + "\n";

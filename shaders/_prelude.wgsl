@@ -27,6 +27,20 @@ override LOSS_SCALE: u32 = 0u;
 const LOSS_SCALE_NONE: u32 = 0u;
 const LOSS_SCALE_FIXED: u32 = 1u;
 const LOSS_SCALE_DYNAMIC: u32 = 2u;
+// Which framework's Adagrad the step computes (RULE; Rule in src/_kernels/specialisation.ts):
+// Keras 2 (TF 2.4-2.10, ResourceApplyAdagradV2), Keras 3 (keras.optimizers.Adagrad) or PyTorch
+// (torch.optim.Adagrad). Epsilon's place is EPSILON_INSIDE_SQRT, set by the rule.
+override RULE: u32 = 0u;
+const RULE_KERAS2: u32 = 0u;
+const RULE_KERAS3: u32 = 1u;
+const RULE_TORCH: u32 = 2u;
+// A rule's options that need code of their own: weight decay (Keras 3's decoupled one, PyTorch's
+// L2 one), PyTorch's `maximize`, Keras 3's moving average (`use_ema`, the `average` slot) and
+// gradient accumulation (`gradient_accumulation_steps`, the `gradient_accumulator` slot).
+override WEIGHT_DECAY: bool = false;
+override MAXIMIZE: bool = false;
+override EMA: bool = false;
+override ACCUMULATE: bool = false;
 
 // Per-step values, written once per step by the CPU (no readback needed to compute them).
 struct Params {
@@ -34,6 +48,21 @@ struct Params {
   epsilon: f32,
   clip_value: f32,
   clip_norm: f32,
+  // Keras 3: decoupled, `w -= w * weight_decay * lr`; PyTorch: L2, `g += weight_decay * w`.
+  weight_decay: f32,
+  // Keras 3 `loss_scale_factor` (1 without one): gradients are divided by it first.
+  loss_scale_factor: f32,
+  // Keras 3 `gradient_accumulation_steps`: the update divides the gradients' sum by it.
+  accumulation_steps: f32,
+  // Keras 3's moving average this call: the momentum (0 on the first step), and 1 to overwrite
+  // the variables with their averages (every `ema_overwrite_frequency` steps).
+  ema_momentum: f32,
+  ema_overwrite: u32,
+  // PyTorch `lr_decay`, and this call's number among the optimizer's steps (1 for the first):
+  // a variable's own step is `step - lag` (Tile.lag, SparseTile.lag).
+  lr_decay: f32,
+  step: u32,
+  pad0: u32,
 }
 
 // A run of at most a few thousand elements of one variable, one workgroup's work. Element
@@ -45,6 +74,11 @@ struct Tile {
   slot_offset: u32,
   length: u32,
   variable: u32,
+  // 1 when weight decay applies to the variable (Keras 3's exclude_from_weight_decay clears it).
+  decay: u32,
+  // PyTorch: the optimizer's steps in which the variable had no gradient (its state's step is
+  // Params.step - lag).
+  lag: u32,
 }
 
 // sum_squares.wgsl writes tile t's partial sum at `partial_base + t`.
@@ -79,6 +113,8 @@ struct SparseTile {
   length: u32,
   // Row-wise only, 1: a dense gradient; position s is row s and value row s.
   identity: u32,
+  // As Tile.lag.
+  lag: u32,
 }
 
 struct SparseTileTable {
@@ -207,6 +243,20 @@ fn unscaled(g: f32, unscale: f32) -> f32 {
   return g;
 }
 
+// A raw gradient as the rule takes it, before any clipping or accumulation: unscaled, divided by
+// Keras 3's loss_scale_factor (1 when unset: exact), negated by PyTorch's `maximize`.
+fn prepared(g: f32, params: Params, unscale: f32) -> f32 {
+  var x = unscaled(g, unscale);
+  // A uniform branch: no division per element without a factor (x / 1 is x).
+  if (RULE == RULE_KERAS3 && params.loss_scale_factor != 1.0) {
+    x = x / params.loss_scale_factor;
+  }
+  if (RULE == RULE_TORCH && MAXIMIZE) {
+    x = -x;
+  }
+  return x;
+}
+
 // The step's learning rate: the CPU's, or the one non_finite.wgsl's `finalize` picked.
 fn step_lr(params: Params, verdict: Verdict) -> f32 {
   if (SKIP_NON_FINITE) {
@@ -215,19 +265,13 @@ fn step_lr(params: Params, verdict: Verdict) -> f32 {
   return params.lr;
 }
 
-// Keras `clipvalue`, of a raw gradient value (unscaled first).
-fn clip_by_value(g: f32, params: Params, unscale: f32) -> f32 {
-  let x = unscaled(g, unscale);
-  if (CLIP_VALUE) {
-    return clamp(x, -params.clip_value, params.clip_value);
-  }
-  return x;
-}
-
-// Keras's clip of one raw gradient value: unscaled, clipvalue, then clipnorm with the variable's
+// Keras's clip of one prepared gradient value: clipvalue, then clipnorm with the variable's
 // `divisor` or global_clipnorm with `global_scale` (both from clip_norms.wgsl).
-fn clip(g: f32, params: Params, unscale: f32, divisor: f32, global_scale: f32) -> f32 {
-  let x = clip_by_value(g, params, unscale);
+fn clip_prepared(g: f32, params: Params, divisor: f32, global_scale: f32) -> f32 {
+  var x = g;
+  if (CLIP_VALUE) {
+    x = clamp(x, -params.clip_value, params.clip_value);
+  }
   if (NORM_MODE == NORM_CLIPNORM) {
     return (x * params.clip_norm) / divisor; // tf.clip_by_norm's order of operations
   }
@@ -235,6 +279,11 @@ fn clip(g: f32, params: Params, unscale: f32, divisor: f32, global_scale: f32) -
     return x * global_scale;
   }
   return x;
+}
+
+// Keras's clip of one raw gradient value: prepared, then clipped.
+fn clip(g: f32, params: Params, unscale: f32, divisor: f32, global_scale: f32) -> f32 {
+  return clip_prepared(prepared(g, params, unscale), params, divisor, global_scale);
 }
 
 // What the step divides by, from the new accumulator.
@@ -245,9 +294,26 @@ fn denominator(a: f32, epsilon: f32) -> f32 {
   return sqrt(a) + epsilon;
 }
 
-// One element of Adagrad, as TensorFlow's ResourceApplyAdagradV2 CPU kernel computes it, from the
-// clipped gradient: (new accumulator, new variable).
-fn adagrad(g: f32, accumulator: f32, variable: f32, lr: f32, epsilon: f32) -> vec2f {
+// PyTorch's learning rate for a variable that missed `lag` of the optimizer's steps:
+// lr / (1 + (step - 1) * lr_decay), from the variable's own step count. u32 arithmetic wraps, so
+// a lag that wrapped below 0 (steps restored beyond the calls) still gives the variable's step.
+fn torch_lr(lr: f32, params: Params, lag: u32) -> f32 {
+  return lr / (1.0 + f32(params.step - lag - 1u) * params.lr_decay);
+}
+
+// One element of the rule's Adagrad from the clipped gradient, in each framework's order of
+// operations (Keras 2: TensorFlow's ResourceApplyAdagradV2 CPU kernel; Keras 3: update_step;
+// PyTorch: _single_tensor_adagrad, with its L2 weight decay when `decay`): (new accumulator,
+// new variable). Keras 3's decoupled weight decay is applied to `variable` before this.
+fn adagrad(g: f32, accumulator: f32, variable: f32, lr: f32, params: Params, decay: bool) -> vec2f {
+  if (RULE == RULE_TORCH) {
+    var grad = g;
+    if (WEIGHT_DECAY && decay) {
+      grad = g + params.weight_decay * variable;
+    }
+    let a = accumulator + grad * grad;
+    return vec2f(a, variable - lr * (grad / denominator(a, params.epsilon)));
+  }
   let a = accumulator + g * g;
-  return vec2f(a, variable - (g * lr) / denominator(a, epsilon));
+  return vec2f(a, variable - (g * lr) / denominator(a, params.epsilon));
 }

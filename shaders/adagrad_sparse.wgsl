@@ -11,7 +11,10 @@
 // separately) or global_clipnorm. Only the first of a row's duplicates writes, so each row is
 // updated once and rows nobody touched keep their bits. One thread per element of the sorted
 // (nnz x width) block: the work grows with nnz x width, not with the table's rows. The tiles'
-// `identity` is row-wise Adagrad's (rowwise_adagrad.wgsl); this kernel ignores it.
+// `identity` is row-wise Adagrad's (rowwise_adagrad.wgsl); this kernel ignores it. Keras 3's and
+// PyTorch's rules change the expression (the prelude's `adagrad`) and, for PyTorch, the learning
+// rate (the variable's own step, from the tile's `lag`); their options that act on whole variables
+// (weight decay, Keras 3's moving average and accumulation) are refused for IndexedSlices.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sparse_update(id: Invocation) {
@@ -20,7 +23,10 @@ fn sparse_update(id: Invocation) {
   if (keys_outside(tile, tile.start / max(tile.width, 1u), last / max(tile.width, 1u))) {
     return;
   }
-  let lr = step_lr(params, verdict);
+  var lr = step_lr(params, verdict);
+  if (RULE == RULE_TORCH) {
+    lr = torch_lr(lr, params, tile.lag);
+  }
   let unscale = verdict.unscale;
   var divisor = 1.0;
   if (NORM_MODE == NORM_CLIPNORM) {
@@ -57,7 +63,7 @@ fn sparse_update(id: Invocation) {
     }
     let slot = tile.slot_offset + row * tile.width + column;
     let v = tile.var_offset + row * tile.width + column;
-    let updated = adagrad(g, accumulators[slot], variables[v], lr, params.epsilon);
+    let updated = adagrad(g, accumulators[slot], variables[v], lr, params, false);
     accumulators[slot] = updated.x;
     variables[v] = updated.y;
   }

@@ -16,6 +16,10 @@
 // arenas (16-byte-aligned variables; lanes past a variable's end add nothing),
 // `sum_squares_vec4_f16` four halves of a float16 store.
 
+// The source holds gradients already prepared (Keras 3's accumulated mean, which the update's
+// PHASE_MEAN wrote): no unscaling.
+override PREPARED: bool = false;
+
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> table: TileTable;
 @group(0) @binding(2) var<storage, read> gradients: array<f32>;
@@ -34,12 +38,16 @@ fn workgroup_tile(t: u32) -> Tile {
   return Tile();
 }
 
-// The squares of four raw gradients after the prelude's clip_by_value, lane by lane (the same
-// operations: times `unscale`, then the clamp).
+// The squares of four raw gradients after the prelude's `prepared` and clipvalue, lane by lane
+// (the same operations: times `unscale`, divided by Keras 3's loss_scale_factor, then the clamp;
+// PyTorch's negation changes no square).
 fn squares(g: vec4f, unscale: f32) -> vec4f {
   var x = g;
-  if (LOSS_SCALE != LOSS_SCALE_NONE) {
+  if (!PREPARED && LOSS_SCALE != LOSS_SCALE_NONE) {
     x *= unscale;
+  }
+  if (!PREPARED && RULE == RULE_KERAS3) {
+    x /= params.loss_scale_factor;
   }
   if (CLIP_VALUE) {
     x = clamp(x, vec4f(-params.clip_value), vec4f(params.clip_value));

@@ -10,7 +10,8 @@ import {
   VariableStore,
 } from "../mod.ts";
 import { kernelsFor, SERIAL_PARTIALS } from "../src/_kernels/kernels.ts";
-import { VARIABLE_TABLE } from "../src/_kernels/shader_interface.ts";
+import { PLAIN_SPECIALISATION } from "../src/_kernels/specialisation.ts";
+import { PARAMS, VARIABLE_TABLE } from "../src/_kernels/shader_interface.ts";
 import { COPY_DST, COPY_SRC, STORAGE, UNIFORM } from "../src/_common/usage.ts";
 import { Snapshot, withDevice } from "./_gpu.ts";
 import {
@@ -331,13 +332,7 @@ test("the norms of variables of thousands of tiles: the workgroup's strided sum 
     }
     const clipNorm = 30;
     for (const normMode of [1, 2] as const) {
-      const kernels = kernelsFor(device, {
-        epsilonInsideSqrt: false,
-        clipValue: false,
-        skipNonFinite: false,
-        normMode,
-        lossScale: 0,
-      });
+      const kernels = kernelsFor(device, { ...PLAIN_SPECIALISATION, normMode });
       const buffer = (data: Float32Array | Uint32Array | number, usage: number) => {
         const size = typeof data === "number" ? data : data.byteLength;
         const b = own(device.createBuffer({ size, usage: usage | COPY_DST | COPY_SRC }));
@@ -346,7 +341,9 @@ test("the norms of variables of thousands of tiles: the workgroup's strided sum 
         }
         return b;
       };
-      const params = buffer(new Float32Array([0.1, 1e-7, 0, clipNorm]), UNIFORM);
+      const words = new Float32Array(PARAMS.words);
+      words.set([0.1, 1e-7, 0, clipNorm]);
+      const params = buffer(words, UNIFORM);
       const norms = buffer(4 * (4 + counts.length), STORAGE);
       const group = kernels.bindGroup("clipNorms", "test", [
         params,

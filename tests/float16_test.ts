@@ -15,6 +15,7 @@ import {
 } from "../mod.ts";
 import { halfBits, halfValue } from "../src/_common/float16.ts";
 import { kernelsFor } from "../src/_kernels/kernels.ts";
+import { PLAIN_SPECIALISATION } from "../src/_kernels/specialisation.ts";
 import { upload, withDevice } from "./_gpu.ts";
 import {
   assertCloseL2,
@@ -39,14 +40,7 @@ const bits = (x: Float32Array) => Array.from(new Uint32Array(x.slice().buffer));
 const halves = (x: Float32Array) => Uint16Array.from(x, halfBits);
 const rounded = (x: Float32Array) => Float64Array.from(x, (v) => halfValue(halfBits(v)));
 /** Threads per workgroup of the element kernels on `device`. */
-const workgroupSize = (device: GPUDevice) =>
-  kernelsFor(device, {
-    epsilonInsideSqrt: false,
-    clipValue: false,
-    skipNonFinite: false,
-    normMode: 0,
-    lossScale: 0,
-  }).workgroupSize;
+const workgroupSize = (device: GPUDevice) => kernelsFor(device, PLAIN_SPECIALISATION).workgroupSize;
 
 test("float16 rounding: nearest, ties to even, subnormals, overflow, NaN", () => {
   // [float32 value, float16 bits], worked out by hand from IEEE 754.

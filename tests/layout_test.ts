@@ -67,7 +67,8 @@ test("tiles cover every element of the chosen variables exactly once, never stra
   assert.equal(words[0], count);
   const covered = new Map<number, number>();
   for (let t = 0; t < count; t++) {
-    const [varOffset, slotOffset, length, id] = words.subarray(4 + 4 * t, 8 + 4 * t);
+    const at = 4 + TILE_FIELDS * t;
+    const [varOffset, slotOffset, length, id] = words.subarray(at, at + 4);
     const s = sources[id];
     assert.ok(length >= 1 && length <= tile);
     assert.equal(varOffset - s.varOffset, slotOffset - s.slotOffset);

@@ -150,12 +150,15 @@ test("each struct is declared in exactly one file of shaders/", async () => {
   for (const [struct, names] of declaredIn) assert.equal(names.length, 1, `${struct}: ${names}`);
 });
 
-test("the modes' names have the same values in TypeScript and in the prelude's WGSL consts", async () => {
-  const { NormMode, LossScaleMode } = await import("../src/_kernels/specialisation.ts");
-  const [prelude] = (await readShaderFiles(new URL("shaders/", repoRoot())))
-    .filter((f) => f.name === "_prelude.wgsl");
+test("the modes' names have the same values in TypeScript and in the WGSL consts", async () => {
+  const { NormMode, LossScaleMode, RuleMode, Phase } = await import(
+    "../src/_kernels/specialisation.ts"
+  );
+  const files = (await readShaderFiles(new URL("shaders/", repoRoot())))
+    .filter((f) => f.name === "_prelude.wgsl" || f.name === "adagrad_dense.wgsl");
   const consts = Object.fromEntries(
-    [...prelude.text.matchAll(/^const (\w+): u32 = (\d+)u;/gm)].map((m) => [m[1], Number(m[2])]),
+    files.flatMap((f) => [...f.text.matchAll(/^const (\w+): u32 = (\d+)u;/gm)])
+      .map((m) => [m[1], Number(m[2])]),
   );
   const expected = {
     NORM_NONE: NormMode.none,
@@ -164,6 +167,13 @@ test("the modes' names have the same values in TypeScript and in the prelude's W
     LOSS_SCALE_NONE: LossScaleMode.none,
     LOSS_SCALE_FIXED: LossScaleMode.fixed,
     LOSS_SCALE_DYNAMIC: LossScaleMode.dynamic,
+    RULE_KERAS2: RuleMode.keras2,
+    RULE_KERAS3: RuleMode.keras3,
+    RULE_TORCH: RuleMode.torch,
+    PHASE_STEP: Phase.step,
+    PHASE_ADD: Phase.add,
+    PHASE_MEAN: Phase.mean,
+    PHASE_APPLY: Phase.apply,
   };
   for (const [name, value] of Object.entries(expected)) assert.equal(consts[name], value, name);
 });

@@ -27,6 +27,9 @@ test("src/_kernels/shaders.ts is up to date with shaders/*.wgsl (run `deno task 
 
 test("every kernel and specialisation compiles on this adapter, without messages", async () => {
   const { kernelsFor } = await import("../src/_kernels/kernels.ts");
+  const { PLAIN_SPECIALISATION, Phase, RuleMode } = await import(
+    "../src/_kernels/specialisation.ts"
+  );
   // Every pipeline of one specialisation (they compile on first use).
   const layouts = ["scalar", "vec4", "vec4_f16"] as const;
   const compileAll = (k: ReturnType<typeof kernelsFor>) => [
@@ -50,9 +53,7 @@ test("every kernel and specialisation compiles on this adapter, without messages
     }
     device.pushErrorScope("validation");
     const guarded = kernelsFor(device, {
-      epsilonInsideSqrt: false,
-      clipValue: false,
-      normMode: 0,
+      ...PLAIN_SPECIALISATION,
       skipNonFinite: true,
       lossScale: 2,
     });
@@ -63,7 +64,14 @@ test("every kernel and specialisation compiles on this adapter, without messages
         for (const normMode of [0, 1, 2] as const) {
           for (const skipNonFinite of [false, true]) {
             for (const lossScale of [0, 1, 2] as const) {
-              const spec = { epsilonInsideSqrt, clipValue, normMode, skipNonFinite, lossScale };
+              const spec = {
+                ...PLAIN_SPECIALISATION,
+                epsilonInsideSqrt,
+                clipValue,
+                normMode,
+                skipNonFinite,
+                lossScale,
+              };
               device.pushErrorScope("validation");
               compileAll(kernelsFor(device, spec));
               const error = await device.popErrorScope();
@@ -72,6 +80,30 @@ test("every kernel and specialisation compiles on this adapter, without messages
           }
         }
       }
+    }
+    // The other rules with every option of theirs, each accumulation phase, and the reductions
+    // over a prepared mean.
+    const rules = [
+      { rule: RuleMode.keras3, epsilonInsideSqrt: true, weightDecay: true, ema: true },
+      { rule: RuleMode.keras3, epsilonInsideSqrt: true, accumulate: true, normMode: 1 as const },
+      {
+        rule: RuleMode.keras3,
+        epsilonInsideSqrt: true,
+        ema: true,
+        accumulate: true,
+        lossScale: 1 as const,
+      },
+      { rule: RuleMode.torch, weightDecay: true, maximize: true },
+    ];
+    for (const options of rules) {
+      const spec = { ...PLAIN_SPECIALISATION, ...options };
+      device.pushErrorScope("validation");
+      const k = kernelsFor(device, spec);
+      compileAll(k);
+      for (const phase of Object.values(Phase)) layouts.map((l) => k.update(l, phase));
+      layouts.map((l) => k.sumSquares(l, true));
+      const error = await device.popErrorScope();
+      assert.equal(error?.message, undefined, JSON.stringify(spec));
     }
   });
 });

@@ -161,3 +161,85 @@ test("sparse steps: nothing allocated once sized; dispatches independent of the 
     })
   );
 });
+
+const RULES: [string, () => Adagrad<object>, number][] = [
+  ["Keras 3, every option but accumulation", () =>
+    Adagrad.keras3({
+      learningRate: 0.01,
+      weightDecay: 0.01,
+      useEma: true,
+      emaOverwriteFrequency: 3,
+      lossScaleFactor: 2,
+      clipvalue: 1,
+    }), 1],
+  [
+    "PyTorch, lr_decay, weight decay, maximize",
+    () => Adagrad.torch({ lr: 0.01, lrDecay: 0.1, weightDecay: 0.01, maximize: true }),
+    1,
+  ],
+];
+
+for (const [name, make, expected] of RULES) {
+  test(`${name}: one submit, ${expected} dispatch per arena, nothing made per step`, async () => {
+    await withDevice((device) =>
+      counting(device, async (counts) => {
+        for (const variables of [10, 100, 1000]) {
+          const store = new VariableStore(device);
+          const vars = Array.from({ length: variables }, (_, i) =>
+            store.variable(`v${i}`, [1 + (i * 97) % 3000], 0.5));
+          const opt = make();
+          // PyTorch's steps per variable differ once some miss a step: the tile lags change.
+          const pairs = (skip: number): GradientPair[] =>
+            vars.map((v, i) => [i % 5 === skip ? null : v.grad, v]);
+          await opt.applyGradients(pairs(-1));
+          for (let step = 0; step < 6; step++) {
+            reset(counts);
+            await opt.applyGradients(pairs(step % 5));
+            assert.deepEqual(counts.created, {}, `${variables} variables, step ${step}`);
+            assert.equal(counts.submits, 1);
+            assert.equal(counts.dispatches, expected * store.arenaCount, `${variables} variables`);
+          }
+          opt.destroy();
+          store.destroy();
+        }
+      })
+    );
+  });
+}
+
+test("Keras 3 gradient accumulation: a call that only adds is one dispatch; the update 1, or 4 clipped by norm", async () => {
+  await withDevice((device) =>
+    counting(device, async (counts) => {
+      for (const clip of [{}, { clipnorm: 1 }, { globalClipnorm: 1 }]) {
+        for (const variables of [10, 100, 1000]) {
+          const store = new VariableStore(device);
+          const vars = Array.from({ length: variables }, (_, i) =>
+            store.variable(`v${i}`, [1 + (i * 89) % 2000], 0.5));
+          const opt = Adagrad.keras3({
+            learningRate: 0.01,
+            gradientAccumulationSteps: 3,
+            useEma: true,
+            weightDecay: 0.01,
+            ...clip,
+          });
+          const pairs: GradientPair[] = vars.map((v) => [v.grad, v]);
+          for (let call = 0; call < 3; call++) {
+            await opt.applyGradients(pairs); // slots made
+          }
+          const update = "clipnorm" in clip || "globalClipnorm" in clip ? 4 : 1;
+          for (let call = 3; call < 9; call++) {
+            reset(counts);
+            await opt.applyGradients(pairs);
+            const what = `${JSON.stringify(clip)}, ${variables} variables, call ${call + 1}`;
+            assert.deepEqual(counts.created, {}, what);
+            assert.equal(counts.submits, 1, what);
+            assert.equal(counts.dispatches, (call + 1) % 3 === 0 ? update : 1, what);
+          }
+          assert.equal(store.arenaCount, 1);
+          opt.destroy();
+          store.destroy();
+        }
+      }
+    })
+  );
+});

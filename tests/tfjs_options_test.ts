@@ -15,6 +15,7 @@ import {
 } from "./_reference.ts";
 import { refRowWiseStep } from "./_reference.ts";
 import { readFresh, tfjsOnSharedDevice, withTfjs } from "./_tfjs.ts";
+import { Keras3Reference, keras3State, torchState, torchStep } from "./_rules_reference.ts";
 
 test("TfjsAdagrad: rowWise matches the float64 row-wise reference", () =>
   withTfjs(async () => {
@@ -231,4 +232,63 @@ test("TfjsAdagrad: row-wise accumulators survive setWeights before the first ste
     tf.dispose([table, twin, g, wrong[1].tensor, ...saved.map((w) => w.tensor)]);
     trained.dispose();
     loaded.dispose();
+  }));
+
+test("TfjsAdagrad.keras3 and .torch: the rules' steps, weights and configs through TF.js", () =>
+  withTfjs(async () => {
+    await tfjsOnSharedDevice();
+    const random = rng(63);
+    const w0 = randomValues(random, 301);
+    const keras3 = tf.variable(tf.tensor1d(w0), true, "tfjs_rule_k3");
+    const torch = tf.variable(tf.tensor1d(w0), true, "tfjs_rule_pt");
+    const k3 = TfjsAdagrad.keras3({ learningRate: 0.1, weightDecay: 0.05, useEma: true });
+    const pt = TfjsAdagrad.torch({ lr: 0.1, lrDecay: 0.5, weightDecay: 0.05, maximize: true });
+    const lr = Math.fround(0.1);
+    const rk = keras3State(w0, 0.1);
+    const ref3 = new Keras3Reference({
+      lr: () => lr,
+      epsilon: Math.fround(1e-7),
+      initial: 0.1,
+      weightDecay: Math.fround(0.05),
+      clip: {},
+      useEma: true,
+      emaMomentum: Math.fround(0.99),
+    });
+    const rt = torchState(w0, 0);
+    const settings = {
+      lr,
+      lrDecay: 0.5,
+      weightDecay: Math.fround(0.05),
+      eps: 1e-10,
+      maximize: true,
+    };
+    for (let step = 0; step < 3; step++) {
+      const g = randomValues(random, 301);
+      const tensors = [tf.tensor1d(g), tf.tensor1d(g)];
+      k3.applyGradients({ tfjs_rule_k3: tensors[0] });
+      pt.applyGradients({ tfjs_rule_pt: tensors[1] });
+      tf.dispose(tensors);
+      ref3.apply([{ state: rk, grad: g, decay: true }]);
+      torchStep(rt, g, settings);
+    }
+    assertAllClose(await keras3.data() as Float32Array, rk.value, "keras3", 1e-5, 1e-6);
+    assertAllClose(await torch.data() as Float32Array, rt.value, "torch", 1e-5, 1e-6);
+    const names = (await k3.getWeights()).map((w) => w.name);
+    assert.deepEqual(names, ["iter", "tfjs_rule_k3/average", "tfjs_rule_k3/accumulator"]);
+    const ptWeights = await pt.getWeights();
+    assert.deepEqual(ptWeights.map((w) => w.name), ["iter", "tfjs_rule_pt/sum"]);
+    // The configs name the rule and come back as the same rule.
+    for (const opt of [k3, pt]) {
+      const again = TfjsAdagrad.fromConfig(TfjsAdagrad, opt.getConfig()) as TfjsAdagrad;
+      assert.equal(again.adagrad.rule, opt.adagrad.rule);
+      assert.deepEqual(again.getConfig(), opt.getConfig());
+      again.dispose();
+    }
+    await assert.rejects(k3.setWeights(await k3.getWeights()), /accumulators only/);
+    // PyTorch's `sum` goes back by name into a fresh optimizer before its first step.
+    const fresh = TfjsAdagrad.torch({ lr: 0.1, lrDecay: 0.5, weightDecay: 0.05, maximize: true });
+    await fresh.setWeights(ptWeights);
+    assert.throws(() => TfjsAdagrad.keras3({ device: {} } as never), /no `device` option/);
+    for (const o of [k3, pt, fresh]) o.dispose();
+    tf.dispose([keras3, torch]);
   }));

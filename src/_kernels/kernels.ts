@@ -17,6 +17,7 @@ import { BINDINGS, DYNAMIC_OFFSETS } from "./shader_interface.ts";
 import {
   entryPoint,
   type GradientLayout,
+  Phase,
   type Specialisation,
   specialisationKey,
 } from "./specialisation.ts";
@@ -183,13 +184,17 @@ export class Kernels {
     });
   }
 
-  /** The fused dense update (adagrad_dense.wgsl) for gradients in `layout`. */
-  update(layout: GradientLayout): GPUComputePipeline {
+  /**
+   * The fused dense update (adagrad_dense.wgsl) for gradients in `layout`, in `phase` of a
+   * gradient accumulation.
+   */
+  update(layout: GradientLayout, phase: Phase = Phase.step): GPUComputePipeline {
     return this.#rule(
       ADAGRAD_DENSE_WGSL,
       entryPoint("update", layout),
       "update",
       this.workgroupSize,
+      { PHASE: phase },
     );
   }
 
@@ -202,24 +207,41 @@ export class Kernels {
   }
 
   /** An update kernel, specialised on the whole step. */
-  #rule(code: string, entry: string, layout: LayoutName, size: number): GPUComputePipeline {
+  #rule(
+    code: string,
+    entry: string,
+    layout: LayoutName,
+    size: number,
+    more: Record<string, number> = {},
+  ): GPUComputePipeline {
     const s = this.spec;
     return this.#pipeline(code, entry, layout, {
       WORKGROUP_SIZE: size,
+      RULE: s.rule,
+      WEIGHT_DECAY: s.weightDecay ? 1 : 0,
+      MAXIMIZE: s.maximize ? 1 : 0,
+      EMA: s.ema ? 1 : 0,
+      ACCUMULATE: s.accumulate ? 1 : 0,
       EPSILON_INSIDE_SQRT: s.epsilonInsideSqrt ? 1 : 0,
       CLIP_VALUE: s.clipValue ? 1 : 0,
       NORM_MODE: s.normMode,
       SKIP_NON_FINITE: s.skipNonFinite ? 1 : 0,
       LOSS_SCALE: s.lossScale,
+      ...more,
     });
   }
 
-  /** Norm clipping pass 1 (sum_squares.wgsl) over gradients in `layout`. */
-  sumSquares(layout: GradientLayout): GPUComputePipeline {
+  /**
+   * Norm clipping pass 1 (sum_squares.wgsl) over gradients in `layout`; `prepared`: over Keras 3's
+   * accumulated mean, which needs no unscaling.
+   */
+  sumSquares(layout: GradientLayout, prepared = false): GPUComputePipeline {
     return this.#pipeline(SUM_SQUARES_WGSL, entryPoint("sum_squares", layout), "sumSquares", {
       WORKGROUP_SIZE: this.workgroupSize,
+      RULE: this.spec.rule,
       CLIP_VALUE: this.spec.clipValue ? 1 : 0,
       LOSS_SCALE: this.spec.lossScale,
+      PREPARED: prepared ? 1 : 0,
     });
   }
 

@@ -15,4 +15,9 @@ export interface ReductionSource {
   readonly layout: GradientLayout;
   /** A label for the bind groups. */
   readonly label: string;
+  /**
+   * The data are gradients as the rule takes them already (Keras 3's accumulated mean): the
+   * passes neither unscale them nor divide them by a loss scale factor.
+   */
+  readonly prepared?: boolean;
 }

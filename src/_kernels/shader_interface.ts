@@ -20,9 +20,31 @@ function struct<const F extends string>(name: string, ...fields: F[]): StructLay
 }
 
 /** The per-step uniform: `Params`. */
-export const PARAMS = struct("Params", "lr", "epsilon", "clip_value", "clip_norm");
+export const PARAMS = struct(
+  "Params",
+  "lr",
+  "epsilon",
+  "clip_value",
+  "clip_norm",
+  "weight_decay",
+  "loss_scale_factor",
+  "accumulation_steps",
+  "ema_momentum",
+  "ema_overwrite",
+  "lr_decay",
+  "step",
+  "pad0",
+);
 /** A dense tile: a run of one variable (`Tile`). */
-export const TILE = struct("Tile", "var_offset", "slot_offset", "length", "variable");
+export const TILE = struct(
+  "Tile",
+  "var_offset",
+  "slot_offset",
+  "length",
+  "variable",
+  "decay",
+  "lag",
+);
 /** The header of a dense tile table (`TileTable`, before `tiles`). */
 export const TILE_TABLE = struct("TileTable", "count", "partial_base", "pad0", "pad1");
 /** A run of a sparse gradient's sorted block, or of a row-wise dense gradient (`SparseTile`). */
@@ -40,6 +62,7 @@ export const SPARSE_TILE = struct(
   "start",
   "length",
   "identity",
+  "lag",
 );
 /** The header of a sparse tile table (`SparseTileTable`, before `tiles`). */
 export const SPARSE_TILE_TABLE = struct("SparseTileTable", "count", "pad0", "pad1", "pad2");
@@ -75,8 +98,11 @@ const W: GPUBufferBindingType = "storage";
 
 /** Every bind group layout of the package, by kernel. */
 export const BINDINGS = {
-  /** adagrad_dense.wgsl: params, tiles, variables, accumulators, gradients, norms, verdict. */
-  update: { 0: U, 1: R, 2: W, 3: W, 4: R, 5: R, 6: R },
+  /**
+   * adagrad_dense.wgsl: params, tiles, variables, accumulators, gradients, norms, verdict, then
+   * Keras 3's averages and gradient sums (stand-ins when the rule has none).
+   */
+  update: { 0: U, 1: R, 2: W, 3: W, 4: R, 5: R, 6: R, 7: W, 8: W },
   /** adagrad_sparse.wgsl, rowwise_adagrad.wgsl: as `update` (values for gradients), then pairs. */
   sparseUpdate: { 0: U, 1: R, 2: W, 3: W, 4: R, 5: R, 6: R, 7: R },
   /** sum_squares.wgsl: params, tiles, gradients, partials, verdict (a loss scale's factor). */

@@ -1,6 +1,7 @@
 // What the kernels are specialised on (WGSL `override` constants, fixed at pipeline creation),
 // with the modes' names. The prelude declares the same values as WGSL `const`s (NORM_*,
-// LOSS_SCALE_*); tests/shader_interface_test.ts compares the two.
+// LOSS_SCALE_*, RULE_*; PHASE_* in adagrad_dense.wgsl); tests/shader_interface_test.ts compares
+// the two.
 
 /** `NORM_MODE`: no norm clipping, Keras `clipnorm`, Keras `global_clipnorm`. */
 export const NormMode = { none: 0, clipnorm: 1, global: 2 } as const;
@@ -12,8 +13,35 @@ export const LossScaleMode = { none: 0, fixed: 1, dynamic: 2 } as const;
 /** One of {@linkcode LossScaleMode}'s values. */
 export type LossScaleMode = (typeof LossScaleMode)[keyof typeof LossScaleMode];
 
+/**
+ * `RULE`: which framework's Adagrad the update computes. A new rule is a value here, a `const` in
+ * the prelude, its branch in the prelude's `adagrad` (and `prepared`), and a `Rule` object
+ * (src/optimizers/_rule.ts).
+ */
+export const RuleMode = { keras2: 0, keras3: 1, torch: 2 } as const;
+/** One of {@linkcode RuleMode}'s values. */
+export type RuleMode = (typeof RuleMode)[keyof typeof RuleMode];
+
+/**
+ * `PHASE` of one dense update dispatch under gradient accumulation (adagrad_dense.wgsl): a whole
+ * update, an add to the sum, or an update in two dispatches (the mean, then the step from it).
+ */
+export const Phase = { step: 0, add: 1, mean: 2, apply: 3 } as const;
+/** One of {@linkcode Phase}'s values. */
+export type Phase = (typeof Phase)[keyof typeof Phase];
+
 /** The step's part of the specialisation; one set of kernels per distinct value. */
 export interface Specialisation {
+  /** The framework's rule; the flags below are a rule's options that need code or slots. */
+  rule: RuleMode;
+  /** Weight decay (Keras 3: decoupled; PyTorch: L2). */
+  weightDecay: boolean;
+  /** PyTorch `maximize`. */
+  maximize: boolean;
+  /** Keras 3 `use_ema`: the `average` slot. */
+  ema: boolean;
+  /** Keras 3 `gradient_accumulation_steps`: the `gradient_accumulator` slot, and phases. */
+  accumulate: boolean;
   epsilonInsideSqrt: boolean;
   clipValue: boolean;
   /** `skipNonFinite`: the non-finite check decides whether the step runs, and its learning rate. */
@@ -21,6 +49,20 @@ export interface Specialisation {
   normMode: NormMode;
   lossScale: LossScaleMode;
 }
+
+/** Keras 2's rule with no option on: what each specialisation changes from. */
+export const PLAIN_SPECIALISATION: Readonly<Specialisation> = Object.freeze({
+  rule: RuleMode.keras2,
+  weightDecay: false,
+  maximize: false,
+  ema: false,
+  accumulate: false,
+  epsilonInsideSqrt: false,
+  clipValue: false,
+  skipNonFinite: false,
+  normMode: NormMode.none,
+  lossScale: LossScaleMode.none,
+});
 
 /**
  * How a kernel reads a group's gradients: one float32 per load, four (16-byte-aligned variables:

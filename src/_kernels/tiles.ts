@@ -4,7 +4,7 @@ import { TILE, TILE_TABLE } from "./shader_interface.ts";
 
 /** Bytes of the table header (`TileTable`: count, partial_base, padding), before the first tile. */
 export const TILE_HEADER_BYTES = TILE_TABLE.bytes;
-/** u32 fields per tile (`Tile`): var_offset, slot_offset, length, variable. */
+/** u32 fields per tile (`Tile`): var_offset, slot_offset, length, variable, decay, lag. */
 export const TILE_FIELDS = TILE.words;
 
 /** One variable's part in a step: element offsets and the element count. */
@@ -17,6 +17,10 @@ export interface TileSource {
   length: number;
   /** The variable's index among the step's variables (indexes per-variable norms). */
   id: number;
+  /** 1 when weight decay applies to the variable (0 when absent). */
+  decay?: number;
+  /** PyTorch: the optimizer's steps the variable missed (0 when absent). */
+  lag?: number;
 }
 
 /**
@@ -67,7 +71,7 @@ export function tableWords(sources: readonly { length: number }[], tileElements:
 /**
  * Writes the tile table for `sources` into `out` (u32 words: a 4-word header holding the tile
  * count and `partialBase`, the index of this table's first tile among the step's partial sums,
- * then 4 words per tile) and returns the number of tiles. Tiles never straddle two variables, so
+ * then TILE_FIELDS words per tile) and returns the number of tiles. Tiles never straddle two variables, so
  * a per-tile partial sum belongs to exactly one variable.
  */
 export function writeTiles(
@@ -84,6 +88,8 @@ export function writeTiles(
       out[w + TILE.at.slot_offset] = s.slotOffset + start;
       out[w + TILE.at.length] = Math.min(tileElements, s.length - start);
       out[w + TILE.at.variable] = s.id;
+      out[w + TILE.at.decay] = s.decay ?? 0;
+      out[w + TILE.at.lag] = s.lag ?? 0;
       t++;
     }
   }

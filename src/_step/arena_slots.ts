@@ -1,36 +1,34 @@
-// The accumulators of a store arena's variables, as a SlotHome.
+// The slots of a store arena's variables, as a SlotHome.
 import type { Arena } from "../memory/_arena.ts";
 import { BufferRegion } from "../memory/buffer_region.ts";
 import { createFilledBuffer } from "../memory/_filled_buffer.ts";
-import type { GroupFactory, SlotHome } from "./slot_home.ts";
+import { type GroupFactory, slotBuffers, type SlotHome, type SlotSpec } from "./slot_home.ts";
 import type { UpdateGroup } from "./update_group.ts";
 import type { Variant } from "./variant.ts";
 
 /**
- * The accumulators of a store arena's variables: one buffer for the whole arena, filled once with
- * the initial value, laid out by the variant, so regions of variables that get their slot later
- * are untouched until then.
+ * The slots of a store arena's variables: one buffer per slot of the optimizer (the accumulator,
+ * and Keras 3's average and gradient sum when it has them) for the whole arena, each filled once
+ * with the slot's initial value and laid out by the variant, so regions of variables that get
+ * their slots later are untouched until then.
  */
 export class ArenaSlots implements SlotHome {
   readonly group: UpdateGroup;
   readonly arena: Arena;
-  readonly #accumulators: GPUBuffer;
+  readonly #buffers: GPUBuffer[];
 
   constructor(
     makeGroup: GroupFactory,
     arena: Arena,
     variant: Variant,
-    initialValue: number,
+    specs: readonly SlotSpec[],
     label: string,
   ) {
     this.arena = arena;
     const layout = variant.arenaSlots(arena.members, arena.bufferSize);
     const name = `${label} ${arena.label} ${arena.index}`;
-    this.#accumulators = createFilledBuffer(
-      arena.device,
-      layout.bytes,
-      initialValue,
-      `${name} accumulators`,
+    this.#buffers = specs.map((spec) =>
+      createFilledBuffer(arena.device, layout.bytes, spec.initial, `${name} ${spec.name}`)
     );
     this.group = makeGroup(name);
     this.group.configure(
@@ -38,7 +36,7 @@ export class ArenaSlots implements SlotHome {
         variables: { buffer: arena.buffer },
         gradients: () => arena.gradBuffer,
         halfGradients: arena.gradDtype === "float16",
-        accumulators: this.#accumulators,
+        ...slotBuffers(specs, this.#buffers),
       },
       arena.members.map((m, i) => ({
         varOffset: m.offset / 4,
@@ -58,9 +56,9 @@ export class ArenaSlots implements SlotHome {
     return this.arena.gradRegion(index).byteLength;
   }
 
-  accumulator(index: number, elements: number): BufferRegion {
+  slot(index: number, elements: number, k: number): BufferRegion {
     return new BufferRegion(
-      this.#accumulators,
+      this.#buffers[k],
       this.group.members[index].slotOffset * 4,
       elements * 4,
     );
@@ -68,6 +66,6 @@ export class ArenaSlots implements SlotHome {
 
   destroy(): void {
     this.group.destroy();
-    this.#accumulators.destroy();
+    for (const buffer of this.#buffers) buffer.destroy();
   }
 }

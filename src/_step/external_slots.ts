@@ -1,6 +1,6 @@
 // Variables in caller-owned GPU buffers, as a SlotHome: one update group per such buffer.
 import { createFilledBuffer } from "../memory/_filled_buffer.ts";
-import type { GroupFactory, SlotHome } from "./slot_home.ts";
+import { type GroupFactory, slotBuffers, type SlotHome, type SlotSpec } from "./slot_home.ts";
 import type { UpdateGroup } from "./update_group.ts";
 import { COPY_DST, STORAGE } from "../_common/usage.ts";
 import { BufferRegion } from "../memory/buffer_region.ts";
@@ -8,9 +8,9 @@ import { bindingWindow, type ExternalRef } from "./external_ref.ts";
 
 /**
  * Every variable the optimizer has seen in one caller-owned `GPUBuffer`: one dispatch per such
- * buffer. The accumulators and a gradient staging area live in buffers of the optimizer's own,
- * indexed by `slotOffsets`; they grow (the accumulators copied over on the GPU) only when the
- * buffer gains a variable, never on an ordinary step.
+ * buffer. The slots and a gradient staging area live in buffers of the optimizer's own, indexed by
+ * `slotOffsets`; they grow (the slots copied over on the GPU) only when the buffer gains a
+ * variable, never on an ordinary step.
  */
 export class ExternalSlots implements SlotHome {
   readonly buffer: GPUBuffer;
@@ -20,22 +20,23 @@ export class ExternalSlots implements SlotHome {
   readonly group: UpdateGroup;
   readonly #device: GPUDevice;
   readonly #indexByRange = new Map<string, number>();
-  readonly #initialValue: number;
+  readonly #specs: readonly SlotSpec[];
   readonly #alignment: number;
   #slotElements = 0;
   #capacity = 0;
-  #accumulators: GPUBuffer | null = null;
+  /** One buffer per slot spec. */
+  #slots: GPUBuffer[] = [];
   #gradients: GPUBuffer | null = null;
 
   constructor(
     device: GPUDevice,
     makeGroup: GroupFactory,
     buffer: GPUBuffer,
-    initialValue: number,
+    specs: readonly SlotSpec[],
   ) {
     this.#device = device;
     this.buffer = buffer;
-    this.#initialValue = initialValue;
+    this.#specs = specs;
     this.#alignment = device.limits.minStorageBufferOffsetAlignment;
     this.group = makeGroup(`webgpu-adagrad external ${buffer.label || "buffer"}`);
   }
@@ -53,9 +54,9 @@ export class ExternalSlots implements SlotHome {
     return this.refs[index].byteLength;
   }
 
-  accumulator(index: number, elements: number): BufferRegion {
-    // Looked up when used: the accumulators move when the buffer gains a variable.
-    return new BufferRegion(this.#accumulators!, this.slotOffsets[index] * 4, elements * 4);
+  slot(index: number, elements: number, k: number): BufferRegion {
+    // Looked up when used: the slots move when the buffer gains a variable.
+    return new BufferRegion(this.#slots[k], this.slotOffsets[index] * 4, elements * 4);
   }
 
   /** Adds members (already validated), growing the slot buffers; returns their indices. */
@@ -71,17 +72,16 @@ export class ExternalSlots implements SlotHome {
     if (this.#slotElements > this.#capacity) {
       const capacity = Math.max(this.#slotElements, 2 * this.#capacity);
       const label = this.group.label;
-      const accumulators = createFilledBuffer(
-        device,
-        capacity * 4,
-        this.#initialValue,
-        `${label} accumulators`,
+      const slots = this.#specs.map((spec) =>
+        createFilledBuffer(device, capacity * 4, spec.initial, `${label} ${spec.name}`)
       );
-      if (this.#accumulators) {
+      if (this.#capacity > 0) {
         const encoder = device.createCommandEncoder();
-        encoder.copyBufferToBuffer(this.#accumulators, 0, accumulators, 0, this.#capacity * 4);
+        slots.forEach((to, k) =>
+          encoder.copyBufferToBuffer(this.#slots[k], 0, to, 0, this.#capacity * 4)
+        );
         device.queue.submit([encoder.finish()]);
-        this.#accumulators.destroy();
+        for (const old of this.#slots) old.destroy();
       }
       this.#gradients?.destroy();
       this.#gradients = device.createBuffer({
@@ -89,7 +89,7 @@ export class ExternalSlots implements SlotHome {
         size: capacity * 4,
         usage: STORAGE | COPY_DST,
       });
-      this.#accumulators = accumulators;
+      this.#slots = slots;
       this.#capacity = capacity;
     }
     const window = bindingWindow(this.refs, this.#alignment);
@@ -97,7 +97,7 @@ export class ExternalSlots implements SlotHome {
       {
         variables: { buffer: this.buffer, offset: window.offset, size: window.size },
         gradients: () => this.#gradients!,
-        accumulators: this.#accumulators!,
+        ...slotBuffers(this.#specs, this.#slots),
       },
       this.refs.map((r, i) => ({
         varOffset: (r.offset - window.offset) / 4,
@@ -110,7 +110,7 @@ export class ExternalSlots implements SlotHome {
 
   destroy(): void {
     this.group.destroy();
-    this.#accumulators?.destroy();
+    for (const buffer of this.#slots) buffer.destroy();
     this.#gradients?.destroy();
   }
 }

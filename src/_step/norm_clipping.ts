@@ -111,7 +111,8 @@ export class NormClipping {
             inputs.verdict,
           ]),
       );
-      dispatch(pass, kernels.sumSquares(source.layout), group, source.reduceCount, max);
+      const pipeline = kernels.sumSquares(source.layout, source.prepared);
+      dispatch(pass, pipeline, group, source.reduceCount, max);
     }
     const norms = this.#normsGroup.get(
       this.#generation,

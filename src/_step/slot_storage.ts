@@ -1,38 +1,37 @@
-// The optimizer's accumulators: which SlotHome holds each variable's, and its Slot object. Store
-// variables share one ArenaSlots per arena; variables in a caller's buffer one ExternalSlots per
-// buffer. Slots are made the first time a variable gets a gradient (or by addSlot).
+// The optimizer's slots: which SlotHome holds each variable's, and their Slot objects (one per
+// SlotSpec: the accumulator, and the other slots of the optimizer's rule). Store variables share
+// one ArenaSlots per arena; variables in a caller's buffer one ExternalSlots per buffer. Slots are
+// made the first time a variable gets a gradient (or by addSlot), all of a variable's at once.
 import type { Arena } from "../memory/_arena.ts";
 import type { ExternalRef } from "./external_ref.ts";
 import { ExternalSlots } from "./external_slots.ts";
 import { type ExternalEntry, externalRef, type StoreEntry } from "./plan.ts";
 import { ArenaSlots } from "./arena_slots.ts";
-import type { GroupFactory, SlotHome, StepEntry } from "./slot_home.ts";
+import type { GroupFactory, SlotHome, SlotSpec, StepEntry, VariableRecord } from "./slot_home.ts";
 import type { Variant } from "./variant.ts";
 import { Slot } from "../memory/slot.ts";
+import type { BufferRegion } from "../memory/buffer_region.ts";
 import type { VariableRef } from "../memory/gpu_binding.ts";
 import { arenaOf, piecesOf, Variable, type VariablePiece } from "../memory/variable.ts";
-import type { BufferRegion } from "../memory/buffer_region.ts";
 import { halfWords } from "../_common/float16.ts";
 import type { GradSource } from "./plan.ts";
-
-/** The accumulator's slot name. */
-export const SLOT = "accumulator";
 
 export class SlotStorage {
   /** Variables in caller-owned buffers, by buffer (the planner checks overlaps against them). */
   readonly externals = new Map<GPUBuffer, ExternalSlots>();
+  /** The slots every variable gets, in order. */
+  readonly specs: readonly SlotSpec[];
   readonly #variant: Variant;
-  readonly #initialValue: number;
   readonly #label: string;
   readonly #onSlot: (slot: Slot) => void;
   /** Throws once the optimizer is destroyed: its slots then refuse every read and write. */
   readonly #assertAlive: () => void;
-  /** Store variables with a slot, by name. */
+  /** Store variables with slots, by name. */
   readonly #byName = new Map<string, Variable>();
   readonly #arenas = new Map<Arena, ArenaSlots>();
-  readonly #slots = new Map<Variable, Slot>();
-  /** Slots of variables in caller-owned buffers, by buffer and `offset:byteLength`. */
-  readonly #externalSlots = new Map<GPUBuffer, Map<string, Slot>>();
+  readonly #records = new Map<Variable, VariableRecord>();
+  /** Records of variables in caller-owned buffers, by buffer and `offset:byteLength`. */
+  readonly #externalRecords = new Map<GPUBuffer, Map<string, VariableRecord>>();
 
   /**
    * `onSlot` hears of every new slot, in creation order (Keras's `weights`); `assertAlive` throws
@@ -40,31 +39,57 @@ export class SlotStorage {
    */
   constructor(
     variant: Variant,
-    initialValue: number,
+    specs: readonly SlotSpec[],
     label: string,
     onSlot: (slot: Slot) => void,
     assertAlive: () => void,
   ) {
     this.#variant = variant;
-    this.#initialValue = initialValue;
+    this.specs = specs;
     this.#label = label;
     this.#onSlot = onSlot;
     this.#assertAlive = assertAlive;
   }
 
-  /** The store variable of that name with a slot here, if any. */
+  /** The store variable of that name with slots here, if any. */
   variableNamed(name: string): Variable | undefined {
     return this.#byName.get(name);
   }
 
-  /** The accumulator of a store variable, if it has one. */
-  storeSlot(variable: Variable): Slot | undefined {
-    return this.#slots.get(variable);
+  /** The slots of a store variable, if it has them. */
+  storeRecord(variable: Variable): VariableRecord | undefined {
+    return this.#records.get(variable);
   }
 
-  /** The accumulator of a variable in a caller's buffer, if it has one. */
-  externalSlot(ref: ExternalRef): Slot | undefined {
-    return this.#externalSlots.get(ref.buffer)?.get(`${ref.offset}:${ref.byteLength}`);
+  /** The slots of a variable in a caller's buffer, if it has them. */
+  externalRecord(ref: ExternalRef): VariableRecord | undefined {
+    return this.#externalRecords.get(ref.buffer)?.get(`${ref.offset}:${ref.byteLength}`);
+  }
+
+  /** Every variable with slots: store variables first, in creation order, then external ones. */
+  get records(): VariableRecord[] {
+    return [
+      ...this.#records.values(),
+      ...[...this.#externalRecords.values()].flatMap((m) => [...m.values()]),
+    ];
+  }
+
+  /** Every slot of `variable`, made and announced; `locate(k)` finds slot k's region. */
+  #record(
+    variable: Variable | ExternalRef,
+    shape: readonly number[],
+    device: GPUDevice,
+    locate: (k: number) => BufferRegion | readonly BufferRegion[],
+  ): VariableRecord {
+    const name = variable.name;
+    const slots = this.specs.map((spec, k) =>
+      new Slot(spec.name, name, shape, device, () => {
+        this.#assertAlive();
+        return locate(k);
+      })
+    );
+    for (const slot of slots) this.#onSlot(slot);
+    return { name, variable, slots, updates: 0 };
   }
 
   /**
@@ -109,10 +134,11 @@ export class SlotStorage {
       }
       const { variable, grad, pieces } = e;
       const homes = this.ensureStore(makeGroup, variable);
+      const record = this.#records.get(variable)!;
       if (pieces.length === 1) {
         const { index } = pieces[0];
         const { shape, byteLength } = variable;
-        out.push({ home: homes[0], index, grad, shape, byteLength });
+        out.push({ home: homes[0], index, grad, shape, byteLength, record });
         continue;
       }
       const width = variable.length / variable.shape[0]; // a split variable has rows
@@ -124,6 +150,7 @@ export class SlotStorage {
           shape: [p.rows, ...variable.shape.slice(1)],
           byteLength: 4 * p.length,
           piece: { firstRow: p.first / width, continues: k > 0 },
+          record,
         });
       });
     }
@@ -131,36 +158,36 @@ export class SlotStorage {
     external.forEach(({ ref, grad }, i) => {
       const home = this.externals.get(ref.buffer)!;
       const shape = [ref.byteLength / 4];
-      out.push({ home, index: indices[i], grad, shape, byteLength: ref.byteLength });
+      const record = this.externalRecord(ref)!;
+      out.push({ home, index: indices[i], grad, shape, byteLength: ref.byteLength, record });
     });
     return out;
   }
 
-  /** The homes of a store variable's pieces, with its slot made. */
+  /** The homes of a store variable's pieces, with its slots made. */
   ensureStore(makeGroup: GroupFactory, variable: Variable): SlotHome[] {
     const pieces = piecesOf(variable);
     const homes = pieces.map(({ arena }) => {
       let home = this.#arenas.get(arena);
       if (!home) {
-        home = new ArenaSlots(makeGroup, arena, this.#variant, this.#initialValue, this.#label);
+        home = new ArenaSlots(makeGroup, arena, this.#variant, this.specs, this.#label);
         this.#arenas.set(arena, home);
       }
       return home;
     });
-    if (!this.#slots.has(variable)) {
-      const arena = arenaOf(variable);
+    if (!this.#records.has(variable)) {
       const shape = this.#variant.slotShape(variable.shape);
-      const regions: BufferRegion[] = pieces.map((p: VariablePiece, k) => {
-        const pieceShape = this.#variant.slotShape([p.rows, ...variable.shape.slice(1)]);
-        return homes[k].accumulator(p.index, pieceShape.reduce((a, b) => a * b, 1));
-      });
-      const slot = new Slot(SLOT, variable.name, shape, arena.device, () => {
-        this.#assertAlive();
-        return regions.length === 1 ? regions[0] : regions;
-      });
-      this.#slots.set(variable, slot);
+      // Slot k of each piece, in order: one region, or one per window of a split variable.
+      const regions = this.specs.map((_, k) =>
+        pieces.map((p, i) => {
+          const pieceShape = this.#variant.slotShape([p.rows, ...variable.shape.slice(1)]);
+          return homes[i].slot(p.index, pieceShape.reduce((a, b) => a * b, 1), k);
+        })
+      );
+      const locate = (k: number) => regions[k].length === 1 ? regions[k][0] : regions[k];
+      const record = this.#record(variable, shape, arenaOf(variable).device, locate);
+      this.#records.set(variable, record);
       this.#byName.set(variable.name, variable);
-      this.#onSlot(slot);
     }
     return homes;
   }
@@ -183,28 +210,23 @@ export class SlotStorage {
     for (const [buffer, list] of fresh) {
       let home = this.externals.get(buffer);
       if (!home) {
-        home = new ExternalSlots(device, makeGroup, buffer, this.#initialValue);
+        home = new ExternalSlots(device, makeGroup, buffer, this.specs);
         this.externals.set(buffer, home);
       }
       const h = home;
       h.add(list).forEach((index, i) => {
         const ref = list[i];
         const elements = ref.byteLength / 4;
-        // Looked up on each use: the accumulators move when the buffer gains a variable.
-        const slot = new Slot(
-          SLOT,
-          ref.name,
+        // Looked up on each use: the slots move when the buffer gains a variable.
+        const record = this.#record(
+          ref,
           [elements],
           device,
-          () => {
-            this.#assertAlive();
-            return h.accumulator(index, elements);
-          },
+          (k) => h.slot(index, elements, k),
         );
-        let slots = this.#externalSlots.get(buffer);
-        if (!slots) this.#externalSlots.set(buffer, slots = new Map());
-        slots.set(`${ref.offset}:${ref.byteLength}`, slot);
-        this.#onSlot(slot);
+        let records = this.#externalRecords.get(buffer);
+        if (!records) this.#externalRecords.set(buffer, records = new Map());
+        records.set(`${ref.offset}:${ref.byteLength}`, record);
       });
     }
     return refs.map((ref) => this.externals.get(ref.buffer)!.indexOf(ref.offset, ref.byteLength));

@@ -16,7 +16,7 @@
 import { Generation } from "../_kernels/cached_bind_group.ts";
 import type { Kernels } from "../_kernels/kernels.ts";
 import type { ReductionSource } from "../_kernels/reduction_source.ts";
-import { checksFinite } from "../_kernels/specialisation.ts";
+import { checksFinite, Phase } from "../_kernels/specialisation.ts";
 import { StepNumbering } from "../_kernels/tiles.ts";
 import { type SparsePart, SparseStaging } from "../sparse/_staging.ts";
 import { denseValues, sparsePart } from "./gradient_parts.ts";
@@ -31,6 +31,7 @@ import { submitInScope } from "./submit.ts";
 import { StepUniforms, type StepValues } from "./uniforms.ts";
 import {
   type GroupMember,
+  type MemberRule,
   type SparseMember,
   UpdateGroup,
   type UpdateInputs,
@@ -56,16 +57,27 @@ interface SparseStepMember {
   continues: boolean;
   /** The IndexedSlices the part was made from, so that its pieces share one staging. */
   source: GradSource | null;
+  /** PyTorch's lag of the part's variable (its tiles' `lag`). */
+  lag: number;
+}
+
+/** A dense group's members with a gradient this step, and what the rule says of each. */
+interface DenseMember {
+  index: number;
+  rule: MemberRule;
 }
 
 /** The step's gradients, sorted by where they go. */
 interface Gathered {
-  /** Dense groups and the members with a gradient this step. */
-  dense: Map<UpdateGroup, number[]>;
+  /** Dense groups and their members with a gradient this step. */
+  dense: Map<UpdateGroup, DenseMember[]>;
   /** Dense groups whose member is the next piece of the variable before it. */
   continuing: Set<UpdateGroup>;
   sparse: SparseStepMember[];
 }
+
+/** What the rule says of a variable whose rule needs nothing. */
+const NO_RULE: MemberRule = { decay: 0, lag: 0 };
 
 /** One step as the optimizer describes it. */
 export interface StepRun {
@@ -80,6 +92,13 @@ export interface StepRun {
   values: StepValues;
   /** The gradients come from a LossScaleOptimizer's scaled loss. */
   scaled: boolean;
+  /**
+   * Under Keras 3's gradient accumulation: a call that only adds its gradients, or the update;
+   * undefined without accumulation.
+   */
+  accumulation?: "add" | "update";
+  /** What the rule says of each entry's variable (weight decay, PyTorch's lag); none if absent. */
+  memberRule?(entry: StepEntry): MemberRule;
   hooks?: StepHooks;
   /** Hears of the GPU's skipped-step count, read in the background every few steps. */
   onSkipped(count: number): void;
@@ -129,7 +148,7 @@ export class StepPipeline {
       this.skip?.writeLearningRates(run.skippedKnown, run.lrAt);
       const encoder = device.createCommandEncoder({ label: `${run.name} step` });
       run.hooks?.before(encoder);
-      this.#encode(encoder, run.entries, run.variant, run.name);
+      this.#encode(encoder, run);
       run.hooks?.after(encoder);
       const read = this.skip?.maybeScheduleRead(encoder);
       device.queue.submit([encoder.finish()]);
@@ -138,49 +157,53 @@ export class StepPipeline {
   }
 
   /** Records the whole step on `encoder` (copies, then one compute pass). */
-  #encode(
-    encoder: GPUCommandEncoder,
-    entries: readonly StepEntry[],
-    variant: Variant,
-    label: string,
-  ): void {
-    const gathered = this.#gather(encoder, entries, variant);
+  #encode(encoder: GPUCommandEncoder, run: StepRun): void {
+    const { variant, name: label } = run;
+    const gathered = this.#gather(encoder, run);
     const numbering = new StepNumbering();
-    for (const [group, ids] of gathered.dense) {
-      group.setParticipants(ids.sort((a, b) => a - b), numbering, gathered.continuing.has(group));
+    for (const [group, members] of gathered.dense) {
+      members.sort((a, b) => a.index - b.index);
+      const ids = members.map((m) => m.index);
+      const rules = members.map((m) => m.rule);
+      group.setParticipants(ids, numbering, rules, gathered.continuing.has(group));
     }
     const sparseGroups = this.#stageSparse(encoder, gathered.sparse, numbering, variant);
     if (this.#norms.enabled) this.#norms.writeVariableTable(numbering);
     // Bind groups are made (or found current) while encoding, after every buffer has grown.
     const pass = encoder.beginComputePass({ label: `${label} update` });
-    this.#encodePass(pass, [...gathered.dense.keys()], sparseGroups);
+    this.#encodePass(pass, [...gathered.dense.keys()], sparseGroups, run.accumulation);
     pass.end();
   }
 
   /** Stages dense gradients into their homes, and lists what goes through the sparse staging. */
-  #gather(encoder: GPUCommandEncoder, entries: readonly StepEntry[], variant: Variant): Gathered {
-    const dense = new Map<UpdateGroup, number[]>();
+  #gather(encoder: GPUCommandEncoder, run: StepRun): Gathered {
+    const dense = new Map<UpdateGroup, DenseMember[]>();
     const continuing = new Set<UpdateGroup>();
     const sparse: SparseStepMember[] = [];
-    for (const { home, index, grad, shape, piece } of entries) {
+    for (const entry of run.entries) {
+      const { home, index, grad, shape, piece } = entry;
       const group = home.group;
       const member = group.members[index];
+      const rule = run.memberRule?.(entry) ?? NO_RULE;
       const firstRow = piece?.firstRow ?? 0;
       if (grad.kind === "sparse") {
         // The pieces of one variable share its IndexedSlices: staged and sorted once.
         const last = sparse.at(-1);
         const target = { group, member, firstRow, rows: piece ? shape[0] : grad.rows };
         if (piece?.continues && last?.source === grad) last.targets.push(target);
-        else {sparse.push({
+        else {
+          sparse.push({
             part: sparsePart(grad),
             targets: [target],
             continues: false,
             source: grad,
-          });}
+            lag: rule.lag,
+          });
+        }
         continue;
       }
       const values = denseValues(grad, home, index);
-      const part = variant.denseAsSparse(shape, values);
+      const part = run.variant.denseAsSparse(shape, values);
       if (part) {
         const target = { group, member, firstRow: 0, rows: part.rows };
         sparse.push({
@@ -188,6 +211,7 @@ export class StepPipeline {
           targets: [target],
           continues: piece?.continues ?? false,
           source: null,
+          lag: rule.lag,
         });
         continue;
       }
@@ -207,9 +231,9 @@ export class StepPipeline {
         }
       }
       if (piece?.continues) continuing.add(group);
-      const ids = dense.get(group);
-      if (ids) ids.push(index);
-      else dense.set(group, [index]);
+      const members = dense.get(group);
+      if (members) members.push({ index, rule });
+      else dense.set(group, [{ index, rule }]);
     }
     return { dense, continuing, sparse };
   }
@@ -234,7 +258,7 @@ export class StepPipeline {
     });
     if (this.#norms.enabled || this.#check) staging.writeValueTiles(staged, ids, partialBase);
     const groups = new Map<UpdateGroup, SparseMember[]>();
-    sparse.forEach(({ targets }, k) => {
+    sparse.forEach(({ targets, lag }, k) => {
       for (const { group, member, firstRow, rows } of targets) {
         // A piece of a variable past one binding takes the rows it holds: keys of other rows
         // fall outside [row_base, row_base + rows) and the sparse kernels skip them.
@@ -243,7 +267,7 @@ export class StepPipeline {
           ? s
           : { ...s, rowBase: s.rowBase + firstRow, rows };
         const list = groups.get(group) ?? [];
-        list.push({ member, id: ids[k], staged: routed });
+        list.push({ member, id: ids[k], staged: routed, lag });
         groups.set(group, list);
       }
     });
@@ -256,19 +280,32 @@ export class StepPipeline {
     pass: GPUComputePassEncoder,
     dense: readonly UpdateGroup[],
     sparseGroups: readonly UpdateGroup[],
+    accumulation: StepRun["accumulation"],
   ): void {
+    const { params, verdict, standIn } = this.uniforms;
+    const inputs: UpdateInputs = { params, norms: this.#norms.norms, verdict, standIn };
+    // Keras 3's gradient accumulation (dense gradients only): a call that only adds is one
+    // dispatch per group; an update clipped by norm takes the norms of the mean, written first.
+    if (accumulation === "add") {
+      for (const group of dense) group.encodeUpdate(pass, inputs, Phase.add);
+      return;
+    }
+    if (accumulation === "update" && this.#norms.enabled) {
+      for (const group of dense) group.encodeUpdate(pass, inputs, Phase.mean, false);
+      this.#norms.encode(pass, dense.map((g) => g.meanSource), { params, verdict });
+      for (const group of dense) group.encodeUpdate(pass, inputs, Phase.apply);
+      return;
+    }
     const staging = sparseGroups.length > 0 ? this.#sparse : null;
     staging?.encodeWiden(pass);
     staging?.encodeSort(pass);
     const sources: ReductionSource[] = staging ? [...dense, staging] : [...dense];
-    const { params, verdict } = this.uniforms;
     if (this.#check) {
       this.#check.encode(pass, sources);
       this.skip?.encode(pass);
       this.#lossScale?.encodeUpdate(pass, this.kernels, this.#check.state, verdict);
     }
     if (this.#norms.enabled) this.#norms.encode(pass, sources, { params, verdict });
-    const inputs: UpdateInputs = { params, norms: this.#norms.norms, verdict };
     for (const group of dense) group.encodeUpdate(pass, inputs);
     if (!staging) return;
     for (const group of sparseGroups) group.encodeSparse(pass, inputs, staging);

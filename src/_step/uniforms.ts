@@ -1,4 +1,5 @@
-// The two small buffers every update reads: `Params` (lr_t, epsilon, the clipping thresholds),
+// The two small buffers every update reads: `Params` (lr_t, epsilon, the clipping thresholds, a
+// rule's options and counters),
 // written by the CPU each step, and the `Verdict` (whether the step runs, its learning rate, a
 // loss scale's factor), written by the non-finite stages or, for a fixed loss scale, the CPU. Made
 // once and never replaced, so bind groups holding them never go stale on their account.
@@ -12,6 +13,16 @@ export interface StepValues {
   clipValue: number;
   /** Keras `clipnorm` or `global_clipnorm`, 0 for none. */
   clipNorm: number;
+  /** A rule's values (Keras 3's and PyTorch's options, this call's counters); 0 when absent. */
+  weightDecay?: number;
+  /** Keras 3 `loss_scale_factor`; 1 when absent. */
+  lossScaleFactor?: number;
+  accumulationSteps?: number;
+  emaMomentum?: number;
+  emaOverwrite?: boolean;
+  lrDecay?: number;
+  /** PyTorch: this step's number among the optimizer's (1 for the first). */
+  step?: number;
 }
 
 /** The unscaling factor's place in the verdict, for a fixed scale's CPU writes. */
@@ -25,8 +36,15 @@ export class StepUniforms {
    * by the CPU for a fixed scale's factor.
    */
   readonly verdict: GPUBuffer;
+  /**
+   * Bound in place of the slots a rule does not have (Keras 3's averages and gradient sums), as
+   * two disjoint halves: a kernel specialised without them never touches it.
+   */
+  readonly standIn: GPUBuffer;
   readonly #queue: GPUQueue;
   readonly #paramsData = new Float32Array(PARAMS.words);
+  /** The u32 fields of `Params`, over the same words. */
+  readonly #paramsWords = new Uint32Array(this.#paramsData.buffer);
   #unscale = Number.NaN;
 
   constructor(device: GPUDevice, label: string) {
@@ -35,6 +53,7 @@ export class StepUniforms {
     this.#queue = device.queue;
     this.params = make("params", PARAMS.bytes, UNIFORM | COPY_DST);
     this.verdict = make("verdict", VERDICT.bytes, STORAGE | COPY_DST);
+    this.standIn = make("stand-in slots", 512, STORAGE);
   }
 
   /** This step's `Params`. */
@@ -44,6 +63,14 @@ export class StepUniforms {
     d[PARAMS.at.epsilon] = values.epsilon;
     d[PARAMS.at.clip_value] = values.clipValue;
     d[PARAMS.at.clip_norm] = values.clipNorm;
+    d[PARAMS.at.weight_decay] = values.weightDecay ?? 0;
+    d[PARAMS.at.loss_scale_factor] = values.lossScaleFactor ?? 1;
+    d[PARAMS.at.accumulation_steps] = values.accumulationSteps ?? 1;
+    d[PARAMS.at.ema_momentum] = values.emaMomentum ?? 0;
+    d[PARAMS.at.lr_decay] = values.lrDecay ?? 0;
+    const w = this.#paramsWords;
+    w[PARAMS.at.ema_overwrite] = values.emaOverwrite ? 1 : 0;
+    w[PARAMS.at.step] = values.step ?? 1;
     this.#queue.writeBuffer(this.params, 0, d);
   }
 
@@ -57,5 +84,6 @@ export class StepUniforms {
   destroy(): void {
     this.params.destroy();
     this.verdict.destroy();
+    this.standIn.destroy();
   }
 }

@@ -10,7 +10,7 @@ import { GrowingTable } from "../_kernels/growing_buffer.ts";
 import { type Kernels, REDUCE_TILE_ELEMENTS } from "../_kernels/kernels.ts";
 import type { ReductionSource } from "../_kernels/reduction_source.ts";
 import { SPARSE_TILE, SPARSE_TILE_TABLE, TILE, TILE_TABLE } from "../_kernels/shader_interface.ts";
-import type { GradientLayout } from "../_kernels/specialisation.ts";
+import { type GradientLayout, Phase } from "../_kernels/specialisation.ts";
 import {
   dispatch,
   type StepNumbering,
@@ -28,12 +28,22 @@ export interface GroupMember {
   length: number;
 }
 
+/** What a rule says of one variable in a step, written into its tiles (`Tile.decay`, `.lag`). */
+export interface MemberRule {
+  /** 1 when weight decay applies to the variable. */
+  decay: number;
+  /** PyTorch: the optimizer's steps in which the variable had no gradient. */
+  lag: number;
+}
+
 /** A sparse gradient of this group in a step: which member, and where its data was staged. */
 export interface SparseMember {
   member: GroupMember;
   staged: StagedSlices;
   /** Index among the step's variables. */
   id: number;
+  /** PyTorch: as MemberRule's. */
+  lag: number;
 }
 
 /** The buffers one dispatch binds. */
@@ -44,6 +54,10 @@ export interface GroupBuffers {
   /** The gradients are float16 (a store with `gradDtype: "float16"`; vec4 layouts only). */
   halfGradients?: boolean;
   accumulators: GPUBuffer;
+  /** Keras 3's `average` slots (use_ema), laid out as the accumulators. */
+  averages?: GPUBuffer;
+  /** Keras 3's `gradient_accumulator` slots, laid out as the accumulators. */
+  gradientSums?: GPUBuffer;
 }
 
 /** What every update reads besides the group's own buffers. */
@@ -51,6 +65,8 @@ export interface UpdateInputs {
   params: GPUBuffer;
   norms: GPUBuffer;
   verdict: GPUBuffer;
+  /** Bound in place of slots a rule does not have (two disjoint 256-byte halves). */
+  standIn: GPUBuffer;
 }
 
 /** Where the step staged its sparse gradients. */
@@ -79,7 +95,7 @@ export class UpdateGroup implements ReductionSource {
   readonly #sparseTiles: GrowingTable;
   #sparseCount = 0;
   #sparsePipeline: GPUComputePipeline | null = null;
-  /** The members and numbering the tile tables were last written for. */
+  /** The members, numbering and member rules the tile tables were last written for. */
   #lastKey: number[] | null = null;
   #active = false;
   readonly #updateGroup = new CachedBindGroup();
@@ -121,11 +137,17 @@ export class UpdateGroup implements ReductionSource {
 
   /**
    * Makes the tile tables cover exactly the members `ids` (ascending), numbered next in
-   * `numbering` (their ids among the step's variables, their tiles' partial sums). `continues`:
-   * the first member is the next piece of the variable numbered last (a variable past one
-   * binding). Writes the tables to the GPU only when any of that differs from the previous step's.
+   * `numbering` (their ids among the step's variables, their tiles' partial sums), with what the
+   * rule says of each (`rules[k]` for `ids[k]`). `continues`: the first member is the next piece of
+   * the variable numbered last (a variable past one binding). Writes the tables to the GPU only
+   * when any of that differs from the previous step's.
    */
-  setParticipants(ids: readonly number[], numbering: StepNumbering, continues = false): void {
+  setParticipants(
+    ids: readonly number[],
+    numbering: StepNumbering,
+    rules: readonly MemberRule[] = [],
+    continues = false,
+  ): void {
     const firstVariable = continues ? numbering.variables - 1 : numbering.variables;
     const partialBase = numbering.partials;
     ids.forEach((id, k) => {
@@ -135,12 +157,19 @@ export class UpdateGroup implements ReductionSource {
     });
     this.#active = ids.length > 0;
     if (!this.#active) return;
-    const key = [firstVariable, partialBase, this.#kernels.tileElements, ...ids];
+    const key = [
+      firstVariable,
+      partialBase,
+      this.#kernels.tileElements,
+      ...ids,
+      ...rules.flatMap((r) => [r.decay, r.lag]),
+    ];
     const last = this.#lastKey;
     if (last && last.length === key.length && last.every((x, i) => x === key[i])) return;
     const sources: TileSource[] = ids.map((id, k) => ({
       ...this.members[id],
       id: firstVariable + k,
+      ...rules[k],
     }));
     const tile = this.#kernels.tileElements;
     // Sized here too: the tile size may have changed since configure (tests and the bench).
@@ -167,12 +196,24 @@ export class UpdateGroup implements ReductionSource {
   }
 
   /**
-   * Records this group's dense update if `setParticipants` gave it variables since the last
-   * update.
+   * The same tiles over Keras 3's accumulated mean (the gradient sums after PHASE_MEAN), for the
+   * norms of an accumulated update: a source of its own, so that its bind groups are its own.
    */
-  encodeUpdate(pass: GPUComputePassEncoder, inputs: UpdateInputs): void {
+  readonly meanSource: ReductionSource = new MeanSource(this, () => this.#bound.gradientSums!);
+
+  /**
+   * Records this group's dense update (in `phase`, under gradient accumulation) if
+   * `setParticipants` gave it variables since the last update; `last` false keeps them for
+   * another dispatch of the same step.
+   */
+  encodeUpdate(
+    pass: GPUComputePassEncoder,
+    inputs: UpdateInputs,
+    phase: Phase = Phase.step,
+    last = true,
+  ): void {
     const active = this.#active;
-    this.#active = false;
+    if (last) this.#active = false;
     if (!active || this.#tileCount === 0) return;
     const kernels = this.#kernels;
     const b = this.#bound;
@@ -187,10 +228,12 @@ export class UpdateGroup implements ReductionSource {
           b.gradients(),
           inputs.norms,
           inputs.verdict,
+          b.averages ?? { buffer: inputs.standIn, offset: 0, size: 16 },
+          b.gradientSums ?? { buffer: inputs.standIn, offset: 256, size: 16 },
         ]),
     );
     const max = kernels.maxWorkgroupsPerDimension;
-    dispatch(pass, kernels.update(this.layout), group, this.#tileCount, max);
+    dispatch(pass, kernels.update(this.layout, phase), group, this.#tileCount, max);
   }
 
   /**
@@ -205,7 +248,7 @@ export class UpdateGroup implements ReductionSource {
     const out = this.#sparseTiles.words;
     const at = SPARSE_TILE.at;
     let t = 0;
-    members.forEach(({ member, staged, id }, k) => {
+    members.forEach(({ member, staged, id, lag }, k) => {
       const { unit, length } = tilings[k];
       for (let start = 0; start < length; start += unit) {
         const w = SPARSE_TILE_TABLE.words + t++ * SPARSE_TILE.words;
@@ -221,6 +264,7 @@ export class UpdateGroup implements ReductionSource {
         out[w + at.start] = start;
         out[w + at.length] = Math.min(unit, length - start);
         out[w + at.identity] = staged.identity ? 1 : 0;
+        out[w + at.lag] = lag;
       }
     });
     out[SPARSE_TILE_TABLE.at.count] = t;
@@ -257,5 +301,38 @@ export class UpdateGroup implements ReductionSource {
     this.#tiles.destroy();
     this.#reduce.destroy();
     this.#sparseTiles.destroy();
+  }
+}
+
+/** A group's reduction tiles over its gradient sums, which hold gradients prepared already. */
+class MeanSource implements ReductionSource {
+  readonly prepared = true;
+  readonly #group: UpdateGroup;
+  readonly #sums: () => GPUBuffer;
+
+  constructor(group: UpdateGroup, sums: () => GPUBuffer) {
+    this.#group = group;
+    this.#sums = sums;
+  }
+
+  get reduceCount(): number {
+    return this.#group.reduceCount;
+  }
+
+  get reduceTiles(): GPUBuffer {
+    return this.#group.reduceTiles;
+  }
+
+  get reduceData(): GPUBuffer {
+    return this.#sums();
+  }
+
+  /** Float32, whatever the group's gradients are. */
+  get layout(): GradientLayout {
+    return this.#group.layout === "scalar" ? "scalar" : "vec4";
+  }
+
+  get label(): string {
+    return `${this.#group.label} mean`;
   }
 }

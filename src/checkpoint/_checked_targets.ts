@@ -1,13 +1,15 @@
 // What a save and a restore both check of their targets, and the names both give an optimizer's
 // tensors.
-import { Adagrad } from "../optimizers/adagrad.ts";
+import { Adagrad, ruleState } from "../optimizers/adagrad.ts";
 import { LossScaleOptimizer } from "../optimizers/loss_scale_optimizer.ts";
 import { describe } from "../_common/validate.ts";
 import { arenaOf, Variable } from "../memory/variable.ts";
 import type { CheckpointTargets } from "./checkpoint_targets.ts";
 
 /** The optimizer whose slots a checkpoint holds: a LossScaleOptimizer's inner one. */
-export function innerOf(opt: Adagrad | LossScaleOptimizer | undefined): Adagrad | undefined {
+export function innerOf(
+  opt: Adagrad<object> | LossScaleOptimizer<object> | undefined,
+): Adagrad<object> | undefined {
   return opt instanceof LossScaleOptimizer ? opt.innerOptimizer : opt;
 }
 
@@ -18,8 +20,8 @@ export function lossScaleNames(name: string): [string, string] {
 
 /** A dynamic LossScaleOptimizer and its weights' names; a fixed scale has no weights. */
 export function lossScaleTensors(
-  opt: Adagrad | LossScaleOptimizer | undefined,
-): { optimizer: LossScaleOptimizer; names: [string, string] } | null {
+  opt: Adagrad<object> | LossScaleOptimizer<object> | undefined,
+): { optimizer: LossScaleOptimizer<object>; names: [string, string] } | null {
   if (!(opt instanceof LossScaleOptimizer) || !opt.dynamic) return null;
   return { optimizer: opt, names: lossScaleNames(opt.innerOptimizer.name) };
 }
@@ -52,14 +54,16 @@ export function checkTargets(targets: CheckpointTargets, what: string): void {
  * skipNonFinite later finds skipped lowers `iterations`, so only a rise tells.)
  */
 export function assertNoStepSince(
-  optimizer: Adagrad | undefined,
-  iterations: number,
+  optimizer: Adagrad<object> | undefined,
+  calls: number,
   caller: string,
   restoring: boolean,
 ): void {
-  if (!optimizer || optimizer.iterations <= iterations) return;
+  // The calls, not `iterations`: Keras 3's counts only updates, and every call changes state.
+  const now = optimizer ? ruleState(optimizer).calls : 0;
+  if (!optimizer || now <= calls) return;
   const seen = `optimizer '${optimizer.name}' took a step while ${caller} streamed (iterations ` +
-    `${iterations}, then ${optimizer.iterations})`;
+    `${calls}, then ${now})`;
   throw new Error(
     restoring
       ? `${caller}: ${seen}, so its state mixes the checkpoint's and the step's; restore again, ` +

@@ -2,7 +2,8 @@
 // anything is written: restoreCheckpoint (bytes in memory) and restoreCheckpointFile (streamed
 // from a file) both follow this plan, so they accept and refuse the same files.
 import { variantOf } from "../_step/variant.ts";
-import type { Adagrad } from "../optimizers/adagrad.ts";
+import { type Adagrad, ruleState } from "../optimizers/adagrad.ts";
+import type { RuleId } from "../optimizers/adagrad_config.ts";
 import { describe } from "../_common/validate.ts";
 import { Slot } from "../memory/slot.ts";
 import {
@@ -104,22 +105,33 @@ export function planRestore(
   let counters = () => {};
   if (opt) {
     checkSettings(opt, file.metadata, settings, fail, adopt);
-    const iterName = take(`${opt.name}/iter`, "I64", [], `optimizer '${opt.name}'`).name;
+    const state = ruleState(opt);
+    const iterName =
+      take(`${opt.name}/${state.iterationsName}`, "I64", [], `optimizer '${opt.name}'`)
+        .name;
     const iterations = int64(iterName);
     if (!Number.isSafeInteger(iterations) || iterations < 0) {
       throw fail(`the iteration count ${iterations} is not a non-negative integer`);
     }
     const variant = variantOf(opt.constructor);
+    const slotNames = opt.getSlotNames();
+    const steps: (() => void)[] = [];
     for (const v of targets.variables) {
-      const name = `${v.name}/accumulator`;
-      if (!file.tensors.has(name)) continue; // never updated when saved
-      const layout = take(
-        name,
-        "F32",
-        variant.slotShape(v.shape),
-        `the accumulator of '${v.name}'`,
-      );
-      tensors.push({ layout, target: () => opt.addSlot(v, "accumulator") });
+      // A variable's slots are made together: all saved, or none (never updated when saved).
+      if (!slotNames.some((slot) => file.tensors.has(`${v.name}/${slot}`))) continue;
+      const shape = variant.slotShape(v.shape);
+      for (const slot of slotNames) {
+        const layout = take(`${v.name}/${slot}`, "F32", shape, `the ${slot} of '${v.name}'`);
+        tensors.push({ layout, target: () => opt.addSlot(v, slot) });
+      }
+      if (opt.rule === "torch") {
+        const name = take(`${v.name}/step`, "F32", [], `the step of '${v.name}'`).name;
+        const step = new Float32Array(scalar(name).slice().buffer)[0];
+        if (!Number.isSafeInteger(step) || step < 0) {
+          throw fail(`the step ${step} of '${v.name}' is not a non-negative integer`);
+        }
+        steps.push(() => state.setStep(v, step));
+      }
     }
     for (const w of opt.weights) {
       if (!(w instanceof Slot) || w.variableName !== "") continue; // addWeight weights
@@ -147,7 +159,8 @@ export function planRestore(
       unclaimed.delete(stepsName);
     }
     counters = () => {
-      opt.iterations = iterations;
+      state.calls = iterations;
+      for (const setStep of steps) setStep();
       setScale();
     };
   }
@@ -158,7 +171,7 @@ export function planRestore(
     );
   }
   tensors.sort((a, b) => a.layout.begin - b.layout.begin);
-  const before = opt?.iterations ?? 0;
+  const before = opt ? ruleState(opt).calls : 0;
   return {
     tensors,
     finish: () => {
@@ -168,9 +181,16 @@ export function planRestore(
   };
 }
 
+/** Which framework each rule follows, and how to build an optimizer of it from a config. */
+const RULE_NAMES: Record<RuleId, { framework: string; fromConfig: string }> = {
+  keras2: { framework: "Keras 2 (tf.keras.optimizers.Adagrad)", fromConfig: "fromConfig" },
+  keras3: { framework: "Keras 3 (keras.optimizers.Adagrad)", fromConfig: "keras3FromConfig" },
+  torch: { framework: "PyTorch (torch.optim.Adagrad)", fromConfig: "torchFromConfig" },
+};
+
 /** The optimizer's class, and its settings unless told to keep them, against the saved ones. */
 function checkSettings(
-  opt: Adagrad,
+  opt: Adagrad<object>,
   metadata: Record<string, string>,
   settings: "refuse" | "keep",
   fail: (why: string) => TypeError,
@@ -181,6 +201,18 @@ function checkSettings(
   if (savedClass !== undefined && savedClass !== ownClass) {
     throw fail(`the checkpoint holds a ${savedClass}'s state, not a ${ownClass}'s`);
   }
+  // Checkpoints from before the rules hold Keras 2's.
+  const savedRule = (metadata.optimizer_rule ?? "keras2") as RuleId;
+  if (savedRule !== opt.rule) {
+    const saved = RULE_NAMES[savedRule]?.framework ?? `rule '${savedRule}'`;
+    throw fail(
+      `the checkpoint holds the state of ${saved}'s Adagrad, and optimizer '${opt.name}' ` +
+        `follows ${RULE_NAMES[opt.rule].framework}: their slots and counters differ; build ` +
+        `an optimizer of the saved rule (${ownClass}.${
+          RULE_NAMES[savedRule]?.fromConfig ?? "fromConfig"
+        }(${adopt}))`,
+    );
+  }
   const saved = metadata.optimizer_config;
   const differences = saved === undefined ? [] : settingsDiffer(opt.getConfig(), saved);
   if (settings === "refuse" && differences.length > 0) {
@@ -188,7 +220,7 @@ function checkSettings(
       `optimizer '${opt.name}' has other settings than the checkpoint's: ` +
         `${differences.join("; ")}. Pass { settings: "keep" } to keep this optimizer's (as ` +
         `Keras's load_weights does), or build the optimizer from the saved ones: ` +
-        `${ownClass}.fromConfig(${adopt})`,
+        `${ownClass}.${RULE_NAMES[opt.rule].fromConfig}(${adopt})`,
     );
   }
 }

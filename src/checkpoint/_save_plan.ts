@@ -3,6 +3,7 @@
 // the same.
 import { variantOf } from "../_step/variant.ts";
 import { LossScaleOptimizer } from "../optimizers/loss_scale_optimizer.ts";
+import { ruleState } from "../optimizers/adagrad.ts";
 import { Slot } from "../memory/slot.ts";
 import { assertNoStepSince, checkTargets, innerOf, lossScaleTensors } from "./_checked_targets.ts";
 import { encodeHeader, type TensorLayout } from "./_safetensors_header.ts";
@@ -56,24 +57,35 @@ export async function planSave(
   if (optimizer) {
     const slots = optimizer.weights.filter((w): w is Slot => w instanceof Slot);
     for (const slot of slots) targetDevice(slot); // a destroyed optimizer says so now
-    iterations = optimizer.iterations;
+    const state = ruleState(optimizer);
+    iterations = state.calls; // the rule's own count (Keras 3's `iteration` counts calls too)
+    // PyTorch's per-variable `step` (float32, as PyTorch keeps it), for variables with slots.
+    const steps = optimizer.rule !== "torch" ? [] : targets.variables.flatMap((v) => {
+      const step = state.stepOf(v);
+      return step === undefined ? [] : [{ name: `${v.name}/step`, step }];
+    });
     const lossScale = lossScaleTensors(targets.optimizer);
     const { scale, goodSteps } = lossScale
       ? await readLossScale(lossScale.optimizer)
       : { scale: 0, goodSteps: 0 };
-    const iter = `${optimizer.name}/iter`;
+    const iter = `${optimizer.name}/${state.iterationsName}`;
     const names = new Set(entries.map((e) => e.name));
-    for (const name of [iter, ...slots.map((s) => s.name), ...lossScale?.names ?? []]) {
+    const own = [iter, ...slots.map((s) => s.name), ...steps.map((s) => s.name)];
+    for (const name of [...own, ...lossScale?.names ?? []]) {
       if (names.has(name)) throw new TypeError(`${caller}: two tensors would be named '${name}'`);
     }
     entries.push({ name: iter, dtype: "I64", shape: [], source: i64(iterations) });
     for (const s of slots) entries.push({ name: s.name, dtype: "F32", shape: s.shape, source: s });
+    for (const { name, step } of steps) {
+      entries.push({ name, dtype: "F32", shape: [], source: f32(step) });
+    }
     if (lossScale) {
       const [scaleName, stepsName] = lossScale.names;
       entries.push({ name: scaleName, dtype: "F32", shape: [], source: f32(scale) });
       entries.push({ name: stepsName, dtype: "I64", shape: [], source: i64(goodSteps) });
     }
     meta.optimizer_class = variantOf(optimizer.constructor).optimizerClass;
+    meta.optimizer_rule = optimizer.rule;
     meta.optimizer_name = optimizer.name;
     meta.optimizer_config = JSON.stringify(optimizer.getConfig());
     if (targets.optimizer instanceof LossScaleOptimizer) {

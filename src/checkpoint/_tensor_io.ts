@@ -128,14 +128,14 @@ export function writeTensorChunk(
 
 /** A dynamic loss scale's two weights, read back in one copy so that no step falls between. */
 export function readLossScale(
-  optimizer: LossScaleOptimizer,
+  optimizer: LossScaleOptimizer<object>,
 ): Promise<{ scale: number; goodSteps: number }> {
   return readLossScaleState(optimizer);
 }
 
 /** Sets a dynamic loss scale's two weights (queued ahead of any later step). */
 export function writeLossScale(
-  optimizer: LossScaleOptimizer,
+  optimizer: LossScaleOptimizer<object>,
   scale: number,
   goodSteps: number,
 ): void {

@@ -33,7 +33,7 @@ export interface CheckpointTargets {
    * {@linkcode LossScaleOptimizer}, its inner optimizer's state, and a dynamic scale's Keras
    * weights `"<name>/loss_scale/current_loss_scale"` (float32) and `".../good_steps"` (int64).
    */
-  optimizer?: Adagrad | LossScaleOptimizer;
+  optimizer?: Adagrad<object> | LossScaleOptimizer<object>;
 }
 
 /**

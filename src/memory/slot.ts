@@ -127,8 +127,8 @@ export function slotDevice(slot: Slot): GPUDevice {
 }
 
 /**
- * The first entry of {@linkcode Adagrad.weights}: Keras's `iter` weight, the iteration count,
- * which lives on the CPU here (`opt.iterations`).
+ * The first entry of {@linkcode Adagrad.weights}: Keras's `iter` weight (Keras 3's `iteration`),
+ * the iteration count, which lives on the CPU here (`opt.iterations`).
  *
  * @example
  * ```ts ignore
@@ -136,11 +136,17 @@ export function slotDevice(slot: Slot): GPUDevice {
  * ```
  */
 export interface IterationsWeight {
-  /** `"iter"`. */
-  readonly name: "iter";
+  /** `"iter"`, or Keras 3's `"iteration"`. */
+  readonly name: "iter" | "iteration";
   /** `[]`: a scalar. */
   readonly shape: readonly number[];
 }
 
 /** Keras's `iter` weight, as {@linkcode Adagrad.weights} lists it. */
 export const ITERATIONS_WEIGHT: IterationsWeight = Object.freeze({ name: "iter", shape: [] });
+const KERAS3_ITERATIONS: IterationsWeight = Object.freeze({ name: "iteration", shape: [] });
+
+/** The iteration weight of that name. */
+export function iterationsWeight(name: "iter" | "iteration"): IterationsWeight {
+  return name === "iter" ? ITERATIONS_WEIGHT : KERAS3_ITERATIONS;
+}

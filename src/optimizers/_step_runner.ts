@@ -6,6 +6,7 @@ import { LossScaleMode, type Specialisation } from "../_kernels/specialisation.t
 import type { LossScaleState } from "../_step/loss_scale_state.ts";
 import { planStep, warnMissing } from "../_step/plan.ts";
 import type { StepEntry } from "../_step/slot_home.ts";
+import type { MemberRule } from "../_step/update_group.ts";
 import type { SlotStorage } from "../_step/slot_storage.ts";
 import type { StepOptions } from "../_step/step_options.ts";
 import { StepPipeline } from "../_step/step_pipeline.ts";
@@ -22,6 +23,18 @@ export interface RunnerOwner {
   readonly storage: SlotStorage;
   /** Hears of `fresh` steps the GPU skipped that the optimizer did not know of. */
   onSkipped(fresh: number): void;
+  /** Throws, before anything is made, when variable `name`'s IndexedSlices cannot be taken. */
+  checkSparse(name: string): void;
+}
+
+/** One call of the optimizer's rule: its uniforms and what it does. */
+export interface RuleCall {
+  /** lr_t for the step j steps back. */
+  lrAt(j: number): number;
+  values: StepValues;
+  accumulation?: "add" | "update";
+  /** What the rule says of each variable of the step (called once per variable). */
+  memberRule?(entry: StepEntry): MemberRule;
 }
 
 export class StepRunner {
@@ -84,14 +97,13 @@ export class StepRunner {
   }
 
   /**
-   * Validates `pairs`, makes missing slots, and submits the step; null when no pair has a
-   * gradient (nothing to do). `lrAt(j)` is lr_t for the step j steps back.
+   * Validates `pairs`, makes missing slots, and submits the step of `call`; null when no pair has
+   * a gradient (nothing to do).
    */
   submit(
     pairs: Iterable<GradientPair>,
     options: StepOptions,
-    lrAt: (j: number) => number,
-    values: StepValues,
+    call: RuleCall,
   ): Promise<void> | null {
     const owner = this.#owner;
     const plan = planStep(pairs, {
@@ -102,6 +114,11 @@ export class StepRunner {
       variableNamed: (name) => owner.storage.variableNamed(name),
     });
     if (plan.entries.length === 0) return null;
+    for (const e of plan.entries) {
+      if (e.grad.kind === "sparse") {
+        owner.checkSparse(e.kind === "store" ? e.variable.name : e.ref.name);
+      }
+    }
     this.checkLossScaleDevice(plan.device);
     warnMissing(this.#warnedMissing, plan.missing);
     const device = this.device ?? plan.device!;
@@ -122,9 +139,11 @@ export class StepRunner {
       entries,
       variant: owner.variant,
       name: owner.name,
-      lrAt,
+      lrAt: call.lrAt,
       skippedKnown: this.#skippedKnown,
-      values,
+      values: call.values,
+      accumulation: call.accumulation,
+      memberRule: call.memberRule,
       scaled: options.scaled ?? false,
       hooks: options.hooks,
       onSkipped: (count) => this.#reconcile(count),

@@ -1,7 +1,9 @@
 import type { LossScaleState } from "../_step/loss_scale_state.ts";
 import { externalRef } from "../_step/plan.ts";
-import { SLOT, SlotStorage } from "../_step/slot_storage.ts";
-import { variantOf } from "../_step/variant.ts";
+import { SlotStorage } from "../_step/slot_storage.ts";
+import type { StepEntry, VariableRecord } from "../_step/slot_home.ts";
+import { ELEMENT_WISE, variantOf } from "../_step/variant.ts";
+import { LossScaleMode } from "../_kernels/specialisation.ts";
 import type { StepOptions } from "../_step/step_options.ts";
 import { checkWeightList, createWeight } from "./_weights.ts";
 import { StepRunner } from "./_step_runner.ts";
@@ -11,16 +13,20 @@ import {
   type AdagradConfig,
   type AdagradOptions,
   checkLearningRate,
-  learningRateAt,
-  optionsFromConfig,
   type ResolvedOptions,
-  resolveOptions,
-  specialisationOf,
-  stepValuesOf,
-  toConfig,
+  type RuleId,
 } from "./adagrad_config.ts";
+import type { Keras3AdagradConfig, Keras3AdagradOptions } from "./keras3_options.ts";
+import type { TorchAdagradConfig, TorchAdagradOptions } from "./torch_options.ts";
+import { KERAS2, type Rule, RULES } from "./_rule.ts";
+import {
+  excluded,
+  type Exclusions,
+  finalizeWithAverages,
+  parseExclusions,
+} from "./_keras3_methods.ts";
 import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
-import { ITERATIONS_WEIGHT, type IterationsWeight, type Slot } from "../memory/slot.ts";
+import { type IterationsWeight, iterationsWeight, type Slot } from "../memory/slot.ts";
 import type { VariableRef } from "../memory/gpu_binding.ts";
 import type { Gradient, GradientPair } from "./gradients.ts";
 import { Variable } from "../memory/variable.ts";
@@ -31,13 +37,27 @@ import { Variable } from "../memory/variable.ts";
  * encoded; the promise settles with the GPU's verdict (the new `iterations`, or the error).
  */
 export let submitStep: (
-  opt: Adagrad,
+  opt: Adagrad<object>,
   pairs: Iterable<GradientPair>,
   options?: StepOptions,
 ) => Promise<number>;
 /** For LossScaleOptimizer (not public API): puts `opt`'s steps under `state`, before its first. */
-export let attachLossScale: (opt: Adagrad, state: LossScaleState) => void;
+export let attachLossScale: (opt: Adagrad<object>, state: LossScaleState) => void;
+/**
+ * For checkpoints (not public API): what `opt` keeps on the CPU: its calls (Keras 3's raw
+ * `iteration`) and PyTorch's per-variable steps (undefined for a variable with no slots).
+ */
+export let ruleState: (opt: Adagrad<object>) => {
+  readonly iterationsName: "iter" | "iteration";
+  calls: number;
+  stepOf(variable: VariableRef): number | undefined;
+  setStep(variable: VariableRef, steps: number): void;
+};
 
+/** The rule a constructor call builds (module-private: the rules' factories set it). */
+const RULE_KEY = Symbol("rule");
+
+/**
 /**
  * `tf.keras.optimizers.Adagrad` (TF 2.4-2.10, OptimizerV2) on WebGPU. Per element of every
  * variable with a gradient, in one fused kernel:
@@ -47,6 +67,9 @@ export let attachLossScale: (opt: Adagrad, state: LossScaleState) => void;
  *
  * with `lr_t = learning_rate / (1 + decay * iterations)`. A step is one submit and one dispatch per
  * arena, whatever the number of variables; nothing is read back to the CPU.
+ *
+ * Keras 3's and PyTorch's Adagrad are the same class with another rule: {@linkcode Adagrad.keras3}
+ * and {@linkcode Adagrad.torch}.
  *
  * @example
  * ```ts
@@ -69,26 +92,36 @@ export let attachLossScale: (opt: Adagrad, state: LossScaleState) => void;
  * device.destroy();
  * ```
  */
-export class Adagrad {
+export class Adagrad<Config extends object = AdagradConfig> {
   /** Keras `name`. */
   readonly name: string;
-  /** Keras `initial_accumulator_value`. */
+  /** Keras `initial_accumulator_value` (PyTorch's too). */
   readonly initialAccumulatorValue: number;
-  /** Keras `epsilon` (0 is replaced by 1e-7, as Keras does). */
+  /** Keras `epsilon` (0 is replaced by 1e-7, as Keras 2 does); PyTorch `eps`. */
   readonly epsilon: number;
-  /** Keras `decay`. */
+  /** Keras 2 `decay` (0 for the other rules). */
   readonly decay: number;
-  /** Whether epsilon goes inside the square root (not Keras 2.x; see {@linkcode AdagradOptions}). */
+  /** Whether epsilon goes inside the square root (Keras 3's rule; see {@linkcode AdagradOptions}). */
   readonly epsilonInsideSqrt: boolean;
+  /**
+   * Which framework's Adagrad: `"keras2"` (`new Adagrad`), `"keras3"` ({@linkcode Adagrad.keras3})
+   * or `"torch"` ({@linkcode Adagrad.torch}).
+   */
+  readonly rule: RuleId;
+  readonly #rule: Rule;
   readonly #options: ResolvedOptions;
   readonly #storage: SlotStorage;
   /** The GPU side: device, step pipeline, loss scale, skipped steps. */
   readonly #runner: StepRunner;
   #learningRate: number | LearningRateSchedule;
-  #iterations = 0;
+  /** Calls of applyGradients so far (Keras 3's `_iterations`; `iterations` for the others). */
+  #calls = 0;
   /** Slots and `addWeight` weights, in creation order (Keras's `weights` after `iter`). */
   readonly #weights: Slot[] = [];
   readonly #ownWeights = new Set<GPUBuffer>();
+  /** Keras 3's exclude_from_weight_decay, and what it says of each variable so far. */
+  #exclusions: Exclusions = parseExclusions({});
+  #decays = new WeakMap<VariableRecord, boolean>();
   #destroyed = false;
 
   /**
@@ -99,9 +132,12 @@ export class Adagrad {
    * @throws {RangeError} for a non-finite or negative value where Keras forbids one
    */
   constructor(options: AdagradOptions = {}) {
-    const o = resolveOptions(options);
+    const rule = (options as { [RULE_KEY]?: Rule } | null)?.[RULE_KEY] ?? KERAS2;
+    const o = rule.resolve(options);
     const variant = variantOf(new.target);
+    this.#rule = rule;
     this.#options = o;
+    this.rule = rule.id;
     this.name = o.name;
     this.initialAccumulatorValue = o.initialAccumulatorValue;
     this.epsilon = o.epsilon;
@@ -110,7 +146,7 @@ export class Adagrad {
     this.#learningRate = o.learningRate;
     const storage = new SlotStorage(
       variant,
-      o.initialAccumulatorValue,
+      rule.slots(o),
       o.name,
       (slot) => this.#weights.push(slot),
       () => this.#assertNotDestroyed(),
@@ -119,11 +155,105 @@ export class Adagrad {
     this.#runner = new StepRunner({
       name: o.name,
       variant,
-      spec: specialisationOf(o),
+      spec: rule.specialisation(o),
       storage,
       // Steps the GPU skipped do not count in `iterations` (Keras's apply_if_finite).
-      onSkipped: (fresh) => this.#iterations = Math.max(0, this.#iterations - fresh),
+      onSkipped: (fresh) => this.#calls = Math.max(0, this.#calls - fresh),
+      checkSparse: (name) => rule.checkSparse(o, name),
     }, o.device);
+  }
+
+  /**
+   * Keras 3's `keras.optimizers.Adagrad` (Keras 3.x, and tf.keras 2.11-2.15's new optimizer):
+   * epsilon inside the square root, and Keras 3's options, all in the fused step:
+   *
+   *     g      = grad / lossScaleFactor              (every call)
+   *     g      = mean of the last N calls' g         (gradientAccumulationSteps N; others only add)
+   *     g      = clip(g)                             (clipnorm, clipvalue or globalClipnorm)
+   *     var   -= var * weightDecay * lr              (unless excluded)
+   *     acc   += g * g
+   *     var   -= lr * g / sqrt(acc + epsilon)
+   *     avg    = m * avg + (1 - m) * var             (useEma, every call; m 0 on the first step)
+   *     var    = avg                                 (every emaOverwriteFrequency updates)
+   *
+   * Slots: `accumulator`, and `average` and `gradient_accumulator` with their options.
+   * `iterations` counts updates; schedules are called with the call count. IndexedSlices are
+   * taken without weightDecay, useEma and gradientAccumulationSteps (which act on whole
+   * variables), their duplicate indices summed first (as Keras 2 and PyTorch do; Keras 3 appears
+   * not to, which differs only for repeated indices).
+   *
+   * @example
+   * ```ts
+   * import { Adagrad, VariableStore } from "@webgpu-adagrad/core";
+   *
+   * const adapter = await navigator.gpu.requestAdapter();
+   * const device = await adapter!.requestDevice();
+   * const store = new VariableStore(device);
+   * const v = store.variable("v", [4], new Float32Array([1, 2, 3, 4]));
+   * const opt = Adagrad.keras3({ learningRate: 0.5 });
+   * await opt.applyGradients([[new Float32Array([1, 6, 7, 2]), v]]);
+   * console.log(await v.read()); // ≈ [0.5233, 1.5007, 2.5005, 3.5061] (Keras 3's test_single_step)
+   * device.destroy();
+   * ```
+   *
+   * @param options Keras 3's arguments in camelCase
+   * @throws {TypeError} for an unknown option (Keras's "Argument(s) not recognized") or a type
+   * @throws {RangeError} for a value Keras 3 refuses, with its message
+   */
+  static keras3(options: Keras3AdagradOptions = {}): Adagrad<Keras3AdagradConfig> {
+    return Adagrad.#withRule(this, RULES.keras3, options);
+  }
+
+  /**
+   * PyTorch's `torch.optim.Adagrad` (1.13-2.x): epsilon outside the square root, PyTorch's
+   * defaults (lr 0.01, initial accumulator 0, eps 1e-10) and options, in the fused step:
+   *
+   *     g     = -grad if maximize else grad
+   *     g    += weightDecay * var                    (L2, into the accumulator)
+   *     clr   = lr / (1 + (step - 1) * lrDecay)      (step: this variable's own count, from 1)
+   *     sum  += g * g
+   *     var  -= clr * g / (sqrt(sum) + eps)
+   *
+   * The slot is `sum`; each variable's `step` is kept on the CPU and saved by checkpoints.
+   * IndexedSlices are coalesced (duplicates summed) and take no weightDecay, as in PyTorch.
+   * There is no clipping option (PyTorch clips outside the optimizer).
+   *
+   * @example
+   * ```ts
+   * import { Adagrad, VariableStore } from "@webgpu-adagrad/core";
+   *
+   * const adapter = await navigator.gpu.requestAdapter();
+   * const device = await adapter!.requestDevice();
+   * const store = new VariableStore(device);
+   * const p = store.variable("p", [3], new Float32Array([1, -2, 3]));
+   * const opt = Adagrad.torch({ lr: 0.1, lrDecay: 0.5, weightDecay: 0.1, initialAccumulatorValue: 0.1 });
+   * await opt.applyGradients([[new Float32Array([0.5, 0.5, -1]), p]]);
+   * console.log(await p.read()); // ≈ [0.9115348, -2.0688247, 3.0911322]
+   * console.log(await opt.getSlot(p, "sum").read()); // ≈ [0.46, 0.19, 0.59]
+   * device.destroy();
+   * ```
+   *
+   * @param options PyTorch's arguments in camelCase
+   * @throws {TypeError} for an unknown option or a value of the wrong type
+   * @throws {RangeError} for a negative value, with PyTorch's message
+   */
+  static torch(options: TorchAdagradOptions = {}): Adagrad<TorchAdagradConfig> {
+    return Adagrad.#withRule(this, RULES.torch, options);
+  }
+
+  static #withRule<C extends object>(Class: unknown, rule: Rule, options: unknown): Adagrad<C> {
+    if (variantOf(Class as typeof Adagrad) !== ELEMENT_WISE) {
+      throw new TypeError(
+        `${
+          (Class as { name?: string }).name
+        } has no ${rule.id} rule: Keras 3's and PyTorch's rules are element-wise Adagrad`,
+      );
+    }
+    const tagged = typeof options === "object" && options !== null
+      ? { ...options, [RULE_KEY]: rule }
+      : options;
+    if (tagged === options) rule.resolve(options); // throws, saying what to pass
+    return new Adagrad(tagged as AdagradOptions) as unknown as Adagrad<C>;
   }
 
   /** Keras `clipvalue`, or `undefined`. */
@@ -142,9 +272,10 @@ export class Adagrad {
   }
 
   /**
-   * Builds an optimizer from a config dict: Keras's `get_config()` keys as Python writes them
-   * (`learning_rate`, a number or a serialized schedule; the deprecated `lr`;
-   * `initial_accumulator_value`, 0.1 when missing, ...), or TF.js's camelCase keys.
+   * Builds a Keras 2 optimizer from a config dict: Keras's `get_config()` keys as Python writes
+   * them (`learning_rate`, a number or a serialized schedule; the deprecated `lr`;
+   * `initial_accumulator_value`, 0.1 when missing, ...), or TF.js's camelCase keys. Keras 3's
+   * configs: {@linkcode Adagrad.keras3FromConfig}; PyTorch's: {@linkcode Adagrad.torchFromConfig}.
    *
    * @example
    * ```ts
@@ -158,12 +289,60 @@ export class Adagrad {
    * ```
    */
   static fromConfig(config: Partial<AdagradConfig> | Record<string, unknown>): Adagrad {
-    return new Adagrad(optionsFromConfig(config));
+    return new Adagrad(KERAS2.optionsFromConfig(config) as AdagradOptions);
   }
 
   /**
-   * The config with Keras's snake_case keys (a schedule as `{ class_name, config }`);
-   * `Adagrad.fromConfig(opt.getConfig())` rebuilds the optimizer.
+   * Builds a Keras 3 rule optimizer from Keras 3's `get_config()`, as Python writes it (a
+   * schedule as `{ module, class_name, config, registered_name }`; unset options `null`).
+   *
+   * @example
+   * ```ts
+   * import { Adagrad } from "@webgpu-adagrad/core";
+   *
+   * const opt = Adagrad.keras3FromConfig({
+   *   name: "adagrad", learning_rate: 0.01, weight_decay: null, clipnorm: null,
+   *   global_clipnorm: null, clipvalue: null, use_ema: false, ema_momentum: 0.99,
+   *   ema_overwrite_frequency: null, loss_scale_factor: null, gradient_accumulation_steps: null,
+   *   initial_accumulator_value: 0.1, epsilon: 1e-7,
+   * });
+   * console.log(opt.rule, opt.learningRate); // "keras3" 0.01
+   * ```
+   *
+   * @throws {TypeError} for a key Keras 3's Adagrad does not take
+   */
+  static keras3FromConfig(
+    config: Partial<Keras3AdagradConfig> | Record<string, unknown>,
+  ): Adagrad<Keras3AdagradConfig> {
+    return Adagrad.#withRule(this, RULES.keras3, RULES.keras3.optionsFromConfig(config));
+  }
+
+  /**
+   * Builds a PyTorch rule optimizer from its config or a PyTorch `param_groups` entry (its
+   * `params`, `foreach`, `differentiable` and `fused` ignored).
+   *
+   * @example
+   * ```ts
+   * import { Adagrad } from "@webgpu-adagrad/core";
+   *
+   * const group = { lr: 0.1, lr_decay: 0, weight_decay: 0, initial_accumulator_value: 0, eps: 1e-10,
+   *   foreach: null, maximize: false, differentiable: false, fused: null, params: [0, 1] };
+   * console.log(Adagrad.torchFromConfig(group).rule); // "torch"
+   * ```
+   *
+   * @throws {TypeError} for a key torch.optim.Adagrad does not have
+   */
+  static torchFromConfig(
+    config: Partial<TorchAdagradConfig> | Record<string, unknown>,
+  ): Adagrad<TorchAdagradConfig> {
+    return Adagrad.#withRule(this, RULES.torch, RULES.torch.optionsFromConfig(config));
+  }
+
+  /**
+   * The config with the framework's keys: Keras 2's snake_case `get_config()` (a schedule as
+   * `{ class_name, config }`), Keras 3's `get_config()` for the Keras 3 rule, PyTorch's
+   * `param_groups` keys for the PyTorch rule. `Adagrad.fromConfig(opt.getConfig())` (or
+   * `keras3FromConfig`, `torchFromConfig`) rebuilds the optimizer.
    *
    * @example
    * ```ts
@@ -173,11 +352,11 @@ export class Adagrad {
    * // { name: "Adagrad", learning_rate: 0.001, decay: 0, initial_accumulator_value: 0.1, epsilon: 1e-7 }
    * ```
    */
-  getConfig(): AdagradConfig {
-    return toConfig(this.#options, this.#learningRate);
+  getConfig(): Config {
+    return this.#rule.toConfig(this.#options, this.#learningRate) as Config;
   }
 
-  /** Keras `learning_rate`, a number or a schedule; a new value takes effect at the next step. */
+  /** Keras `learning_rate` (PyTorch `lr`), a number or a schedule; used from the next step. */
   get learningRate(): number | LearningRateSchedule {
     return this.#learningRate;
   }
@@ -195,51 +374,59 @@ export class Adagrad {
     this.learningRate = value;
   }
 
-  /** Number of `applyGradients` calls applied so far (Keras `iterations`). */
+  /**
+   * Keras `iterations`: the steps applied so far (`applyGradients` calls; with Keras 3's
+   * gradient accumulation, the updates, one per `gradientAccumulationSteps` calls). Setting it
+   * sets the calls to `iterations` times the accumulation steps.
+   */
   get iterations(): number {
-    return this.#iterations;
+    return this.#rule.iterations(this.#options, this.#calls);
   }
 
   set iterations(value: number) {
     if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
       throw new RangeError(`iterations must be a non-negative integer, got ${value}`);
     }
-    this.#iterations = value;
+    this.#calls = value * (this.#options.gradientAccumulationSteps ?? 1);
   }
 
   /**
-   * The learning rate the next step will use: the schedule at `iterations` (or the number), then
-   * divided by `1 + decay * iterations`, in float32 as Keras computes it.
+   * The learning rate the next step will use: the schedule at `iterations` (Keras 3: at the call
+   * count) or the number, then divided by `1 + decay * iterations`, in float32 as Keras computes
+   * it. PyTorch's `lrDecay` is per variable and not in it.
    */
   get currentLearningRate(): number {
-    return this.#lrAt(this.#iterations);
+    return this.#call().lrAt(0);
   }
 
-  #lrAt(step: number): number {
-    return learningRateAt(this.#learningRate, this.decay, step);
+  /** This call's values, from the calls so far. */
+  #call() {
+    return this.#rule.call(this.#options, this.#calls, this.#learningRate);
   }
 
   /**
-   * Keras `weights`: `iter` (the iteration count) first, then the slots and `addWeight` weights
-   * in creation order, e.g. `["iter", "dense/kernel/accumulator", "dense/bias/accumulator"]`.
+   * Keras `weights`: the iteration count first (`iter`; Keras 3's `iteration`, which counts
+   * calls), then the slots and `addWeight` weights in creation order, a variable's slots together
+   * (e.g. `["iter", "dense/kernel/accumulator", "dense/bias/accumulator"]`).
    */
   get weights(): readonly (Slot | IterationsWeight)[] {
-    return [ITERATIONS_WEIGHT, ...this.#weights];
+    return [iterationsWeight(this.#rule.iterationsName), ...this.#weights];
   }
 
   /** Keras `variables()`: the same list as `weights`. */
   variables(): (Slot | IterationsWeight)[] {
-    return [ITERATIONS_WEIGHT, ...this.#weights];
+    return [...this.weights];
   }
 
   /**
    * Keras `get_weights()`: `[iterations, ...values of every slot and weight]`, in the order of
-   * `weights`. Reads from the GPU; for checkpoints, not for every step.
+   * `weights` (Keras 3's rule: the call count first). Reads from the GPU; for checkpoints, not for
+   * every step.
    */
   async getWeights(): Promise<[number, ...Float32Array[]]> {
     this.#assertAlive();
     const values = await Promise.all(this.#weights.map((w) => w.read()));
-    return [this.#iterations, ...values];
+    return [this.#calls, ...values];
   }
 
   /**
@@ -252,29 +439,27 @@ export class Adagrad {
    */
   setWeights(weights: readonly (number | Float32Array)[]): void {
     this.#assertAlive();
-    const [iterations, values] = checkWeightList(this.name, weights, this.#weights);
+    const [calls, values] = checkWeightList(this.name, weights, this.#weights);
     values.forEach((value, i) => this.#weights[i].write(value));
-    this.#iterations = iterations;
+    this.#calls = calls;
   }
 
   /**
-   * Keras `add_slot()`: creates `variable`'s accumulator now rather than at its first step (for
-   * example to restore it before training), filled with `initialValue` (default
-   * `initialAccumulatorValue`). Returns the existing slot if there is one. Adagrad has only the
-   * `"accumulator"` slot.
+   * Keras `add_slot()`: creates `variable`'s slots now rather than at its first step (for
+   * example to restore them before training), the slot `slotName` filled with `initialValue`
+   * (default: its initial value, `initialAccumulatorValue` for the accumulator). Returns the
+   * existing slot if there is one. The slots are {@linkcode Adagrad.getSlotNames}'s.
    */
   addSlot(variable: VariableRef, slotName: string, initialValue?: number): Slot {
     this.#assertAlive();
-    if (slotName !== SLOT) {
-      throw new RangeError(`Adagrad has no slot '${slotName}'; its only slot is '${SLOT}'`);
-    }
+    const k = this.#slotIndex(slotName);
     if (initialValue !== undefined) finiteNumber(initialValue, "initialValue");
-    const exists = this.#findSlot(variable, "addSlot");
-    if (exists) return exists;
+    const exists = this.#findRecord(variable, "addSlot");
+    if (exists) return exists.slots[k];
     const runner = this.#runner;
     this.#storage.add(variable, runner.device, (d) => runner.prepare(runner.device ?? d).newGroup);
-    const slot = this.getSlot(variable, SLOT);
-    if (initialValue !== undefined && initialValue !== this.initialAccumulatorValue) {
+    const slot = this.getSlot(variable, slotName);
+    if (initialValue !== undefined && initialValue !== this.#storage.specs[k].initial) {
       slot.write(initialValue);
     }
     return slot;
@@ -317,9 +502,13 @@ export class Adagrad {
     return await this.applyGradients(varList.map((v, i) => [grads[i], v] as const));
   }
 
-  /** Slot names of this optimizer: `["accumulator"]`. */
+  /**
+   * Slot names of this optimizer: `["accumulator"]` (Keras 2); Keras 3's rule adds `"average"`
+   * (useEma) and `"gradient_accumulator"` (gradientAccumulationSteps) before it; PyTorch's rule
+   * has `["sum"]`.
+   */
   getSlotNames(): string[] {
-    return [SLOT];
+    return this.#storage.specs.map((s) => s.name);
   }
 
   /**
@@ -328,21 +517,117 @@ export class Adagrad {
    * @throws {RangeError} if the variable has no such slot yet
    */
   getSlot(variable: VariableRef, slotName: string): Slot {
-    if (slotName !== SLOT) {
-      throw new RangeError(`Adagrad has no slot '${slotName}'; its only slot is '${SLOT}'`);
-    }
-    const slot = this.#findSlot(variable, "getSlot");
-    if (slot) return slot;
+    const k = this.#slotIndex(slotName);
+    const record = this.#findRecord(variable, "getSlot");
+    if (record) return record.slots[k];
     const name = variable instanceof Variable
       ? variable.name
       : externalRef(variable, "getSlot").name;
-    throw new RangeError(`variable '${name}' has no '${SLOT}' slot yet: no step has updated it`);
+    throw new RangeError(
+      `variable '${name}' has no '${slotName}' slot yet: no step has updated it`,
+    );
   }
 
-  /** The accumulator of `variable`, if it has one; throws only for a malformed variable. */
-  #findSlot(variable: VariableRef, what: string): Slot | undefined {
-    if (variable instanceof Variable) return this.#storage.storeSlot(variable);
-    return this.#storage.externalSlot(externalRef(variable, what));
+  #slotIndex(slotName: string): number {
+    const names = this.getSlotNames();
+    const k = names.indexOf(slotName);
+    if (k < 0) {
+      throw new RangeError(
+        `Adagrad has no slot '${slotName}'; its slots are ${names.map((n) => `'${n}'`).join(", ")}`,
+      );
+    }
+    return k;
+  }
+
+  /** The slots of `variable`, if it has them; throws only for a malformed variable. */
+  #findRecord(variable: VariableRef, what: string): VariableRecord | undefined {
+    if (variable instanceof Variable) return this.#storage.storeRecord(variable);
+    return this.#storage.externalRecord(externalRef(variable, what));
+  }
+
+  /**
+   * Keras 3 `exclude_from_weight_decay()`: variables that weight decay leaves alone, given as
+   * objects (`varList`) or as regular expressions searched in their names (`varNames`, joined
+   * with `|` as Keras joins them; Keras matches the short name `kernel`, this package the
+   * variable's name, e.g. `dense/kernel`). Each call replaces the previous one.
+   *
+   * @example
+   * ```ts ignore
+   * const opt = Adagrad.keras3({ learningRate: 0.01, weightDecay: 0.004 });
+   * opt.excludeFromWeightDecay({ varNames: ["bias", "norm"] });
+   * ```
+   *
+   * @throws {TypeError} for lists of the wrong type
+   */
+  excludeFromWeightDecay(
+    exclusions: { varList?: readonly VariableRef[]; varNames?: readonly string[] },
+  ): void {
+    this.#exclusions = parseExclusions(exclusions);
+    this.#decays = new WeakMap();
+  }
+
+  /** Whether Keras 3's weight decay applies to the variable (cached, as Keras caches it). */
+  #decayOf(record: VariableRecord): boolean {
+    if (this.rule !== "keras3" || this.#options.weightDecay === undefined) return false;
+    let decay = this.#decays.get(record);
+    if (decay === undefined) {
+      decay = !excluded(this.#exclusions, record.variable);
+      this.#decays.set(record, decay);
+    }
+    return decay;
+  }
+
+  /**
+   * Keras 3 `finalize_variable_values()`: with `useEma`, overwrites each variable with its moving
+   * average (what Keras's `fit()` does at the end of training), in one submit; without it, does
+   * nothing. Every variable is checked before anything is written.
+   *
+   * @example
+   * ```ts ignore
+   * const opt = Adagrad.keras3({ useEma: true, emaMomentum: 0.9 });
+   * // ... steps ...
+   * opt.finalizeVariableValues([w, b]);
+   * ```
+   *
+   * @throws {RangeError} for a variable with no average yet (no step has updated it)
+   */
+  finalizeVariableValues(variables: readonly VariableRef[]): void {
+    this.#assertAlive();
+    if (!Array.isArray(variables)) {
+      throw new TypeError(`finalizeVariableValues: expected an array of variables`);
+    }
+    if (!this.#options.useEma) return;
+    const k = this.getSlotNames().indexOf("average");
+    const copies = variables.map((v) => {
+      const record = this.#findRecord(v, "finalizeVariableValues");
+      if (!record) {
+        throw new RangeError(
+          `finalizeVariableValues: variable '${
+            v instanceof Variable ? v.name : externalRef(v, "finalizeVariableValues").name
+          }' has no average yet: no step has updated it`,
+        );
+      }
+      return { average: record.slots[k].region, variable: record.variable };
+    });
+    const device = this.#runner.device;
+    if (device && copies.length > 0) finalizeWithAverages(device, copies);
+  }
+
+  /**
+   * Keras 3 `scale_loss()`: `loss * lossScaleFactor` with a loss scale factor, else `loss`
+   * (then pass the gradients of the scaled loss; the step divides them by the factor).
+   *
+   * @example
+   * ```ts
+   * import { Adagrad } from "@webgpu-adagrad/core";
+   *
+   * console.log(Adagrad.keras3({ lossScaleFactor: 1024 }).scaleLoss(1)); // 1024
+   * ```
+   */
+  scaleLoss(loss: number): number {
+    finiteNumber(loss, "scaleLoss: loss");
+    const factor = this.#options.lossScaleFactor;
+    return factor === undefined ? loss : loss * factor;
   }
 
   /**
@@ -374,19 +659,57 @@ export class Adagrad {
    */
   #submitStep(pairs: Iterable<GradientPair>, options: StepOptions): Promise<number> {
     this.#assertAlive();
-    const step = this.#iterations;
-    const lrAt = (j: number) => this.#lrAt(Math.max(0, step - j));
-    const outcome = this.#runner.submit(pairs, options, lrAt, stepValuesOf(this.#options));
-    const iterations = ++this.#iterations; // even for a step with no gradient, as Keras does
-    return (outcome ?? Promise.resolve()).then(() => iterations, (e) => {
-      this.#iterations--; // the device is gone, or it rejected the whole command buffer
+    const call = this.#call();
+    // PyTorch's per-variable steps, counted as the step is encoded (undone if it fails).
+    const stepped: VariableRecord[] = [];
+    const memberRule = (entry: StepEntry) => {
+      const record = entry.record;
+      if (this.rule === "torch") {
+        // Once per variable: the windows of a variable past one binding are one variable.
+        if (!entry.piece?.continues) {
+          record.updates++;
+          stepped.push(record);
+        }
+        return { decay: 1, lag: call.values.step! - record.updates };
+      }
+      return { decay: this.#decayOf(record) ? 1 : 0, lag: 0 };
+    };
+    let outcome: Promise<void> | null;
+    try {
+      outcome = this.#runner.submit(pairs, options, { ...call, memberRule });
+    } catch (e) {
+      for (const record of stepped) record.updates--;
+      throw e;
+    }
+    this.#calls++; // even for a step with no gradient, as Keras does
+    return (outcome ?? Promise.resolve()).then(() => this.iterations, (e) => {
+      this.#calls--; // the device is gone, or it rejected the whole command buffer
+      for (const record of stepped) record.updates--;
       throw e;
     });
   }
 
   static {
     submitStep = (opt, pairs, options = {}) => opt.#submitStep(pairs, options);
-    attachLossScale = (opt, state) => opt.#runner.attachLossScale(state);
+    attachLossScale = (opt, state) => {
+      const dynamic = state.mode === LossScaleMode.dynamic;
+      opt.#rule.checkLossScale(opt.#options, dynamic, opt.name);
+      opt.#runner.attachLossScale(state);
+    };
+    ruleState = (opt) => ({
+      iterationsName: opt.#rule.iterationsName,
+      get calls() {
+        return opt.#calls;
+      },
+      set calls(value) {
+        opt.#calls = value;
+      },
+      stepOf: (variable) => opt.#findRecord(variable, "checkpoint")?.updates,
+      setStep: (variable, steps) => {
+        const record = opt.#findRecord(variable, "checkpoint");
+        if (record) record.updates = steps;
+      },
+    });
   }
 
   /**
@@ -424,7 +747,7 @@ export class Adagrad {
     return await this.#runner.skippedSteps();
   }
 
-  /** Frees the optimizer's GPU buffers (accumulators, tile tables, uniforms). */
+  /** Frees the optimizer's GPU buffers (slots, tile tables, uniforms). */
   destroy(): void {
     this.#destroyed = true;
     this.#storage.destroy();

@@ -1,6 +1,6 @@
 // Adagrad's options and Keras config: types, validation with Keras's rules and wording, and the
 // mapping between Keras's snake_case config and the camelCase options.
-import { LossScaleMode, NormMode, type Specialisation } from "../_kernels/specialisation.ts";
+import { NormMode, PLAIN_SPECIALISATION, type Specialisation } from "../_kernels/specialisation.ts";
 import type { StepValues } from "../_step/uniforms.ts";
 import { describe, finiteNumber } from "../_common/validate.ts";
 import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
@@ -96,8 +96,12 @@ export interface AdagradConfig {
   skip_non_finite?: boolean;
 }
 
-/** Options after validation and Keras's defaults. */
+/** Which framework's Adagrad an optimizer follows. */
+export type RuleId = "keras2" | "keras3" | "torch";
+
+/** Options after validation and the rule's defaults (PyTorch's `lr` is `learningRate`, ...). */
 export interface ResolvedOptions {
+  rule: RuleId;
   learningRate: number | LearningRateSchedule;
   initialAccumulatorValue: number;
   epsilon: number;
@@ -109,7 +113,40 @@ export interface ResolvedOptions {
   epsilonInsideSqrt: boolean;
   skipNonFinite: boolean;
   device: GPUDevice | undefined;
+  /** Keras 3: decoupled; PyTorch: L2 (0 for none). */
+  weightDecay: number | undefined;
+  /** Keras 3 `use_ema`, `ema_momentum`, `ema_overwrite_frequency`. */
+  useEma: boolean;
+  emaMomentum: number;
+  emaOverwriteFrequency: number | undefined;
+  /** Keras 3 `loss_scale_factor`. */
+  lossScaleFactor: number | undefined;
+  /** Keras 3 `gradient_accumulation_steps`. */
+  gradientAccumulationSteps: number | undefined;
+  /** PyTorch `lr_decay` (0 for none). */
+  lrDecay: number;
+  /** PyTorch `maximize`. */
+  maximize: boolean;
 }
+
+/** The options of the other rules, as Keras 2 has them: none. */
+export const KERAS2_DEFAULTS = {
+  rule: "keras2",
+  decay: 0,
+  epsilonInsideSqrt: false,
+  skipNonFinite: false,
+  clipvalue: undefined,
+  clipnorm: undefined,
+  globalClipnorm: undefined,
+  weightDecay: undefined,
+  useEma: false,
+  emaMomentum: 0.99,
+  emaOverwriteFrequency: undefined,
+  lossScaleFactor: undefined,
+  gradientAccumulationSteps: undefined,
+  lrDecay: 0,
+  maximize: false,
+} as const satisfies Partial<ResolvedOptions>;
 
 const OPTION_KEYS = [
   "learningRate",
@@ -260,6 +297,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     throw new TypeError(`Adagrad: device must be a GPUDevice, got ${describe(device)}`);
   }
   return {
+    ...KERAS2_DEFAULTS,
     learningRate,
     initialAccumulatorValue,
     // `epsilon or backend_config.epsilon()`: 0 means the backend epsilon too.
@@ -338,6 +376,7 @@ export function stepValuesOf(o: ResolvedOptions): StepValues {
 /** The kernel specialisation (WGSL `override` constants) these options need. */
 export function specialisationOf(o: ResolvedOptions): Specialisation {
   return {
+    ...PLAIN_SPECIALISATION,
     epsilonInsideSqrt: o.epsilonInsideSqrt,
     clipValue: o.clipvalue !== undefined,
     normMode: o.clipnorm !== undefined
@@ -346,6 +385,5 @@ export function specialisationOf(o: ResolvedOptions): Specialisation {
       ? NormMode.global
       : NormMode.none,
     skipNonFinite: o.skipNonFinite,
-    lossScale: LossScaleMode.none,
   };
 }

@@ -2,6 +2,7 @@ import { LossScaleState } from "../_step/loss_scale_state.ts";
 import { variantOf } from "../_step/variant.ts";
 import { checkGradientList, checkMinimize, describe } from "../_common/validate.ts";
 import { Adagrad, attachLossScale, submitStep } from "./adagrad.ts";
+import type { RuleId } from "./adagrad_config.ts";
 import type { AdagradConfig } from "./adagrad_config.ts";
 import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import { RowWiseAdagrad } from "./row_wise_adagrad.ts";
@@ -54,7 +55,12 @@ export interface LossScaleOptions {
  */
 export interface LossScaleConfig {
   /** The inner optimizer, serialized as Keras does: `{ class_name, config }`. */
-  inner_optimizer: { class_name: string; config: Partial<AdagradConfig> | Record<string, unknown> };
+  inner_optimizer: {
+    class_name: string;
+    config: Partial<AdagradConfig> | Record<string, unknown>;
+    /** The inner optimizer's rule when not Keras 2's (`"keras3"`, `"torch"`); not Keras's key. */
+    rule?: RuleId;
+  };
   /** Whether the scale adapts to overflows (Keras `dynamic`). */
   dynamic: boolean;
   /** The scale at the start (Keras `initial_scale`). */
@@ -108,7 +114,7 @@ function checkApplyOptions(options: unknown): boolean {
   return scaled;
 }
 
-let stateReader: (opt: LossScaleOptimizer) => Promise<{ scale: number; goodSteps: number }>;
+let stateReader: (opt: LossScaleOptimizer<object>) => Promise<{ scale: number; goodSteps: number }>;
 
 /**
  * Keras's `tf.keras.mixed_precision.LossScaleOptimizer` (TF 2.4-2.10) around an
@@ -149,9 +155,9 @@ let stateReader: (opt: LossScaleOptimizer) => Promise<{ scale: number; goodSteps
  * device.destroy();
  * ```
  */
-export class LossScaleOptimizer {
+export class LossScaleOptimizer<Config extends object = AdagradConfig> {
   /** Keras `inner_optimizer`. */
-  readonly innerOptimizer: Adagrad;
+  readonly innerOptimizer: Adagrad<Config>;
   /** Keras `dynamic`. */
   readonly dynamic: boolean;
   /** Keras `initial_scale`. */
@@ -169,7 +175,7 @@ export class LossScaleOptimizer {
    * @throws {RangeError} for a fixed scale without `initialScale`, with `dynamicGrowthSteps`, or
    *   for a scale or step count out of range
    */
-  constructor(innerOptimizer: Adagrad, options: LossScaleOptions = {}) {
+  constructor(innerOptimizer: Adagrad<Config>, options: LossScaleOptions = {}) {
     if ((innerOptimizer as unknown) instanceof LossScaleOptimizer) {
       throw new TypeError("LossScaleOptimizer cannot wrap another LossScaleOptimizer");
     }
@@ -206,7 +212,7 @@ export class LossScaleOptimizer {
         );
       }
       this.dynamicGrowthSteps = steps;
-      if (innerOptimizer.getConfig().skip_non_finite) {
+      if ((innerOptimizer.getConfig() as Partial<AdagradConfig>).skip_non_finite) {
         throw new RangeError(
           `LossScaleOptimizer: optimizer '${innerOptimizer.name}' has skipNonFinite, and a ` +
             `dynamic loss scale skips non-finite steps itself; turn one of them off`,
@@ -271,14 +277,27 @@ export class LossScaleOptimizer {
           describe(inner),
       );
     }
-    const classes: Record<string, typeof Adagrad> = { Adagrad, RowWiseAdagrad };
-    const Class = Object.hasOwn(classes, inner.class_name) ? classes[inner.class_name] : undefined;
-    if (!Class) {
+    type Build = (config: Record<string, unknown>) => Adagrad<object>;
+    const rules: Record<string, Build> = {
+      keras2: (c) => Adagrad.fromConfig(c),
+      keras3: (c) => Adagrad.keras3FromConfig(c),
+      torch: (c) => Adagrad.torchFromConfig(c),
+    };
+    const classes: Record<string, Build> = {
+      Adagrad: rules[inner.rule ?? "keras2"],
+      RowWiseAdagrad: (c) => RowWiseAdagrad.fromConfig(c),
+    };
+    const build = Object.hasOwn(classes, inner.class_name) ? classes[inner.class_name] : undefined;
+    if (!build) {
       throw new TypeError(
         `LossScaleOptimizer.fromConfig: unknown inner optimizer class '${inner.class_name}'`,
       );
     }
-    return new LossScaleOptimizer(Class.fromConfig(inner.config ?? {}), {
+    if (inner.rule !== undefined && !Object.hasOwn(rules, inner.rule)) {
+      throw new TypeError(`LossScaleOptimizer.fromConfig: unknown rule '${String(inner.rule)}'`);
+    }
+    // Typed as Keras 2's, the usual case; the inner optimizer is the rule's.
+    return new LossScaleOptimizer(build(inner.config ?? {}) as Adagrad, {
       dynamic: c.dynamic,
       initialScale: c.initial_scale ?? undefined,
       dynamicGrowthSteps: c.dynamic_growth_steps ?? undefined,
@@ -291,7 +310,8 @@ export class LossScaleOptimizer {
     return {
       inner_optimizer: {
         class_name: variantOf(inner.constructor).optimizerClass,
-        config: inner.getConfig(),
+        config: inner.getConfig() as Record<string, unknown>,
+        ...(inner.rule === "keras2" ? {} : { rule: inner.rule }),
       },
       dynamic: this.dynamic,
       initial_scale: this.initialScale,
@@ -508,7 +528,7 @@ export class LossScaleOptimizer {
 
 /** The scale and the counter in one readback, for checkpoints (not public API). */
 export function readLossScaleState(
-  opt: LossScaleOptimizer,
+  opt: LossScaleOptimizer<object>,
 ): Promise<{ scale: number; goodSteps: number }> {
   return stateReader(opt);
 }

@@ -26,6 +26,10 @@ export interface SerializedSchedule {
   class_name: string;
   /** The schedule's `get_config()`. */
   config: Record<string, unknown>;
+  /** Keras 3 writes the module (`"keras.optimizers.schedules"`); read and ignored. */
+  module?: string;
+  /** Keras 3 writes `null` here for its own classes; read and ignored. */
+  registered_name?: string | null;
 }
 
 // Any schedule's constructor; a config's values reach it unchecked, for its own checks.

@@ -6,8 +6,6 @@ import type { Adagrad } from "../optimizers/adagrad.ts";
 import type { Variable } from "../memory/variable.ts";
 import { describe } from "../_common/validate.ts";
 
-const SUFFIX = "/accumulator";
-
 /** One accumulator's values, its saved name and its position among the accumulators. */
 interface Entry {
   name: string;
@@ -20,9 +18,12 @@ export class PendingWeights {
   #entries: Entry[] = [];
   /** Elements of a variable's accumulator: its size, or its rows for the row-wise optimizer. */
   readonly #slotSize: (shape: readonly number[]) => number;
+  /** The accumulator's slot name (`accumulator`; PyTorch's rule: `sum`), and its suffix. */
+  readonly #slot: () => string;
 
-  constructor(slotSize: (shape: readonly number[]) => number) {
+  constructor(slotSize: (shape: readonly number[]) => number, slot: () => string) {
     this.#slotSize = slotSize;
+    this.#slot = slot;
   }
 
   /** The accumulators not yet given to a variable, with their saved names, in their order. */
@@ -68,9 +69,10 @@ export class PendingWeights {
 
   /** The entry for the mirror at `index` (creation order) named `name`: by name, else position. */
   #match(name: string, index: number, taken: Set<Entry>): Entry | undefined {
+    const suffix = `/${this.#slot()}`;
     const free = this.#entries.filter((e) => !taken.has(e));
-    return free.find((e) => e.name === name + SUFFIX) ??
-      free.find((e) => e.position === index && !this.#known.has(e.name.slice(0, -SUFFIX.length)));
+    return free.find((e) => e.name === name + suffix) ??
+      free.find((e) => e.position === index && !this.#known.has(e.name.slice(0, -suffix.length)));
   }
 
   /**
@@ -123,7 +125,7 @@ export class PendingWeights {
   }
 
   /** Writes every pending accumulator whose variable has a mirror now, and forgets it. */
-  restore(inner: Adagrad, mirrors: readonly Variable[]): void {
+  restore(inner: Adagrad<object>, mirrors: readonly Variable[]): void {
     if (this.#entries.length === 0) return;
     this.#known = new Set(mirrors.map((m) => m.name));
     const taken = new Set<Entry>();
@@ -131,7 +133,7 @@ export class PendingWeights {
       const e = this.#match(mirror.name, index, taken);
       if (!e || e.data.length !== this.#slotSize(mirror.shape)) return;
       taken.add(e);
-      inner.addSlot(mirror, "accumulator").write(e.data);
+      inner.addSlot(mirror, this.#slot()).write(e.data);
     });
     this.#entries = this.#entries.filter((e) => !taken.has(e));
   }

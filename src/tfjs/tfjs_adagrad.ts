@@ -5,6 +5,8 @@ import {
   optionsFromConfig,
   resolveOptions,
 } from "../optimizers/adagrad_config.ts";
+import type { Keras3AdagradOptions } from "../optimizers/keras3_options.ts";
+import type { TorchAdagradOptions } from "../optimizers/torch_options.ts";
 import type { IndexedSlices } from "../sparse/indexed_slices.ts";
 import { RowWiseAdagrad } from "../optimizers/row_wise_adagrad.ts";
 import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
@@ -125,8 +127,10 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
     return "TfjsAdagrad";
   }
 
-  readonly #inner: Adagrad;
+  readonly #inner: Adagrad<object>;
   readonly #rowWise: boolean;
+  /** The inner optimizer a rule's factory made, for the constructor it calls (see #wrapping). */
+  static #made: Adagrad<object> | null = null;
   /** The device of the backend of the first step: the accumulators live there. */
   #device: GPUDevice | null = null;
   #store: VariableStore | null = null;
@@ -138,8 +142,9 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
    * skipped (TF.js tensors are immutable: `assign` and `setWeights` swap the dataId).
    */
   readonly #synced = new Map<string, Synced>();
-  readonly #pending = new PendingWeights((shape) =>
-    variantOf(this.#inner.constructor).slotShape(shape).reduce((a, b) => a * b, 1)
+  readonly #pending = new PendingWeights(
+    (shape) => variantOf(this.#inner.constructor).slotShape(shape).reduce((a, b) => a * b, 1),
+    () => this.#inner.getSlotNames().at(-1)!, // the accumulator is a rule's last slot
   );
   /** Tensors handed out by the last getWeights(), freed by the next one or by dispose(). */
   #lastWeights: tf.Tensor[] = [];
@@ -156,6 +161,13 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
    */
   constructor(options: TfjsAdagradOptions = {}) {
     super();
+    const made = TfjsAdagrad.#made;
+    if (made) {
+      TfjsAdagrad.#made = null;
+      this.#rowWise = false;
+      this.#inner = made;
+      return;
+    }
     // tf.train.adagrad takes the learning rate first; a number here would be dropped silently.
     const named = typeof options === "object" && options !== null &&
       !(options instanceof LearningRateSchedule);
@@ -174,8 +186,63 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
     this.#inner = this.#rowWise ? new RowWiseAdagrad(rest) : new Adagrad(rest);
   }
 
-  /** The optimizer doing the work: its options, slots and `getConfig()` (Keras's keys). */
-  get adagrad(): Adagrad {
+  /**
+   * Keras 3's rule ({@linkcode Adagrad.keras3}) as a TF.js optimizer: every option works in the
+   * step (weight decay, EMA with its overwrite, accumulation, the loss scale factor, clipping);
+   * `getWeights()` lists every slot; `setWeights()` takes back the accumulators when the optimizer
+   * has no `average` or `gradient_accumulator` slot (otherwise save them with `saveCheckpoint` on
+   * `adagrad`'s slots). Keras 3's `finalizeVariableValues` has no TF.js counterpart (the
+   * variables are TF.js's, copied in and out by each step): use `emaOverwriteFrequency`.
+   *
+   * @example
+   * ```ts ignore
+   * const opt = TfjsAdagrad.keras3({ learningRate: 0.01, weightDecay: 0.004 });
+   * model.compile({ optimizer: opt, loss: "meanSquaredError" });
+   * ```
+   *
+   * @param options Keras 3's arguments in camelCase (no `device`)
+   * @throws {TypeError} for an unknown option, a type, or `device`
+   * @throws {RangeError} for a value Keras 3 refuses
+   */
+  static keras3(options: Omit<Keras3AdagradOptions, "device"> = {}): TfjsAdagrad {
+    return TfjsAdagrad.#wrapping(options, (o) => Adagrad.keras3(o));
+  }
+
+  /**
+   * PyTorch's rule ({@linkcode Adagrad.torch}) as a TF.js optimizer: `lrDecay` (per variable),
+   * `weightDecay`, `maximize`; the slot `sum`, which `getWeights` and `setWeights` carry as
+   * `<variable>/sum`.
+   *
+   * @example
+   * ```ts ignore
+   * const opt = TfjsAdagrad.torch({ lr: 0.05, lrDecay: 1e-4 });
+   * ```
+   *
+   * @param options PyTorch's arguments in camelCase (no `device`)
+   * @throws {TypeError} for an unknown option, a type, or `device`
+   * @throws {RangeError} for a negative value, with PyTorch's message
+   */
+  static torch(options: Omit<TorchAdagradOptions, "device"> = {}): TfjsAdagrad {
+    return TfjsAdagrad.#wrapping(options, (o) => Adagrad.torch(o));
+  }
+
+  static #wrapping<O>(options: O, make: (o: O) => Adagrad<object>): TfjsAdagrad {
+    if (typeof options === "object" && options !== null && "device" in options) {
+      throw new TypeError(
+        "TfjsAdagrad: no `device` option; it uses the device of TF.js's active WebGPU backend " +
+          "(see useDeviceForTfjs)",
+      );
+    }
+    TfjsAdagrad.#made = make(options);
+    try {
+      return new TfjsAdagrad();
+    } finally {
+      TfjsAdagrad.#made = null;
+    }
+  }
+
+  /** The optimizer doing the work: its options, slots and `getConfig()` (the rule's keys). */
+  get adagrad(): Adagrad<object> {
     return this.#inner;
   }
 
@@ -372,6 +439,13 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
    */
   override async setWeights(weightValues: TfjsNamedTensor[]): Promise<void> {
     this.#assertUsable();
+    if (this.#inner.getSlotNames().length > 1) {
+      throw new TypeError(
+        `TfjsAdagrad.setWeights: optimizer '${this.#inner.name}' has slots ` +
+          `${this.#inner.getSlotNames().join(", ")}; setWeights takes back accumulators only: ` +
+          `use saveCheckpoint and restoreCheckpoint`,
+      );
+    }
     const [iter, ...rest] = this.#pending.parse(weightValues);
     const values = await Promise.all(rest.map(async (w) => ({
       name: w.name,
@@ -389,12 +463,14 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
   }
 
   /**
-   * The config, with Keras's keys as {@linkcode Adagrad.getConfig} writes them, plus `row_wise`
-   * when set; `model.save` stores it and `TfjsAdagrad.fromConfig` reads it back.
+   * The config, with the rule's keys as {@linkcode Adagrad.getConfig} writes them, plus `row_wise`
+   * when set and `rule` for Keras 3's and PyTorch's rules; `model.save` stores it and
+   * `TfjsAdagrad.fromConfig` reads it back.
    */
   override getConfig(): TfjsConfigDict {
     const config = this.#inner.getConfig() as unknown as tf.serialization.ConfigDict;
-    return this.#rowWise ? { ...config, row_wise: true } : { ...config };
+    if (this.#rowWise) return { ...config, row_wise: true };
+    return this.#inner.rule === "keras2" ? { ...config } : { ...config, rule: this.#inner.rule };
   }
 
   /**
@@ -408,11 +484,31 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
     config: TfjsConfig,
   ): T {
     // tfjs-layers' loader adds `customObjects` to every config it deserializes.
-    const { row_wise, rowWise, learningRate, learning_rate, customObjects: _, ...rest } =
+    const { row_wise, rowWise, learningRate, learning_rate, customObjects: _, rule, ...rest } =
       config as Record<
         string,
         unknown
       >;
+    if (rule === "keras3" || rule === "torch") {
+      // The loader may have camelCased the keys: back to the rule's snake_case ones.
+      const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      const keys = Object.fromEntries(Object.entries(rest).map(([k, v]) => [snake(k), v]));
+      const lrKey = rule === "torch" ? "lr" : "learning_rate";
+      const lrValue = keys.lr ?? learning_rate ?? learningRate;
+      if (lrValue !== undefined) keys[lrKey] = pythonicSchedule(lrValue);
+      const inner = rule === "torch"
+        ? Adagrad.torchFromConfig(keys)
+        : Adagrad.keras3FromConfig(keys);
+      TfjsAdagrad.#made = inner;
+      try {
+        return new (cls as unknown as new (o: TfjsAdagradOptions) => T)({});
+      } finally {
+        TfjsAdagrad.#made = null;
+      }
+    }
+    if (rule !== undefined && rule !== "keras2") {
+      throw new TypeError(`TfjsAdagrad.fromConfig: unknown rule ${String(rule)}`);
+    }
     const lr = learning_rate ?? learningRate;
     const options = optionsFromConfig({
       ...rest,
