@@ -14,6 +14,7 @@ import {
   WIDEN_F16_WGSL,
 } from "./shaders.ts";
 import { BINDINGS, DYNAMIC_OFFSETS } from "./shader_interface.ts";
+import { isFallbackDevice } from "../device/_adapter_kind.ts";
 import {
   entryPoint,
   type GradientLayout,
@@ -46,8 +47,7 @@ export function setTileElements(elements: number | null): number | null {
 /** The update tile size for `device`: larger on a fallback adapter, unless overridden. */
 export function tileElementsFor(device: GPUDevice): number {
   if (tileOverride !== null) return tileOverride;
-  const info = (device as { adapterInfo?: { isFallbackAdapter?: boolean } }).adapterInfo;
-  return info?.isFallbackAdapter ? FALLBACK_TILE_ELEMENTS : TILE_ELEMENTS;
+  return isFallbackDevice(device) ? FALLBACK_TILE_ELEMENTS : TILE_ELEMENTS;
 }
 /**
  * Elements per tile of the passes that only read gradients, one workgroup each: the sums of

@@ -1,4 +1,5 @@
 import { describe } from "../_common/validate.ts";
+import { noteAdapter } from "./_adapter_kind.ts";
 import { detectRuntime } from "./_runtime.ts";
 import { badGpuOptionMessage, noAdapterMessage, noEntryPointMessage } from "./_webgpu_help.ts";
 
@@ -99,7 +100,9 @@ export async function requestDevice(options: RequestDeviceOptions = {}): Promise
   if (requiredFeatures?.length) descriptor.requiredFeatures = requiredFeatures;
   if (label !== undefined) descriptor.label = label;
   try {
-    return await adapter.requestDevice(descriptor);
+    const device = await adapter.requestDevice(descriptor);
+    noteAdapter(device, adapter);
+    return device;
   } catch (e) {
     if (!descriptor.requiredLimits) throw e;
     // bun-webgpu's refusal reads "Value must be between 0 and 0, got 8", which names no limit.
