@@ -22,13 +22,14 @@ import process from "node:process";
 import { Adagrad, IndexedSlices, requestDevice, type Variable, VariableStore } from "../mod.ts";
 import { setTileElements, TILE_ELEMENTS } from "../src/_kernels/kernels.ts";
 import { JsSparseAdagrad } from "./_js_adagrad.ts";
+import { isFallbackDevice } from "../src/device/_adapter_kind.ts";
 import { random, sparseData } from "./_contenders.ts";
 import { msPerStepEach, type Timed } from "./_timing.ts";
 
 const quick = process.argv.includes("--quick");
 const device = await requestDevice(); // WebGPU's default limits: 128 MiB per binding
-const info = (device as { adapterInfo?: { description?: string; isFallbackAdapter?: boolean } })
-  .adapterInfo;
+// Read by requestDevice while the adapter was alive (see src/device/_adapter_kind.ts).
+const fallback = isFallbackDevice(device);
 const M = quick ? 1 << 14 : 1 << 20;
 const sync = () => device.queue.onSubmittedWorkDone();
 
@@ -101,16 +102,14 @@ async function pair(
 }
 
 const rows: { name: string; a: number; b: number; ratio: number; target: string }[] = [];
-console.log(
-  `adapter: ${info?.description || "unknown"}${info?.isFallbackAdapter ? " (fallback)" : ""}`,
-);
+console.log(`adapter: ${fallback ? "a fallback (CPU) adapter" : "a GPU"}`);
 
 {
   const one = sparseStep(M, quick ? 4096 : 262_144);
   const four = sparseStep(4 * M, quick ? 4096 : 262_144);
   console.log(`sparse: ${four.windows} windows against ${one.windows}`);
   const r = await pair(
-    `sparse ${quick ? "4k" : "262,144"} indices: ${4 * M / 1e6 | 0}M x 32 (split) / ${
+    `sparse ${quick ? "4k" : "262,144"} indices: ${(4 * M).toLocaleString("en")} x 32 (split) / ${
       M / 1e6 | 0
     }M x 32`,
     one,
@@ -120,7 +119,11 @@ console.log(
   // The same table in 4 windows and in one: what the windows cost, apart from the larger table's.
   const whole = sparseStep(M, quick ? 4096 : 262_144);
   const quarters = sparseStep(M, quick ? 4096 : 262_144, M * 32);
-  const q = await pair(`sparse, same ${M / 1e6 | 0}M x 32 table: 4 windows / 1`, whole, quarters);
+  const q = await pair(
+    `sparse, same ${M.toLocaleString("en")} x 32 table: 4 windows / 1`,
+    whole,
+    quarters,
+  );
   rows.push({ ...q, target: "(the windows alone)" });
 }
 {
@@ -147,14 +150,14 @@ console.log(
   const apart = denseStep(4, length);
   console.log(`dense: one variable of ${split.windows} windows against ${apart.windows} variables`);
   const r = await pair(
-    `dense: 1 variable of 4 bindings / 4 variables, ${4 * length / 1e6 | 0}M elements`,
+    `dense: 1 variable of 4 bindings / 4 variables, ${(4 * length).toLocaleString("en")} elements`,
     apart,
     split,
     5,
   );
   rows.push({ ...r, target: "<= 1.1" });
 }
-if (info?.isFallbackAdapter) {
+if (fallback) {
   const tiles = (elements: number) => {
     const s = denseStep(1, quick ? 1 << 16 : 16 << 20);
     return {
