@@ -3,7 +3,14 @@
 // already on the GPU, and plain JavaScript on the CPU. The ceilings are in _ceilings.ts.
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
-import { Adagrad, type AdagradOptions, IndexedSlices, VariableStore } from "../mod.ts";
+import {
+  Adagrad,
+  type AdagradOptions,
+  type GradientPair,
+  IndexedSlices,
+  VariableStore,
+  type VariableStoreOptions,
+} from "../mod.ts";
 import { dispatchGrid } from "../src/_kernels/tiles.ts";
 import { counting, type Counts } from "../tests/_counting.ts";
 import { mulberry32 } from "../examples/_random.ts";
@@ -64,10 +71,19 @@ export function sparseData(s: NonNullable<BenchCase["sparse"]>): SparseData {
   return made;
 }
 
-/** This package: variables in a store, gradients written into `v.grad` (in place). */
-export function fused(device: GPUDevice, c: BenchCase): Running {
-  const store = new VariableStore(device);
-  const opt = new Adagrad({ learningRate: 0.01, ...c.clip });
+/** How `fused` builds its optimizer and store (a rule's factory; small arenas). */
+export interface FusedOptions {
+  make?: () => Adagrad<object>;
+  store?: VariableStoreOptions;
+}
+
+/**
+ * This package: variables in a store, gradients written into their regions (in place; window by
+ * window for a variable past one binding).
+ */
+export function fused(device: GPUDevice, c: BenchCase, options: FusedOptions = {}): Running {
+  const store = new VariableStore(device, options.store);
+  const opt = options.make?.() ?? new Adagrad({ learningRate: 0.01, ...c.clip });
   if (c.sparse) {
     const { rows, width } = c.sparse;
     const table = store.variable("table", [rows, width], 0.5);
@@ -92,8 +108,12 @@ export function fused(device: GPUDevice, c: BenchCase): Running {
     };
   }
   const vars = c.sizes.map((n, i) => store.variable(`v${i}`, [n], random(n)));
-  for (const v of vars) device.queue.writeBuffer(v.grad.buffer, v.grad.offset, random(v.length));
-  const pairs = vars.map((v) => [v.grad, v] as const);
+  for (const v of vars) {
+    for (const w of v.windows) {
+      device.queue.writeBuffer(w.grad.buffer, w.grad.offset, random(w.length));
+    }
+  }
+  const pairs = vars.map((v) => [v.split ? v.windows : v.grad, v] as unknown as GradientPair);
   return {
     device,
     step: () => opt.applyGradients(pairs),

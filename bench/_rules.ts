@@ -1,7 +1,7 @@
 // The other frameworks' rules as contenders: this package's dense step under Keras 3's and
 // PyTorch's rules, each timed against the Keras 2 step of the same case in the same rounds.
-import { Adagrad, VariableStore } from "../mod.ts";
-import { type BenchCase, random, type Running } from "./_contenders.ts";
+import { Adagrad } from "../mod.ts";
+import { type BenchCase, fused, type Running } from "./_contenders.ts";
 
 /** The rules' rows: what each one's optimizer is. */
 export const RULE_CONTENDERS = {
@@ -20,15 +20,5 @@ export const RULE_CONTENDERS = {
 
 /** The dense step of `c` (gradients written in place) under `make()`'s rule. */
 export function ruleStep(device: GPUDevice, c: BenchCase, make: () => Adagrad<object>): Running {
-  const store = new VariableStore(device);
-  const opt = make();
-  const vars = c.sizes.map((n, i) => store.variable(`v${i}`, [n], random(n)));
-  for (const v of vars) device.queue.writeBuffer(v.grad.buffer, v.grad.offset, random(v.length));
-  const pairs = vars.map((v) => [v.grad, v] as const);
-  return {
-    device,
-    step: () => opt.applyGradients(pairs),
-    sync: () => device.queue.onSubmittedWorkDone(),
-    dispose: () => [opt.destroy(), store.destroy()],
-  };
+  return fused(device, c, { make });
 }

@@ -19,11 +19,11 @@
  * @module
  */
 import process from "node:process";
-import { Adagrad, IndexedSlices, requestDevice, type Variable, VariableStore } from "../mod.ts";
+import { requestDevice } from "../mod.ts";
 import { setTileElements, TILE_ELEMENTS } from "../src/_kernels/kernels.ts";
 import { JsSparseAdagrad } from "./_js_adagrad.ts";
 import { isFallbackDevice } from "../src/device/_adapter_kind.ts";
-import { random, sparseData } from "./_contenders.ts";
+import { fused, sparseData } from "./_contenders.ts";
 import { msPerStepEach, type Timed } from "./_timing.ts";
 
 const quick = process.argv.includes("--quick");
@@ -31,63 +31,16 @@ const device = await requestDevice(); // WebGPU's default limits: 128 MiB per bi
 // Read by requestDevice while the adapter was alive (see src/device/_adapter_kind.ts).
 const fallback = isFallbackDevice(device);
 const M = quick ? 1 << 14 : 1 << 20;
-const sync = () => device.queue.onSubmittedWorkDone();
 
 /** A sparse step of `nnz` indices (GPU buffers) into a `rows` x 32 table. */
-function sparseStep(
-  rows: number,
-  nnz: number,
-  maxArenaBytes?: number,
-): Timed & { dispose(): void; windows: number } {
-  const store = new VariableStore(device, { maxArenaBytes });
-  const table = store.variable("table", [rows, 32], 0.5);
-  const { indices, values } = sparseData({ rows, width: 32, nnz });
-  const upload = (data: Uint32Array | Float32Array) => {
-    const b = device.createBuffer({
-      size: data.byteLength,
-      usage: 0x80 | 0x4,
-      mappedAtCreation: true,
-    });
-    new Uint8Array(b.getMappedRange()).set(new Uint8Array(data.buffer));
-    b.unmap();
-    return b;
-  };
-  const [ib, vb] = [upload(indices), upload(values)];
-  const slices = new IndexedSlices(vb, ib, [rows, 32]);
-  const opt = new Adagrad({ learningRate: 0.01 });
-  return {
-    windows: table.windows.length,
-    step: () => opt.applyGradients([[slices, table]]),
-    sync,
-    dispose: () => [opt.destroy(), store.destroy(), ib.destroy(), vb.destroy()],
-  };
-}
+const sparseStep = (rows: number, nnz: number, maxArenaBytes?: number) =>
+  fused(device, { name: "", sizes: [], sparse: { rows, width: 32, nnz } }, {
+    store: { maxArenaBytes },
+  });
 
 /** Dense steps on `vars` variables of `length` each, their gradients written in place. */
-function denseStep(vars: number, length: number): Timed & { dispose(): void; windows: number } {
-  const store = new VariableStore(device);
-  const vs: Variable[] = Array.from(
-    { length: vars },
-    (_, i) => store.variable(`v${i}`, [length], 0.5),
-  );
-  const g = random(Math.min(length, 1 << 22));
-  for (const v of vs) {
-    for (const w of v.windows) {
-      for (let at = 0; at < w.length; at += g.length) {
-        const n = Math.min(g.length, w.length - at);
-        device.queue.writeBuffer(w.grad.buffer, w.grad.offset + 4 * at, g, 0, n);
-      }
-    }
-  }
-  const opt = new Adagrad({ learningRate: 0.01 });
-  const pairs = vs.map((v) => [v.split ? v.windows : v.grad, v] as const);
-  return {
-    windows: vs.reduce((n, v) => n + v.windows.length, 0),
-    step: () => opt.applyGradients(pairs as never),
-    sync,
-    dispose: () => [opt.destroy(), store.destroy()],
-  };
-}
+const denseStep = (vars: number, length: number) =>
+  fused(device, { name: "", sizes: Array.from({ length: vars }, () => length) });
 
 async function pair(
   name: string,
@@ -107,11 +60,10 @@ console.log(`adapter: ${fallback ? "a fallback (CPU) adapter" : "a GPU"}`);
 {
   const one = sparseStep(M, quick ? 4096 : 262_144);
   const four = sparseStep(4 * M, quick ? 4096 : 262_144);
-  console.log(`sparse: ${four.windows} windows against ${one.windows}`);
   const r = await pair(
     `sparse ${quick ? "4k" : "262,144"} indices: ${(4 * M).toLocaleString("en")} x 32 (split) / ${
-      M / 1e6 | 0
-    }M x 32`,
+      M.toLocaleString("en")
+    } x 32`,
     one,
     four,
   );
@@ -133,11 +85,10 @@ console.log(`adapter: ${fallback ? "a fallback (CPU) adapter" : "a GPU"}`);
   const { indices, values } = sparseData({ rows: rowsBig, width: 32, nnz });
   const js = new JsSparseAdagrad(new Float32Array(rowsBig * 32).fill(0.5), 32, indices, values);
   const contender = { step: () => js.step(), sync: () => Promise.resolve(), dispose() {} };
-  console.log(`big sparse: ${ours.windows} windows`);
   const r = await pair(
-    `sparse ${nnz.toLocaleString("en")} indices, ${
-      8 * M / 1e6 | 0
-    }M x 32 (${ours.windows} windows): ours / JS`,
+    `sparse ${nnz.toLocaleString("en")} indices, ${rowsBig.toLocaleString("en")} x 32 (${
+      Math.ceil((rowsBig * 128) / device.limits.maxStorageBufferBindingSize)
+    } windows): ours / JS`,
     contender,
     ours,
     5,
@@ -148,7 +99,6 @@ console.log(`adapter: ${fallback ? "a fallback (CPU) adapter" : "a GPU"}`);
   const length = 32 * M; // 128 MiB: one binding
   const split = denseStep(1, 4 * length);
   const apart = denseStep(4, length);
-  console.log(`dense: one variable of ${split.windows} windows against ${apart.windows} variables`);
   const r = await pair(
     `dense: 1 variable of 4 bindings / 4 variables, ${(4 * length).toLocaleString("en")} elements`,
     apart,
@@ -165,7 +115,7 @@ if (fallback) {
         setTileElements(elements);
         return s.step();
       },
-      sync,
+      sync: s.sync,
       dispose: () => s.dispose(),
     };
   };
