@@ -22,6 +22,7 @@
  */
 export { IndexedSlices, type SlicesData } from "./src/sparse/indexed_slices.ts";
 export { Adagrad } from "./src/optimizers/adagrad.ts";
+export { AdagradBase } from "./src/optimizers/adagrad_base.ts";
 export { RowWiseAdagrad } from "./src/optimizers/row_wise_adagrad.ts";
 export {
   type ApplyScaledOptions,

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Adagrad, VariableStore } from "../mod.ts";
-import { submitStep } from "../src/optimizers/adagrad.ts";
+import { submitStep } from "../src/optimizers/adagrad_base.ts";
 import { MAP_READ, STORAGE } from "../src/_common/usage.ts";
 import { requestDevice } from "./_gpu.ts";
 

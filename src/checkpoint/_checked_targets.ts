@@ -1,6 +1,6 @@
 // What a save and a restore both check of their targets, and the names both give an optimizer's
 // tensors.
-import { Adagrad, ruleState } from "../optimizers/adagrad.ts";
+import { AdagradBase, ruleState } from "../optimizers/adagrad_base.ts";
 import { LossScaleOptimizer } from "../optimizers/loss_scale_optimizer.ts";
 import { describe } from "../_common/validate.ts";
 import { arenaOf, Variable } from "../memory/variable.ts";
@@ -8,8 +8,8 @@ import type { CheckpointTargets } from "./checkpoint_targets.ts";
 
 /** The optimizer whose slots a checkpoint holds: a LossScaleOptimizer's inner one. */
 export function innerOf(
-  opt: Adagrad<object> | LossScaleOptimizer<object> | undefined,
-): Adagrad<object> | undefined {
+  opt: AdagradBase<object> | LossScaleOptimizer<object> | undefined,
+): AdagradBase<object> | undefined {
   return opt instanceof LossScaleOptimizer ? opt.innerOptimizer : opt;
 }
 
@@ -20,7 +20,7 @@ export function lossScaleNames(name: string): [string, string] {
 
 /** A dynamic LossScaleOptimizer and its weights' names; a fixed scale has no weights. */
 export function lossScaleTensors(
-  opt: Adagrad<object> | LossScaleOptimizer<object> | undefined,
+  opt: AdagradBase<object> | LossScaleOptimizer<object> | undefined,
 ): { optimizer: LossScaleOptimizer<object>; names: [string, string] } | null {
   if (!(opt instanceof LossScaleOptimizer) || !opt.dynamic) return null;
   return { optimizer: opt, names: lossScaleNames(opt.innerOptimizer.name) };
@@ -41,7 +41,7 @@ export function checkTargets(targets: CheckpointTargets, what: string): void {
     arenaOf(v).assertAlive(`${what}: variable '${v.name}'`);
   }
   const opt = targets.optimizer;
-  if (opt !== undefined && !(opt instanceof Adagrad) && !(opt instanceof LossScaleOptimizer)) {
+  if (opt !== undefined && !(opt instanceof AdagradBase) && !(opt instanceof LossScaleOptimizer)) {
     throw new TypeError(
       `${what}: optimizer must be an Adagrad or a LossScaleOptimizer, got ${describe(opt)}`,
     );
@@ -54,7 +54,7 @@ export function checkTargets(targets: CheckpointTargets, what: string): void {
  * skipNonFinite later finds skipped lowers `iterations`, so only a rise tells.)
  */
 export function assertNoStepSince(
-  optimizer: Adagrad<object> | undefined,
+  optimizer: AdagradBase<object> | undefined,
   calls: number,
   caller: string,
   restoring: boolean,

@@ -2,7 +2,7 @@
 // anything is written: restoreCheckpoint (bytes in memory) and restoreCheckpointFile (streamed
 // from a file) both follow this plan, so they accept and refuse the same files.
 import { variantOf } from "../_step/variant.ts";
-import { type Adagrad, ruleState } from "../optimizers/adagrad.ts";
+import { type AdagradBase, ruleState } from "../optimizers/adagrad_base.ts";
 import type { RuleId } from "../optimizers/adagrad_config.ts";
 import { describe } from "../_common/validate.ts";
 import { Slot } from "../memory/slot.ts";
@@ -190,7 +190,7 @@ const RULE_NAMES: Record<RuleId, { framework: string; fromConfig: string }> = {
 
 /** The optimizer's class, and its settings unless told to keep them, against the saved ones. */
 function checkSettings(
-  opt: Adagrad<object>,
+  opt: AdagradBase<object>,
   metadata: Record<string, string>,
   settings: "refuse" | "keep",
   fail: (why: string) => TypeError,

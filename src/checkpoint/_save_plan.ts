@@ -3,7 +3,7 @@
 // the same.
 import { variantOf } from "../_step/variant.ts";
 import { LossScaleOptimizer } from "../optimizers/loss_scale_optimizer.ts";
-import { ruleState } from "../optimizers/adagrad.ts";
+import { ruleState } from "../optimizers/adagrad_base.ts";
 import { Slot } from "../memory/slot.ts";
 import { assertNoStepSince, checkTargets, innerOf, lossScaleTensors } from "./_checked_targets.ts";
 import { encodeHeader, type TensorLayout } from "./_safetensors_header.ts";

@@ -1,4 +1,4 @@
-import type { Adagrad } from "../optimizers/adagrad.ts";
+import type { AdagradBase } from "../optimizers/adagrad_base.ts";
 import type { LossScaleOptimizer } from "../optimizers/loss_scale_optimizer.ts";
 import type { Variable } from "../memory/variable.ts";
 
@@ -33,7 +33,7 @@ export interface CheckpointTargets {
    * {@linkcode LossScaleOptimizer}, its inner optimizer's state, and a dynamic scale's Keras
    * weights `"<name>/loss_scale/current_loss_scale"` (float32) and `".../good_steps"` (int64).
    */
-  optimizer?: Adagrad<object> | LossScaleOptimizer<object>;
+  optimizer?: AdagradBase<object> | LossScaleOptimizer<object>;
 }
 
 /**

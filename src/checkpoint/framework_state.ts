@@ -1,4 +1,4 @@
-import { Adagrad, ruleState } from "../optimizers/adagrad.ts";
+import { AdagradBase, ruleState } from "../optimizers/adagrad_base.ts";
 import { describe } from "../_common/validate.ts";
 import { decodeSafetensors, type SafetensorsEntry } from "./safetensors.ts";
 import { Variable } from "../memory/variable.ts";
@@ -13,7 +13,7 @@ import { Variable } from "../memory/variable.ts";
  */
 export interface FrameworkStateTargets {
   /** An optimizer of the Keras 3 or the PyTorch rule. */
-  optimizer: Adagrad<object>;
+  optimizer: AdagradBase<object>;
   /**
    * The variables, in the framework's order: PyTorch's parameter order (`state[i]` belongs to
    * `variables[i]`). For Keras 3 the order does not matter: each variable's name, `/` read as
@@ -48,7 +48,7 @@ export interface FrameworkStateTargets {
 export function importFrameworkState(bytes: Uint8Array, targets: FrameworkStateTargets): void {
   const fail = (why: string) => new TypeError(`importFrameworkState: ${why}`);
   const { optimizer, variables } = targets ?? {};
-  if (!(optimizer instanceof Adagrad) || !Array.isArray(variables)) {
+  if (!(optimizer instanceof AdagradBase) || !Array.isArray(variables)) {
     throw fail(`expected { optimizer, variables }, got ${describe(targets)}`);
   }
   for (const v of variables) {

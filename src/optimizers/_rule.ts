@@ -24,6 +24,19 @@ import {
 import { keras3Config, keras3OptionsFromConfig, resolveKeras3Options } from "./keras3_options.ts";
 import { resolveTorchOptions, torchConfig, torchOptionsFromConfig } from "./torch_options.ts";
 
+/**
+ * The rule a constructor call builds, as a key of its options (module-private to the package: the
+ * classes and factories set it, so the public constructors keep their frameworks' signatures).
+ */
+export const RULE_KEY: unique symbol = Symbol("rule");
+
+/** `options` tagged with `rule`; anything but an object goes through, for the rule's own error. */
+export function withRule(options: unknown, rule: Rule): unknown {
+  return typeof options === "object" && options !== null
+    ? { ...options, [RULE_KEY]: rule }
+    : options;
+}
+
 /** What one call writes into the step's uniforms, and how the step runs. */
 export interface CallPlan {
   /** lr_t for the call `j` calls back (0: this one), for skipNonFinite's table. */

@@ -1,7 +1,8 @@
 import { LossScaleState } from "../_step/loss_scale_state.ts";
 import { variantOf } from "../_step/variant.ts";
 import { checkGradientList, checkMinimize, describe } from "../_common/validate.ts";
-import { Adagrad, attachLossScale, submitStep } from "./adagrad.ts";
+import { Adagrad } from "./adagrad.ts";
+import { AdagradBase, attachLossScale, submitStep } from "./adagrad_base.ts";
 import type { RuleId } from "./adagrad_config.ts";
 import type { AdagradConfig } from "./adagrad_config.ts";
 import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
@@ -157,7 +158,7 @@ let stateReader: (opt: LossScaleOptimizer<object>) => Promise<{ scale: number; g
  */
 export class LossScaleOptimizer<Config extends object = AdagradConfig> {
   /** Keras `inner_optimizer`. */
-  readonly innerOptimizer: Adagrad<Config>;
+  readonly innerOptimizer: AdagradBase<Config>;
   /** Keras `dynamic`. */
   readonly dynamic: boolean;
   /** Keras `initial_scale`. */
@@ -175,11 +176,11 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
    * @throws {RangeError} for a fixed scale without `initialScale`, with `dynamicGrowthSteps`, or
    *   for a scale or step count out of range
    */
-  constructor(innerOptimizer: Adagrad<Config>, options: LossScaleOptions = {}) {
+  constructor(innerOptimizer: AdagradBase<Config>, options: LossScaleOptions = {}) {
     if ((innerOptimizer as unknown) instanceof LossScaleOptimizer) {
       throw new TypeError("LossScaleOptimizer cannot wrap another LossScaleOptimizer");
     }
-    if (!(innerOptimizer instanceof Adagrad)) {
+    if (!(innerOptimizer instanceof AdagradBase)) {
       throw new TypeError(
         `LossScaleOptimizer: innerOptimizer must be an Adagrad or RowWiseAdagrad, got ` +
           describe(innerOptimizer),
@@ -277,7 +278,7 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
           describe(inner),
       );
     }
-    type Build = (config: Record<string, unknown>) => Adagrad<object>;
+    type Build = (config: Record<string, unknown>) => AdagradBase<object>;
     const rules: Record<string, Build> = {
       keras2: (c) => Adagrad.fromConfig(c),
       keras3: (c) => Adagrad.keras3FromConfig(c),

@@ -2,7 +2,7 @@
 // (loading a saved model restores the optimizer before the first step), kept until it has.
 import type * as tf from "@tensorflow/tfjs-core";
 import type { TfjsNamedTensor } from "./named_tensor.ts";
-import type { Adagrad } from "../optimizers/adagrad.ts";
+import type { AdagradBase } from "../optimizers/adagrad_base.ts";
 import type { Variable } from "../memory/variable.ts";
 import { describe } from "../_common/validate.ts";
 
@@ -125,7 +125,7 @@ export class PendingWeights {
   }
 
   /** Writes every pending accumulator whose variable has a mirror now, and forgets it. */
-  restore(inner: Adagrad<object>, mirrors: readonly Variable[]): void {
+  restore(inner: AdagradBase<object>, mirrors: readonly Variable[]): void {
     if (this.#entries.length === 0) return;
     this.#known = new Set(mirrors.map((m) => m.name));
     const taken = new Set<Entry>();

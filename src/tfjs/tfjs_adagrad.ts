@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
-import { Adagrad, submitStep } from "../optimizers/adagrad.ts";
+import { Adagrad } from "../optimizers/adagrad.ts";
+import { submitStep } from "../optimizers/adagrad_base.ts";
 import {
   type AdagradOptions,
   optionsFromConfig,
