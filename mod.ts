@@ -24,6 +24,20 @@ export { IndexedSlices, type SlicesData } from "./src/sparse/indexed_slices.ts";
 export { Adagrad } from "./src/optimizers/adagrad.ts";
 export { AdagradBase } from "./src/optimizers/adagrad_base.ts";
 export { RowWiseAdagrad } from "./src/optimizers/row_wise_adagrad.ts";
+export type {
+  RowWiseAdagradConfig,
+  RowWiseAdagradOptions,
+} from "./src/optimizers/row_wise_options.ts";
+export { ProximalAdagrad } from "./src/optimizers/proximal_adagrad.ts";
+export { AdagradDA } from "./src/optimizers/adagrad_da.ts";
+export type {
+  AdagradDAConfig,
+  AdagradDAOptions,
+  ProximalAdagradConfig,
+  ProximalAdagradOptions,
+  ProximalFamilyConfig,
+  ProximalFamilyOptions,
+} from "./src/optimizers/proximal_family_options.ts";
 export {
   type ApplyScaledOptions,
   type LossScaleConfig,

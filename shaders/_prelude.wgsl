@@ -27,13 +27,16 @@ override LOSS_SCALE: u32 = 0u;
 const LOSS_SCALE_NONE: u32 = 0u;
 const LOSS_SCALE_FIXED: u32 = 1u;
 const LOSS_SCALE_DYNAMIC: u32 = 2u;
-// Which framework's Adagrad the step computes (RULE; Rule in src/_kernels/specialisation.ts):
-// Keras 2 (TF 2.4-2.10, ResourceApplyAdagradV2), Keras 3 (keras.optimizers.Adagrad) or PyTorch
-// (torch.optim.Adagrad). Epsilon's place is EPSILON_INSIDE_SQRT, set by the rule.
+// Which framework's Adagrad the step computes (RULE; RuleMode in src/_kernels/specialisation.ts):
+// Keras 2 (TF 2.4-2.10, ResourceApplyAdagradV2), Keras 3 (keras.optimizers.Adagrad), PyTorch
+// (torch.optim.Adagrad), TensorFlow's ApplyProximalAdagrad or ApplyAdagradDA. Epsilon's place is
+// EPSILON_INSIDE_SQRT, set by the rule; the last two have none.
 override RULE: u32 = 0u;
 const RULE_KERAS2: u32 = 0u;
 const RULE_KERAS3: u32 = 1u;
 const RULE_TORCH: u32 = 2u;
+const RULE_PROXIMAL: u32 = 3u;
+const RULE_ADAGRAD_DA: u32 = 4u;
 // A rule's options that need code of their own: weight decay (Keras 3's decoupled one, PyTorch's
 // L2 one), PyTorch's `maximize`, Keras 3's moving average (`use_ema`, the `average` slot) and
 // gradient accumulation (`gradient_accumulation_steps`, the `gradient_accumulator` slot).
@@ -41,6 +44,13 @@ override WEIGHT_DECAY: bool = false;
 override MAXIMIZE: bool = false;
 override EMA: bool = false;
 override ACCUMULATE: bool = false;
+// Row-wise Adagrad's options from FBGEMM (rowwise_adagrad.wgsl): its weight decay mode
+// (ROW_DECAY; RowDecayMode in src/_kernels/specialisation.ts) and `max_norm`.
+override ROW_DECAY: u32 = 0u;
+const ROW_DECAY_NONE: u32 = 0u;
+const ROW_DECAY_L2: u32 = 1u;
+const ROW_DECAY_DECOUPLED: u32 = 2u;
+override MAX_NORM: bool = false;
 
 // Per-step values, written once per step by the CPU (no readback needed to compute them).
 struct Params {
@@ -59,9 +69,14 @@ struct Params {
   ema_momentum: f32,
   ema_overwrite: u32,
   // PyTorch `lr_decay`, and this call's number among the optimizer's steps (1 for the first):
-  // a variable's own step is `step - lag` (Tile.lag, SparseTile.lag).
+  // a variable's own step is `step - lag` (Tile.lag, SparseTile.lag). AdagradDA's T is `step`.
   lr_decay: f32,
   step: u32,
+  // ProximalAdagrad's and AdagradDA's L1 and L2 regularization strengths.
+  l1: f32,
+  l2: f32,
+  // Row-wise Adagrad's `max_norm`.
+  max_norm: f32,
   pad0: u32,
 }
 
@@ -303,9 +318,21 @@ fn torch_lr(lr: f32, params: Params, lag: u32) -> f32 {
 
 // One element of the rule's Adagrad from the clipped gradient, in each framework's order of
 // operations (Keras 2: TensorFlow's ResourceApplyAdagradV2 CPU kernel; Keras 3: update_step;
-// PyTorch: _single_tensor_adagrad, with its L2 weight decay when `decay`): (new accumulator,
-// new variable). Keras 3's decoupled weight decay is applied to `variable` before this.
+// PyTorch: _single_tensor_adagrad, with its L2 weight decay when `decay`; ProximalAdagrad:
+// TensorFlow's ApplyProximalAdagrad CPU kernel): (new accumulator, new variable). Keras 3's
+// decoupled weight decay is applied to `variable` before this. AdagradDA: `adagrad_da`.
 fn adagrad(g: f32, accumulator: f32, variable: f32, lr: f32, params: Params, decay: bool) -> vec2f {
+  if (RULE == RULE_PROXIMAL) {
+    // FOBOS with Adagrad's step size, no epsilon: a gradient step, then the L1 soft threshold
+    // (a uniform branch, as TF's) and the L2 shrink. Exact zeros are what L1 is for.
+    let a = accumulator + g * g;
+    let eta = lr / sqrt(a);
+    let prox = variable - g * eta;
+    if (params.l1 > 0.0) {
+      return vec2f(a, sign(prox) * max(abs(prox) - eta * params.l1, 0.0) / (1.0 + params.l2 * eta));
+    }
+    return vec2f(a, prox / (1.0 + params.l2 * eta));
+  }
   if (RULE == RULE_TORCH) {
     var grad = g;
     if (WEIGHT_DECAY && decay) {
@@ -316,4 +343,19 @@ fn adagrad(g: f32, accumulator: f32, variable: f32, lr: f32, params: Params, dec
   }
   let a = accumulator + g * g;
   return vec2f(a, variable - (g * lr) / denominator(a, params.epsilon));
+}
+
+// AdagradDA (TensorFlow's ApplyAdagradDA CPU kernel): dual averaging. The sums of the gradients
+// and of their squares grow; the variable is recomputed from them, whatever it was, with
+// T = iterations + 1 (`Params.step`) and no epsilon. (new gradient sum, new squared sum, new
+// variable).
+fn adagrad_da(g: f32, gradient_sum: f32, squared_sum: f32, lr: f32, params: Params) -> vec3f {
+  let ga = gradient_sum + g;
+  let gg = squared_sum + g * g;
+  let t = f32(params.step);
+  let denominator = params.l2 * (t * lr) + sqrt(gg);
+  if (params.l1 > 0.0) {
+    return vec3f(ga, gg, lr * -1.0 * sign(ga) * max(abs(ga) - t * params.l1, 0.0) / denominator);
+  }
+  return vec3f(ga, gg, lr * ga * -1.0 / denominator);
 }

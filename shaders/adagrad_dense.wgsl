@@ -9,6 +9,8 @@
 // their options in the same pass: Keras 3's decoupled weight decay before the step, its moving
 // average after it (the `averages` slot) and its gradient accumulation (the `gradient_sums` slot,
 // PHASE below); PyTorch's per-variable learning rate, L2 weight decay and `maximize`.
+// ProximalAdagrad's L1 and L2 are in `adagrad`; AdagradDA keeps the sum of its gradients in the
+// `gradient_sums` slot and writes the variable without reading it.
 //
 // One dispatch updates every variable of one arena. WGSL cannot index an array of buffers, so the
 // variables live side by side in one buffer and a tile table maps each workgroup to a run of at
@@ -33,8 +35,8 @@
 @group(0) @binding(4) var<storage, read> gradients_half4: array<vec2u>;
 @group(0) @binding(5) var<storage, read> norms: Norms;
 @group(0) @binding(6) var<storage, read> verdict: Verdict;
-// Keras 3's `average` (EMA) and `gradient_accumulator` slots, laid out as the accumulators; a
-// step without them binds a small stand-in.
+// Keras 3's `average` (EMA) and `gradient_accumulator` slots (AdagradDA's `gradient_accumulator`
+// too), laid out as the accumulators; a step without them binds a small stand-in.
 @group(0) @binding(7) var<storage, read_write> averages: array<f32>;
 @group(0) @binding(8) var<storage, read_write> gradient_sums: array<f32>;
 @group(0) @binding(7) var<storage, read_write> averages4: array<vec4f>;
@@ -102,9 +104,15 @@ fn steps() -> bool {
   return !ACCUMULATE || PHASE == PHASE_STEP || PHASE == PHASE_APPLY;
 }
 
-// Whether the variables are read: to step, or for the moving average.
+// Whether the gradient sums are read and written: Keras 3's accumulation, AdagradDA's sums.
+fn has_gradient_sums() -> bool {
+  return ACCUMULATE || RULE == RULE_ADAGRAD_DA;
+}
+
+// Whether the variables are read: to step (AdagradDA recomputes them without), or for the moving
+// average.
 fn reads_variables() -> bool {
-  return steps() || (EMA && PHASE == PHASE_ADD);
+  return (steps() && RULE != RULE_ADAGRAD_DA) || (EMA && PHASE == PHASE_ADD);
 }
 
 // Whether the variables are written: when stepped, or overwritten by their averages.
@@ -134,6 +142,13 @@ fn element(g: f32, e: Element, r: Rates) -> Element {
     clipped = clip_prepared(mean, r.params, r.divisor, r.global_scale);
   } else {
     clipped = clip(g, r.params, r.unscale, r.divisor, r.global_scale);
+  }
+  if (RULE == RULE_ADAGRAD_DA) {
+    let da = adagrad_da(clipped, e.gradient_sum, e.accumulator, r.lr, r.params);
+    out.gradient_sum = da.x;
+    out.accumulator = da.y;
+    out.variable = da.z;
+    return out;
   }
   var x = e.variable;
   // Keras 3's decoupled weight decay, `variable - variable * wd * lr`, before the step.
@@ -178,7 +193,7 @@ fn update(id: Invocation) {
     if (EMA) {
       e.average = averages[s];
     }
-    if (ACCUMULATE) {
+    if (has_gradient_sums()) {
       e.gradient_sum = gradient_sums[s];
     }
     var g = 0.0;
@@ -195,7 +210,7 @@ fn update(id: Invocation) {
     if (EMA && PHASE != PHASE_MEAN) {
       averages[s] = out.average;
     }
-    if (ACCUMULATE) {
+    if (has_gradient_sums()) {
       gradient_sums[s] = out.gradient_sum;
     }
   }
@@ -248,7 +263,8 @@ fn update_four(tile: Tile, i: u32, g: vec4f, rates: Rates) {
   // belongs to no variable: those lanes keep their bits.
   let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
   var e = Elements();
-  if (reads_variables()) {
+  // AdagradDA reads no variable, except where a vector's padding lanes must keep their bits.
+  if (reads_variables() || (RULE == RULE_ADAGRAD_DA && !all(inside))) {
     e.variable = variables4[v];
   }
   if (steps()) {
@@ -257,7 +273,7 @@ fn update_four(tile: Tile, i: u32, g: vec4f, rates: Rates) {
   if (EMA) {
     e.average = averages4[s];
   }
-  if (ACCUMULATE) {
+  if (has_gradient_sums()) {
     e.gradient_sum = gradient_sums4[s];
   }
   // The scalar kernel's math, lane by lane (static lanes: no vector indexing in the loop).
@@ -274,7 +290,7 @@ fn update_four(tile: Tile, i: u32, g: vec4f, rates: Rates) {
   if (EMA && PHASE != PHASE_MEAN) {
     averages4[s] = select(e.average, vec4f(u0.average, u1.average, u2.average, u3.average), inside);
   }
-  if (ACCUMULATE) {
+  if (has_gradient_sums()) {
     gradient_sums4[s] = select(e.gradient_sum, vec4f(u0.gradient_sum, u1.gradient_sum, u2.gradient_sum, u3.gradient_sum), inside);
   }
 }

@@ -15,6 +15,7 @@
 // PyTorch's rules change the expression (the prelude's `adagrad`) and, for PyTorch, the learning
 // rate (the variable's own step, from the tile's `lag`); their options that act on whole variables
 // (weight decay, Keras 3's moving average and accumulation) are refused for IndexedSlices.
+// ProximalAdagrad's rule is in `adagrad`; AdagradDA's keeps its gradient sums in `gradient_sums`.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sparse_update(id: Invocation) {
@@ -63,6 +64,14 @@ fn sparse_update(id: Invocation) {
     }
     let slot = tile.slot_offset + row * tile.width + column;
     let v = tile.var_offset + row * tile.width + column;
+    if (RULE == RULE_ADAGRAD_DA) {
+      // Only the listed rows are recomputed, as TF's SparseApplyAdagradDA does.
+      let da = adagrad_da(g, gradient_sums[slot], accumulators[slot], lr, params);
+      gradient_sums[slot] = da.x;
+      accumulators[slot] = da.y;
+      variables[v] = da.z;
+      continue;
+    }
     let updated = adagrad(g, accumulators[slot], variables[v], lr, params, false);
     accumulators[slot] = updated.x;
     variables[v] = updated.y;

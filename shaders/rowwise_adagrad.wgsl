@@ -8,7 +8,15 @@
 //   m[r]      <- m[r] + sum_c(g_c * g_c) / D
 //   var[r, c] <- var[r, c] - (lr / (sqrt(m[r]) + epsilon)) * g_c
 //
-// the multiplier computed once per row, as FBGEMM does. A dense gradient is a tile flagged
+// the multiplier computed once per row, as FBGEMM does. FBGEMM's options (split_precomputation and
+// split_post_update of its rowwise_adagrad template), for the touched rows only:
+//
+//   ROW_DECAY_L2:        m[r] grows by the mean of (g_c + wd * var[r, c])^2, and
+//                        var[r, c] <- (1 - multiplier * wd) * var[r, c] - multiplier * g_c
+//   ROW_DECAY_DECOUPLED: var[r, c] <- (1 - lr * wd) * var[r, c] - multiplier * g_c
+//   MAX_NORM:            a row whose new L2 norm exceeds max_norm is scaled to it.
+//
+// A dense gradient is a tile flagged
 // `identity`: every row once, in order, no sort. One thread per row: it sums the row's squares,
 // updates the row's accumulator, then walks the row again to update the variable. The tiles'
 // `start` and `length` count rows (sorted positions), and `slot_offset` is where the variable's row
@@ -56,17 +64,43 @@ fn rowwise_update(id: Invocation) {
   if (NORM_MODE == NORM_CLIPNORM) {
     norm_divisor = norms.divisors[tile.variable];
   }
+  let base = tile.var_offset + row * tile.width;
+  let wd = params.weight_decay;
   var squares = 0.0;
   for (var c = 0u; c < tile.width; c++) {
-    let g = gradient(tile, p, key, c, norm_divisor);
+    var g = gradient(tile, p, key, c, norm_divisor);
+    if (ROW_DECAY == ROW_DECAY_L2) {
+      g += wd * variables[base + c]; // for the statistic only
+    }
     squares += g * g;
   }
   let slot = tile.slot_offset + row;
   let m = accumulators[slot] + squares / f32(tile.width);
   accumulators[slot] = m;
   let multiplier = lr / denominator(m, params.epsilon);
-  let base = tile.var_offset + row * tile.width;
+  var correction = 1.0;
+  if (ROW_DECAY == ROW_DECAY_L2) {
+    correction = 1.0 - multiplier * wd;
+  } else if (ROW_DECAY == ROW_DECAY_DECOUPLED) {
+    correction = 1.0 - lr * wd;
+  }
+  var norm_squared = 0.0;
   for (var c = 0u; c < tile.width; c++) {
-    variables[base + c] = variables[base + c] - multiplier * gradient(tile, p, key, c, norm_divisor);
+    var w = variables[base + c];
+    if (ROW_DECAY != ROW_DECAY_NONE) {
+      w = correction * w;
+    }
+    w = w - multiplier * gradient(tile, p, key, c, norm_divisor);
+    variables[base + c] = w;
+    norm_squared += w * w;
+  }
+  if (MAX_NORM) {
+    let norm = sqrt(norm_squared);
+    if (norm > params.max_norm) {
+      let scale = params.max_norm / norm;
+      for (var c = 0u; c < tile.width; c++) {
+        variables[base + c] = variables[base + c] * scale;
+      }
+    }
   }
 }

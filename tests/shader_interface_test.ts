@@ -45,6 +45,8 @@ const UNUSED: Readonly<Record<string, readonly number[]>> = {
   // only the counts.
   "radix_sort.wgsl:radix_histogram": [4],
   "radix_sort.wgsl:radix_scan": [1, 2, 4],
+  // AdagradDA's gradient sums: the row-wise kernel has no AdagradDA.
+  "rowwise_adagrad.wgsl:rowwise_update": [8],
 };
 
 // wgsl_reflect 1.6.0's main file is CommonJS inside a "type": "module" package, which Node and

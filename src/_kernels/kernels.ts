@@ -227,6 +227,8 @@ export class Kernels {
       NORM_MODE: s.normMode,
       SKIP_NON_FINITE: s.skipNonFinite ? 1 : 0,
       LOSS_SCALE: s.lossScale,
+      ROW_DECAY: s.rowDecay,
+      MAX_NORM: s.maxNorm ? 1 : 0,
       ...more,
     });
   }

@@ -33,6 +33,9 @@ export const PARAMS = struct(
   "ema_overwrite",
   "lr_decay",
   "step",
+  "l1",
+  "l2",
+  "max_norm",
   "pad0",
 );
 /** A dense tile: a run of one variable (`Tile`). */
@@ -103,8 +106,11 @@ export const BINDINGS = {
    * Keras 3's averages and gradient sums (stand-ins when the rule has none).
    */
   update: { 0: U, 1: R, 2: W, 3: W, 4: R, 5: R, 6: R, 7: W, 8: W },
-  /** adagrad_sparse.wgsl, rowwise_adagrad.wgsl: as `update` (values for gradients), then pairs. */
-  sparseUpdate: { 0: U, 1: R, 2: W, 3: W, 4: R, 5: R, 6: R, 7: R },
+  /**
+   * adagrad_sparse.wgsl, rowwise_adagrad.wgsl: as `update` (values for gradients), then pairs and
+   * AdagradDA's gradient sums (a stand-in for the other rules).
+   */
+  sparseUpdate: { 0: U, 1: R, 2: W, 3: W, 4: R, 5: R, 6: R, 7: R, 8: W },
   /** sum_squares.wgsl: params, tiles, gradients, partials, verdict (a loss scale's factor). */
   sumSquares: { 0: U, 1: R, 2: R, 3: W, 4: R },
   /** clip_norms.wgsl: params, variable table, partials, norms. */

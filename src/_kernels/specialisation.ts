@@ -18,9 +18,17 @@ export type LossScaleMode = (typeof LossScaleMode)[keyof typeof LossScaleMode];
  * the prelude, its branch in the prelude's `adagrad` (and `prepared`), and a `Rule` object
  * (src/optimizers/_rule.ts).
  */
-export const RuleMode = { keras2: 0, keras3: 1, torch: 2 } as const;
+export const RuleMode = { keras2: 0, keras3: 1, torch: 2, proximal: 3, adagradDA: 4 } as const;
 /** One of {@linkcode RuleMode}'s values. */
 export type RuleMode = (typeof RuleMode)[keyof typeof RuleMode];
+
+/**
+ * `ROW_DECAY`: FBGEMM's weight decay of row-wise Adagrad (`WeightDecayMode`): none, `L2` (coupled
+ * into the row's statistic) or `DECOUPLE`.
+ */
+export const RowDecayMode = { none: 0, l2: 1, decoupled: 2 } as const;
+/** One of {@linkcode RowDecayMode}'s values. */
+export type RowDecayMode = (typeof RowDecayMode)[keyof typeof RowDecayMode];
 
 /**
  * `PHASE` of one dense update dispatch under gradient accumulation (adagrad_dense.wgsl): a whole
@@ -48,6 +56,10 @@ export interface Specialisation {
   skipNonFinite: boolean;
   normMode: NormMode;
   lossScale: LossScaleMode;
+  /** Row-wise Adagrad's weight decay (FBGEMM `weight_decay_mode`). */
+  rowDecay: RowDecayMode;
+  /** Row-wise Adagrad's `max_norm`: updated rows renormalised to at most it. */
+  maxNorm: boolean;
 }
 
 /** Keras 2's rule with no option on: what each specialisation changes from. */
@@ -62,6 +74,8 @@ export const PLAIN_SPECIALISATION: Readonly<Specialisation> = Object.freeze({
   skipNonFinite: false,
   normMode: NormMode.none,
   lossScale: LossScaleMode.none,
+  rowDecay: RowDecayMode.none,
+  maxNorm: false,
 });
 
 /**

@@ -21,8 +21,16 @@ export interface StepValues {
   emaMomentum?: number;
   emaOverwrite?: boolean;
   lrDecay?: number;
-  /** PyTorch: this step's number among the optimizer's (1 for the first). */
+  /**
+   * PyTorch: this step's number among the optimizer's (1 for the first); AdagradDA: its `T`,
+   * `iterations + 1`.
+   */
   step?: number;
+  /** ProximalAdagrad's and AdagradDA's L1 and L2 strengths. */
+  l1?: number;
+  l2?: number;
+  /** Row-wise Adagrad's `max_norm` (0 for none). */
+  maxNorm?: number;
 }
 
 /** The unscaling factor's place in the verdict, for a fixed scale's CPU writes. */
@@ -68,6 +76,9 @@ export class StepUniforms {
     d[PARAMS.at.accumulation_steps] = values.accumulationSteps ?? 1;
     d[PARAMS.at.ema_momentum] = values.emaMomentum ?? 0;
     d[PARAMS.at.lr_decay] = values.lrDecay ?? 0;
+    d[PARAMS.at.l1] = values.l1 ?? 0;
+    d[PARAMS.at.l2] = values.l2 ?? 0;
+    d[PARAMS.at.max_norm] = values.maxNorm ?? 0;
     const w = this.#paramsWords;
     w[PARAMS.at.ema_overwrite] = values.emaOverwrite ? 1 : 0;
     w[PARAMS.at.step] = values.step ?? 1;

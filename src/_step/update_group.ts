@@ -56,7 +56,10 @@ export interface GroupBuffers {
   accumulators: GPUBuffer;
   /** Keras 3's `average` slots (use_ema), laid out as the accumulators. */
   averages?: GPUBuffer;
-  /** Keras 3's `gradient_accumulator` slots, laid out as the accumulators. */
+  /**
+   * Keras 3's `gradient_accumulator` slots (AdagradDA's, the sums of its gradients), laid out as
+   * the accumulators.
+   */
   gradientSums?: GPUBuffer;
 }
 
@@ -292,6 +295,7 @@ export class UpdateGroup implements ReductionSource {
           inputs.norms,
           inputs.verdict,
           staged.pairs,
+          b.gradientSums ?? { buffer: inputs.standIn, offset: 256, size: 16 },
         ]),
     );
     dispatch(pass, this.#sparsePipeline, group, count, kernels.maxWorkgroupsPerDimension);

@@ -68,6 +68,11 @@ export const ELEMENT_WISE: Variant = {
   checkHalfDense: () => {},
 };
 
+/** Element-wise, as Keras's, for another optimizer class (its checkpoints name it). */
+export function elementWiseAs(optimizerClass: string): Variant {
+  return { ...ELEMENT_WISE, optimizerClass };
+}
+
 /** Row-wise Adagrad: one accumulator per row; every gradient goes through the row kernel. */
 export const ROW_WISE: Variant = {
   optimizerClass: "RowWiseAdagrad",

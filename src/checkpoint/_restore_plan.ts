@@ -186,6 +186,8 @@ const RULE_NAMES: Record<RuleId, { framework: string; fromConfig: string }> = {
   keras2: { framework: "Keras 2 (tf.keras.optimizers.Adagrad)", fromConfig: "fromConfig" },
   keras3: { framework: "Keras 3 (keras.optimizers.Adagrad)", fromConfig: "keras3FromConfig" },
   torch: { framework: "PyTorch (torch.optim.Adagrad)", fromConfig: "torchFromConfig" },
+  proximal: { framework: "TensorFlow's ProximalAdagrad", fromConfig: "fromConfig" },
+  adagradDA: { framework: "TensorFlow's AdagradDA", fromConfig: "fromConfig" },
 };
 
 /** The optimizer's class, and its settings unless told to keep them, against the saved ones. */

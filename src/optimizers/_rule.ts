@@ -10,7 +10,7 @@ import { NormMode, PLAIN_SPECIALISATION, RuleMode } from "../_kernels/specialisa
 import type { Specialisation } from "../_kernels/specialisation.ts";
 import type { SlotSpec } from "../_step/slot_home.ts";
 import type { StepValues } from "../_step/uniforms.ts";
-import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
+import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import {
   learningRateAt,
   optionsFromConfig,
@@ -30,11 +30,14 @@ import { resolveTorchOptions, torchConfig, torchOptionsFromConfig } from "./torc
  */
 export const RULE_KEY: unique symbol = Symbol("rule");
 
-/** `options` tagged with `rule`; anything but an object goes through, for the rule's own error. */
+/**
+ * `options` tagged with `rule`; anything but an options object (a number, a schedule passed
+ * positionally) goes through, for the rule's own error.
+ */
 export function withRule(options: unknown, rule: Rule): unknown {
-  return typeof options === "object" && options !== null
-    ? { ...options, [RULE_KEY]: rule }
-    : options;
+  const tag = typeof options === "object" && options !== null &&
+    !(options instanceof LearningRateSchedule);
+  return tag ? { ...options, [RULE_KEY]: rule } : options;
 }
 
 /** What one call writes into the step's uniforms, and how the step runs. */
@@ -72,7 +75,8 @@ export interface Rule {
   checkLossScale(o: ResolvedOptions, dynamic: boolean, name: string): void;
 }
 
-const lrOf =
+/** lr_t of the call `j` calls back, after `calls` calls, for a CallPlan's `lrAt`. */
+export const lrOf =
   (o: ResolvedOptions, base: number | LearningRateSchedule, calls: number) => (j: number) =>
     learningRateAt(base, o.decay, Math.max(0, calls - j));
 
@@ -207,8 +211,8 @@ export const TORCH: Rule = {
   },
 };
 
-/** The rules by id. */
-export const RULES: Readonly<Record<RuleId, Rule>> = {
+/** Adagrad's rules by id (the relatives' are in _family_rules.ts). */
+export const RULES: Readonly<Record<"keras2" | "keras3" | "torch", Rule>> = {
   keras2: KERAS2,
   keras3: KERAS3,
   torch: TORCH,

@@ -51,20 +51,22 @@ export let ruleState: (opt: AdagradBase<object>) => {
 
 /**
  * What every optimizer of this package is: {@linkcode Adagrad} (Keras 2's, Keras 3's and
- * PyTorch's rules) and {@linkcode RowWiseAdagrad}. It holds the step (`applyGradients`, `minimize`), the slots and Keras's
+ * PyTorch's rules), {@linkcode RowWiseAdagrad}, {@linkcode ProximalAdagrad} and
+ * {@linkcode AdagradDA}. It holds the step (`applyGradients`, `minimize`), the slots and Keras's
  * weights API; the classes add their constructors and configs. Not constructed directly. Code
  * that takes any of the optimizers (checkpoints, {@linkcode LossScaleOptimizer}) takes this type.
  *
  * @example
  * ```ts
- * import { Adagrad, type AdagradBase, RowWiseAdagrad } from "@webgpu-adagrad/core";
+ * import { Adagrad, type AdagradBase, AdagradDA, ProximalAdagrad } from "@webgpu-adagrad/core";
  *
  * const optimizers: AdagradBase<object>[] = [
  *   new Adagrad({ learningRate: 0.1 }),
  *   Adagrad.torch({ lr: 0.1 }),
- *   new RowWiseAdagrad({ learningRate: 0.1 }),
+ *   new ProximalAdagrad({ learningRate: 0.1, l1RegularizationStrength: 0.001 }),
+ *   new AdagradDA({ learningRate: 0.1 }),
  * ];
- * console.log(optimizers.map((o) => o.rule)); // ["keras2", "torch", "keras2"]
+ * console.log(optimizers.map((o) => o.rule)); // ["keras2", "torch", "proximal", "adagradDA"]
  * ```
  */
 export abstract class AdagradBase<Config extends object = object> {

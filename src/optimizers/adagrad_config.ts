@@ -97,7 +97,7 @@ export interface AdagradConfig {
 }
 
 /** Which framework's Adagrad an optimizer follows. */
-export type RuleId = "keras2" | "keras3" | "torch";
+export type RuleId = "keras2" | "keras3" | "torch" | "proximal" | "adagradDA";
 
 /** Options after validation and the rule's defaults (PyTorch's `lr` is `learningRate`, ...). */
 export interface ResolvedOptions {
@@ -127,6 +127,12 @@ export interface ResolvedOptions {
   lrDecay: number;
   /** PyTorch `maximize`. */
   maximize: boolean;
+  /** ProximalAdagrad's and AdagradDA's L1 and L2 strengths (0 for the other rules). */
+  l1: number;
+  l2: number;
+  /** Row-wise Adagrad: FBGEMM's weight decay mode (with `weightDecay`) and `max_norm`. */
+  weightDecayMode: "l2" | "decoupled";
+  maxNorm: number | undefined;
 }
 
 /** The options of the other rules, as Keras 2 has them: none. */
@@ -146,6 +152,10 @@ export const KERAS2_DEFAULTS = {
   gradientAccumulationSteps: undefined,
   lrDecay: 0,
   maximize: false,
+  l1: 0,
+  l2: 0,
+  weightDecayMode: "l2",
+  maxNorm: undefined,
 } as const satisfies Partial<ResolvedOptions>;
 
 const OPTION_KEYS = [

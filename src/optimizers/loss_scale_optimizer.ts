@@ -7,6 +7,8 @@ import type { RuleId } from "./adagrad_config.ts";
 import type { AdagradConfig } from "./adagrad_config.ts";
 import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import { RowWiseAdagrad } from "./row_wise_adagrad.ts";
+import { ProximalAdagrad } from "./proximal_adagrad.ts";
+import { AdagradDA } from "./adagrad_da.ts";
 import type { IterationsWeight, Slot } from "../memory/slot.ts";
 import type { VariableRef } from "../memory/gpu_binding.ts";
 import type { Gradient, GradientPair } from "./gradients.ts";
@@ -287,6 +289,8 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
     const classes: Record<string, Build> = {
       Adagrad: rules[inner.rule ?? "keras2"],
       RowWiseAdagrad: (c) => RowWiseAdagrad.fromConfig(c),
+      ProximalAdagrad: (c) => ProximalAdagrad.fromConfig(c),
+      AdagradDA: (c) => AdagradDA.fromConfig(c),
     };
     const build = Object.hasOwn(classes, inner.class_name) ? classes[inner.class_name] : undefined;
     if (!build) {

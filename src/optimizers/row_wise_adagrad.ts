@@ -1,8 +1,9 @@
-import type { AdagradConfig, AdagradOptions } from "./adagrad_config.ts";
+import type { AdagradOptions } from "./adagrad_config.ts";
 import { Adagrad } from "./adagrad.ts";
-import { optionsFromConfig } from "./adagrad_config.ts";
+import { withRule } from "./_rule.ts";
+import { ROW_WISE_RULE } from "./_family_rules.ts";
+import type { RowWiseAdagradConfig, RowWiseAdagradOptions } from "./row_wise_options.ts";
 import { registerVariant, ROW_WISE } from "../_step/variant.ts";
-import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 
 /**
  * Row-wise Adagrad: one accumulator per row of each variable instead of one per element, for
@@ -15,6 +16,15 @@ import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
  *     g      = the row's gradient, after clipping and the sum of duplicate indices
  *     m[r]  += sum(g * g) / D
  *     var[r] -= lr_t / (sqrt(m[r]) + epsilon) * g
+ *
+ * FBGEMM's options, for the rows updated this step (every row for a dense gradient):
+ *
+ *     weightDecayMode "l2":        m[r] += mean((g + wd * var[r])^2);
+ *                                  var[r] = (1 - mult * wd) * var[r] - mult * g
+ *     weightDecayMode "decoupled": var[r] = (1 - lr_t * wd) * var[r] - mult * g
+ *     maxNorm:                     var[r] *= maxNorm / |var[r]|  where |var[r]| > maxNorm
+ *
+ * with `mult = lr_t / (sqrt(m[r]) + epsilon)`.
  *
  * Everything else is {@linkcode Adagrad}'s: the options and their Keras defaults (FBGEMM uses
  * epsilon 1e-8 and an initial accumulator of 0, TorchRec epsilon 1e-10 and 0: pass them to
@@ -41,20 +51,17 @@ import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
  * device.destroy();
  * ```
  */
-export class RowWiseAdagrad extends Adagrad {
+export class RowWiseAdagrad extends Adagrad<RowWiseAdagradConfig> {
   /**
-   * Creates the optimizer; `name` defaults to `"RowWiseAdagrad"`, every other option is
-   * {@linkcode Adagrad}'s.
+   * Creates the optimizer; `name` defaults to `"RowWiseAdagrad"`, the other options are
+   * {@linkcode Adagrad}'s and FBGEMM's weight decay and `maxNorm`.
    *
-   * @param options Adagrad's options
+   * @param options Adagrad's options and FBGEMM's
    * @throws {TypeError} for an unknown option or a value of the wrong type
-   * @throws {RangeError} for a non-finite or negative value where Keras forbids one
+   * @throws {RangeError} for a non-finite or negative value where Keras or FBGEMM forbids one
    */
-  constructor(options: AdagradOptions = {}) {
-    const isObject = typeof options === "object" && options !== null && !Array.isArray(options) &&
-      !(options instanceof LearningRateSchedule);
-    // Anything else goes through unchanged, for Adagrad's own error.
-    super(isObject ? { ...options, name: options.name ?? "RowWiseAdagrad" } : options);
+  constructor(options: RowWiseAdagradOptions = {}) {
+    super(withRule(options, ROW_WISE_RULE) as AdagradOptions);
   }
 
   /**
@@ -69,9 +76,9 @@ export class RowWiseAdagrad extends Adagrad {
    * ```
    */
   static override fromConfig(
-    config: Partial<AdagradConfig> | Record<string, unknown>,
+    config: Partial<RowWiseAdagradConfig> | Record<string, unknown>,
   ): RowWiseAdagrad {
-    return new RowWiseAdagrad(optionsFromConfig(config));
+    return new RowWiseAdagrad(ROW_WISE_RULE.optionsFromConfig(config) as RowWiseAdagradOptions);
   }
 }
 

@@ -1,0 +1,87 @@
+// The rules of Adagrad's relatives, as _rule.ts has Keras's and PyTorch's: TensorFlow's
+// ProximalAdagrad and AdagradDA, and row-wise Adagrad with FBGEMM's weight decay and max_norm.
+import { RowDecayMode, RuleMode } from "../_kernels/specialisation.ts";
+import { specialisationOf, stepValuesOf } from "./adagrad_config.ts";
+import { KERAS2, lrOf, type Rule } from "./_rule.ts";
+import {
+  adagradDAConfig,
+  adagradDAOptionsFromConfig,
+  proximalConfig,
+  proximalOptionsFromConfig,
+  resolveAdagradDAOptions,
+  resolveProximalOptions,
+} from "./proximal_family_options.ts";
+import {
+  resolveRowWiseOptions,
+  rowWiseConfig,
+  rowWiseOptionsFromConfig,
+} from "./row_wise_options.ts";
+
+/** TensorFlow's ProximalAdagrad (ApplyProximalAdagrad, SparseApplyProximalAdagrad). */
+export const PROXIMAL: Rule = {
+  ...KERAS2,
+  id: "proximal",
+  framework: "TensorFlow (tf.compat.v1.train.ProximalAdagradOptimizer)",
+  resolve: resolveProximalOptions,
+  optionsFromConfig: proximalOptionsFromConfig,
+  toConfig: proximalConfig,
+  specialisation: (o) => ({ ...specialisationOf(o), rule: RuleMode.proximal }),
+  call: (o, calls, lr) => ({
+    lrAt: lrOf(o, lr, calls),
+    values: { ...stepValuesOf(o), l1: o.l1, l2: o.l2 },
+  }),
+};
+
+/** TensorFlow's AdagradDA (ApplyAdagradDA, SparseApplyAdagradDA). */
+export const ADAGRAD_DA: Rule = {
+  ...KERAS2,
+  id: "adagradDA",
+  framework: "TensorFlow (tf.compat.v1.train.AdagradDAOptimizer)",
+  resolve: resolveAdagradDAOptions,
+  optionsFromConfig: adagradDAOptionsFromConfig,
+  toConfig: adagradDAConfig,
+  // TF's order of creation (AdagradDAOptimizer._create_slots).
+  slots: (o) => [
+    { name: "gradient_accumulator", role: "gradientSum", initial: 0 },
+    {
+      name: "gradient_squared_accumulator",
+      role: "accumulator",
+      initial: o.initialAccumulatorValue,
+    },
+  ],
+  specialisation: (o) => ({ ...specialisationOf(o), rule: RuleMode.adagradDA }),
+  call: (o, calls, lr) => ({
+    lrAt: lrOf(o, lr, calls),
+    // T = global_step + 1: 1 on the first step (AdagradDAOptimizer._prepare).
+    values: { ...stepValuesOf(o), l1: o.l1, l2: o.l2, step: calls + 1 },
+  }),
+  checkLossScale: (_, dynamic, name) => {
+    if (dynamic) {
+      throw new TypeError(
+        `LossScaleOptimizer: optimizer '${name}' is an AdagradDA, whose step count T is counted ` +
+          `on the CPU; a dynamic scale skips steps on the GPU: use a fixed scale (dynamic: false)`,
+      );
+    }
+  },
+};
+
+/** Row-wise Adagrad: Keras 2's rule, with FBGEMM's weight decay and max_norm. */
+export const ROW_WISE_RULE: Rule = {
+  ...KERAS2,
+  resolve: resolveRowWiseOptions,
+  optionsFromConfig: rowWiseOptionsFromConfig,
+  toConfig: rowWiseConfig,
+  specialisation: (o) => ({
+    ...specialisationOf(o),
+    rowDecay: o.weightDecay === undefined
+      ? RowDecayMode.none
+      : o.weightDecayMode === "decoupled"
+      ? RowDecayMode.decoupled
+      : RowDecayMode.l2,
+    maxNorm: o.maxNorm !== undefined,
+  }),
+  call: (o, calls, lr) => ({
+    lrAt: lrOf(o, lr, calls),
+    values: { ...stepValuesOf(o), weightDecay: o.weightDecay ?? 0, maxNorm: o.maxNorm ?? 0 },
+  }),
+};

@@ -1,0 +1,298 @@
+// The options of TensorFlow's proximal Adagrads (tf.compat.v1.train.ProximalAdagradOptimizer and
+// AdagradDAOptimizer): TF's arguments in camelCase, its defaults and validation in its words, plus
+// this package's clipping options (Keras 2's, validated by resolveOptions). TF 1.x optimizers have
+// no get_config(); the config holds their constructor arguments in snake_case, as TF names them.
+import { describe } from "../_common/validate.ts";
+import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
+import {
+  deserializeSchedule,
+  type SerializedSchedule,
+  serializeSchedule,
+} from "../schedules/schedule_serialization.ts";
+import { type AdagradOptions, type ResolvedOptions, resolveOptions } from "./adagrad_config.ts";
+
+/**
+ * The options {@linkcode ProximalAdagrad} and {@linkcode AdagradDA} share: TF's learning rate and
+ * strengths, and Keras's clipping.
+ *
+ * @example
+ * ```ts ignore
+ * const shared: ProximalFamilyOptions = { learningRate: 0.1, l2RegularizationStrength: 0.01 };
+ * ```
+ */
+export interface ProximalFamilyOptions {
+  /**
+   * TF `learning_rate`: a positive number or a schedule (called with `iterations`). Required, as
+   * in TF.
+   */
+  learningRate: number | LearningRateSchedule;
+  /** TF `l1_regularization_strength`: at least 0. Default 0. */
+  l1RegularizationStrength?: number;
+  /** TF `l2_regularization_strength`: at least 0. Default 0. */
+  l2RegularizationStrength?: number;
+  /** TF `name`. */
+  name?: string;
+  /** Keras `clipvalue` (not TF 1.x's): clamp every gradient element first. */
+  clipvalue?: number;
+  /** Keras `clipnorm` (not TF 1.x's): scale each gradient to an L2 norm of at most it. */
+  clipnorm?: number;
+  /** Keras `global_clipnorm` (not TF 1.x's): scale all of a step's gradients together. */
+  globalClipnorm?: number;
+  /** The device, for an optimizer that only updates variables in your own buffers. */
+  device?: GPUDevice;
+}
+
+/**
+ * Options of {@linkcode ProximalAdagrad}: `tf.compat.v1.train.ProximalAdagradOptimizer`'s
+ * arguments in camelCase, and Keras's clipping.
+ *
+ * @example
+ * ```ts ignore
+ * const options: ProximalAdagradOptions = { learningRate: 0.1, l1RegularizationStrength: 1e-4 };
+ * ```
+ */
+export interface ProximalAdagradOptions extends ProximalFamilyOptions {
+  /** TF `initial_accumulator_value`: where every accumulator starts; positive. Default 0.1. */
+  initialAccumulatorValue?: number;
+  /**
+   * Skip a step whose gradients hold a NaN or an infinity, whole, as {@linkcode AdagradOptions}'s
+   * `skipNonFinite` does (not TF's). Default false.
+   */
+  skipNonFinite?: boolean;
+}
+
+/**
+ * Options of {@linkcode AdagradDA}: `tf.compat.v1.train.AdagradDAOptimizer`'s arguments in
+ * camelCase, and Keras's clipping. TF's `global_step` is the optimizer's own `iterations`.
+ *
+ * @example
+ * ```ts ignore
+ * const options: AdagradDAOptions = { learningRate: 0.1, l1RegularizationStrength: 1e-4 };
+ * ```
+ */
+export interface AdagradDAOptions extends ProximalFamilyOptions {
+  /**
+   * TF `initial_gradient_squared_accumulator_value`: where every squared-gradient sum starts;
+   * positive. Default 0.1.
+   */
+  initialGradientSquaredAccumulatorValue?: number;
+}
+
+/**
+ * The config keys {@linkcode ProximalAdagrad} and {@linkcode AdagradDA} share: TF's argument
+ * names in snake_case, and Keras's clipping keys when set.
+ *
+ * @example
+ * ```ts ignore
+ * const shared: ProximalFamilyConfig = new AdagradDA({ learningRate: 0.1 }).getConfig();
+ * ```
+ */
+export interface ProximalFamilyConfig {
+  /** TF `name`. */
+  name: string;
+  /** TF `learning_rate`: a number or a serialized schedule. */
+  learning_rate: number | SerializedSchedule;
+  /** TF `l1_regularization_strength`. */
+  l1_regularization_strength: number;
+  /** TF `l2_regularization_strength`. */
+  l2_regularization_strength: number;
+  /** Keras `clipnorm`, present only when set. */
+  clipnorm?: number;
+  /** Keras `global_clipnorm`, present only when set. */
+  global_clipnorm?: number;
+  /** Keras `clipvalue`, present only when set. */
+  clipvalue?: number;
+}
+
+/**
+ * {@linkcode ProximalAdagrad}'s config: TF's constructor arguments in snake_case.
+ *
+ * @example
+ * ```ts ignore
+ * const config: ProximalAdagradConfig = new ProximalAdagrad({ learningRate: 0.1 }).getConfig();
+ * ```
+ */
+export interface ProximalAdagradConfig extends ProximalFamilyConfig {
+  /** TF `initial_accumulator_value`. */
+  initial_accumulator_value: number;
+  /** Present (and true) only with `skipNonFinite`. */
+  skip_non_finite?: boolean;
+}
+
+/**
+ * {@linkcode AdagradDA}'s config: TF's constructor arguments in snake_case.
+ *
+ * @example
+ * ```ts ignore
+ * const config: AdagradDAConfig = new AdagradDA({ learningRate: 0.1 }).getConfig();
+ * ```
+ */
+export interface AdagradDAConfig extends ProximalFamilyConfig {
+  /** TF `initial_gradient_squared_accumulator_value`. */
+  initial_gradient_squared_accumulator_value: number;
+}
+
+/** One member of the family: its class, TF's, its own options and their config keys. */
+interface Member {
+  readonly className: string;
+  readonly tfName: string;
+  /** The option holding the accumulator's start, and TF's name of it. */
+  readonly initialKey: string;
+  readonly initialTf: string;
+  /** Options of Keras 2's that this member takes besides the shared ones. */
+  readonly extra: readonly (keyof AdagradOptions)[];
+}
+
+const PROXIMAL: Member = {
+  className: "ProximalAdagrad",
+  tfName: "ProximalAdagradOptimizer",
+  initialKey: "initialAccumulatorValue",
+  initialTf: "initial_accumulator_value",
+  extra: ["skipNonFinite"],
+};
+
+const DA: Member = {
+  className: "AdagradDA",
+  tfName: "AdagradDAOptimizer",
+  initialKey: "initialGradientSquaredAccumulatorValue",
+  initialTf: "initial_gradient_squared_accumulator_value",
+  extra: [],
+};
+
+const SHARED_KEYS = ["learningRate", "name", "clipvalue", "clipnorm", "globalClipnorm", "device"];
+const STRENGTHS = {
+  l1: ["l1RegularizationStrength", "l1_regularization_strength"],
+  l2: ["l2RegularizationStrength", "l2_regularization_strength"],
+} as const;
+
+function resolveMember(m: Member, options: unknown): ResolvedOptions {
+  if (typeof options !== "object" || options === null || options instanceof LearningRateSchedule) {
+    throw new TypeError(
+      `${m.className}: options must be an object, got ${describe(options)}; for example: ` +
+        `{ learningRate: 0.01 }`,
+    );
+  }
+  const o = options as Record<string, unknown>;
+  const allowed = [
+    ...SHARED_KEYS,
+    ...m.extra,
+    m.initialKey,
+    STRENGTHS.l1[0],
+    STRENGTHS.l2[0],
+  ];
+  for (const key of Object.keys(o)) {
+    if (!allowed.includes(key)) {
+      throw new TypeError(
+        `${m.className}: unknown option '${key}'; it takes ${allowed.join(", ")}`,
+      );
+    }
+  }
+  if (o.learningRate === undefined) {
+    throw new TypeError(
+      `${m.className}: learningRate is required (TF's ${m.tfName} has no default)`,
+    );
+  }
+  const shared: Record<string, unknown> = { name: m.className };
+  for (const key of [...SHARED_KEYS, ...m.extra]) {
+    if (o[key] !== undefined) shared[key] = o[key];
+  }
+  // Keras 2's checks of the types, the clipping and the name.
+  const base = resolveOptions(shared);
+  if (typeof base.learningRate === "number" && !(base.learningRate > 0)) {
+    throw new RangeError(`lr is not a positive scalar: ${base.learningRate}`);
+  }
+  const strength = ([option, tf]: readonly [string, string]) => {
+    const value = o[option] ?? 0;
+    if (typeof value !== "number") {
+      throw new TypeError(`${option} must be a number, got ${describe(value)}`);
+    }
+    if (!(value >= 0) || !Number.isFinite(value)) {
+      throw new RangeError(`${tf.replaceAll("_", " ")} is not a non-negative scalar: ${value}`);
+    }
+    return value;
+  };
+  const l1 = strength(STRENGTHS.l1);
+  const l2 = strength(STRENGTHS.l2);
+  const initial = o[m.initialKey] ?? 0.1;
+  if (typeof initial !== "number") {
+    throw new TypeError(`${m.initialKey} must be a number, got ${describe(initial)}`);
+  }
+  if (!(initial > 0) || !Number.isFinite(initial)) {
+    throw new RangeError(`${m.initialTf} must be positive: ${initial}`);
+  }
+  return {
+    ...base,
+    rule: m === PROXIMAL ? "proximal" : "adagradDA",
+    initialAccumulatorValue: initial,
+    // Neither rule has an epsilon: TF's kernels divide by sqrt(accumulator) alone.
+    epsilon: 0,
+    l1,
+    l2,
+  };
+}
+
+function memberConfig(
+  m: Member,
+  o: ResolvedOptions,
+  learningRate: number | LearningRateSchedule,
+): Record<string, unknown> {
+  const config: Record<string, unknown> = {
+    name: o.name,
+    learning_rate: learningRate instanceof LearningRateSchedule
+      ? serializeSchedule(learningRate)
+      : learningRate,
+    [m.initialTf]: o.initialAccumulatorValue,
+    l1_regularization_strength: o.l1,
+    l2_regularization_strength: o.l2,
+  };
+  if (o.clipnorm !== undefined) config.clipnorm = o.clipnorm;
+  if (o.globalClipnorm !== undefined) config.global_clipnorm = o.globalClipnorm;
+  if (o.clipvalue !== undefined) config.clipvalue = o.clipvalue;
+  if (o.skipNonFinite) config.skip_non_finite = true;
+  return config;
+}
+
+function memberOptionsFromConfig(m: Member, config: unknown): Record<string, unknown> {
+  if (typeof config !== "object" || config === null) {
+    throw new TypeError(`${m.className}.fromConfig: expected an object, got ${describe(config)}`);
+  }
+  const keys: Record<string, string> = {
+    name: "name",
+    learning_rate: "learningRate",
+    [m.initialTf]: m.initialKey,
+    l1_regularization_strength: STRENGTHS.l1[0],
+    l2_regularization_strength: STRENGTHS.l2[0],
+    clipnorm: "clipnorm",
+    global_clipnorm: "globalClipnorm",
+    clipvalue: "clipvalue",
+    ...(m === PROXIMAL ? { skip_non_finite: "skipNonFinite" } : {}),
+  };
+  const options: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    const option = Object.hasOwn(keys, key) ? keys[key] : undefined;
+    if (!option) throw new TypeError(`${m.className}.fromConfig: unsupported config key '${key}'`);
+    options[option] = option === "learningRate" && typeof value === "object" && value !== null
+      ? deserializeSchedule(value as SerializedSchedule)
+      : value;
+  }
+  return options;
+}
+
+/** ProximalAdagrad's options, validated as TF validates them. */
+export const resolveProximalOptions = (options: unknown): ResolvedOptions =>
+  resolveMember(PROXIMAL, options);
+/** ProximalAdagrad's config. */
+export const proximalConfig = (o: ResolvedOptions, lr: number | LearningRateSchedule): object =>
+  memberConfig(PROXIMAL, o, lr);
+/** ProximalAdagrad's options from its config. */
+export const proximalOptionsFromConfig = (config: unknown): unknown =>
+  memberOptionsFromConfig(PROXIMAL, config);
+/** AdagradDA's options, validated as TF validates them. */
+export const resolveAdagradDAOptions = (options: unknown): ResolvedOptions =>
+  resolveMember(DA, options);
+/** AdagradDA's config. */
+export const adagradDAConfig = (o: ResolvedOptions, lr: number | LearningRateSchedule): object =>
+  memberConfig(DA, o, lr);
+/** AdagradDA's options from its config. */
+export const adagradDAOptionsFromConfig = (config: unknown): unknown =>
+  memberOptionsFromConfig(DA, config);
