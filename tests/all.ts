@@ -19,6 +19,7 @@ import "./layout_test.ts";
 import "./learning_rate_test.ts";
 import "./loss_scale_test.ts";
 import "./optimizer_surface_test.ts";
+import "./proximal_reference_test.ts";
 import "./proximal_vectors_test.ts";
 import "./radix_sort_test.ts";
 import "./region_binding_test.ts";

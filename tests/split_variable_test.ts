@@ -6,10 +6,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   Adagrad,
+  type AdagradBase,
+  AdagradDA,
   type AdagradOptions,
   type Gradient,
   IndexedSlices,
   LossScaleOptimizer,
+  ProximalAdagrad,
   restoreCheckpoint,
   restoreCheckpointFile,
   RowWiseAdagrad,
@@ -404,6 +407,60 @@ test("Keras 3's and PyTorch's rules on split variables equal one buffer's to the
         const x = new Uint32Array((await split.vars[name].read()).buffer);
         const y = new Uint32Array((await whole.vars[name].read()).buffer);
         assertSameBits([x], [y], `${a.rule} ${name}`);
+      }
+    });
+  }
+});
+
+test("ProximalAdagrad, AdagradDA and FBGEMM's row-wise options on split variables equal one buffer's", async () => {
+  const makers: (() => AdagradBase<object>)[] = [
+    () => new ProximalAdagrad({ learningRate: 0.3, l1RegularizationStrength: 0.05, clipnorm: 50 }),
+    () =>
+      new AdagradDA({
+        learningRate: 0.3,
+        l1RegularizationStrength: 0.02,
+        l2RegularizationStrength: 0.1,
+      }),
+    () => new RowWiseAdagrad({ learningRate: 0.1, weightDecay: 0.05, maxNorm: 2 }),
+    () =>
+      new RowWiseAdagrad({ learningRate: 0.1, weightDecay: 0.05, weightDecayMode: "decoupled" }),
+  ];
+  for (const make of makers) {
+    await withDevice(async (device, own) => {
+      const split = model(device, own, ARENA, 23);
+      const whole = model(device, own, undefined, 23);
+      const a = own(make());
+      const b = own(make());
+      const random = rng(24);
+      const [rows, width] = SHAPES.table;
+      for (let step = 0; step < 3; step++) {
+        const grads: Gradient[] = Object.values(SHAPES).map((s) =>
+          randomValues(random, s.reduce((x, y) => x * y, 1))
+        );
+        // Step 1: the table's rows at both sides of each window edge, with duplicates.
+        if (step === 1) {
+          const edges = [0, 16383, 16384, 32767, 32768, rows - 1];
+          const indices = Int32Array.from([...edges, ...randomIndices(random, 3000, rows, 50)]);
+          grads[0] = new IndexedSlices(
+            randomValues(random, indices.length * width),
+            indices,
+            SHAPES.table,
+          );
+        }
+        const pairs = (m: Model) => Object.values(m.vars).map((v, i) => [grads[i], v] as const);
+        await a.applyGradients(pairs(split));
+        await b.applyGradients(pairs(whole));
+      }
+      const what = `${a.constructor.name} ${JSON.stringify(a.getConfig())}`;
+      for (const name of Object.keys(SHAPES)) {
+        for (const slot of a.getSlotNames()) {
+          const x = new Uint32Array((await a.getSlot(split.vars[name], slot).read()).buffer);
+          const y = new Uint32Array((await b.getSlot(whole.vars[name], slot).read()).buffer);
+          assertSameBits([x], [y], `${what} ${name} ${slot}`);
+        }
+        const x = new Uint32Array((await split.vars[name].read()).buffer);
+        const y = new Uint32Array((await whole.vars[name].read()).buffer);
+        assertSameBits([x], [y], `${what} ${name}`);
       }
     });
   }
