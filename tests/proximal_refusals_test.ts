@@ -1,0 +1,179 @@
+// ProximalAdagrad, AdagradDA and FBGEMM's row-wise options refused as TensorFlow and FBGEMM refuse
+// them (the error class and the framework's words), before anything is made; refused steps change
+// no variable, slot or iteration count (AdagradDA's T included).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  type AdagradBase,
+  AdagradDA,
+  ExponentialDecay,
+  type GradientPair,
+  IndexedSlices,
+  LossScaleOptimizer,
+  ProximalAdagrad,
+  RowWiseAdagrad,
+  type Variable,
+  VariableStore,
+} from "../mod.ts";
+import { Snapshot, withDevice } from "./_gpu.ts";
+import { randomValues, rng } from "./_reference.ts";
+
+type Case = [options: Record<string, unknown>, error: typeof TypeError, message: RegExp];
+
+const PROXIMAL: Case[] = [
+  [{}, TypeError, /^ProximalAdagrad: learningRate is required \(TF's ProximalAdagradOptimizer/],
+  [{ learningRate: 0 }, RangeError, /^lr is not a positive scalar: 0$/],
+  [{ learningRate: -1 }, RangeError, /^lr is not a positive scalar: -1$/],
+  [
+    { learningRate: 0.1, initialAccumulatorValue: 0 },
+    RangeError,
+    /^initial_accumulator_value must be positive: 0$/,
+  ],
+  [
+    { learningRate: 0.1, l1RegularizationStrength: -0.1 },
+    RangeError,
+    /^l1 regularization strength is not a non-negative scalar: -0\.1$/,
+  ],
+  [
+    { learningRate: 0.1, l2RegularizationStrength: NaN },
+    RangeError,
+    /^l2 regularization strength is not a non-negative scalar: NaN$/,
+  ],
+  [{ learningRate: 0.1, l1RegularizationStrength: "0.1" }, TypeError, /must be a number/],
+  [{ learningRate: 0.1, epsilon: 1e-7 }, TypeError, /unknown option 'epsilon'/],
+  [{ learningRate: 0.1, l1: 0.1 }, TypeError, /unknown option 'l1'; it takes/],
+  [{ learningRate: "0.1" }, TypeError, /learningRate must be a number or a LearningRateSchedule/],
+  [{ learningRate: 0.1, clipnorm: 1, globalClipnorm: 1 }, RangeError, /both `clipnorm`/],
+  [{ learningRate: 0.1, clipvalue: -1 }, RangeError, /clipvalue >= 0/],
+];
+
+const DA: Case[] = [
+  [{}, TypeError, /^AdagradDA: learningRate is required \(TF's AdagradDAOptimizer/],
+  [
+    { learningRate: 0.1, initialGradientSquaredAccumulatorValue: -0.1 },
+    RangeError,
+    /^initial_gradient_squared_accumulator_value must be positive: -0\.1$/,
+  ],
+  [{ learningRate: 0.1, initialAccumulatorValue: 0.1 }, TypeError, /unknown option/],
+  // T is counted on the CPU: a step the GPU skipped would leave it one ahead.
+  [{ learningRate: 0.1, skipNonFinite: true }, TypeError, /unknown option 'skipNonFinite'/],
+  [
+    { learningRate: 0.1, l2RegularizationStrength: -2 },
+    RangeError,
+    /^l2 regularization strength is not a non-negative scalar: -2$/,
+  ],
+];
+
+const ROW_WISE: Case[] = [
+  [{ weightDecay: -0.1 }, RangeError, /^weightDecay must be non-negative: -0\.1$/],
+  [{ weightDecay: 0.1, weightDecayMode: "DECOUPLE" }, TypeError, /"l2" or "decoupled"/],
+  [{ maxNorm: -1 }, RangeError, /^maxNorm must be non-negative: -1$/],
+  [{ maxNorm: Infinity }, RangeError, /maxNorm must be finite/],
+  [{ weightDecay: 0.1, decay: -1 }, RangeError, /decay cannot be less than 0/],
+];
+
+function refuses(make: (o: never) => unknown, cases: Case[]) {
+  for (const [options, error, message] of cases) {
+    assert.throws(() => make(options as never), (e: Error) => {
+      assert.ok(e instanceof error, `${JSON.stringify(options)}: ${e.constructor.name}`);
+      assert.match(e.message, message, JSON.stringify(options));
+      return true;
+    });
+  }
+}
+
+test("ProximalAdagrad, AdagradDA and RowWiseAdagrad options: each refusal in the framework's words", () => {
+  refuses((o) => new ProximalAdagrad(o), PROXIMAL);
+  refuses((o) => new AdagradDA(o), DA);
+  refuses((o) => new RowWiseAdagrad(o), ROW_WISE);
+  assert.throws(() => ProximalAdagrad.fromConfig({ learning_rate: 0.1, epsilon: 1 }), /'epsilon'/);
+  assert.throws(
+    () => AdagradDA.fromConfig({ learning_rate: 0.1, initial_accumulator_value: 0.1 }),
+    /unsupported config key 'initial_accumulator_value'/,
+  );
+  // Zero strengths are allowed (TF's checks are >= 0), and a schedule is taken as it is.
+  new ProximalAdagrad({
+    learningRate: 0.1,
+    l1RegularizationStrength: 0,
+    l2RegularizationStrength: 0,
+  });
+  new AdagradDA({ learningRate: new ExponentialDecay(0.1, 10, 0.9) });
+});
+
+test("LossScaleOptimizer: a dynamic scale around AdagradDA is refused, a fixed one works", () => {
+  assert.throws(() => new LossScaleOptimizer(new AdagradDA({ learningRate: 0.1 })), {
+    name: "TypeError",
+    message: /AdagradDA, whose step count T is counted on the CPU/,
+  });
+  new LossScaleOptimizer(new AdagradDA({ learningRate: 0.1 }), { dynamic: false, initialScale: 8 });
+  new LossScaleOptimizer(new ProximalAdagrad({ learningRate: 0.1 }));
+  new LossScaleOptimizer(new RowWiseAdagrad({ weightDecay: 0.1, maxNorm: 1 }));
+});
+
+/** Everything a refused step could change: variables, slots, iterations. */
+async function state(device: GPUDevice, opt: AdagradBase<object>, vars: Variable[]) {
+  const s = new Snapshot(device);
+  const slots = vars.flatMap((v) => opt.getSlotNames().map((n) => opt.getSlot(v, n).region));
+  return {
+    iterations: opt.iterations,
+    data: await Promise.all([...vars, ...slots].map((r) => s.slice(r))),
+  };
+}
+
+test("refused steps change nothing, and the next step is the one a refusal never happened for", async () => {
+  await withDevice(async (device, own) => {
+    const makers: [string, () => AdagradBase<object>][] = [
+      [
+        "proximal",
+        () => new ProximalAdagrad({ learningRate: 0.2, l1RegularizationStrength: 0.01 }),
+      ],
+      ["adagradDA", () => new AdagradDA({ learningRate: 0.2, l1RegularizationStrength: 0.01 })],
+      ["row-wise", () => new RowWiseAdagrad({ learningRate: 0.2, weightDecay: 0.1, maxNorm: 1 })],
+    ];
+    for (const [what, make] of makers) {
+      const runs = [0, 1].map(() => {
+        const random = rng(7);
+        const store = own(new VariableStore(device));
+        const table = store.variable("table", [50, 4], randomValues(random, 200));
+        const w = store.variable("w", [33], randomValues(random, 33));
+        return { table, w, opt: own(make()) };
+      });
+      const random = rng(8);
+      const steps = [0, 1].map((): GradientPair[] => [
+        [
+          new IndexedSlices(randomValues(random, 12), new Int32Array([3, 9, 3]), [50, 4]),
+          runs[0].table,
+        ],
+        [randomValues(random, 33), runs[0].w],
+      ]);
+      const on = (pairs: GradientPair[], k: number): GradientPair[] =>
+        pairs.map(([g, v]) => [g, v === runs[0].table ? runs[k].table : runs[k].w]);
+      for (const k of [0, 1]) await runs[k].opt.applyGradients(on(steps[0], k));
+      const { table, w, opt } = runs[1];
+      const before = await state(device, opt, [table, w]);
+      const refusals: [GradientPair[], string, RegExp][] = [
+        [[[randomValues(random, 32), w]], "TypeError", /33/],
+        [
+          [[new IndexedSlices(randomValues(random, 4), new Int32Array([50]), [50, 4]), table]],
+          "RangeError",
+          /out of range|50/,
+        ],
+        [
+          [[randomValues(random, 33), w], [randomValues(random, 33), w]],
+          "TypeError",
+          /twice|more than once/,
+        ],
+      ];
+      for (const [pairs, name, message] of refusals) {
+        await assert.rejects(opt.applyGradients(pairs), { name, message }, what);
+      }
+      assert.deepEqual(await state(device, opt, [table, w]), before, `${what}: state changed`);
+      for (const k of [0, 1]) await runs[k].opt.applyGradients(on(steps[1], k));
+      assert.deepEqual(
+        await state(device, runs[1].opt, [runs[1].table, runs[1].w]),
+        await state(device, runs[0].opt, [runs[0].table, runs[0].w]),
+        `${what}: the step after the refusals`,
+      );
+    }
+  });
+});
