@@ -11,6 +11,7 @@ import {
   ExponentialDecay,
   type GradientPair,
   IndexedSlices,
+  LossScaleOptimizer,
   ProximalAdagrad,
   RowWiseAdagrad,
   type RowWiseAdagradOptions,
@@ -364,5 +365,50 @@ test("AdagradDA writes nothing outside the variables, though it reads none (vec4
       assert.equal(all[i], 7, `variables arena element ${i} (padding) changed`);
     }
     assert.ok(padding > 0);
+  });
+});
+
+test("ProximalAdagrad: skipNonFinite skips a NaN step whole; a dynamic loss scale's scaled gradients give the same bits", async () => {
+  await withDevice(async (device, own) => {
+    const random = rng(71);
+    const init = randomValues(random, 3000);
+    const grads = [randomValues(random, 3000), randomValues(random, 3000)];
+    const options = {
+      learningRate: 0.2,
+      l1RegularizationStrength: 0.05,
+      l2RegularizationStrength: 0.1,
+    };
+    const run = async (opt: AdagradBase<object> | LossScaleOptimizer<object>, nan: boolean) => {
+      const store = own(new VariableStore(device));
+      const v = store.variable("v", [3000], init);
+      const scaled = opt instanceof LossScaleOptimizer;
+      const scale = scaled ? await opt.lossScale() : 1;
+      for (const [k, g] of grads.entries()) {
+        if (k === 1 && nan) {
+          const bad = Float32Array.from(g);
+          bad[1234] = NaN;
+          await opt.applyGradients([[bad, v]]);
+        }
+        const given = g.map((x) => x * scale);
+        if (opt instanceof LossScaleOptimizer) {
+          await opt.applyGradients([[given, v]], { scaled: true });
+        } else await opt.applyGradients([[given, v]]);
+      }
+      const inner = opt instanceof LossScaleOptimizer ? opt.innerOptimizer : opt;
+      // The optimizer learns of skipped steps in the background; this brings it up to date.
+      await inner.skippedSteps();
+      return {
+        value: new Uint32Array((await v.read()).buffer),
+        accumulator: new Uint32Array((await inner.getSlot(v, "accumulator").read()).buffer),
+        iterations: inner.iterations,
+      };
+    };
+    const plain = await run(own(new ProximalAdagrad(options)), false);
+    const guarded = own(new ProximalAdagrad({ ...options, skipNonFinite: true }));
+    assert.deepEqual(await run(guarded, true), plain, "skipNonFinite");
+    assert.equal(await guarded.skippedSteps(), 1);
+    const wrapped = own(new LossScaleOptimizer(new ProximalAdagrad(options)));
+    assert.deepEqual(await run(wrapped, false), plain, "LossScaleOptimizer");
+    assert.ok(plain.value.some((bits) => bits === 0), "L1 left exact zeros");
   });
 });

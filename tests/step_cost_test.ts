@@ -3,7 +3,16 @@
 // of variables. Counted by wrapping the device's own methods, not by asking the optimizer.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Adagrad, type GradientPair, IndexedSlices, VariableStore } from "../mod.ts";
+import {
+  Adagrad,
+  type AdagradBase,
+  AdagradDA,
+  type GradientPair,
+  IndexedSlices,
+  ProximalAdagrad,
+  RowWiseAdagrad,
+  VariableStore,
+} from "../mod.ts";
 import { counting, reset } from "./_counting.ts";
 import { withDevice } from "./_gpu.ts";
 import { randomValues, rng } from "./_reference.ts";
@@ -121,48 +130,60 @@ for (
   });
 }
 
-test("sparse steps: nothing allocated once sized; dispatches independent of the variables", async () => {
-  await withDevice((device) =>
-    counting(device, async (counts) => {
-      const random = rng(4);
-      const dispatches: number[] = [];
-      for (const tables of [1, 4, 20]) {
-        const store = new VariableStore(device);
-        const vars = Array.from(
-          { length: tables },
-          (_, i) => store.variable(`t${i}`, [1000, 16], 1),
-        );
-        const opt = new Adagrad({ learningRate: 0.01 });
-        // 2,000 indices in all, split across the tables, fresh every step.
-        const pairs = (): GradientPair[] =>
-          vars.map((v, i) => {
-            const nnz = Math.floor(2000 / tables) + (i < 2000 % tables ? 1 : 0);
-            const indices = Int32Array.from({ length: nnz }, () => Math.floor(random() * 1000));
-            return [new IndexedSlices(randomValues(random, nnz * 16), indices, [1000, 16]), v];
-          });
-        await opt.applyGradients(pairs());
-        for (let step = 0; step < 3; step++) {
-          reset(counts);
-          await opt.applyGradients(pairs());
-          assert.deepEqual(
-            counts.created,
-            {},
-            `${tables} tables, step ${step}: created GPU objects`,
-          );
-          assert.equal(counts.submits, 1);
-          dispatches.push(counts.dispatches);
-        }
-        opt.destroy();
-        store.destroy();
-      }
-      // Keys, the sort of 2,048 pairs, and one update for the arena: the same for 1 or 20 tables.
-      assert.ok(dispatches.every((d) => d === dispatches[0]), `dispatches ${dispatches}`);
-      assert.ok(dispatches[0] <= 10, `dispatches ${dispatches[0]}`);
-    })
-  );
-});
+const SPARSE_MAKERS: [string, () => AdagradBase<object>][] = [
+  ["Adagrad", () => new Adagrad({ learningRate: 0.01 })],
+  [
+    "ProximalAdagrad",
+    () => new ProximalAdagrad({ learningRate: 0.01, l1RegularizationStrength: 0.1 }),
+  ],
+  ["AdagradDA", () => new AdagradDA({ learningRate: 0.01, l1RegularizationStrength: 0.1 })],
+  ["RowWiseAdagrad, FBGEMM's options", () => new RowWiseAdagrad({ weightDecay: 0.1, maxNorm: 1 })],
+];
 
-const RULES: [string, () => Adagrad<object>, number][] = [
+for (const [label, make] of SPARSE_MAKERS) {
+  test(`sparse steps (${label}): nothing allocated once sized; dispatches independent of the variables`, async () => {
+    await withDevice((device) =>
+      counting(device, async (counts) => {
+        const random = rng(4);
+        const dispatches: number[] = [];
+        for (const tables of [1, 4, 20]) {
+          const store = new VariableStore(device);
+          const vars = Array.from(
+            { length: tables },
+            (_, i) => store.variable(`t${i}`, [1000, 16], 1),
+          );
+          const opt = make();
+          // 2,000 indices in all, split across the tables, fresh every step.
+          const pairs = (): GradientPair[] =>
+            vars.map((v, i) => {
+              const nnz = Math.floor(2000 / tables) + (i < 2000 % tables ? 1 : 0);
+              const indices = Int32Array.from({ length: nnz }, () => Math.floor(random() * 1000));
+              return [new IndexedSlices(randomValues(random, nnz * 16), indices, [1000, 16]), v];
+            });
+          await opt.applyGradients(pairs());
+          for (let step = 0; step < 3; step++) {
+            reset(counts);
+            await opt.applyGradients(pairs());
+            assert.deepEqual(
+              counts.created,
+              {},
+              `${tables} tables, step ${step}: created GPU objects`,
+            );
+            assert.equal(counts.submits, 1);
+            dispatches.push(counts.dispatches);
+          }
+          opt.destroy();
+          store.destroy();
+        }
+        // Keys, the sort of 2,048 pairs, and one update for the arena: the same for 1 or 20 tables.
+        assert.ok(dispatches.every((d) => d === dispatches[0]), `dispatches ${dispatches}`);
+        assert.ok(dispatches[0] <= 10, `dispatches ${dispatches[0]}`);
+      })
+    );
+  });
+}
+
+const RULES: [string, () => AdagradBase<object>, number][] = [
   ["Keras 3, every option but accumulation", () =>
     Adagrad.keras3({
       learningRate: 0.01,
@@ -175,6 +196,26 @@ const RULES: [string, () => Adagrad<object>, number][] = [
   [
     "PyTorch, lr_decay, weight decay, maximize",
     () => Adagrad.torch({ lr: 0.01, lrDecay: 0.1, weightDecay: 0.01, maximize: true }),
+    1,
+  ],
+  [
+    "ProximalAdagrad, L1 and L2",
+    () =>
+      new ProximalAdagrad({
+        learningRate: 0.01,
+        l1RegularizationStrength: 0.1,
+        l2RegularizationStrength: 0.1,
+      }),
+    1,
+  ],
+  [
+    "AdagradDA, L1 and L2",
+    () =>
+      new AdagradDA({
+        learningRate: 0.01,
+        l1RegularizationStrength: 0.1,
+        l2RegularizationStrength: 0.1,
+      }),
     1,
   ],
 ];
