@@ -62,6 +62,7 @@ export {
   type FrameworkStateTargets,
   importFrameworkState,
 } from "./src/checkpoint/framework_state.ts";
+export { restoreNonZeroRows, saveNonZeroRows } from "./src/checkpoint/non_zero_rows.ts";
 export {
   restoreCheckpointFile,
   saveCheckpointFile,

@@ -18,6 +18,7 @@ import "./keras_vectors_test.ts";
 import "./layout_test.ts";
 import "./learning_rate_test.ts";
 import "./loss_scale_test.ts";
+import "./non_zero_rows_test.ts";
 import "./optimizer_surface_test.ts";
 import "./proximal_fuzz_test.ts";
 import "./proximal_reference_test.ts";
