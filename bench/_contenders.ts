@@ -5,6 +5,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import {
   Adagrad,
+  type AdagradBase,
   type AdagradOptions,
   type GradientPair,
   IndexedSlices,
@@ -21,6 +22,11 @@ export interface BenchCase {
   name: string;
   sizes: number[];
   clip?: AdagradOptions;
+  /**
+   * Dense variables as rows of this many elements (shape `[n / width, width]`, not `[n]`): the
+   * rows of row-wise Adagrad, which keeps one accumulator per row; element-wise rules ignore it.
+   */
+  width?: number;
   sparse?: { rows: number; width: number; nnz: number };
 }
 
@@ -73,7 +79,7 @@ export function sparseData(s: NonNullable<BenchCase["sparse"]>): SparseData {
 
 /** How `fused` builds its optimizer and store (a rule's factory; small arenas). */
 export interface FusedOptions {
-  make?: () => Adagrad<object>;
+  make?: () => AdagradBase<object>;
   store?: VariableStoreOptions;
 }
 
@@ -107,7 +113,8 @@ export function fused(device: GPUDevice, c: BenchCase, options: FusedOptions = {
       dispose: () => [opt.destroy(), store.destroy(), ib.destroy(), vb.destroy()],
     };
   }
-  const vars = c.sizes.map((n, i) => store.variable(`v${i}`, [n], random(n)));
+  const shape = (n: number) => c.width ? [n / c.width, c.width] : [n];
+  const vars = c.sizes.map((n, i) => store.variable(`v${i}`, shape(n), random(n)));
   for (const v of vars) {
     for (const w of v.windows) {
       device.queue.writeBuffer(w.grad.buffer, w.grad.offset, random(w.length));

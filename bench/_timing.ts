@@ -48,12 +48,18 @@ export async function msPerStep(
  * `msPerStep` of several contenders at once, their rounds interleaved (round r of each, in an
  * order that rotates, then round r + 1), so that load from elsewhere on a shared machine falls on
  * all of them alike and their ratios hold better than their absolute times. Each keeps its own
- * steps per round; all run the same number of rounds (5 when any is slow). Returns each one's
- * median and its ms per step round by round (round r of every contender ran in the same sweep).
+ * steps per round; all run the same number of rounds (`slowRounds`, 5 by default, when any is
+ * slow). Returns each one's median and its ms per step round by round (round r of every
+ * contender ran in the same sweep).
  */
 export async function msPerStepEach(
   contenders: Timed[],
-  { warmup = 5, rounds = 7, steps = 10 }: { warmup?: number; rounds?: number; steps?: number } = {},
+  { warmup = 5, rounds = 7, steps = 10, slowRounds = 5 }: {
+    warmup?: number;
+    rounds?: number;
+    steps?: number;
+    slowRounds?: number;
+  } = {},
 ): Promise<{ ms: number; rounds: number[] }[]> {
   const perRound: number[] = [];
   const warmups: number[] = [];
@@ -68,7 +74,7 @@ export async function msPerStepEach(
     const slow = first > 50;
     perRound.push(slow ? Math.max(1, Math.min(steps, Math.round(250 / first))) : steps);
     warmups.push(slow ? Math.min(warmup, 2) : warmup);
-    if (slow) rounds = Math.min(rounds, 5);
+    if (slow) rounds = Math.min(rounds, slowRounds);
   }
   for (const [k, c] of contenders.entries()) {
     for (let i = 2; i < warmups[k]; i++) await c.step();

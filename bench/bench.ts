@@ -13,6 +13,7 @@
  *     deno task bench                  every case (a few minutes on a CPU adapter)
  *     deno task bench --quick          small sizes, every contender, to prove it works (CI)
  *     deno task bench --only 16M       cases whose name contains "16M"
+ *     deno task bench --only family    the Adagrad family's rows (docs/benchmarks.md)
  *
  * @module
  */
@@ -39,7 +40,14 @@ import {
 import { benchDevice, median, msPerStepEach } from "./_timing.ts";
 import { lineChart } from "./_chart.ts";
 import { halfGradients, lossScaled } from "./_mixed_precision.ts";
-import { RULE_CONTENDERS, ruleStep } from "./_rules.ts";
+import {
+  FAMILY_CONTENDERS,
+  FAMILY_ROWS,
+  type FamilyRow,
+  familyStepBytes,
+  RULE_CONTENDERS,
+  ruleStep,
+} from "./_rules.ts";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -123,7 +131,8 @@ type Contender =
   | "plain"
   | "half"
   | "scaled"
-  | keyof typeof RULE_CONTENDERS;
+  | keyof typeof RULE_CONTENDERS
+  | keyof typeof FAMILY_CONTENDERS;
 
 /**
  * Sets up the contenders of one case side by side, counts the dispatches and submits of a step
@@ -132,7 +141,7 @@ type Contender =
  */
 async function measureCase(
   makers: Partial<Record<Contender, () => Running | Promise<Running>>>,
-  options: { rounds?: number; steps?: number } = {},
+  options: { rounds?: number; steps?: number; slowRounds?: number } = {},
 ): Promise<Partial<Record<Contender, Measured>>> {
   const names = Object.keys(makers) as Contender[];
   const running: Running[] = [];
@@ -258,6 +267,41 @@ for (const c of [hundred].filter((c) => `${c.name}, rules`.includes(only))) {
   });
   rulesRows.push({ c, m });
 }
+// The Adagrad family (issue 25): TF's ProximalAdagrad and AdagradDA against Adagrad's step, FBGEMM's
+// row-wise options against plain RowWiseAdagrad's, all seven in the same rounds: 25 of 5 steps
+// (15 moved a dense ratio by 10% between runs on a loaded 2-core VM) and, for the sparse step,
+// slow on a CPU adapter, 15 of about one step (5 moved its ratios by 15%), at 100 variables
+// (rows of 16 elements, the sparse table's width, for the row-wise ones) and at the 1M-index
+// sparse step.
+interface FamilyCaseRow {
+  c: BenchCase;
+  distinct: number;
+  m: Partial<Record<Contender, Measured>>;
+}
+const familyRows: FamilyCaseRow[] = [];
+const familyCases = [{ ...hundred, width: quick ? 8 : 16 }, bigSparse];
+for (const c of familyCases.filter((c) => `${c.name}, family`.includes(only))) {
+  console.error(`${c.name}, family ...`);
+  const makers = Object.fromEntries(
+    Object.entries(FAMILY_CONTENDERS).map((
+      [name, make],
+    ) => [name, () => ruleStep(device, c, make)]),
+  );
+  const m = await measureCase({ plain: () => fused(device, c), ...makers }, {
+    rounds: 25,
+    steps: 5,
+    slowRounds: 15,
+  });
+  familyRows.push({ c, distinct: c.sparse ? sparseData(c.sparse).distinctRows : 0, m });
+}
+
+/** The optimizer a family row is a ratio to. */
+const familyBase = (r: FamilyRow) => r.base === "plain" ? "Adagrad" : "RowWiseAdagrad";
+/** A family row's bytes over its base's, on case `c` (the sparse step's distinct rows). */
+const familyBytes = (r: FamilyRow, c: BenchCase, distinct: number) =>
+  familyStepBytes(c, r.state, distinct) /
+  familyStepBytes(c, r.base === "plain" ? "adagrad" : "rowWise", distinct);
+
 /** Each rule's row: its label and its target as a ratio to the Keras 2 step. */
 const RULE_ROWS: { name: keyof typeof RULE_CONTENDERS; label: string; target: number }[] = [
   { name: "torch", label: "PyTorch (lr_decay, weight_decay)", target: 1.1 },
@@ -389,6 +433,32 @@ if (rulesRows.length) {
     }
   }
 }
+if (familyRows.length) {
+  lines.push(
+    "",
+    "The Adagrad family, each against the step it extends (Adagrad's for TF's rules, plain " +
+      "RowWiseAdagrad's for FBGEMM's options), all in the same rounds; bytes: what each must " +
+      "read and write over what its base must, as a ceiling counts them:",
+    "",
+    "| case | optimizer | ms/step | / base step | base | bytes / base's | target | dispatches / submits |",
+    "| --- | --- | ---: | ---: | --- | ---: | ---: | --- |",
+  );
+  for (const { c, distinct, m } of familyRows) {
+    lines.push(
+      `| ${c.name} | Adagrad | ${f(m.plain!.ms, 3)} | 1.00x | | 1.00x | | ${counts(m.plain)} |`,
+    );
+    for (const r of FAMILY_ROWS) {
+      const bytes = familyBytes(r, c, distinct);
+      lines.push(
+        `| ${c.name} | ${r.label} | ${f(m[r.name]!.ms, 3)} | ` +
+          `${f(ratio(m[r.name]!, m[r.base]!))}x | ${
+            r.base === "plain" ? "Adagrad" : "RowWiseAdagrad"
+          } | ` +
+          `${f(bytes)}x | ${r.target ? `<= ${r.target}x` : ""} | ${counts(m[r.name])} |`,
+      );
+    }
+  }
+}
 lines.push(
   "",
   "Ceilings, each timed like a step: the copy ceiling is one `copyBufferToBuffer` of half the " +
@@ -483,6 +553,15 @@ for (const { c, m } of rulesRows) {
       `- ${verdict(x <= r.target)}: ${r.label} <= ${r.target}x the Keras 2 step at ${c.name}: ${
         f(x)
       }x`,
+    );
+  }
+}
+for (const { c, distinct, m } of familyRows) {
+  for (const r of FAMILY_ROWS.filter((r) => r.target !== undefined)) {
+    const x = ratio(m[r.name]!, m[r.base]!);
+    targets.push(
+      `- ${verdict(x <= r.target!)}: ${r.label} <= ${r.target}x ${familyBase(r)}'s step at ` +
+        `${c.name}: ${f(x)}x (bytes: ${f(familyBytes(r, c, distinct))}x)`,
     );
   }
 }
