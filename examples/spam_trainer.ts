@@ -9,32 +9,31 @@
  * @module
  */
 import {
-  Adagrad,
+  type AdagradBase,
   decodeSafetensors,
   IndexedSlices,
   LossScaleOptimizer,
   restoreCheckpoint,
-  RowWiseAdagrad,
   saveCheckpoint,
   type Variable,
   VariableStore,
 } from "../mod.ts";
 import { mulberry32 } from "./_random.ts";
 import { shuffle, type SpamData } from "./spam_data.ts";
+import { createOptimizer, type OptimizerChoice } from "./spam_optimizer.ts";
+import { countSparsity, type Sparsity, sparsityText, trainedRows } from "./spam_sparsity.ts";
 
-/** The model's and optimizer's settings, fixed when the trainer is made (but `learningRate`). */
-export interface TrainerOptions {
+/**
+ * The model's and optimizer's settings, fixed when the trainer is made (but `learningRate`). The
+ * optimizer (`optimizer`, `l1`, `l2`, `epsilonInsideSqrt`, `clipnorm`) is an
+ * {@linkcode OptimizerChoice}, refused as `choiceProblems` says.
+ */
+export interface TrainerOptions extends OptimizerChoice {
   batch: number;
-  learningRate: number;
-  clipnorm?: number;
-  /** `var -= lr * g / sqrt(accum + epsilon)` (Keras 3, TF.js) instead of Keras 2's rule. */
-  epsilonInsideSqrt?: boolean;
-  /** `RowWiseAdagrad` instead of `Adagrad`. */
-  rowWise?: boolean;
   /**
    * Keras's mixed_float16 way: float16 gradients (a `gradDtype: "float16"` store) of the loss
    * times a dynamic loss scale, unscaled by a `LossScaleOptimizer` in its update. Not with
-   * `rowWise` (the row kernel reads float32 dense gradients).
+   * `rowwise` (the row kernel reads float32 dense gradients) nor `adagrad-da`.
    */
   mixedPrecision?: boolean;
   /** Seeds the order of the training messages in each epoch. */
@@ -110,10 +109,11 @@ export class SpamTrainer {
   readonly store: VariableStore;
   readonly table: Variable;
   readonly bias: Variable;
-  readonly optimizer: Adagrad | LossScaleOptimizer;
+  readonly optimizer: AdagradBase | LossScaleOptimizer<object>;
   /** Whole epochs trained, counting those of a restored checkpoint. */
   epochsDone = 0;
   #order: (() => number) | undefined;
+  #trainedRows: Uint8Array | undefined;
   readonly #buffers: GPUBuffer[];
   readonly #run: (pass: GPUComputePassEncoder, which: "train" | "predict", count: number) => void;
   readonly #setInfo: (count: number, lossBase: number) => void;
@@ -130,21 +130,14 @@ export class SpamTrainer {
     const { n, total, starts, dataset, train } = data;
     const rows = 2 ** data.tableBits;
     const half = options.mixedPrecision ?? false;
-    if (half && options.rowWise) {
-      throw new TypeError("SpamTrainer: mixedPrecision does not go with rowWise");
-    }
+    // Before any GPU allocation: a refused choice leaves nothing to free.
+    const inner = createOptimizer(options);
     this.store = new VariableStore(device, {
       label: "spam",
       gradDtype: half ? "float16" : "float32",
     });
     this.table = this.store.variable("spam/table", [rows], 0);
     this.bias = this.store.variable("spam/bias", [1], 0);
-    const Optimizer = options.rowWise ? RowWiseAdagrad : Adagrad;
-    const inner = new Optimizer({
-      learningRate: options.learningRate,
-      ...(options.clipnorm ? { clipnorm: options.clipnorm } : {}),
-      ...(options.epsilonInsideSqrt ? { epsilonInsideSqrt: true } : {}),
-    });
     this.optimizer = half ? new LossScaleOptimizer(inner) : inner;
     // No batch holds more features than the `batch` messages with the most.
     const sizes = Array.from({ length: n }, (_, m) => starts[m + 1] - starts[m]);
@@ -251,6 +244,15 @@ export class SpamTrainer {
       });
     }
     return { loss: loss / Math.max(1, test.length), accuracy: right / Math.max(1, test.length) };
+  }
+
+  /**
+   * The table's exactly-zero weights (the bias not counted): one readback of the table, so once an
+   * epoch rather than once a step.
+   */
+  async sparsity(): Promise<Sparsity> {
+    this.#trainedRows ??= trainedRows(this.data);
+    return countSparsity(await this.table.read(), this.#trainedRows);
   }
 
   /**
@@ -362,17 +364,27 @@ export class SpamTrainer {
   }
 }
 
+/** The first line of the CLI demo and of the page's log: the data, and the rows it trains. */
+export function dataLine(d: SpamData, trainedRows: number): string {
+  return `${d.n} messages (${d.train.length} train, ${d.test.length} held out, ${
+    (100 * d.spamShare).toFixed(1)
+  }% spam), ${d.total.toLocaleString("en")} features in a table of 2^${d.tableBits} rows ` +
+    `(${trainedRows.toLocaleString("en")} of them in training messages)`;
+}
+
 /** The line the CLI demo ends with, and the browser page's `#status` when training is done. */
 export function doneLine(r: {
   accuracy: number;
   majority: number;
+  sparsity: Sparsity;
   initialLoss: number;
   finalLoss: number;
   epochsDone: number;
   seconds: number;
 }): string {
   return `done: held-out accuracy ${(100 * r.accuracy).toFixed(2)}% (majority class ` +
-    `${(100 * r.majority).toFixed(1)}%), held-out loss ${r.initialLoss.toFixed(4)} -> ` +
+    `${(100 * r.majority).toFixed(1)}%), ${sparsityText(r.sparsity)}, held-out loss ` +
+    `${r.initialLoss.toFixed(4)} -> ` +
     `${r.finalLoss.toFixed(4)}, ${r.epochsDone} epochs, ${r.seconds.toFixed(1)} s`;
 }
 
@@ -381,9 +393,10 @@ export function epochLine(
   epoch: number,
   trainLoss: number,
   heldOut: Evaluation,
+  sparsity: Sparsity,
   messagesPerSecond: number,
 ): string {
   return `epoch ${epoch}  train loss ${trainLoss.toFixed(4)}  held-out loss ` +
     `${heldOut.loss.toFixed(4)}  accuracy ${(100 * heldOut.accuracy).toFixed(2)}%  ` +
-    `(${messagesPerSecond.toFixed(0)} msg/s)`;
+    `${sparsityText(sparsity)}  (${messagesPerSecond.toFixed(0)} msg/s)`;
 }

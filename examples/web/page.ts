@@ -8,7 +8,9 @@
  */
 import { requestDevice } from "../../mod.ts";
 import { type CorpusMessage, prepareSpamData, type SpamData } from "../spam_data.ts";
-import { doneLine, epochLine, type Evaluation, SpamTrainer } from "../spam_trainer.ts";
+import { describeChoice } from "../spam_optimizer.ts";
+import { sparsityText } from "../spam_sparsity.ts";
+import { dataLine, doneLine, epochLine, type Evaluation, SpamTrainer } from "../spam_trainer.ts";
 import { type ChartPoint, TrainingCharts } from "./charts.ts";
 import { FIELDS, type PageSettings, readSettings } from "./settings.ts";
 
@@ -65,13 +67,13 @@ function updateButtons(): void {
 
 function describeModel(t: SpamTrainer): string {
   const o = t.options;
-  // Not constructor.name: bundlers rename classes.
-  return `${o.rowWise ? "RowWiseAdagrad" : "Adagrad"} (epsilon ${
-    o.epsilonInsideSqrt ? "inside" : "outside"
-  } the square root, learning rate ${t.optimizer.learningRate}, clipnorm ${
-    o.clipnorm ?? "off"
-  }, batch ${o.batch}), 2^${t.data.tableBits}-row table: ${t.epochsDone} epochs, ` +
-    `${t.optimizer.iterations} steps`;
+  return `${
+    describeChoice(o, [
+      `learning rate ${t.optimizer.learningRate}`,
+      `clipnorm ${o.clipnorm ?? "off"}`,
+      `batch ${o.batch}`,
+    ])
+  }, 2^${t.data.tableBits}-row table: ${t.epochsDone} epochs, ${t.optimizer.iterations} steps`;
 }
 function updateModel(): void {
   element("model").textContent = trainer ? `model: ${describeModel(trainer)}` : "model: none yet";
@@ -104,7 +106,9 @@ function newTrainer(s: PageSettings): SpamTrainer {
     learningRate: s.learningRate,
     clipnorm: s.clipnorm,
     epsilonInsideSqrt: s.epsilonInsideSqrt,
-    rowWise: s.rowWise,
+    optimizer: s.optimizer,
+    l1: s.l1,
+    l2: s.l2,
     seed: SEED,
   });
 }
@@ -133,11 +137,7 @@ async function train(s: PageSettings, fresh: boolean): Promise<void> {
       const d = trainer.data;
       charts.reset(majorityOf(d));
       log.textContent = "";
-      logLine(
-        `${d.n} messages (${d.train.length} train, ${d.test.length} held out, ${
-          (100 * d.spamShare).toFixed(1)
-        }% spam), ${d.total.toLocaleString("en")} features in a table of 2^${d.tableBits} rows`,
-      );
+      logLine(dataLine(d, (await trainer.sparsity()).trained));
     } else {
       trainer.optimizer.learningRate = s.learningRate;
     }
@@ -177,12 +177,14 @@ async function train(s: PageSettings, fresh: boolean): Promise<void> {
       last = await t.evaluate();
       const seconds = result.seconds + (performance.now() - t0) / 1000;
       charts.add({ ...heldOut(last), epoch: t.epochsDone });
-      logLine(epochLine(number, result.trainLoss, last, t.data.train.length / seconds));
+      const sparsity = await t.sparsity(); // one table readback an epoch, not timed
+      logLine(epochLine(number, result.trainLoss, last, sparsity, t.data.train.length / seconds));
       updateModel();
     }
     const line = doneLine({
       accuracy: last.accuracy,
       majority: majorityOf(t.data),
+      sparsity: await t.sparsity(),
       initialLoss: initial.loss,
       finalLoss: last.loss,
       epochsDone: t.epochsDone,
@@ -234,7 +236,8 @@ async function load(file: File): Promise<void> {
   const e = await t.evaluate();
   charts.add({ ...heldOut(e), epoch: t.epochsDone });
   const line = `loaded ${file.name}: ${t.epochsDone} epochs, ${t.optimizer.iterations} steps; ` +
-    `held-out loss ${e.loss.toFixed(4)}, accuracy ${(100 * e.accuracy).toFixed(2)}%`;
+    `held-out loss ${e.loss.toFixed(4)}, accuracy ${(100 * e.accuracy).toFixed(2)}%, ` +
+    sparsityText(await t.sparsity());
   logLine(line);
   say(`${line}. Continue trains on from here.`);
   updateModel();

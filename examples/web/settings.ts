@@ -1,9 +1,11 @@
 /**
  * The training page's settings, from its form or its URL (the same names in both:
- * `?epochs=1&limit=600&autostart=1`). Pure, so that a test checks the bad-input messages.
+ * `?epochs=1&limit=600&autostart=1`, `?optimizer=proximal&l1=0.0001`). Pure, so that a test checks
+ * the bad-input messages.
  *
  * @module
  */
+import { choiceProblems, type OptimizerKind, OPTIMIZERS } from "../spam_optimizer.ts";
 
 /** What the page trains with. */
 export interface PageSettings {
@@ -14,8 +16,11 @@ export interface PageSettings {
   clipnorm?: number;
   /** Keras 3 / TF.js's `sqrt(accum + epsilon)` instead of Keras 2's `sqrt(accum) + epsilon`. */
   epsilonInsideSqrt: boolean;
-  /** `RowWiseAdagrad` instead of `Adagrad`. */
-  rowWise: boolean;
+  /** The CLI demo's `--optimizer`: Adagrad, RowWiseAdagrad, ProximalAdagrad or AdagradDA. */
+  optimizer: OptimizerKind;
+  /** L1 and L2 strengths of `proximal` and `adagrad-da`; undefined: 0. */
+  l1?: number;
+  l2?: number;
   /** Use the first `limit` messages of the seeded shuffle; undefined: all 6,046. */
   limit?: number;
   /** Chart (and report progress) every this many batches. */
@@ -30,7 +35,7 @@ export const DEFAULTS: PageSettings = {
   batch: 64,
   epochs: 4,
   epsilonInsideSqrt: false,
-  rowWise: false,
+  optimizer: "adagrad",
   chartEvery: 4,
   autostart: false,
 };
@@ -43,6 +48,8 @@ export const FIELDS = [
   "clipnorm",
   "epsilon",
   "optimizer",
+  "l1",
+  "l2",
   "limit",
   "chart",
   "autostart",
@@ -62,12 +69,16 @@ export function readSettings(
     const value = params.get(name)?.trim();
     return value === undefined || value === "" ? undefined : value;
   };
-  const number = (name: string, what: string, integer: boolean, max = Infinity) => {
+  const number = (name: string, what: string, integer: boolean, max = Infinity, zero = false) => {
     const raw = text(name);
     if (raw === undefined) return undefined;
     const value = Number(raw);
-    if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-      errors.push(`${what} must be a positive ${integer ? "integer" : "number"}, got '${raw}'`);
+    if (
+      !Number.isFinite(value) || value < 0 || (value === 0 && !zero) ||
+      (integer && !Number.isInteger(value))
+    ) {
+      const sign = zero ? "non-negative" : "positive";
+      errors.push(`${what} must be a ${sign} ${integer ? "integer" : "number"}, got '${raw}'`);
       return undefined;
     }
     if (value > max) {
@@ -79,7 +90,9 @@ export function readSettings(
   const choice = (name: string, what: string, options: string[]) => {
     const raw = text(name);
     if (raw !== undefined && !options.includes(raw)) {
-      errors.push(`${what} must be ${options.map((o) => `'${o}'`).join(" or ")}, got '${raw}'`);
+      const quoted = options.map((o) => `'${o}'`);
+      const list = quoted.length > 2 ? `one of ${quoted.join(", ")}` : quoted.join(" or ");
+      errors.push(`${what} must be ${list}, got '${raw}'`);
       return undefined;
     }
     return raw;
@@ -95,7 +108,14 @@ export function readSettings(
   } else if (limit !== undefined) settings.limit = limit;
   settings.chartEvery = number("chart", "chart every", true) ?? settings.chartEvery;
   settings.epsilonInsideSqrt = choice("epsilon", "epsilon", ["outside", "inside"]) === "inside";
-  settings.rowWise = choice("optimizer", "optimizer", ["adagrad", "rowwise"]) === "rowwise";
+  settings.optimizer = (choice("optimizer", "optimizer", [...OPTIMIZERS]) as OptimizerKind) ??
+    settings.optimizer;
+  for (const name of ["l1", "l2"] as const) {
+    const strength = number(name, name, false, Infinity, true);
+    if (strength !== undefined) settings[name] = strength;
+  }
+  // Settings that are each fine but do not go together (an L1 for plain Adagrad, ...).
+  errors.push(...choiceProblems(settings));
   settings.autostart = ["1", "true", "on"].includes(text("autostart") ?? "");
   return { settings, errors };
 }
