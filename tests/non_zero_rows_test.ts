@@ -47,6 +47,7 @@ test("a ProximalAdagrad-trained table round-trips through its non-zero rows, bit
     const kept = rows - zeroRows(before[0], width);
     assert.deepEqual(file.tensors.get("emb")!.shape, [kept, width]);
     assert.deepEqual(file.tensors.get("emb/row_ids")!.shape, [kept]);
+    assert.equal(file.tensors.get("emb/row_ids")!.dtype, "I32");
     assert.deepEqual(file.tensors.get("b")!.shape, [1]);
     assert.ok(bytes.length < (rows * width + 3002) * 4 / 2, `${bytes.length} bytes`);
     // Into fresh variables holding other values: saved rows back, zeros elsewhere.

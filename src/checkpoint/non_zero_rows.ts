@@ -1,8 +1,8 @@
 // A sparse model's weights saved compactly: for each variable, only its rows that hold a non-zero
 // value, and their row numbers. An L1-regularised table (ProximalAdagrad, AdagradDA) is mostly
 // exact zeros; its serving copy needs only the rest. The file stays plain safetensors: tensor
-// `<name>` holds the kept rows ([kept, ...rowShape], F32), `<name>/row_ids` their rows (I64), and
-// the metadata the full shapes, so any safetensors reader can rebuild the table.
+// `<name>` holds the kept rows ([kept, ...rowShape], F32), `<name>/row_ids` their rows (I32, or
+// I64 past 2^31 rows), and the metadata the full shapes, so any safetensors reader can rebuild it.
 import { describe } from "../_common/validate.ts";
 import { Variable } from "../memory/variable.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsEntry } from "./safetensors.ts";
@@ -34,7 +34,8 @@ function rowLength(shape: readonly number[]): number {
  * Saves `variables` as a safetensors file of their non-zero rows only: for a variable `name`, the
  * tensor `name` holds the rows with any non-zero value (NaN counts as non-zero; a row of +0 and -0
  * is zero, and comes back as +0), in order, and
- * `name/row_ids` (int64) their row numbers; the metadata holds the full shapes. A model trained
+ * `name/row_ids` their row numbers (int32; int64 for a variable past 2^31 rows); the metadata
+ * holds the full shapes. A model trained
  * with L1 (`ProximalAdagrad`, `AdagradDA`) shrinks by its sparsity. This saves weights for serving
  * or inspection, not the optimizer's state: to resume training, use {@linkcode saveCheckpoint}. The
  * variables are read whole, so the model must fit in JavaScript memory.
@@ -82,10 +83,14 @@ export async function saveNonZeroRows(
       shape: [rows.length, ...rowShape],
       data: new Uint8Array(kept.buffer),
     });
+    // int32 ids: a row of one weight costs 8 bytes, not 12.
+    const wide = v.shape.length > 0 && v.shape[0] > 0x7fffffff;
     tensors.set(`${v.name}/row_ids`, {
-      dtype: "I64",
+      dtype: wide ? "I64" : "I32",
       shape: [rows.length],
-      data: new Uint8Array(BigInt64Array.from(rows, BigInt).buffer),
+      data: new Uint8Array(
+        wide ? BigInt64Array.from(rows, BigInt).buffer : Int32Array.from(rows).buffer,
+      ),
     });
     shapes[v.name] = [...v.shape];
   }
@@ -136,22 +141,25 @@ export function restoreNonZeroRows(bytes: Uint8Array, variables: readonly Variab
     const kept = ids.shape[0];
     const rowShape = v.shape.length <= 1 ? [] : v.shape.slice(1);
     if (
-      values.dtype !== "F32" || ids.dtype !== "I64" ||
+      values.dtype !== "F32" || (ids.dtype !== "I32" && ids.dtype !== "I64") ||
       JSON.stringify(values.shape) !== JSON.stringify([kept, ...rowShape])
     ) {
-      throw fail(`the rows of '${v.name}' are not F32 [${kept}, ${rowShape}] with I64 ids`);
+      throw fail(`the rows of '${v.name}' are not F32 [${kept}, ${rowShape}] with I32 or I64 ids`);
     }
-    const rows = new BigInt64Array(ids.data.slice().buffer);
+    const buffer = ids.data.slice().buffer;
+    const rows: number[] = ids.dtype === "I32"
+      ? Array.from(new Int32Array(buffer))
+      : Array.from(new BigInt64Array(buffer), Number);
     const dense = new Float32Array(v.length);
     const data = new Float32Array(values.data.slice().buffer);
     const total = v.shape.length === 0 ? 1 : v.shape[0];
-    let previous = -1n;
+    let previous = -1;
     rows.forEach((r, k) => {
-      if (r <= previous || r >= BigInt(total)) {
+      if (r <= previous || r >= total) {
         throw fail(`row ${r} of '${v.name}' is out of range or out of order`);
       }
       previous = r;
-      dense.set(data.subarray(k * width, (k + 1) * width), Number(r) * width);
+      dense.set(data.subarray(k * width, (k + 1) * width), r * width);
     });
     return () => v.write(dense);
   });
