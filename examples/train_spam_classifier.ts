@@ -23,7 +23,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import process from "node:process";
 import { requestDevice } from "../mod.ts";
-import { trainSpamClassifier } from "./spam_classifier.ts";
+import { ResumeError, trainSpamClassifier } from "./spam_classifier.ts";
 import { doneLine } from "./spam_trainer.ts";
 import {
   choiceProblems,
@@ -98,7 +98,7 @@ const adapter = await navigator.gpu.requestAdapter();
 console.log(`adapter: ${adapter?.info.description || adapter?.info.device || "unknown"}`);
 await mkdir(dirname(checkpoint), { recursive: true });
 const encoder = new TextEncoder();
-const result = await trainSpamClassifier(device, {
+const training = trainSpamClassifier(device, {
   ...choice,
   epochs: option("epochs", 4, true),
   batch: Math.min(option("batch", 64, true), 4096),
@@ -111,6 +111,12 @@ const result = await trainSpamClassifier(device, {
   log: (line) => {
     if (process.stdout.isTTY || !line.endsWith("\r")) process.stdout.write(encoder.encode(line));
   },
+});
+const result = await training.catch((e) => {
+  if (!(e instanceof ResumeError)) throw e;
+  console.error(e.message);
+  device.destroy();
+  process.exit(2);
 });
 console.log(doneLine(result));
 device.destroy();

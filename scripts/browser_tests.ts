@@ -134,7 +134,7 @@ async function referenceTests(browser: Browser, base: string): Promise<string> {
 }
 
 const DONE =
-  /^done: held-out accuracy ([\d.]+)% \(majority class ([\d.]+)%\), zeros ([\d.]+)% \(trained rows ([\d.]+)%\), held-out loss ([\d.]+) -> ([\d.]+), (\d+) epochs, ([\d.]+) s$/;
+  /^done: held-out accuracy ([\d.]+)% \(majority class ([\d.]+)%\), zeros ([\d.]+)% \(trained rows ([\d.]+)%\), held-out loss ([\d.]+) -> ([\d.]+), (\d+) epochs?, ([\d.]+) s$/;
 /** The numbers of a done line. */
 function doneNumbers(line: string) {
   const [, accuracy, majority, zeros, trainedZeros, before, after] = line.match(DONE)!.map(Number);

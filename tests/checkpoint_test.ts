@@ -142,7 +142,7 @@ test("a restore that does not fit throws before anything changes", async () => {
       ["another optimizer class", bytes, {
         variables: target.vars,
         optimizer: new RowWiseAdagrad({ name: "Adagrad" }),
-      }, /holds a Adagrad's state, not a RowWiseAdagrad's/],
+      }, /holds an Adagrad's state, not a RowWiseAdagrad's; build an Adagrad from its saved settings/],
       [
         "a dtype that differs",
         edit((t) => {

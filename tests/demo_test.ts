@@ -192,6 +192,27 @@ test("CLI demo: --optimizer proximal --l1 prints the share of zeros by the accur
         "m",
       ),
     );
+    // With an L1, the non-zero weights are saved too, for serving.
+    assert.match(
+      stdout,
+      /^saved .*spam\.weights\.safetensors \(the non-zero weights: \d+ KiB, dense 256 KiB\)$/m,
+    );
+    // Resuming with another optimizer says which flags the checkpoint needs, without a trace.
+    const resumed = demo([
+      ...["--optimizer", "adagrad-da", "--l1", "0.003", "--epochs", "1", "--resume"],
+      ...["--table-bits", "16", "--seed", "3", "--limit", "400"],
+      ...["--checkpoint", join(dir, "spam.safetensors")],
+    ]);
+    assert.equal(resumed.status, 2, `${resumed.stdout}${resumed.stderr}`);
+    assert.match(
+      resumed.stderr,
+      /^cannot resume from .*holds a ProximalAdagrad's state, not an AdagradDA's/m,
+    );
+    assert.match(
+      resumed.stderr,
+      /saved by ProximalAdagrad with .*"l1_regularization_strength":0\.003.*run with the --optimizer/,
+    );
+    assert.doesNotMatch(resumed.stderr, /\bat .*\.ts:\d+/, "a stack trace");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

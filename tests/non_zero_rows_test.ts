@@ -112,6 +112,11 @@ test("restoreNonZeroRows refuses other files, shapes, rows and leftovers, writin
       assert.throws(() => restoreNonZeroRows(file, [target]), { name: "TypeError", message });
     }
     await assert.rejects(saveNonZeroRows([t, t]), { name: "TypeError", message: /listed twice/ });
+    const mine = { buffer: t.buffer, offset: 0, size: 16, name: "mine" };
+    await assert.rejects(saveNonZeroRows([t, mine as never]), {
+      name: "TypeError",
+      message: /^saveNonZeroRows: element 1 is an object, not a VariableStore's Variable/,
+    });
     assert.deepEqual(await target.read(), new Float32Array(40).fill(9));
     restoreNonZeroRows(renamed("t2", [10, 4], [2n]), [target]);
     assert.deepEqual(await target.read(), init);

@@ -100,6 +100,76 @@ test("ProximalAdagrad, AdagradDA and RowWiseAdagrad options: each refusal in the
   new AdagradDA({ learningRate: new ExponentialDecay(0.1, 10, 0.9) });
 });
 
+test("messages name the class and the right option; getters and configs a TF or FBGEMM user expects", () => {
+  const cases: [() => unknown, RegExp][] = [
+    [
+      () => new ProximalAdagrad(undefined as never),
+      /^ProximalAdagrad: options must be an object, got undefined;/,
+    ],
+    [() => new AdagradDA(0.1 as never), /^AdagradDA: options must be an object, got number 0\.1;/],
+    [
+      () => new ProximalAdagrad({ learning_rate: 0.1 } as never),
+      /unknown option 'learning_rate' \(did you mean 'learningRate'\?\)/,
+    ],
+    [
+      () => new AdagradDA({ learningRate: 0.1, epsilon: 1e-7 } as never),
+      /'epsilon' \(TF's AdagradDAOptimizer kernel has no epsilon\)/,
+    ],
+    [
+      () => new AdagradDA({ learningRate: 0.1, skipNonFinite: true } as never),
+      /'skipNonFinite' \(AdagradDA's step count T is counted on the CPU/,
+    ],
+    [
+      () => new RowWiseAdagrad({ max_norm: 1 } as never),
+      /max_norm \(did you mean 'maxNorm'\?\)\. Allowed kwargs are .*weightDecay, weightDecayMode, maxNorm\.$/,
+    ],
+    [
+      () => RowWiseAdagrad.fromConfig({ eps: 1e-8 }),
+      /^RowWiseAdagrad\.fromConfig: unsupported config key 'eps'$/,
+    ],
+    [
+      () => new AdagradDA({ learningRate: 0.1 }).getSlot(null as never, "accumulator"),
+      /^AdagradDA has no slot 'accumulator'; its slots are 'gradient_accumulator', 'gradient_squared_accumulator'$/,
+    ],
+  ];
+  for (const [fn, message] of cases) {
+    assert.throws(
+      fn,
+      (e: Error) =>
+        e instanceof TypeError || e instanceof RangeError
+          ? (assert.match(e.message, message), true)
+          : false,
+    );
+  }
+  const rw = new RowWiseAdagrad({ weightDecay: 0.01, weightDecayMode: "decoupled", maxNorm: 2 });
+  assert.deepEqual([rw.weightDecay, rw.weightDecayMode, rw.maxNorm], [0.01, "decoupled", 2]);
+  const plain = new RowWiseAdagrad();
+  assert.deepEqual([plain.weightDecay, plain.weightDecayMode, plain.maxNorm], [0, "l2", 0]);
+  const da = new AdagradDA({ learningRate: 0.1, initialGradientSquaredAccumulatorValue: 0.3 });
+  assert.equal(da.initialGradientSquaredAccumulatorValue, 0.3);
+  // fromConfig takes TF's snake_case and the options' camelCase.
+  const p = ProximalAdagrad.fromConfig({ learningRate: 0.2, l1_regularization_strength: 0.01 });
+  assert.deepEqual([p.learningRate, p.l1RegularizationStrength], [0.2, 0.01]);
+  // A LossScaleOptimizer's config rebuilds the family, whatever the scale.
+  for (
+    const lso of [
+      new LossScaleOptimizer(
+        new ProximalAdagrad({ learningRate: 0.1, l1RegularizationStrength: 0.01 }),
+      ),
+      new LossScaleOptimizer(new AdagradDA({ learningRate: 0.1 }), {
+        dynamic: false,
+        initialScale: 8,
+      }),
+      new LossScaleOptimizer(new RowWiseAdagrad({ weightDecay: 0.1, maxNorm: 1 })),
+    ]
+  ) {
+    const config = lso.getConfig();
+    const rebuilt = LossScaleOptimizer.fromConfig(config);
+    assert.deepEqual(rebuilt.getConfig(), config);
+    assert.equal(rebuilt.innerOptimizer.constructor, lso.innerOptimizer.constructor);
+  }
+});
+
 test("LossScaleOptimizer: a dynamic scale around AdagradDA is refused, a fixed one works", () => {
   assert.throws(() => new LossScaleOptimizer(new AdagradDA({ learningRate: 0.1 })), {
     name: "TypeError",

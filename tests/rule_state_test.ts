@@ -299,7 +299,11 @@ for (const kind of ["proximal", "adagradDA", "rowWise"] as const) {
         : model(device, "adagradDA", 5);
       assert.throws(
         () => restoreCheckpoint(bytes, { variables: other.vars, optimizer: other.opt }),
-        { name: "TypeError", message: /holds a \w+'s state, not a \w+'s/ },
+        {
+          name: "TypeError",
+          message:
+            /holds an? \w+'s state, not an? \w+'s; build an? \w+ from its saved settings \(\w+\.fromConfig/,
+        },
       );
       for (const m of [whole, second, other]) {
         m.opt.destroy();

@@ -4,6 +4,7 @@
 /** A short description of a value for error messages. */
 export function describe(x: unknown): string {
   if (x === null) return "null";
+  if (x === undefined) return "undefined";
   if (Array.isArray(x)) return `an array of length ${x.length}`;
   if (ArrayBuffer.isView(x)) {
     const n = (x as unknown as { length?: number }).length;

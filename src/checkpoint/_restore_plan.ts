@@ -201,7 +201,12 @@ function checkSettings(
   const savedClass = metadata.optimizer_class;
   const ownClass = variantOf(opt.constructor).optimizerClass;
   if (savedClass !== undefined && savedClass !== ownClass) {
-    throw fail(`the checkpoint holds a ${savedClass}'s state, not a ${ownClass}'s`);
+    const a = (name: string) => `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
+    throw fail(
+      `the checkpoint holds ${a(savedClass)}'s state, not ${a(ownClass)}'s; build ${
+        a(savedClass)
+      } from its saved settings (${savedClass}.fromConfig(${adopt}))`,
+    );
   }
   // Checkpoints from before the rules hold Keras 2's.
   const savedRule = (metadata.optimizer_rule ?? "keras2") as RuleId;

@@ -37,7 +37,8 @@ export const RULE_KEY: unique symbol = Symbol("rule");
 export function withRule(options: unknown, rule: Rule): unknown {
   const tag = typeof options === "object" && options !== null &&
     !(options instanceof LearningRateSchedule);
-  return tag ? { ...options, [RULE_KEY]: rule } : options;
+  if (!tag) rule.resolve(options); // throws, in the rule's words
+  return { ...options as object, [RULE_KEY]: rule };
 }
 
 /** What one call writes into the step's uniforms, and how the step runs. */

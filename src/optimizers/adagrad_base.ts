@@ -87,6 +87,8 @@ export abstract class AdagradBase<Config extends object = object> {
    */
   readonly rule: RuleId;
   readonly #rule: Rule;
+  /** The class, for messages (from the variant: bundlers rename constructors). */
+  readonly #className: string;
   readonly #options: ResolvedOptions;
   readonly #storage: SlotStorage;
   /** The GPU side: device, step pipeline, loss scale, skipped steps. */
@@ -111,6 +113,7 @@ export abstract class AdagradBase<Config extends object = object> {
     const rule = (options as { [RULE_KEY]?: Rule } | null | undefined)?.[RULE_KEY] ?? KERAS2;
     const o = rule.resolve(options);
     const variant = variantOf(new.target);
+    this.#className = variant.optimizerClass;
     this.#rule = rule;
     this.#options = o;
     this.rule = rule.id;
@@ -351,7 +354,9 @@ export abstract class AdagradBase<Config extends object = object> {
     const k = names.indexOf(slotName);
     if (k < 0) {
       throw new RangeError(
-        `Adagrad has no slot '${slotName}'; its slots are ${names.map((n) => `'${n}'`).join(", ")}`,
+        `${this.#className} has no slot '${slotName}'; its slots are ${
+          names.map((n) => `'${n}'`).join(", ")
+        }`,
       );
     }
     return k;
@@ -574,11 +579,13 @@ export abstract class AdagradBase<Config extends object = object> {
   }
 
   #assertNotDestroyed(): void {
-    if (this.#destroyed) throw new TypeError(`Adagrad '${this.name}' was destroyed`);
+    if (this.#destroyed) {
+      throw new TypeError(`${this.#className} '${this.name}' was destroyed`);
+    }
   }
 
   #assertAlive(): void {
     this.#assertNotDestroyed();
-    assertDeviceAlive(this.#runner.device, `Adagrad '${this.name}'`);
+    assertDeviceAlive(this.#runner.device, `${this.#className} '${this.name}'`);
   }
 }

@@ -227,8 +227,17 @@ export function checkLearningRate(
   return finiteNumber(x, what);
 }
 
-/** Validates constructor options with Keras's rules and fills in Keras's defaults. */
-export function resolveOptions(options: unknown): ResolvedOptions {
+/** ` (did you mean 'learningRate'?)` for a snake_case key whose camelCase is allowed, else "". */
+export function camelHint(key: string, allowed: readonly string[]): string {
+  const camel = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return camel !== key && allowed.includes(camel) ? ` (did you mean '${camel}'?)` : "";
+}
+
+/**
+ * Validates constructor options with Keras's rules and fills in Keras's defaults. `more`: a
+ * subclass's own options (already taken out), listed in the message for an unknown one.
+ */
+export function resolveOptions(options: unknown, more: readonly string[] = []): ResolvedOptions {
   // Keras takes the learning rate first, `Adagrad(0.01)`; here every option is named.
   const positional = typeof options === "number" || options instanceof LearningRateSchedule;
   if (typeof options !== "object" || options === null || positional) {
@@ -244,9 +253,10 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.includes(key)) {
+      const allowed = [...OPTION_KEYS, ...more];
       throw new TypeError(
-        `Unexpected keyword argument passed to optimizer: ${key}. Allowed kwargs are ` +
-          `${OPTION_KEYS.join(", ")}.`,
+        `Unexpected keyword argument passed to optimizer: ${key}${camelHint(key, allowed)}. ` +
+          `Allowed kwargs are ${allowed.join(", ")}.`,
       );
     }
   }
@@ -350,9 +360,9 @@ export function toConfig(
  * Constructor options from a config as Python Keras (or TF.js) writes it: `learning_rate` may be
  * a serialized schedule, `lr` is accepted, a missing `initial_accumulator_value` means 0.1.
  */
-export function optionsFromConfig(config: unknown): AdagradOptions {
+export function optionsFromConfig(config: unknown, caller = "Adagrad.fromConfig"): AdagradOptions {
   if (typeof config !== "object" || config === null) {
-    throw new TypeError(`Adagrad.fromConfig: expected an object, got ${describe(config)}`);
+    throw new TypeError(`${caller}: expected an object, got ${describe(config)}`);
   }
   const options: Record<string, unknown> = {};
   let lr: unknown;
@@ -360,7 +370,7 @@ export function optionsFromConfig(config: unknown): AdagradOptions {
     // Written by tf.keras.optimizers.legacy (TF 2.11+); it says nothing we need.
     if (key === "is_legacy_optimizer") continue;
     const option = CONFIG_KEYS[key];
-    if (!option) throw new TypeError(`Adagrad.fromConfig: unsupported config key '${key}'`);
+    if (!option) throw new TypeError(`${caller}: unsupported config key '${key}'`);
     const isSchedule = (option === "learningRate" || option === "lr") &&
       typeof value === "object" && value !== null;
     // Keras's Adagrad.from_config passes a schedule dict through undeserialized (and fails

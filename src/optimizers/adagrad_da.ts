@@ -49,6 +49,11 @@ export class AdagradDA extends AdagradBase<AdagradDAConfig> {
     super(withRule(options, ADAGRAD_DA));
   }
 
+  /** TF `initial_gradient_squared_accumulator_value` (also `initialAccumulatorValue`). */
+  get initialGradientSquaredAccumulatorValue(): number {
+    return this.initialAccumulatorValue;
+  }
+
   /** TF `l1_regularization_strength`. */
   get l1RegularizationStrength(): number {
     return this.getConfig().l1_regularization_strength;

@@ -298,7 +298,10 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
         `LossScaleOptimizer.fromConfig: unknown inner optimizer class '${inner.class_name}'`,
       );
     }
-    if (inner.rule !== undefined && !Object.hasOwn(rules, inner.rule)) {
+    if (
+      inner.class_name === "Adagrad" && inner.rule !== undefined &&
+      !Object.hasOwn(rules, inner.rule)
+    ) {
       throw new TypeError(`LossScaleOptimizer.fromConfig: unknown rule '${String(inner.rule)}'`);
     }
     // Typed as Keras 2's, the usual case; the inner optimizer is the rule's.
@@ -316,7 +319,8 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
       inner_optimizer: {
         class_name: variantOf(inner.constructor).optimizerClass,
         config: inner.getConfig() as Record<string, unknown>,
-        ...(inner.rule === "keras2" ? {} : { rule: inner.rule }),
+        // Adagrad's rule picks its factory; the other classes have one rule each.
+        ...(inner.rule === "keras2" || !(inner instanceof Adagrad) ? {} : { rule: inner.rule }),
       },
       dynamic: this.dynamic,
       initial_scale: this.initialScale,

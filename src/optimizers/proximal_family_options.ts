@@ -9,7 +9,12 @@ import {
   type SerializedSchedule,
   serializeSchedule,
 } from "../schedules/schedule_serialization.ts";
-import { type AdagradOptions, type ResolvedOptions, resolveOptions } from "./adagrad_config.ts";
+import {
+  type AdagradOptions,
+  camelHint,
+  type ResolvedOptions,
+  resolveOptions,
+} from "./adagrad_config.ts";
 
 /**
  * The options {@linkcode ProximalAdagrad} and {@linkcode AdagradDA} share: TF's learning rate and
@@ -159,6 +164,21 @@ const DA: Member = {
   extra: [],
 };
 
+/** Why an option of Adagrad's is not one of the family's, for the message. */
+const WHY_NOT: Record<string, (m: Member) => string> = {
+  epsilon: (m) => ` (TF's ${m.tfName} kernel has no epsilon)`,
+  epsilonInsideSqrt: (m) => ` (TF's ${m.tfName} kernel has no epsilon)`,
+  decay: () => " (use a LearningRateSchedule)",
+  lr: () => " (the learning rate is learningRate)",
+  skipNonFinite: (m) =>
+    m === DA
+      ? " (AdagradDA's step count T is counted on the CPU, and a step the GPU skipped would " +
+        "leave it one ahead)"
+      : "",
+  initialAccumulatorValue: (m) =>
+    m === DA ? " (AdagradDA's is initialGradientSquaredAccumulatorValue)" : "",
+};
+
 const SHARED_KEYS = ["learningRate", "name", "clipvalue", "clipnorm", "globalClipnorm", "device"];
 const STRENGTHS = {
   l1: ["l1RegularizationStrength", "l1_regularization_strength"],
@@ -183,7 +203,9 @@ function resolveMember(m: Member, options: unknown): ResolvedOptions {
   for (const key of Object.keys(o)) {
     if (!allowed.includes(key)) {
       throw new TypeError(
-        `${m.className}: unknown option '${key}'; it takes ${allowed.join(", ")}`,
+        `${m.className}: unknown option '${key}'${camelHint(key, allowed)}${
+          WHY_NOT[key]?.(m) ?? ""
+        }; it takes ${allowed.join(", ")}`,
       );
     }
   }
@@ -267,6 +289,8 @@ function memberOptionsFromConfig(m: Member, config: unknown): Record<string, unk
     clipvalue: "clipvalue",
     ...(m === PROXIMAL ? { skip_non_finite: "skipNonFinite" } : {}),
   };
+  // TF's snake_case names, and the options' own (as Adagrad.fromConfig takes TF.js's camelCase).
+  for (const option of Object.values(keys)) keys[option] = option;
   const options: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {
     const option = Object.hasOwn(keys, key) ? keys[key] : undefined;

@@ -64,6 +64,21 @@ export class RowWiseAdagrad extends Adagrad<RowWiseAdagradConfig> {
     super(withRule(options, ROW_WISE_RULE) as AdagradOptions);
   }
 
+  /** FBGEMM `weight_decay` (0 for none). */
+  get weightDecay(): number {
+    return this.getConfig().weight_decay ?? 0;
+  }
+
+  /** FBGEMM `weight_decay_mode`: `"l2"` or `"decoupled"` (`"l2"` without weight decay). */
+  get weightDecayMode(): "l2" | "decoupled" {
+    return this.getConfig().weight_decay_mode ?? "l2";
+  }
+
+  /** FBGEMM `max_norm` (0 for none). */
+  get maxNorm(): number {
+    return this.getConfig().max_norm ?? 0;
+  }
+
   /**
    * Builds the optimizer from a config dict, as {@linkcode Adagrad.fromConfig} does.
    *

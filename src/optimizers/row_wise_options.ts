@@ -64,7 +64,11 @@ export function resolveRowWiseOptions(options: unknown): ResolvedOptions {
     return resolveOptions(options); // Keras's error, naming the learning rate
   }
   const { weightDecay, weightDecayMode, maxNorm, ...keras } = options as RowWiseAdagradOptions;
-  const base = resolveOptions({ name: "RowWiseAdagrad", ...keras });
+  const base = resolveOptions({ name: "RowWiseAdagrad", ...keras }, [
+    "weightDecay",
+    "weightDecayMode",
+    "maxNorm",
+  ]);
   const nonNegative = (x: unknown, what: string) => {
     if (x === undefined) return 0;
     const value = finiteNumber(x, what);
@@ -105,12 +109,13 @@ export function rowWiseConfig(
 
 /** Options from a RowWiseAdagrad config (Keras's keys, FBGEMM's). */
 export function rowWiseOptionsFromConfig(config: unknown): RowWiseAdagradOptions {
-  if (typeof config !== "object" || config === null) return optionsFromConfig(config);
+  const caller = "RowWiseAdagrad.fromConfig";
+  if (typeof config !== "object" || config === null) return optionsFromConfig(config, caller);
   const { weight_decay, weight_decay_mode, max_norm, ...keras } = config as Record<
     string,
     unknown
   >;
-  const options: Record<string, unknown> = { ...optionsFromConfig(keras) };
+  const options: Record<string, unknown> = { ...optionsFromConfig(keras, caller) };
   if (weight_decay !== undefined) options.weightDecay = weight_decay;
   if (weight_decay_mode !== undefined) options.weightDecayMode = weight_decay_mode;
   if (max_norm !== undefined) options.maxNorm = max_norm;
