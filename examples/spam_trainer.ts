@@ -373,6 +373,11 @@ export function dataLine(d: SpamData, trainedRows: number): string {
 }
 
 /** The line the CLI demo ends with, and the browser page's `#status` when training is done. */
+/** "1 epoch", "2 epochs". */
+export function epochs(n: number): string {
+  return `${n} epoch${n === 1 ? "" : "s"}`;
+}
+
 export function doneLine(r: {
   accuracy: number;
   majority: number;
@@ -385,8 +390,7 @@ export function doneLine(r: {
   return `done: held-out accuracy ${(100 * r.accuracy).toFixed(2)}% (majority class ` +
     `${(100 * r.majority).toFixed(1)}%), ${sparsityText(r.sparsity)}, held-out loss ` +
     `${r.initialLoss.toFixed(4)} -> ` +
-    `${r.finalLoss.toFixed(4)}, ${r.epochsDone} epoch${r.epochsDone === 1 ? "" : "s"}, ` +
-    `${r.seconds.toFixed(1)} s`;
+    `${r.finalLoss.toFixed(4)}, ${epochs(r.epochsDone)}, ${r.seconds.toFixed(1)} s`;
 }
 
 /** The per-epoch line of the CLI demo and of the page's log. */

@@ -139,10 +139,15 @@ test("a restore that does not fit throws before anything changes", async () => {
         variables: target.vars.slice(0, 2),
         optimizer: target.opt,
       }, /nothing here claims: dense\/bias, dense\/bias\/accumulator/],
-      ["another optimizer class", bytes, {
-        variables: target.vars,
-        optimizer: new RowWiseAdagrad({ name: "Adagrad" }),
-      }, /holds an Adagrad's state, not a RowWiseAdagrad's; build an Adagrad from its saved settings/],
+      [
+        "another optimizer class",
+        bytes,
+        {
+          variables: target.vars,
+          optimizer: new RowWiseAdagrad({ name: "Adagrad" }),
+        },
+        /holds an Adagrad's state, not a RowWiseAdagrad's; build an Adagrad from its saved settings/,
+      ],
       [
         "a dtype that differs",
         edit((t) => {

@@ -10,7 +10,14 @@ import { requestDevice } from "../../mod.ts";
 import { type CorpusMessage, prepareSpamData, type SpamData } from "../spam_data.ts";
 import { describeChoice } from "../spam_optimizer.ts";
 import { sparsityText } from "../spam_sparsity.ts";
-import { dataLine, doneLine, epochLine, type Evaluation, SpamTrainer } from "../spam_trainer.ts";
+import {
+  dataLine,
+  doneLine,
+  epochLine,
+  epochs,
+  type Evaluation,
+  SpamTrainer,
+} from "../spam_trainer.ts";
 import { type ChartPoint, TrainingCharts } from "./charts.ts";
 import { FIELDS, type PageSettings, readSettings } from "./settings.ts";
 
@@ -73,7 +80,7 @@ function describeModel(t: SpamTrainer): string {
       `clipnorm ${o.clipnorm ?? "off"}`,
       `batch ${o.batch}`,
     ])
-  }, 2^${t.data.tableBits}-row table: ${t.epochsDone} epochs, ${t.optimizer.iterations} steps`;
+  }, 2^${t.data.tableBits}-row table: ${epochs(t.epochsDone)}, ${t.optimizer.iterations} steps`;
 }
 function updateModel(): void {
   element("model").textContent = trainer ? `model: ${describeModel(trainer)}` : "model: none yet";
@@ -235,7 +242,7 @@ async function load(file: File): Promise<void> {
   if (created) charts.reset(majorityOf(t.data));
   const e = await t.evaluate();
   charts.add({ ...heldOut(e), epoch: t.epochsDone });
-  const line = `loaded ${file.name}: ${t.epochsDone} epochs, ${t.optimizer.iterations} steps; ` +
+  const line = `loaded ${file.name}: ${epochs(t.epochsDone)}, ${t.optimizer.iterations} steps; ` +
     `held-out loss ${e.loss.toFixed(4)}, accuracy ${(100 * e.accuracy).toFixed(2)}%, ` +
     sparsityText(await t.sparsity());
   logLine(line);
