@@ -412,3 +412,42 @@ test("ProximalAdagrad: skipNonFinite skips a NaN step whole; a dynamic loss scal
     assert.ok(plain.value.some((bits) => bits === 0), "L1 left exact zeros");
   });
 });
+
+test("ProximalAdagrad and AdagradDA: IndexedSlices into a variable of your own buffer", async () => {
+  await withDevice(async (device, own) => {
+    for (const family of ["proximal", "adagradDA"] as const) {
+      const random = rng(91);
+      const [rows, width] = [300, 5];
+      const buffer = own(
+        device.createBuffer({ size: 4 * 2000, usage: STORAGE | COPY_SRC | COPY_DST }),
+      );
+      const init = randomValues(random, rows * width);
+      device.queue.writeBuffer(buffer, 400, init);
+      const ref = { buffer, offset: 400, size: 4 * rows * width, name: "mine" };
+      const options = { learningRate: 0.3, l1RegularizationStrength: 0.01, device };
+      const opt = own(
+        family === "proximal" ? new ProximalAdagrad(options) : new AdagradDA(options),
+      );
+      const state = familyState(init, rows * width, 0.1);
+      const s: Strengths = { lr: f(0.3), l1: f(0.01), l2: 0 };
+      for (let t = 1; t <= 3; t++) {
+        const ids = Int32Array.from({ length: 200 }, () => Math.floor(random() * rows));
+        const values = randomValues(random, 200 * width);
+        await opt.applyGradients([[new IndexedSlices(values, ids, [rows, width]), ref]]);
+        const touched = coalesce(ids, values, width);
+        if (family === "proximal") proximalStep(state, touched, width, s);
+        else adagradDAStep(state, touched, width, s, t);
+      }
+      const snap = new Snapshot(device);
+      const value = await snap.slice({ buffer, offset: 400, byteLength: 4 * rows * width });
+      assertCloseL2(value, state.value, TOL, `${family} variable`);
+      const last = opt.getSlotNames().at(-1)!;
+      assertCloseL2(
+        await snap.slice(opt.getSlot(ref, last).region),
+        state.accum,
+        TOL,
+        `${family} ${last}`,
+      );
+    }
+  });
+});
