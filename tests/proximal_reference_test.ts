@@ -19,6 +19,7 @@ import {
   VariableStore,
 } from "../mod.ts";
 import { COPY_DST, COPY_SRC, STORAGE } from "../src/_common/usage.ts";
+import { halfBits, halfValue } from "../src/_common/float16.ts";
 import { Snapshot, withDevice } from "./_gpu.ts";
 import {
   assertCloseL2,
@@ -448,6 +449,38 @@ test("ProximalAdagrad and AdagradDA: IndexedSlices into a variable of your own b
         TOL,
         `${family} ${last}`,
       );
+    }
+  });
+});
+
+test("the family with float16 gradients (a gradDtype float16 store) equals float32 steps of the same values, bit for bit", async () => {
+  await withDevice(async (device, own) => {
+    const makers = [
+      () => new ProximalAdagrad({ learningRate: 0.2, l1RegularizationStrength: 0.05 }),
+      () => new AdagradDA({ learningRate: 0.2, l1RegularizationStrength: 0.02 }),
+    ];
+    for (const make of makers) {
+      const random = rng(95);
+      const init = randomValues(random, 4099);
+      const tableInit = randomValues(random, 500 * 8);
+      const halves = [0, 1, 2].map(() => Uint16Array.from(randomValues(random, 4099), halfBits));
+      const ids = Int32Array.from({ length: 300 }, () => Math.floor(random() * 500));
+      const rowHalves = Uint16Array.from(randomValues(random, 300 * 8), halfBits);
+      const run = async (dtype: "float16" | "float32") => {
+        const store = own(new VariableStore(device, { gradDtype: dtype }));
+        const v = store.variable("v", [4099], init);
+        const table = store.variable("t", [500, 8], tableInit);
+        const opt = own(make());
+        for (const h of halves) {
+          // The same values: halves, or the float32s they stand for.
+          const dense = dtype === "float16" ? h : Float32Array.from(h, halfValue);
+          const rows = dtype === "float16" ? rowHalves : Float32Array.from(rowHalves, halfValue);
+          await opt.applyGradients([[dense, v], [new IndexedSlices(rows, ids, [500, 8]), table]]);
+        }
+        const bits = async (x: Float32Array) => Array.from(new Uint32Array(x.buffer));
+        return [await bits(await v.read()), await bits(await table.read())];
+      };
+      assert.deepEqual(await run("float16"), await run("float32"), make().constructor.name);
     }
   });
 });
