@@ -477,8 +477,8 @@ test("the family with float16 gradients (a gradDtype float16 store) equals float
           const rows = dtype === "float16" ? rowHalves : Float32Array.from(rowHalves, halfValue);
           await opt.applyGradients([[dense, v], [new IndexedSlices(rows, ids, [500, 8]), table]]);
         }
-        const bits = async (x: Float32Array) => Array.from(new Uint32Array(x.buffer));
-        return [await bits(await v.read()), await bits(await table.read())];
+        const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer));
+        return [bits(await v.read()), bits(await table.read())];
       };
       assert.deepEqual(await run("float16"), await run("float32"), make().constructor.name);
     }
