@@ -78,12 +78,12 @@ export function spamCorpus(): CorpusMessage[] {
   return corpus() as CorpusMessage[];
 }
 
-/** Trains the classifier on `device`; see {@linkcode SpamOptions}. */
 /** A checkpoint that cannot be resumed with these settings; its message says which flags to use. */
 export class ResumeError extends Error {
   override name = "ResumeError";
 }
 
+/** Trains the classifier on `device`; see {@linkcode SpamOptions}. */
 export async function trainSpamClassifier(
   device: GPUDevice,
   o: SpamOptions,
@@ -105,7 +105,8 @@ export async function trainSpamClassifier(
           `cannot resume from ${o.checkpoint}: ${e.message}\nIt was saved by ${
             meta.optimizer_class ?? "an unknown optimizer"
           } with ${meta.optimizer_config ?? "unknown settings"}: run with the --optimizer, ` +
-            `--lr, --l1, --l2 and --clipnorm it was trained with, or without --resume.`,
+            `--lr, --l1, --l2, --clipnorm and --table-bits it was trained with, or without ` +
+            `--resume.`,
         );
       }
       log(

@@ -420,7 +420,11 @@ test("config round trip, delegated hyperparameters, and the CPU helpers", async 
 
 test("errors: Keras's table, and a bad call changes nothing", async () => {
   const cases: [() => unknown, ErrorConstructor, RegExp][] = [
-    [() => new LossScaleOptimizer({} as Adagrad), TypeError, /Adagrad or RowWiseAdagrad/],
+    [
+      () => new LossScaleOptimizer({} as Adagrad),
+      TypeError,
+      /an optimizer of this package \(Adagrad, RowWiseAdagrad, ProximalAdagrad, AdagradDA\)/,
+    ],
     [
       () => new LossScaleOptimizer(new Adagrad(), { dynamic: 1 as unknown as boolean }),
       TypeError,

@@ -101,17 +101,33 @@ test("restoreNonZeroRows refuses other files, shapes, rows and leftovers, writin
         dense_shapes: JSON.stringify({ [name]: shape }),
       });
     };
+    // Ids of shape [1, 2]: two ids for one row of values.
+    const twoDimensionalIds = () => {
+      const file = decodeSafetensors(renamed("t2", [10, 4], [2n, 3n]));
+      const ids = file.tensors.get("t2/row_ids")!;
+      const values = file.tensors.get("t2")!;
+      return encodeSafetensors(
+        new Map([["t2", values], ["t2/row_ids", { ...ids, shape: [1, 2] }]]),
+        file.metadata,
+      );
+    };
     const cases: [Uint8Array, RegExp][] = [
       [encodeSafetensors(new Map(), {}), /not one of saveNonZeroRows/],
       [bytes, /no rows of variable 't2'/],
       [renamed("t2", [5, 8], [2n]), /has shape \[10,4\], the file's \[5,8\]/],
       [renamed("t2", [10, 4], [10n]), /row 10 of 't2' is out of range/],
       [renamed("t2", [10, 4], [2n], true), /nothing here claims: stray/],
+      [twoDimensionalIds(), /are not F32 \[1, 4\] with I32 or I64 ids/],
     ];
     for (const [file, message] of cases) {
       assert.throws(() => restoreNonZeroRows(file, [target]), { name: "TypeError", message });
     }
     await assert.rejects(saveNonZeroRows([t, t]), { name: "TypeError", message: /listed twice/ });
+    const clash = store.variable("t/row_ids", [3], 1);
+    await assert.rejects(saveNonZeroRows([t, clash]), {
+      name: "TypeError",
+      message: /'t' and 't\/row_ids' would share the tensor/,
+    });
     const mine = { buffer: t.buffer, offset: 0, size: 16, name: "mine" };
     await assert.rejects(saveNonZeroRows([t, mine as never]), {
       name: "TypeError",

@@ -147,6 +147,32 @@ test("messages name the class and the right option; getters and configs a TF or 
   assert.deepEqual([plain.weightDecay, plain.weightDecayMode, plain.maxNorm], [0, "l2", 0]);
   const da = new AdagradDA({ learningRate: 0.1, initialGradientSquaredAccumulatorValue: 0.3 });
   assert.equal(da.initialGradientSquaredAccumulatorValue, 0.3);
+  // A learning rate set later is checked as the constructor checks it.
+  const prox = new ProximalAdagrad({ learningRate: 0.1 });
+  assert.throws(() => prox.learningRate = -1, {
+    name: "RangeError",
+    message: /^lr is not a positive scalar: -1$/,
+  });
+  assert.throws(() => da.lr = 0, {
+    name: "RangeError",
+    message: /^lr is not a positive scalar: 0$/,
+  });
+  assert.equal(prox.learningRate, 0.1);
+  // FBGEMM's options by their camelCase names in a config too.
+  const fromCamel = RowWiseAdagrad.fromConfig({ learning_rate: 0.1, weightDecay: 0.1, maxNorm: 2 });
+  assert.deepEqual([fromCamel.weightDecay, fromCamel.maxNorm], [0.1, 2]);
+  // A rule is Adagrad's config's choice of factory, and nobody else's.
+  for (
+    const inner of [
+      { class_name: "Adagrad", rule: "proximal", config: {} },
+      { class_name: "ProximalAdagrad", rule: "keras3", config: { learning_rate: 0.1 } },
+    ]
+  ) {
+    assert.throws(() => LossScaleOptimizer.fromConfig({ inner_optimizer: inner, dynamic: true }), {
+      name: "TypeError",
+      message: /unknown rule '\w+' for class/,
+    });
+  }
   // fromConfig takes TF's snake_case and the options' camelCase.
   const p = ProximalAdagrad.fromConfig({ learningRate: 0.2, l1_regularization_strength: 0.01 });
   assert.deepEqual([p.learningRate, p.l1RegularizationStrength], [0.2, 0.01]);
@@ -189,6 +215,27 @@ async function state(device: GPUDevice, opt: AdagradBase<object>, vars: Variable
     data: await Promise.all([...vars, ...slots].map((r) => s.slice(r))),
   };
 }
+
+test("AdagradDA refuses a step whose T would pass the kernel's 32-bit count, changing nothing", async () => {
+  await withDevice(async (device, own) => {
+    const store = own(new VariableStore(device));
+    const w = store.variable("w", [5], 1);
+    const opt = own(new AdagradDA({ learningRate: 0.1, l1RegularizationStrength: 0.5 }));
+    await opt.applyGradients([[new Float32Array(5).fill(1), w]]);
+    const before = await w.read();
+    opt.iterations = 2 ** 32 - 1;
+    await assert.rejects(opt.applyGradients([[new Float32Array(5).fill(1), w]]), {
+      name: "RangeError",
+      message: /T = iterations \+ 1 = 4294967296 is past the kernel's 32-bit step count/,
+    });
+    assert.equal(opt.iterations, 2 ** 32 - 1);
+    assert.deepEqual(await w.read(), before);
+    opt.iterations = 2 ** 32 - 2; // T = 2^32 - 1: the last that fits
+    await opt.applyGradients([[new Float32Array(5).fill(1), w]]);
+    // |ga| = 2 is far below T * l1: exactly zero.
+    assert.deepEqual(Array.from(await w.read()), [0, 0, 0, 0, 0].map((x) => -x));
+  });
+});
 
 test("refused steps change nothing, and the next step is the one a refusal never happened for", async () => {
   await withDevice(async (device, own) => {

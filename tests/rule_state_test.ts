@@ -312,3 +312,32 @@ for (const kind of ["proximal", "adagradDA", "rowWise"] as const) {
     });
   });
 }
+
+test("another class's checkpoint names the saved rule's factory (keras3FromConfig, torchFromConfig)", async () => {
+  await withDevice(async (device) => {
+    for (
+      const [rule, factory] of [["keras3", "keras3FromConfig"], [
+        "torch",
+        "torchFromConfig",
+      ]] as const
+    ) {
+      const saved = model(device, rule);
+      await train(saved, 0);
+      const bytes = await saveCheckpoint({ variables: saved.vars, optimizer: saved.opt });
+      const target = model(device, "proximal", 2);
+      assert.throws(
+        () => restoreCheckpoint(bytes, { variables: target.vars, optimizer: target.opt }),
+        {
+          name: "TypeError",
+          message: new RegExp(
+            `holds an Adagrad's state, not a ProximalAdagrad's; .*Adagrad\\.${factory}\\(`,
+          ),
+        },
+      );
+      for (const m of [saved, target]) {
+        m.opt.destroy();
+        m.store.destroy();
+      }
+    }
+  });
+});

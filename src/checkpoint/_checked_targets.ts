@@ -43,7 +43,8 @@ export function checkTargets(targets: CheckpointTargets, what: string): void {
   const opt = targets.optimizer;
   if (opt !== undefined && !(opt instanceof AdagradBase) && !(opt instanceof LossScaleOptimizer)) {
     throw new TypeError(
-      `${what}: optimizer must be an Adagrad or a LossScaleOptimizer, got ${describe(opt)}`,
+      `${what}: optimizer must be an optimizer of this package (Adagrad, RowWiseAdagrad, ` +
+        `ProximalAdagrad, AdagradDA) or a LossScaleOptimizer, got ${describe(opt)}`,
     );
   }
 }

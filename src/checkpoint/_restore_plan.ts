@@ -202,10 +202,15 @@ function checkSettings(
   const ownClass = variantOf(opt.constructor).optimizerClass;
   if (savedClass !== undefined && savedClass !== ownClass) {
     const a = (name: string) => `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
+    // Adagrad's rules each have their own factory (keras3FromConfig, torchFromConfig).
+    const rule = (metadata.optimizer_rule ?? "keras2") as RuleId;
+    const factory = savedClass === "Adagrad"
+      ? RULE_NAMES[rule]?.fromConfig ?? "fromConfig"
+      : "fromConfig";
     throw fail(
       `the checkpoint holds ${a(savedClass)}'s state, not ${a(ownClass)}'s; build ${
         a(savedClass)
-      } from its saved settings (${savedClass}.fromConfig(${adopt}))`,
+      } from its saved settings (${savedClass}.${factory}(${adopt}))`,
     );
   }
   // Checkpoints from before the rules hold Keras 2's.

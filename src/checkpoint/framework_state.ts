@@ -93,8 +93,10 @@ export function importFrameworkState(bytes: Uint8Array, targets: FrameworkStateT
     });
   } else {
     throw fail(
-      `optimizer '${optimizer.name}' follows Keras 2's rule; its checkpoints are this ` +
-        `package's own (restoreCheckpoint)`,
+      `optimizer '${optimizer.name}' follows ${
+        optimizer.rule === "keras2" ? "Keras 2's rule" : `TensorFlow's ${optimizer.rule} rule`
+      }, which has no Keras 3 or PyTorch state to import; its checkpoints are this package's ` +
+        `own (restoreCheckpoint)`,
     );
   }
   if (unclaimed.size > 0) {

@@ -29,6 +29,15 @@ function checkVariables(variables: unknown, what: string): readonly Variable[] {
     if (names.has(v.name)) throw new TypeError(`${what}: variable '${v.name}' is listed twice`);
     names.add(v.name);
   }
+  // Each variable's ids are tensor `<name>/row_ids`: no variable may have that name.
+  for (const name of names) {
+    if (names.has(`${name}/row_ids`)) {
+      throw new TypeError(
+        `${what}: variables '${name}' and '${name}/row_ids' would share the tensor of the ` +
+          `first one's row ids; rename one`,
+      );
+    }
+  }
   return variables as Variable[];
 }
 
@@ -133,7 +142,12 @@ export function restoreNonZeroRows(bytes: Uint8Array, variables: readonly Variab
       })`,
     );
   }
-  const shapes = JSON.parse(file.metadata[SHAPES_KEY] ?? "{}") as Record<string, number[]>;
+  let shapes: Record<string, number[]>;
+  try {
+    shapes = JSON.parse(file.metadata[SHAPES_KEY] ?? "{}");
+  } catch {
+    throw fail(`its ${SHAPES_KEY} metadata is not JSON`);
+  }
   const unclaimed = new Set(file.tensors.keys());
   const writes = vars.map((v) => {
     const values = file.tensors.get(v.name);
@@ -150,6 +164,7 @@ export function restoreNonZeroRows(bytes: Uint8Array, variables: readonly Variab
     const rowShape = v.shape.length <= 1 ? [] : v.shape.slice(1);
     if (
       values.dtype !== "F32" || (ids.dtype !== "I32" && ids.dtype !== "I64") ||
+      ids.shape.length !== 1 ||
       JSON.stringify(values.shape) !== JSON.stringify([kept, ...rowShape])
     ) {
       throw fail(`the rows of '${v.name}' are not F32 [${kept}, ${rowShape}] with I32 or I64 ids`);

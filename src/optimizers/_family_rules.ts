@@ -6,6 +6,7 @@ import { KERAS2, lrOf, type Rule } from "./_rule.ts";
 import {
   adagradDAConfig,
   adagradDAOptionsFromConfig,
+  checkPositiveLearningRate,
   proximalConfig,
   proximalOptionsFromConfig,
   resolveAdagradDAOptions,
@@ -25,6 +26,7 @@ export const PROXIMAL: Rule = {
   resolve: resolveProximalOptions,
   optionsFromConfig: proximalOptionsFromConfig,
   toConfig: proximalConfig,
+  checkLearningRate: checkPositiveLearningRate,
   specialisation: (o) => ({ ...specialisationOf(o), rule: RuleMode.proximal }),
   call: (o, calls, lr) => ({
     lrAt: lrOf(o, lr, calls),
@@ -40,6 +42,7 @@ export const ADAGRAD_DA: Rule = {
   resolve: resolveAdagradDAOptions,
   optionsFromConfig: adagradDAOptionsFromConfig,
   toConfig: adagradDAConfig,
+  checkLearningRate: checkPositiveLearningRate,
   // TF's order of creation (AdagradDAOptimizer._create_slots).
   slots: (o) => [
     { name: "gradient_accumulator", role: "gradientSum", initial: 0 },
@@ -50,11 +53,19 @@ export const ADAGRAD_DA: Rule = {
     },
   ],
   specialisation: (o) => ({ ...specialisationOf(o), rule: RuleMode.adagradDA }),
-  call: (o, calls, lr) => ({
-    lrAt: lrOf(o, lr, calls),
-    // T = global_step + 1: 1 on the first step (AdagradDAOptimizer._prepare).
-    values: { ...stepValuesOf(o), l1: o.l1, l2: o.l2, step: calls + 1 },
-  }),
+  call: (o, calls, lr) => {
+    // T = global_step + 1: 1 on the first step (AdagradDAOptimizer._prepare). The kernel reads it
+    // as a u32; past that it would wrap, so the step is refused before anything is encoded.
+    if (calls + 1 > 0xffffffff) {
+      throw new RangeError(
+        `AdagradDA: T = iterations + 1 = ${calls + 1} is past the kernel's 32-bit step count`,
+      );
+    }
+    return {
+      lrAt: lrOf(o, lr, calls),
+      values: { ...stepValuesOf(o), l1: o.l1, l2: o.l2, step: calls + 1 },
+    };
+  },
   checkLossScale: (_, dynamic, name) => {
     if (dynamic) {
       throw new TypeError(

@@ -72,6 +72,11 @@ export interface Rule {
    * `name`) cannot be taken with these options.
    */
   checkSparse(o: ResolvedOptions, name: string): void;
+  /**
+   * A learning rate set after construction, checked as the rule's constructor checks it (absent:
+   * Keras's check, a finite number or a schedule).
+   */
+  checkLearningRate?(value: unknown): number | LearningRateSchedule;
   /** Throws a TypeError when a LossScaleOptimizer (dynamic or fixed) cannot wrap it. */
   checkLossScale(o: ResolvedOptions, dynamic: boolean, name: string): void;
 }

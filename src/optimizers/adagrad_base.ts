@@ -74,7 +74,10 @@ export abstract class AdagradBase<Config extends object = object> {
   readonly name: string;
   /** Keras `initial_accumulator_value` (PyTorch's too). */
   readonly initialAccumulatorValue: number;
-  /** Keras `epsilon` (0 is replaced by 1e-7, as Keras 2 does); PyTorch `eps`. */
+  /**
+   * Keras `epsilon` (0 is replaced by 1e-7, as Keras 2 does); PyTorch `eps`; 0 for
+   * `ProximalAdagrad` and `AdagradDA`, whose TF kernels have none.
+   */
   readonly epsilon: number;
   /** Keras 2 `decay` (0 for the other rules). */
   readonly decay: number;
@@ -142,8 +145,6 @@ export abstract class AdagradBase<Config extends object = object> {
     }, o.device);
   }
 
-  /**
-
   /** Keras `clipvalue`, or `undefined`. */
   get clipvalue(): number | undefined {
     return this.#options.clipvalue;
@@ -183,7 +184,7 @@ export abstract class AdagradBase<Config extends object = object> {
   }
 
   set learningRate(value: number | LearningRateSchedule) {
-    this.#learningRate = checkLearningRate(value);
+    this.#learningRate = this.#rule.checkLearningRate?.(value) ?? checkLearningRate(value);
   }
 
   /** Keras `lr`: the same as `learningRate`. */
@@ -324,9 +325,10 @@ export abstract class AdagradBase<Config extends object = object> {
   }
 
   /**
-   * Slot names of this optimizer: `["accumulator"]` (Keras 2); Keras 3's rule adds `"average"`
-   * (useEma) and `"gradient_accumulator"` (gradientAccumulationSteps) before it; PyTorch's rule
-   * has `["sum"]`.
+   * Slot names of this optimizer: `["accumulator"]` (Keras 2, `ProximalAdagrad`); Keras 3's rule
+   * adds `"average"` (useEma) and `"gradient_accumulator"` (gradientAccumulationSteps) before it;
+   * PyTorch's rule has `["sum"]`; `AdagradDA` `["gradient_accumulator",
+   * "gradient_squared_accumulator"]`.
    */
   getSlotNames(): string[] {
     return this.#storage.specs.map((s) => s.name);

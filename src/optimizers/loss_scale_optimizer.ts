@@ -184,7 +184,8 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
     }
     if (!(innerOptimizer instanceof AdagradBase)) {
       throw new TypeError(
-        `LossScaleOptimizer: innerOptimizer must be an Adagrad or RowWiseAdagrad, got ` +
+        `LossScaleOptimizer: innerOptimizer must be an optimizer of this package (Adagrad, ` +
+          `RowWiseAdagrad, ProximalAdagrad, AdagradDA), got ` +
           describe(innerOptimizer),
       );
     }
@@ -292,17 +293,21 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
       ProximalAdagrad: (c) => ProximalAdagrad.fromConfig(c),
       AdagradDA: (c) => AdagradDA.fromConfig(c),
     };
+    // A rule is Adagrad's choice of factory; the other classes have one rule each.
+    if (
+      inner.rule !== undefined &&
+      (inner.class_name !== "Adagrad" || !Object.hasOwn(rules, inner.rule))
+    ) {
+      throw new TypeError(
+        `LossScaleOptimizer.fromConfig: unknown rule '${String(inner.rule)}' for class ` +
+          `'${inner.class_name}' (only Adagrad's config names one: keras2, keras3, torch)`,
+      );
+    }
     const build = Object.hasOwn(classes, inner.class_name) ? classes[inner.class_name] : undefined;
     if (!build) {
       throw new TypeError(
         `LossScaleOptimizer.fromConfig: unknown inner optimizer class '${inner.class_name}'`,
       );
-    }
-    if (
-      inner.class_name === "Adagrad" && inner.rule !== undefined &&
-      !Object.hasOwn(rules, inner.rule)
-    ) {
-      throw new TypeError(`LossScaleOptimizer.fromConfig: unknown rule '${String(inner.rule)}'`);
     }
     // Typed as Keras 2's, the usual case; the inner optimizer is the rule's.
     return new LossScaleOptimizer(build(inner.config ?? {}) as Adagrad, {

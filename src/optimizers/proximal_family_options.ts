@@ -12,6 +12,7 @@ import {
 import {
   type AdagradOptions,
   camelHint,
+  checkLearningRate,
   type ResolvedOptions,
   resolveOptions,
 } from "./adagrad_config.ts";
@@ -220,9 +221,7 @@ function resolveMember(m: Member, options: unknown): ResolvedOptions {
   }
   // Keras 2's checks of the types, the clipping and the name.
   const base = resolveOptions(shared);
-  if (typeof base.learningRate === "number" && !(base.learningRate > 0)) {
-    throw new RangeError(`lr is not a positive scalar: ${base.learningRate}`);
-  }
+  checkPositiveLearningRate(base.learningRate);
   const strength = ([option, tf]: readonly [string, string]) => {
     const value = o[option] ?? 0;
     if (typeof value !== "number") {
@@ -251,6 +250,17 @@ function resolveMember(m: Member, options: unknown): ResolvedOptions {
     l1,
     l2,
   };
+}
+
+/** TF's check of the learning rate (a schedule's values are not checked ahead). */
+export function checkPositiveLearningRate(
+  value: unknown,
+): number | LearningRateSchedule {
+  const lr = checkLearningRate(value);
+  if (typeof lr === "number" && !(lr > 0)) {
+    throw new RangeError(`lr is not a positive scalar: ${lr}`);
+  }
+  return lr;
 }
 
 function memberConfig(

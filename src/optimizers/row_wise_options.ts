@@ -111,13 +111,22 @@ export function rowWiseConfig(
 export function rowWiseOptionsFromConfig(config: unknown): RowWiseAdagradOptions {
   const caller = "RowWiseAdagrad.fromConfig";
   if (typeof config !== "object" || config === null) return optionsFromConfig(config, caller);
-  const { weight_decay, weight_decay_mode, max_norm, ...keras } = config as Record<
-    string,
-    unknown
-  >;
+  // FBGEMM's names as getConfig writes them, or the options' own camelCase.
+  const {
+    weight_decay,
+    weight_decay_mode,
+    max_norm,
+    weightDecay,
+    weightDecayMode,
+    maxNorm,
+    ...keras
+  } = config as Record<string, unknown>;
   const options: Record<string, unknown> = { ...optionsFromConfig(keras, caller) };
-  if (weight_decay !== undefined) options.weightDecay = weight_decay;
-  if (weight_decay_mode !== undefined) options.weightDecayMode = weight_decay_mode;
-  if (max_norm !== undefined) options.maxNorm = max_norm;
+  const decay = weight_decay ?? weightDecay;
+  const mode = weight_decay_mode ?? weightDecayMode;
+  const norm = max_norm ?? maxNorm;
+  if (decay !== undefined) options.weightDecay = decay;
+  if (mode !== undefined) options.weightDecayMode = mode;
+  if (norm !== undefined) options.maxNorm = norm;
   return options as RowWiseAdagradOptions;
 }
