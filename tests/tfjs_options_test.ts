@@ -16,6 +16,7 @@ import {
 import { refRowWiseStep } from "./_reference.ts";
 import { readFresh, tfjsOnSharedDevice, withTfjs } from "./_tfjs.ts";
 import { Keras3Reference, keras3State, torchState, torchStep } from "./_rules_reference.ts";
+import { adagradDAStep, denseRows, familyState, proximalStep } from "./_proximal_reference.ts";
 
 test("TfjsAdagrad: rowWise matches the float64 row-wise reference", () =>
   withTfjs(async () => {
@@ -291,4 +292,64 @@ test("TfjsAdagrad.keras3 and .torch: the rules' steps, weights and configs throu
     assert.throws(() => TfjsAdagrad.keras3({ device: {} } as never), /no `device` option/);
     for (const o of [k3, pt, fresh]) o.dispose();
     tf.dispose([keras3, torch]);
+  }));
+
+test("TfjsAdagrad.proximal and .adagradDA: TF's rules through TF.js, against float64; weights and configs", () =>
+  withTfjs(async () => {
+    await tfjsOnSharedDevice();
+    const random = rng(64);
+    const w0 = randomValues(random, 301);
+    const pv = tf.variable(tf.tensor1d(w0), true, "tfjs_rule_prox");
+    const dv = tf.variable(tf.tensor1d(w0), true, "tfjs_rule_da");
+    const options = {
+      learningRate: 0.3,
+      l1RegularizationStrength: 0.05,
+      l2RegularizationStrength: 0.1,
+    };
+    const prox = TfjsAdagrad.proximal(options);
+    const da = TfjsAdagrad.adagradDA(options);
+    const s = { lr: Math.fround(0.3), l1: Math.fround(0.05), l2: Math.fround(0.1) };
+    const rp = familyState(w0, 301, 0.1);
+    const rd = familyState(w0, 301, 0.1);
+    for (let step = 0; step < 3; step++) {
+      const g = randomValues(random, 301);
+      const tensors = [tf.tensor1d(g), tf.tensor1d(g)];
+      prox.applyGradients({ tfjs_rule_prox: tensors[0] });
+      da.applyGradients({ tfjs_rule_da: tensors[1] });
+      tf.dispose(tensors);
+      proximalStep(rp, denseRows(g, 1), 1, s);
+      adagradDAStep(rd, denseRows(g, 1), 1, s, step + 1);
+    }
+    assertAllClose(await pv.data() as Float32Array, rp.value, "proximal", 1e-5, 1e-6);
+    assertAllClose(await dv.data() as Float32Array, rd.value, "adagradDA", 1e-5, 1e-6);
+    assert.ok((await pv.data()).some((x) => x === 0), "L1 left exact zeros");
+    assert.deepEqual((await da.getWeights()).map((w) => w.name), [
+      "iter",
+      "tfjs_rule_da/gradient_accumulator",
+      "tfjs_rule_da/gradient_squared_accumulator",
+    ]);
+    const proxWeights = await prox.getWeights();
+    assert.deepEqual(proxWeights.map((w) => w.name), ["iter", "tfjs_rule_prox/accumulator"]);
+    // The configs name the rule and come back as the same optimizer, camelCased by a loader too.
+    for (const opt of [prox, da]) {
+      const config = opt.getConfig();
+      const camel = Object.fromEntries(
+        Object.entries(config).map((
+          [k, v],
+        ) => [k.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase()), v]),
+      );
+      for (const c of [config, camel]) {
+        const again = TfjsAdagrad.fromConfig(TfjsAdagrad, c) as TfjsAdagrad;
+        assert.equal(again.adagrad.constructor, opt.adagrad.constructor);
+        assert.deepEqual(again.getConfig(), config);
+        again.dispose();
+      }
+    }
+    await assert.rejects(da.setWeights(await da.getWeights()), /accumulators only/);
+    // ProximalAdagrad's accumulator goes back by name into a fresh optimizer.
+    const fresh = TfjsAdagrad.proximal(options);
+    await fresh.setWeights(proxWeights);
+    assert.throws(() => TfjsAdagrad.proximal({ learningRate: 0 }), /lr is not a positive scalar/);
+    for (const o of [prox, da, fresh]) o.dispose();
+    tf.dispose([pv, dv]);
   }));

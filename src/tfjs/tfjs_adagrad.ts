@@ -10,6 +10,13 @@ import type { Keras3AdagradOptions } from "../optimizers/keras3_options.ts";
 import type { TorchAdagradOptions } from "../optimizers/torch_options.ts";
 import type { IndexedSlices } from "../sparse/indexed_slices.ts";
 import { RowWiseAdagrad } from "../optimizers/row_wise_adagrad.ts";
+import { ProximalAdagrad } from "../optimizers/proximal_adagrad.ts";
+import { AdagradDA } from "../optimizers/adagrad_da.ts";
+import type { AdagradBase } from "../optimizers/adagrad_base.ts";
+import type {
+  AdagradDAOptions,
+  ProximalAdagradOptions,
+} from "../optimizers/proximal_family_options.ts";
 import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import type { Gradient, GradientPair } from "../optimizers/gradients.ts";
 import type { Variable } from "../memory/variable.ts";
@@ -128,10 +135,10 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
     return "TfjsAdagrad";
   }
 
-  readonly #inner: Adagrad<object>;
+  readonly #inner: AdagradBase<object>;
   readonly #rowWise: boolean;
   /** The inner optimizer a rule's factory made, for the constructor it calls (see #wrapping). */
-  static #made: Adagrad<object> | null = null;
+  static #made: AdagradBase<object> | null = null;
   /** The device of the backend of the first step: the accumulators live there. */
   #device: GPUDevice | null = null;
   #store: VariableStore | null = null;
@@ -227,7 +234,45 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
     return TfjsAdagrad.#wrapping(options, (o) => Adagrad.torch(o));
   }
 
-  static #wrapping<O>(options: O, make: (o: O) => Adagrad<object>): TfjsAdagrad {
+  /**
+   * TensorFlow's `ProximalAdagrad` ({@linkcode ProximalAdagrad}) as a TF.js optimizer, which TF.js
+   * itself does not have: L1 and L2 by a proximal step, so that L1 leaves weights at exactly zero.
+   * The slot `accumulator`, which `getWeights` and `setWeights` carry.
+   *
+   * @example
+   * ```ts ignore
+   * const opt = TfjsAdagrad.proximal({ learningRate: 0.1, l1RegularizationStrength: 1e-4 });
+   * model.compile({ optimizer: opt, loss: "binaryCrossentropy" });
+   * ```
+   *
+   * @param options TF's arguments in camelCase (no `device`)
+   * @throws {TypeError} for an unknown option, a type, or `device`
+   * @throws {RangeError} for a value TF refuses
+   */
+  static proximal(options: Omit<ProximalAdagradOptions, "device">): TfjsAdagrad {
+    return TfjsAdagrad.#wrapping(options, (o) => new ProximalAdagrad(o));
+  }
+
+  /**
+   * TensorFlow's `AdagradDA` ({@linkcode AdagradDA}) as a TF.js optimizer: dual averaging, the
+   * weights recomputed from the sums of their gradients. Two slots (`gradient_accumulator`,
+   * `gradient_squared_accumulator`): `getWeights` lists both; `setWeights` refuses them (save them
+   * with `saveCheckpoint` on `adagrad`'s slots).
+   *
+   * @example
+   * ```ts ignore
+   * const opt = TfjsAdagrad.adagradDA({ learningRate: 0.1, l1RegularizationStrength: 1e-4 });
+   * ```
+   *
+   * @param options TF's arguments in camelCase (no `device`)
+   * @throws {TypeError} for an unknown option, a type, or `device`
+   * @throws {RangeError} for a value TF refuses
+   */
+  static adagradDA(options: Omit<AdagradDAOptions, "device">): TfjsAdagrad {
+    return TfjsAdagrad.#wrapping(options, (o) => new AdagradDA(o));
+  }
+
+  static #wrapping<O>(options: O, make: (o: O) => AdagradBase<object>): TfjsAdagrad {
     if (typeof options === "object" && options !== null && "device" in options) {
       throw new TypeError(
         "TfjsAdagrad: no `device` option; it uses the device of TF.js's active WebGPU backend " +
@@ -242,8 +287,11 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
     }
   }
 
-  /** The optimizer doing the work: its options, slots and `getConfig()` (the rule's keys). */
-  get adagrad(): Adagrad<object> {
+  /**
+   * The optimizer doing the work (an `Adagrad`, `RowWiseAdagrad`, `ProximalAdagrad` or
+   * `AdagradDA`): its options, slots and `getConfig()` (the rule's keys).
+   */
+  get adagrad(): AdagradBase<object> {
     return this.#inner;
   }
 
@@ -501,6 +549,22 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
         ? Adagrad.torchFromConfig(keys)
         : Adagrad.keras3FromConfig(keys);
       TfjsAdagrad.#made = inner;
+      try {
+        return new (cls as unknown as new (o: TfjsAdagradOptions) => T)({});
+      } finally {
+        TfjsAdagrad.#made = null;
+      }
+    }
+    if (rule === "proximal" || rule === "adagradDA") {
+      // TF's snake_case names (the loader may have camelCased them: both are taken).
+      const lr = learning_rate ?? learningRate;
+      const keys = {
+        ...rest,
+        ...(lr === undefined ? {} : { learning_rate: pythonicSchedule(lr) }),
+      };
+      TfjsAdagrad.#made = rule === "proximal"
+        ? ProximalAdagrad.fromConfig(keys)
+        : AdagradDA.fromConfig(keys);
       try {
         return new (cls as unknown as new (o: TfjsAdagradOptions) => T)({});
       } finally {
