@@ -15,19 +15,14 @@ import type { SpamData } from "../examples/spam_data.ts";
 import { withDevice } from "./_gpu.ts";
 import { repoRoot } from "./_repo.ts";
 
+/** A run of the demo small enough for the suite: 400 messages, one epoch, a 2^16-row table. */
+const SMALL_RUN = { epochs: 1, batch: 32, learningRate: 0.2, tableBits: 16, seed: 3, limit: 400 };
+
 test("spam classifier on 400 messages, one epoch, then resumed for one more", async () => {
   const dir = await mkdtemp(join(tmpdir(), "webgpu-adagrad-demo-"));
   try {
     await withDevice(async (device) => {
-      const options = {
-        epochs: 1,
-        batch: 32,
-        learningRate: 0.2,
-        tableBits: 16,
-        seed: 3,
-        limit: 400,
-        checkpoint: join(dir, "spam.safetensors"),
-      };
+      const options = { ...SMALL_RUN, checkpoint: join(dir, "spam.safetensors") };
       const first = await trainSpamClassifier(device, options);
       assert.deepEqual(first.messages, { train: 320, test: 80 });
       assert.ok(
@@ -54,7 +49,7 @@ test("spam classifier on 400 messages, one epoch, then resumed for one more", as
 
 test("spam classifier in mixed precision: float16 gradients of a scaled loss learn as well", async () => {
   await withDevice(async (device) => {
-    const options = { epochs: 1, batch: 32, learningRate: 0.2, tableBits: 16, seed: 3, limit: 400 };
+    const options = SMALL_RUN;
     const plain = await trainSpamClassifier(device, options);
     const mixed = await trainSpamClassifier(device, { ...options, mixedPrecision: true });
     assert.ok(mixed.accuracy > mixed.majority, `accuracy ${mixed.accuracy}`);
@@ -104,14 +99,7 @@ test("spam classifier with L1: ProximalAdagrad and AdagradDA zero most trained r
   const dir = await mkdtemp(join(tmpdir(), "webgpu-adagrad-demo-"));
   try {
     await withDevice(async (device) => {
-      const options = {
-        epochs: 1,
-        batch: 32,
-        learningRate: 0.2,
-        tableBits: 16,
-        seed: 3,
-        limit: 400,
-      };
+      const options = SMALL_RUN;
       const share = (s: { trainedZeros: number; trained: number }) => s.trainedZeros / s.trained;
       const plain = await trainSpamClassifier(device, options);
       // Plain Adagrad moves every row it trains (but for rows whose batch gradients cancel).

@@ -15,7 +15,6 @@ import {
   ProximalAdagrad,
   RowWiseAdagrad,
   type RowWiseAdagradOptions,
-  type VariableRef,
   VariableStore,
 } from "../mod.ts";
 import { COPY_DST, COPY_SRC, STORAGE } from "../src/_common/usage.ts";
@@ -39,53 +38,21 @@ import {
   proximalStep,
   type Strengths,
 } from "./_proximal_reference.ts";
+import { type Tracked as TrackedOf, trackedVariables } from "./_tracked.ts";
 
 const TOL = 2e-5;
 const f = Math.fround;
-const SIZES = [1, 7, 255, 257, 4095, 4096, 4097, 12289, 70001];
-
-interface Tracked {
-  ref: VariableRef;
-  name: string;
-  region: { buffer: GPUBuffer; offset: number; byteLength: number };
-  n: number;
-  state: FamilyState;
-}
-
 type Family = "proximal" | "adagradDA";
+type Tracked = TrackedOf<FamilyState>;
 
-/** Store variables of SIZES in small arenas, and two variables in one caller buffer. */
-function variables(
+/** The tracked variables of a family whose slots start at `initial`. */
+const variables = (
   device: GPUDevice,
   own: <D extends { destroy(): void }>(d: D) => D,
   random: () => number,
   initial: number,
-): Tracked[] {
-  const store = own(new VariableStore(device, { maxArenaBytes: 300 * 1024 }));
-  const tracked: Tracked[] = SIZES.map((n, i) => {
-    const init = randomValues(random, n);
-    const v = store.variable(`layer${i}`, [n], init);
-    return { ref: v, name: v.name, region: v, n, state: familyState(init, n, initial) };
-  });
-  const buffer = own(device.createBuffer({
-    label: "mine",
-    size: 4 * 3000,
-    usage: STORAGE | COPY_SRC | COPY_DST,
-  }));
-  for (const [offset, n] of [[5, 1000], [1500, 333]]) {
-    const init = randomValues(random, n);
-    device.queue.writeBuffer(buffer, 4 * offset, init);
-    const ref = { buffer, offset: 4 * offset, size: 4 * n, name: `ext${offset}` };
-    tracked.push({
-      ref,
-      name: ref.name,
-      region: { buffer, offset: 4 * offset, byteLength: 4 * n },
-      n,
-      state: familyState(init, n, initial),
-    });
-  }
-  return tracked;
-}
+): Tracked[] =>
+  trackedVariables(device, own, random, (init) => familyState(init, init.length, initial));
 
 async function compare(
   device: GPUDevice,
@@ -405,6 +372,11 @@ test("ProximalAdagrad: skipNonFinite skips a NaN step whole; a dynamic loss scal
       };
     };
     const plain = await run(own(new ProximalAdagrad(options)), false);
+    // The plain run is TF's kernel in float64; the others must give its bits.
+    const reference = familyState(init, 3000, 0.1);
+    const strengths: Strengths = { lr: f(0.2), l1: f(0.05), l2: f(0.1) };
+    for (const g of grads) proximalStep(reference, denseRows(g, 1), 1, strengths);
+    assertCloseL2(new Float32Array(plain.value.buffer), reference.value, TOL, "plain run");
     const guarded = own(new ProximalAdagrad({ ...options, skipNonFinite: true }));
     assert.deepEqual(await run(guarded, true), plain, "skipNonFinite");
     assert.equal(await guarded.skippedSteps(), 1);
@@ -459,7 +431,13 @@ test("the family with float16 gradients (a gradDtype float16 store) equals float
       () => new ProximalAdagrad({ learningRate: 0.2, l1RegularizationStrength: 0.05 }),
       () => new AdagradDA({ learningRate: 0.2, l1RegularizationStrength: 0.02 }),
     ];
-    for (const make of makers) {
+    const steps:
+      ((st: FamilyState, rows: Map<number, Float64Array>, width: number, t: number) => void)[] = [
+        (st, rows, width) => proximalStep(st, rows, width, { lr: f(0.2), l1: f(0.05), l2: 0 }),
+        (st, rows, width, t) =>
+          adagradDAStep(st, rows, width, { lr: f(0.2), l1: f(0.02), l2: 0 }, t),
+      ];
+    for (const [k, make] of makers.entries()) {
       const random = rng(95);
       const init = randomValues(random, 4099);
       const tableInit = randomValues(random, 500 * 8);
@@ -480,7 +458,18 @@ test("the family with float16 gradients (a gradDtype float16 store) equals float
         const bits = (x: Float32Array) => Array.from(new Uint32Array(x.buffer));
         return [bits(await v.read()), bits(await table.read())];
       };
-      assert.deepEqual(await run("float16"), await run("float32"), make().constructor.name);
+      const half = await run("float16");
+      assert.deepEqual(half, await run("float32"), make().constructor.name);
+      // Both are the rule's kernel in float64, on the values the halves stand for.
+      const vector = familyState(init, 4099, 0.1);
+      const table = familyState(tableInit, 500 * 8, 0.1);
+      halves.forEach((h, t) => {
+        steps[k](vector, denseRows(Float32Array.from(h, halfValue), 1), 1, t + 1);
+        steps[k](table, coalesce(ids, Float32Array.from(rowHalves, halfValue), 8), 8, t + 1);
+      });
+      const floats = (bits: number[]) => new Float32Array(Uint32Array.from(bits).buffer);
+      assertCloseL2(floats(half[0]), vector.value, TOL, `${make().constructor.name} vector`);
+      assertCloseL2(floats(half[1]), table.value, TOL, `${make().constructor.name} table`);
     }
   });
 });

@@ -9,10 +9,8 @@ import {
   ExponentialDecay,
   type GradientPair,
   IndexedSlices,
-  type VariableRef,
   VariableStore,
 } from "../mod.ts";
-import { COPY_DST, COPY_SRC, STORAGE } from "../src/_common/usage.ts";
 import { Snapshot, withDevice } from "./_gpu.ts";
 import { assertCloseL2, randomIndices, randomValues, rng } from "./_reference.ts";
 import {
@@ -26,53 +24,12 @@ import {
   torchState,
   torchStep,
 } from "./_rules_reference.ts";
+import { type Tracked, trackedVariables } from "./_tracked.ts";
 
 const TOL = 2e-5;
 const f = Math.fround;
-// Around the workgroup (256) and tile (4096) sizes; none a multiple of either but 4096.
-const SIZES = [1, 7, 255, 257, 4095, 4096, 4097, 12289, 70001];
-
-/** A variable of the run: a store's, or bytes of a caller's buffer; its region for reads. */
-interface Tracked<S> {
-  ref: VariableRef;
-  name: string;
-  region: { buffer: GPUBuffer; offset: number; byteLength: number };
-  n: number;
-  state: S;
-}
-
-/** Store variables of SIZES in small arenas, and two variables in one caller buffer. */
-function variables<S>(
-  device: GPUDevice,
-  own: <D extends { destroy(): void }>(d: D) => D,
-  random: () => number,
-  state: (init: Float32Array) => S,
-): Tracked<S>[] {
-  const store = own(new VariableStore(device, { maxArenaBytes: 300 * 1024 }));
-  const tracked: Tracked<S>[] = SIZES.map((n, i) => {
-    const init = randomValues(random, n);
-    const v = store.variable(`layer${i}/${i % 3 === 0 ? "bias" : "kernel"}`, [n], init);
-    return { ref: v, name: v.name, region: v, n, state: state(init) };
-  });
-  const buffer = own(device.createBuffer({
-    label: "mine",
-    size: 4 * 3000,
-    usage: STORAGE | COPY_SRC | COPY_DST,
-  }));
-  for (const [offset, n] of [[5, 1000], [1500, 333]]) {
-    const init = randomValues(random, n);
-    device.queue.writeBuffer(buffer, 4 * offset, init);
-    const ref = { buffer, offset: 4 * offset, size: 4 * n, name: `ext${offset}` };
-    tracked.push({
-      ref,
-      name: ref.name,
-      region: { buffer, offset: 4 * offset, byteLength: 4 * n },
-      n,
-      state: state(init),
-    });
-  }
-  return tracked;
-}
+// The variables: tests/_tracked.ts.
+const variables = trackedVariables;
 
 async function compare(
   device: GPUDevice,

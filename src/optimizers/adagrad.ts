@@ -2,7 +2,7 @@ import { ELEMENT_WISE, variantOf } from "../_step/variant.ts";
 import type { AdagradConfig, AdagradOptions } from "./adagrad_config.ts";
 import type { Keras3AdagradConfig, Keras3AdagradOptions } from "./keras3_options.ts";
 import type { TorchAdagradConfig, TorchAdagradOptions } from "./torch_options.ts";
-import { KERAS2, type Rule, RULE_KEY, RULES } from "./_rule.ts";
+import { KERAS2, type Rule, RULES, withRule } from "./_rule.ts";
 import { AdagradBase } from "./adagrad_base.ts";
 
 /**
@@ -137,11 +137,7 @@ export class Adagrad<Config extends object = AdagradConfig> extends AdagradBase<
         } has no ${rule.id} rule: Keras 3's and PyTorch's rules are element-wise Adagrad`,
       );
     }
-    const tagged = typeof options === "object" && options !== null
-      ? { ...options, [RULE_KEY]: rule }
-      : options;
-    if (tagged === options) rule.resolve(options); // throws, saying what to pass
-    return new Adagrad(tagged as AdagradOptions) as unknown as Adagrad<C>;
+    return new Adagrad(withRule(options, rule) as AdagradOptions) as unknown as Adagrad<C>;
   }
 
   /**
