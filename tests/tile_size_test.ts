@@ -1,4 +1,4 @@
-// Update tiles are 4,096 elements on a GPU and 16,384 on a fallback (CPU) adapter, where a
+// Update tiles are 4,096 elements on a GPU and 8,192 on a fallback (CPU) adapter, where a
 // workgroup's fixed cost weighs more: both sizes run every update kind against the float64
 // reference, at lengths around both tile sizes.
 import { test } from "node:test";

@@ -26,11 +26,13 @@ import {
 /** Elements per tile on a GPU: each workgroup updates one tile of at most this many elements. */
 export const TILE_ELEMENTS = 4096;
 /**
- * Elements per update tile on a fallback (CPU) adapter, lavapipe or SwiftShader: there a
- * workgroup costs a fixed amount of work whatever it does, and 16,384-element tiles made a dense
- * step 16-18% faster on lavapipe (1 x 16M). A GPU keeps GPU-sized tiles.
+ * Elements per update tile on a fallback (CPU) adapter, lavapipe or SwiftShader, where a workgroup
+ * has a fixed cost: on lavapipe 8,192-element tiles made dense steps 6-12% faster than 4,096 at
+ * 1M to 16M elements, steadily; 16,384 measured anywhere from 13% faster to 10% slower (a tile's
+ * three input streams, 192 KiB, no longer stay in a core's cache while its lanes sweep it in
+ * strides). A GPU keeps GPU-sized tiles.
  */
-export const FALLBACK_TILE_ELEMENTS = 16384;
+export const FALLBACK_TILE_ELEMENTS = 8192;
 
 let tileOverride: number | null = null;
 

@@ -119,3 +119,20 @@ export function dispatch(
   else pass.setBindGroup(0, group);
   pass.dispatchWorkgroups(...dispatchGrid(workgroups, maxPerDimension));
 }
+
+/** Hands `dealtPosition` deals tiles into (a multiple of any CPU adapter's thread count up to 64). */
+export const DEAL_HANDS = 64;
+
+/**
+ * The table position of tile `k` of `count`, dealt out like cards into DEAL_HANDS hands laid end to
+ * end: tile k goes to hand k mod DEAL_HANDS, so a run of consecutive tiles is spread over the whole
+ * dispatch. lavapipe splits a dispatch's workgroups between its threads in contiguous blocks, and a
+ * window of a variable past one binding has work only in the tiles of its rows, a run of
+ * consecutive tiles that in table order would all fall to one thread.
+ */
+export function dealtPosition(k: number, count: number): number {
+  const hand = k % DEAL_HANDS;
+  const short = Math.floor(count / DEAL_HANDS);
+  // Hands before this one hold `short` tiles each, the first count mod DEAL_HANDS one more.
+  return hand * short + Math.min(hand, count % DEAL_HANDS) + Math.floor(k / DEAL_HANDS);
+}

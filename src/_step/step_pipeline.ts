@@ -263,11 +263,10 @@ export class StepPipeline {
         // A piece of a variable past one binding takes the rows it holds: keys of other rows
         // fall outside [row_base, row_base + rows) and the sparse kernels skip them.
         const s = staged[k];
-        const routed = firstRow === 0 && rows === s.rows
-          ? s
-          : { ...s, rowBase: s.rowBase + firstRow, rows };
+        const window = firstRow !== 0 || rows !== s.rows;
+        const routed = window ? { ...s, rowBase: s.rowBase + firstRow, rows } : s;
         const list = groups.get(group) ?? [];
-        list.push({ member, id: ids[k], staged: routed, lag });
+        list.push({ member, id: ids[k], staged: routed, lag, window });
         groups.set(group, list);
       }
     });

@@ -12,6 +12,7 @@ import type { ReductionSource } from "../_kernels/reduction_source.ts";
 import { SPARSE_TILE, SPARSE_TILE_TABLE, TILE, TILE_TABLE } from "../_kernels/shader_interface.ts";
 import { type GradientLayout, Phase } from "../_kernels/specialisation.ts";
 import {
+  dealtPosition,
   dispatch,
   type StepNumbering,
   tableWords,
@@ -44,6 +45,8 @@ export interface SparseMember {
   id: number;
   /** PyTorch: as MemberRule's. */
   lag: number;
+  /** The member is a window of a variable past one binding: only the tiles of its rows work. */
+  window?: boolean;
 }
 
 /** The buffers one dispatch binds. */
@@ -250,11 +253,14 @@ export class UpdateGroup implements ReductionSource {
     this.#sparseTiles.ensure(SPARSE_TILE_TABLE.words + Math.max(count, 1) * SPARSE_TILE.words);
     const out = this.#sparseTiles.words;
     const at = SPARSE_TILE.at;
+    // A window's work lies in a run of consecutive tiles: dealt out, every thread gets some.
+    const deal = members.some((m) => m.window);
     let t = 0;
     members.forEach(({ member, staged, id, lag }, k) => {
       const { unit, length } = tilings[k];
-      for (let start = 0; start < length; start += unit) {
-        const w = SPARSE_TILE_TABLE.words + t++ * SPARSE_TILE.words;
+      for (let start = 0; start < length; start += unit, t++) {
+        const w = SPARSE_TILE_TABLE.words +
+          (deal ? dealtPosition(t, count) : t) * SPARSE_TILE.words;
         out[w + at.var_offset] = member.varOffset;
         out[w + at.slot_offset] = member.slotOffset;
         out[w + at.width] = staged.width;
