@@ -1,6 +1,6 @@
 // The benchmark's ceilings: what the adapter does when it only moves a step's bytes. Each is a
 // `Running` (see _contenders.ts), timed like the contenders.
-import { tileElementsFor } from "../src/_kernels/kernels.ts";
+import { dispatchShapeFor } from "../src/_kernels/kernels.ts";
 import { dispatchGrid, tableWords, writeTiles } from "../src/_kernels/tiles.ts";
 import type { Running } from "./_contenders.ts";
 
@@ -69,9 +69,14 @@ export async function streamCeiling(device: GPUDevice, sizes: number[]): Promise
       .map((url) => Deno.readTextFile(url)),
   );
   const code = `${prelude}\n${kernel}`;
+  const shape = dispatchShapeFor(device); // the step's own tiles and lanes on this adapter
   const pipeline = device.createComputePipeline({
     layout: "auto",
-    compute: { module: device.createShaderModule({ code }), entryPoint: "stream" },
+    compute: {
+      module: device.createShaderModule({ code }),
+      entryPoint: "stream",
+      constants: { LANE_BLOCK: shape.laneBlock },
+    },
   });
   const align = Math.max(16, device.limits.minStorageBufferOffsetAlignment) / 4;
   let elements = 0;
@@ -80,7 +85,7 @@ export async function streamCeiling(device: GPUDevice, sizes: number[]): Promise
     elements = Math.ceil((offset + length) / align) * align;
     return { varOffset: offset, slotOffset: offset, length, id };
   });
-  const tile = tileElementsFor(device); // the step's own tiles on this adapter
+  const tile = shape.tileElements;
   const words = new Uint32Array(tableWords(sources, tile));
   const tiles = writeTiles(sources, tile, words);
   const buffer = (size: number, usage: number) =>

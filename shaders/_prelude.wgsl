@@ -51,6 +51,11 @@ const ROW_DECAY_NONE: u32 = 0u;
 const ROW_DECAY_L2: u32 = 1u;
 const ROW_DECAY_DECOUPLED: u32 = 2u;
 override MAX_NORM: bool = false;
+// How the dense update's lanes share a tile (`lane_run`; DispatchShape in src/_kernels/kernels.ts):
+// 0, each lane every WORKGROUP_SIZE-th item from its own, a GPU's coalesced order; n, each batch
+// of n lanes one contiguous block of the tile, for a CPU adapter that runs n lanes at a time as
+// one vector (lavapipe: 8) and streams memory fastest in order.
+override LANE_BLOCK: u32 = 0u;
 
 // Per-step values, written once per step by the CPU (no readback needed to compute them).
 struct Params {
@@ -202,6 +207,26 @@ fn tile_index(group: vec3u, groups: vec3u) -> u32 {
 
 fn workgroup_index(w: Workgroup) -> u32 {
   return tile_index(w.group, w.groups);
+}
+
+// The items `lane` takes of a tile of `count`: first, first + stride, ... below end.
+struct LaneRun {
+  first: u32,
+  end: u32,
+  stride: u32,
+}
+
+fn lane_run(lane: u32, count: u32) -> LaneRun {
+  if (LANE_BLOCK == 0u) {
+    return LaneRun(lane, count, WORKGROUP_SIZE);
+  }
+  // max(): the pipeline evaluates override expressions even on the branch not taken.
+  let lanes = max(LANE_BLOCK, 1u);
+  let batches = max(WORKGROUP_SIZE / lanes, 1u);
+  // A batch's block: its share of the tile, in whole rounds of its lanes.
+  let share = ((count + batches - 1u) / batches + lanes - 1u) / lanes * lanes;
+  let start = lane / lanes * share;
+  return LaneRun(start + lane % lanes, min(start + share, count), lanes);
 }
 
 // Lanes per run of lane_order_sum.

@@ -179,8 +179,9 @@ fn moving_average(e: Element, r: Rates) -> Element {
 fn update(id: Invocation) {
   let tile = workgroup_tile(id);
   let rates = tile_rates(tile);
-  // Consecutive lanes touch consecutive elements, so every pass over the tile is coalesced.
-  for (var i = id.lane; i < tile.length; i += WORKGROUP_SIZE) {
+  // A GPU's lanes touch consecutive elements, so every pass over the tile is coalesced.
+  let run = lane_run(id.lane, tile.length);
+  for (var i = run.first; i < run.end; i += run.stride) {
     let s = tile.slot_offset + i;
     let v = tile.var_offset + i;
     var e = Element();
@@ -222,7 +223,8 @@ fn update_vec4(id: Invocation) {
   let rates = tile_rates(tile);
   // Offsets are multiples of 4 elements here (checked on the CPU); so are tile starts.
   let vectors = (tile.length + 3u) / 4u;
-  for (var i = id.lane; i < vectors; i += WORKGROUP_SIZE) {
+  let run = lane_run(id.lane, vectors);
+  for (var i = run.first; i < run.end; i += run.stride) {
     var g = vec4f();
     if (PHASE != PHASE_APPLY) {
       g = gradients4[tile.slot_offset / 4u + i];
@@ -236,7 +238,8 @@ fn update_vec4_f16(id: Invocation) {
   let tile = workgroup_tile(id);
   let rates = tile_rates(tile);
   let vectors = (tile.length + 3u) / 4u;
-  for (var i = id.lane; i < vectors; i += WORKGROUP_SIZE) {
+  let run = lane_run(id.lane, vectors);
+  for (var i = run.first; i < run.end; i += run.stride) {
     var g = vec4f();
     if (PHASE != PHASE_APPLY) {
       // Element e of the arena is half e of the gradients: vector i's four are one 8-byte load.

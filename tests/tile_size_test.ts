@@ -1,16 +1,19 @@
-// Update tiles are 4,096 elements on a GPU and 8,192 on a fallback (CPU) adapter, where a
-// workgroup's fixed cost weighs more: both sizes run every update kind against the float64
-// reference, at lengths around both tile sizes.
+// The dense update's dispatch shape follows the adapter: on a GPU tiles of 4,096 elements with
+// lanes side by side, on a fallback (CPU) adapter tiles of 32,768 with a contiguous block per 8
+// lanes. Every shape runs each dense kernel (store arenas, float16 gradients, the caller's own
+// buffer) and the sparse update against the float64 reference, at lengths around its tile size.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Adagrad, IndexedSlices, VariableStore } from "../mod.ts";
 import {
-  FALLBACK_TILE_ELEMENTS,
-  setTileElements,
-  TILE_ELEMENTS,
-  tileElementsFor,
+  type DispatchShape,
+  dispatchShapeFor,
+  FALLBACK_SHAPE,
+  GPU_SHAPE,
+  setDispatchShape,
 } from "../src/_kernels/kernels.ts";
-import { withDevice } from "./_gpu.ts";
+import { halfBits, halfValue } from "../src/_common/float16.ts";
+import { Snapshot, withDevice } from "./_gpu.ts";
 import { isFallbackDevice, noteAdapter } from "../src/device/_adapter_kind.ts";
 import {
   assertCloseL2,
@@ -23,22 +26,19 @@ import {
   rng,
 } from "./_reference.ts";
 
-test("the update tile size follows the adapter: larger on a fallback adapter", async () => {
+test("the dispatch shape follows the adapter: larger tiles and blocked lanes on a fallback adapter", async () => {
   await withDevice((device) => {
     // The suite's device comes from requestDevice, which read its adapter while it was alive.
-    assert.equal(
-      tileElementsFor(device),
-      isFallbackDevice(device) ? FALLBACK_TILE_ELEMENTS : TILE_ELEMENTS,
-    );
-    const previous = setTileElements(TILE_ELEMENTS);
-    assert.equal(tileElementsFor(device), TILE_ELEMENTS);
-    setTileElements(previous);
+    assert.equal(dispatchShapeFor(device), isFallbackDevice(device) ? FALLBACK_SHAPE : GPU_SHAPE);
+    const previous = setDispatchShape(GPU_SHAPE);
+    assert.equal(dispatchShapeFor(device), GPU_SHAPE);
+    setDispatchShape(previous);
     return Promise.resolve();
   });
   // Stand-ins: what requestDevice records, and a device made elsewhere.
   const made = {} as GPUDevice;
   noteAdapter(made, { info: { isFallbackAdapter: true } } as unknown as GPUAdapter);
-  assert.equal(tileElementsFor(made), FALLBACK_TILE_ELEMENTS);
+  assert.equal(dispatchShapeFor(made), FALLBACK_SHAPE);
   let asked = 0;
   const elsewhere = {
     get adapterInfo() {
@@ -52,31 +52,66 @@ test("the update tile size follows the adapter: larger on a fallback adapter", a
   assert.equal(asked, deno ? 0 : 1);
 });
 
-for (const tile of [TILE_ELEMENTS, FALLBACK_TILE_ELEMENTS]) {
-  test(`${tile}-element update tiles: dense with clipnorm and sparse steps match float64`, async () => {
-    const previous = setTileElements(tile);
+/** Float32 values rounded to float16 and back (what a float16 gradient holds). */
+const rounded = (values: Float32Array) => Float64Array.from(values, (x) => halfValue(halfBits(x)));
+
+// The two adapters' shapes, and blocked lanes over small tiles: a tile of fewer vectors than
+// lanes, batches whose block starts past the tile's end.
+const SHAPES: [string, DispatchShape][] = [
+  ["a GPU's shape", GPU_SHAPE],
+  ["a fallback adapter's shape", FALLBACK_SHAPE],
+  ["blocked lanes over 4,096-element tiles", { tileElements: 4096, laneBlock: 8 }],
+];
+
+for (const [name, shape] of SHAPES) {
+  test(`${name}: dense (arenas, float16, own buffer) with clipnorm and sparse steps match float64`, async () => {
+    const previous = setDispatchShape(shape);
+    const tile = shape.tileElements;
     try {
       await withDevice(async (device, own) => {
-        const random = rng(tile);
+        const random = rng(tile + shape.laneBlock);
         const sizes = [tile - 1, tile + 1, 2 * tile + 3, 16385, 70001, 7];
         const store = own(new VariableStore(device));
         const inits = sizes.map((n) => randomValues(random, n));
         const vars = sizes.map((n, i) => store.variable(`v${i}`, [n], inits[i]));
         const table = store.variable("table", [3000, 9], randomValues(random, 27000));
         const tableInit = await table.read();
+        // update_vec4_f16: a float16 store; update (scalar): a variable in the caller's buffer,
+        // at an offset that is not a multiple of 4 elements.
+        const halfSize = tile + 5;
+        const halfInit = randomValues(random, halfSize);
+        const half = own(new VariableStore(device, { gradDtype: "float16" }))
+          .variable("half", [halfSize], halfInit);
+        const ownSize = tile + 3;
+        const ownInit = randomValues(random, ownSize);
+        const mine = own(device.createBuffer({
+          size: 4 * (ownSize + 8),
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+        }));
+        device.queue.writeBuffer(mine, 4, ownInit);
+        const external = { buffer: mine, offset: 4, size: 4 * ownSize, name: "mine" };
         const opt = own(new Adagrad({ learningRate: 0.05, clipnorm: 40 }));
         const refs = inits.map((init) => refState(init, 0.1));
+        const halfRef = refState(halfInit, 0.1);
+        const ownRef = refState(ownInit, 0.1);
         const tableRef = refState(tableInit, 0.1);
         for (let step = 0; step < 3; step++) {
           const grads = sizes.map((n) => randomValues(random, n));
+          const halfGrad = randomValues(random, halfSize);
+          const ownGrad = randomValues(random, ownSize);
           const indices = randomIndices(random, 700, 3000, 30);
           const values = randomValues(random, indices.length * 9);
           await opt.applyGradients([
             ...vars.map((v, i) => [grads[i], v] as const),
+            [halfGrad, half] as const,
+            [ownGrad, external] as const,
             [new IndexedSlices(values, indices, [3000, 9]), table] as const,
           ]);
-          const clipped = refClip(grads.map((g) => Float64Array.from(g)), { clipnorm: 40 });
+          const dense = [...grads.map((g) => Float64Array.from(g)), rounded(halfGrad)];
+          const clipped = refClip([...dense, Float64Array.from(ownGrad)], { clipnorm: 40 });
           refs.forEach((r, i) => refStep(r, clipped[i], 0.05, 1e-7));
+          refStep(halfRef, clipped[sizes.length], 0.05, 1e-7);
+          refStep(ownRef, clipped[sizes.length + 1], 0.05, 1e-7);
           // The sparse gradient is clipped as a whole, over its raw value rows (Keras).
           const [sparseClipped] = refClip([Float64Array.from(values)], { clipnorm: 40 });
           refSparseStep(tableRef, 9, indices, sparseClipped, 0.05, 1e-7);
@@ -90,10 +125,32 @@ for (const tile of [TILE_ELEMENTS, FALLBACK_TILE_ELEMENTS]) {
             `v${i} acc`,
           );
         }
+        assertCloseL2(await half.read(), halfRef.value, 2e-6, "float16 gradients");
+        assertCloseL2(
+          await opt.getSlot(half, "accumulator").read(),
+          halfRef.accum,
+          2e-6,
+          "half acc",
+        );
+        const back = await new Snapshot(device)
+          .slice({ buffer: mine, offset: 0, byteLength: 4 * (ownSize + 8) });
+        assertCloseL2(back.subarray(1, 1 + ownSize), ownRef.value, 2e-6, "own buffer");
+        assertCloseL2(
+          await opt.getSlot(external, "accumulator").read(),
+          ownRef.accum,
+          2e-6,
+          "own acc",
+        );
+        // The words around the caller's variable keep their bits (zeros).
+        assert.equal(back[0], 0);
+        assert.ok(
+          back.subarray(1 + ownSize).every((x) => x === 0),
+          "after the own buffer's variable",
+        );
         assertCloseL2(await table.read(), tableRef.value, 2e-6, "table");
       });
     } finally {
-      setTileElements(previous);
+      setDispatchShape(previous);
     }
   });
 }

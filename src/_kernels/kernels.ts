@@ -25,31 +25,48 @@ import {
 
 /** Elements per tile on a GPU: each workgroup updates one tile of at most this many elements. */
 export const TILE_ELEMENTS = 4096;
-/**
- * Elements per update tile on a fallback (CPU) adapter, lavapipe or SwiftShader, where a workgroup
- * has a fixed cost: on lavapipe 8,192-element tiles made dense steps 6-12% faster than 4,096 at
- * 1M to 16M elements, steadily; 16,384 measured anywhere from 13% faster to 10% slower (a tile's
- * three input streams, 192 KiB, no longer stay in a core's cache while its lanes sweep it in
- * strides). A GPU keeps GPU-sized tiles.
- */
-export const FALLBACK_TILE_ELEMENTS = 8192;
-
-let tileOverride: number | null = null;
 
 /**
- * Sets the update tile size of every device (null: by adapter, the default); returns the previous
- * setting. For tests and the benchmark, which compare the two sizes on one adapter.
+ * How the dense update spreads its work: elements per tile (one workgroup's), and how a tile's
+ * lanes share it (LANE_BLOCK in shaders/_prelude.wgsl): 0, each lane every WORKGROUP_SIZE-th
+ * vector, a GPU's coalesced order; n, each batch of n lanes a contiguous block of the tile.
  */
-export function setTileElements(elements: number | null): number | null {
-  const previous = tileOverride;
-  tileOverride = elements;
+export interface DispatchShape {
+  tileElements: number;
+  laneBlock: number;
+}
+
+/** A GPU's: small tiles (many workgroups in flight), lanes side by side. */
+export const GPU_SHAPE: DispatchShape = Object.freeze({
+  tileElements: TILE_ELEMENTS,
+  laneBlock: 0,
+});
+
+/**
+ * A fallback (CPU) adapter's, lavapipe or SwiftShader: there a workgroup has a fixed cost, and
+ * lavapipe runs 8 lanes at a time as one 256-bit vector, so strided lanes walk memory 128 bytes
+ * every 4 KiB. Tiles of 32,768 elements, a block of the tile per 8 lanes: 0.76-0.79x the GPU
+ * shape's time at 1 x 16M on lavapipe, 0.87-0.99x at 1M and 4M. 8,192-element tiles alone gave
+ * 0.87-0.92x at 16M; 16,384 with strided lanes anywhere from 0.87x to 1.10x.
+ */
+export const FALLBACK_SHAPE: DispatchShape = Object.freeze({ tileElements: 32768, laneBlock: 8 });
+
+let shapeOverride: DispatchShape | null = null;
+
+/**
+ * Sets the dispatch shape of every device (null: by adapter, the default); returns the previous
+ * setting. For tests and the benchmark, which compare shapes on one adapter.
+ */
+export function setDispatchShape(shape: DispatchShape | null): DispatchShape | null {
+  const previous = shapeOverride;
+  shapeOverride = shape;
   return previous;
 }
 
-/** The update tile size for `device`: larger on a fallback adapter, unless overridden. */
-export function tileElementsFor(device: GPUDevice): number {
-  if (tileOverride !== null) return tileOverride;
-  return isFallbackDevice(device) ? FALLBACK_TILE_ELEMENTS : TILE_ELEMENTS;
+/** The dispatch shape for `device`: a fallback adapter's or a GPU's, unless overridden. */
+export function dispatchShapeFor(device: GPUDevice): DispatchShape {
+  if (shapeOverride !== null) return shapeOverride;
+  return isFallbackDevice(device) ? FALLBACK_SHAPE : GPU_SHAPE;
 }
 /**
  * Elements per tile of the passes that only read gradients, one workgroup each: the sums of
@@ -117,9 +134,9 @@ export class Kernels {
   readonly maxWorkgroupsPerDimension: number;
   readonly #cache: DeviceCache;
 
-  /** Elements per update tile (one workgroup's): by adapter (tileElementsFor). */
+  /** Elements per update tile (one workgroup's): by adapter (dispatchShapeFor). */
   get tileElements(): number {
-    return tileElementsFor(this.device);
+    return dispatchShapeFor(this.device).tileElements;
   }
 
   constructor(device: GPUDevice, spec: Specialisation) {
@@ -196,7 +213,7 @@ export class Kernels {
       entryPoint("update", layout),
       "update",
       this.workgroupSize,
-      { PHASE: phase },
+      { PHASE: phase, LANE_BLOCK: dispatchShapeFor(this.device).laneBlock },
     );
   }
 
