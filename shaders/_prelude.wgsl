@@ -220,8 +220,9 @@ fn lane_run(lane: u32, count: u32) -> LaneRun {
   if (LANE_BLOCK == 0u) {
     return LaneRun(lane, count, WORKGROUP_SIZE);
   }
-  // max(): the pipeline evaluates override expressions even on the branch not taken.
-  let lanes = max(LANE_BLOCK, 1u);
+  // At least 1 (the pipeline evaluates override expressions even on the branch not taken), at
+  // most the workgroup (wider, one block: the lanes side by side).
+  let lanes = clamp(LANE_BLOCK, 1u, WORKGROUP_SIZE);
   let batches = max(WORKGROUP_SIZE / lanes, 1u);
   // A batch's block: its share of the tile, in whole rounds of its lanes.
   let share = ((count + batches - 1u) / batches + lanes - 1u) / lanes * lanes;

@@ -5,7 +5,7 @@
 // variable's partials in a fixed order: the result does not depend on scheduling.
 //
 // The table is a group's reduction table: tiles of up to 32,768 elements (REDUCE_TILE_ELEMENTS in
-// src/_kernels/kernels.ts), eight update tiles, one workgroup each. A tile and a workgroup each cost a
+// src/_kernels/kernels.ts), eight GPU update tiles, one workgroup each. A tile and a workgroup each cost a
 // fixed amount of work, and on CPU adapters that work is most of a pass that only reads: one
 // long tile ran 1.4x as fast as eight short ones in one workgroup (lavapipe, 1 x 16M).
 //

@@ -22,6 +22,7 @@ import {
   VariableStore,
 } from "../mod.ts";
 import { COPY_SRC, STORAGE } from "../src/_common/usage.ts";
+import { type DispatchShape, setDispatchShape } from "../src/_kernels/kernels.ts";
 import { setCheckpointChunkBytes } from "../src/checkpoint/_windows.ts";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -36,6 +37,7 @@ import { randomIndices, randomValues, refSparseStep, refState, rng } from "./_re
  * a reduction tile.
  */
 const ARENA = 600 * 1024;
+const TINY_TILES: DispatchShape = { tileElements: 16, laneBlock: 8 };
 const SMALL = 4096;
 const SHAPES: Record<string, number[]> = { table: [40000, 6], vector: [300000], bias: [5] };
 const SMALL_SHAPES: Record<string, number[]> = { table: [301, 7], vector: [2500], bias: [5] };
@@ -180,38 +182,49 @@ for (const [label, options, arena, shapes] of OPTIONS) {
   });
 }
 
-test("IndexedSlices on a split table: rows routed to their window, duplicates summed, bits equal", async () => {
-  await withDevice(async (device, own) => {
-    const split = model(device, own, ARENA, 5);
-    const whole = model(device, own, undefined, 5);
-    const opts = { learningRate: 0.2, clipnorm: 2 };
-    const a = own(new Adagrad(opts));
-    const b = own(new Adagrad(opts));
-    const random = rng(6);
-    const rows = SHAPES.table[0];
-    // Both sides of each window edge (rows 16383|16384, 32767|32768), the last row, duplicates.
-    const edges = [16383, 16384, 16384, 32767, 32768, 32768, 39999, 0, 16383];
-    for (let step = 0; step < 3; step++) {
-      const indices = Int32Array.from([...edges, ...randomIndices(random, 40, rows, 5)]);
-      const values = randomValues(random, indices.length * 6);
-      const gpu = step === 1; // indices and values in GPU buffers, one index out of range
-      if (gpu) indices[3] = rows + 7;
-      const slices = (): IndexedSlices =>
-        gpu
-          ? new IndexedSlices(
-            { buffer: own(upload(device, values)) },
-            { buffer: own(upload(device, indices)) },
-            [rows, 6],
-          )
-          : new IndexedSlices(values, indices, [rows, 6]);
-      await a.applyGradients([[slices(), split.vars.table]]);
-      await b.applyGradients([[slices(), whole.vars.table]]);
+// The adapter's own tiles, and tiles of 16 elements: a step's sorted block spans many tiles, so
+// each window's run of them is dealt out (dealtOrder) over the table.
+for (
+  const [tiles, shape] of [["the adapter's tiles", null], ["16-element tiles", TINY_TILES]] as const
+) {
+  test(`IndexedSlices on a split table (${tiles}): rows routed to their window, duplicates summed, bits equal`, async () => {
+    const previous = setDispatchShape(shape);
+    try {
+      await withDevice(async (device, own) => {
+        const split = model(device, own, ARENA, 5);
+        const whole = model(device, own, undefined, 5);
+        const opts = { learningRate: 0.2, clipnorm: 2 };
+        const a = own(new Adagrad(opts));
+        const b = own(new Adagrad(opts));
+        const random = rng(6);
+        const rows = SHAPES.table[0];
+        // Both sides of each window edge (rows 16383|16384, 32767|32768), the last row, duplicates.
+        const edges = [16383, 16384, 16384, 32767, 32768, 32768, 39999, 0, 16383];
+        for (let step = 0; step < 3; step++) {
+          const indices = Int32Array.from([...edges, ...randomIndices(random, 40, rows, 5)]);
+          const values = randomValues(random, indices.length * 6);
+          const gpu = step === 1; // indices and values in GPU buffers, one index out of range
+          if (gpu) indices[3] = rows + 7;
+          const slices = (): IndexedSlices =>
+            gpu
+              ? new IndexedSlices(
+                { buffer: own(upload(device, values)) },
+                { buffer: own(upload(device, indices)) },
+                [rows, 6],
+              )
+              : new IndexedSlices(values, indices, [rows, 6]);
+          await a.applyGradients([[slices(), split.vars.table]]);
+          await b.applyGradients([[slices(), whole.vars.table]]);
+        }
+        assert.equal(await a.skippedIndices(), 1);
+        assert.equal(await b.skippedIndices(), 1);
+        assertSameBits(await bits(a, split.vars.table), await bits(b, whole.vars.table), "table");
+      });
+    } finally {
+      setDispatchShape(previous);
     }
-    assert.equal(await a.skippedIndices(), 1);
-    assert.equal(await b.skippedIndices(), 1);
-    assertSameBits(await bits(a, split.vars.table), await bits(b, whole.vars.table), "table");
   });
-});
+}
 
 test("RowWiseAdagrad on a split table: dense and sparse, bits equal one buffer's", async () => {
   await withDevice(async (device, own) => {

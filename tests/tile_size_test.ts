@@ -10,10 +10,13 @@ import {
   dispatchShapeFor,
   FALLBACK_SHAPE,
   GPU_SHAPE,
+  kernelsFor,
   setDispatchShape,
 } from "../src/_kernels/kernels.ts";
 import { halfBits, halfValue } from "../src/_common/float16.ts";
-import { Snapshot, withDevice } from "./_gpu.ts";
+import { ADAGRAD_DENSE_WGSL } from "../src/_kernels/shaders.ts";
+import { PLAIN_SPECIALISATION } from "../src/_kernels/specialisation.ts";
+import { Snapshot, upload, withDevice } from "./_gpu.ts";
 import { isFallbackDevice, noteAdapter } from "../src/device/_adapter_kind.ts";
 import {
   assertCloseL2,
@@ -50,6 +53,96 @@ test("the dispatch shape follows the adapter: larger tiles and blocked lanes on 
   // Deno 2.8.3 panics reading adapterInfo once the adapter is collected: it is never asked there.
   assert.equal(isFallbackDevice(elsewhere), !deno);
   assert.equal(asked, deno ? 0 : 1);
+});
+
+test("the dense update's pipelines get the shape's lane layout", async () => {
+  await withDevice((device) => {
+    const kernels = kernelsFor(device, PLAIN_SPECIALISATION);
+    const previous = setDispatchShape(FALLBACK_SHAPE);
+    try {
+      for (const layout of ["scalar", "vec4", "vec4_f16"] as const) {
+        assert.match(kernels.update(layout).label, /"LANE_BLOCK":8/, layout);
+      }
+      setDispatchShape(GPU_SHAPE);
+      assert.match(kernels.update("vec4").label, /"LANE_BLOCK":0/);
+    } finally {
+      setDispatchShape(previous);
+    }
+    return Promise.resolve();
+  });
+});
+
+// lane_run itself, from the kernels' own prelude: every item of a tile visited exactly once, for
+// workgroup sizes the package may pick on other adapters and ones that are not multiples of 8,
+// and a block wider than the workgroup (one block: the lanes side by side).
+const COVER_WGSL = `${ADAGRAD_DENSE_WGSL}
+@group(0) @binding(9) var<storage, read_write> visits: array<atomic<u32>>;
+@group(0) @binding(10) var<storage, read> cases: array<vec2u>;
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn cover(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) lane: u32) {
+  let c = cases[group.x];
+  let run = lane_run(lane, c.x);
+  for (var i = run.first; i < run.end; i += run.stride) {
+    atomicAdd(&visits[c.y + i], 1u);
+  }
+}
+`;
+
+test("lane_run visits every item of a tile once, lanes side by side or in blocks", async () => {
+  await withDevice(async (device, own) => {
+    const counts = [0, 1, 7, 8, 9, 63, 255, 256, 257, 1023, 2500, 8192, 8197];
+    const offsets = counts.map((_, i) => counts.slice(0, i).reduce((a, b) => a + b, 0));
+    const total = counts.reduce((a, b) => a + b, 0);
+    const cases = own(upload(device, Uint32Array.from(counts.flatMap((c, i) => [c, offsets[i]]))));
+    const module = device.createShaderModule({ code: COVER_WGSL });
+    for (const size of [64, 100, 256]) {
+      for (const laneBlock of [0, 8, 3, 512]) {
+        const visits = own(device.createBuffer({
+          size: 4 * total,
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+        }));
+        const pipeline = device.createComputePipeline({
+          layout: "auto",
+          compute: {
+            module,
+            entryPoint: "cover",
+            constants: { WORKGROUP_SIZE: size, LANE_BLOCK: laneBlock },
+          },
+        });
+        const encoder = device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(
+          0,
+          device.createBindGroup({
+            layout: pipeline.getBindGroupLayout(0),
+            entries: [
+              { binding: 9, resource: { buffer: visits } },
+              { binding: 10, resource: { buffer: cases } },
+            ],
+          }),
+        );
+        pass.dispatchWorkgroups(counts.length);
+        pass.end();
+        device.queue.submit([encoder.finish()]);
+        const seen = new Uint32Array(
+          (await new Snapshot(device).slice({ buffer: visits, offset: 0, byteLength: 4 * total }))
+            .buffer,
+        );
+        counts.forEach((count, i) => {
+          const items = seen.subarray(offsets[i], offsets[i] + count);
+          const wrong = items.findIndex((v) => v !== 1);
+          assert.equal(
+            wrong,
+            -1,
+            `${size} lanes, LANE_BLOCK ${laneBlock}, ${count} items: item ${wrong} visited ` +
+              `${items[wrong]} times`,
+          );
+        });
+      }
+    }
+  });
 });
 
 /** Float32 values rounded to float16 and back (what a float16 gradient holds). */

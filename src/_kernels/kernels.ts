@@ -27,9 +27,10 @@ import {
 export const TILE_ELEMENTS = 4096;
 
 /**
- * How the dense update spreads its work: elements per tile (one workgroup's), and how a tile's
- * lanes share it (LANE_BLOCK in shaders/_prelude.wgsl): 0, each lane every WORKGROUP_SIZE-th
- * vector, a GPU's coalesced order; n, each batch of n lanes a contiguous block of the tile.
+ * How the update kernels spread their work: elements per tile (one workgroup's: the dense and the
+ * element-wise sparse update, and the widening of float16 sparse values), and how the dense
+ * update's lanes share a tile (LANE_BLOCK in shaders/_prelude.wgsl): 0, each lane every
+ * WORKGROUP_SIZE-th vector, a GPU's coalesced order; n, each batch of n lanes a contiguous block.
  */
 export interface DispatchShape {
   tileElements: number;
@@ -45,9 +46,11 @@ export const GPU_SHAPE: DispatchShape = Object.freeze({
 /**
  * A fallback (CPU) adapter's, lavapipe or SwiftShader: there a workgroup has a fixed cost, and
  * lavapipe runs 8 lanes at a time as one 256-bit vector, so strided lanes walk memory 128 bytes
- * every 4 KiB. Tiles of 32,768 elements, a block of the tile per 8 lanes: 0.76-0.79x the GPU
- * shape's time at 1 x 16M on lavapipe, 0.87-0.99x at 1M and 4M. 8,192-element tiles alone gave
- * 0.87-0.92x at 16M; 16,384 with strided lanes anywhere from 0.87x to 1.10x.
+ * every 4 KiB. Tiles of 32,768 elements, a block of the tile per 8 lanes: 0.76-0.82x the GPU
+ * shape's time at 1 x 16M on lavapipe, 0.87-0.99x at 1M and 4M (docs/benchmarks.md). 8,192-element
+ * tiles alone gave 0.87-0.91x at 16M; 16,384 with strided lanes anywhere from 0.87x to 1.10x. The
+ * sparse update, lane-strided, measured 0.89-0.99x 4,096's time with these tiles (the float16
+ * widening was not timed apart).
  */
 export const FALLBACK_SHAPE: DispatchShape = Object.freeze({ tileElements: 32768, laneBlock: 8 });
 
@@ -58,6 +61,16 @@ let shapeOverride: DispatchShape | null = null;
  * setting. For tests and the benchmark, which compare shapes on one adapter.
  */
 export function setDispatchShape(shape: DispatchShape | null): DispatchShape | null {
+  if (shape !== null) {
+    const { tileElements: t, laneBlock: l } = shape;
+    // Tiles start on whole vectors (the vec4 kernels' loads).
+    if (!Number.isInteger(t) || t < 4 || t % 4 !== 0 || !Number.isInteger(l) || l < 0) {
+      throw new RangeError(
+        `setDispatchShape: tileElements must be a positive multiple of 4 and ` +
+          `laneBlock an integer >= 0, got ${JSON.stringify(shape)}`,
+      );
+    }
+  }
   const previous = shapeOverride;
   shapeOverride = shape;
   return previous;
@@ -70,7 +83,7 @@ export function dispatchShapeFor(device: GPUDevice): DispatchShape {
 }
 /**
  * Elements per tile of the passes that only read gradients, one workgroup each: the sums of
- * squares of norm clipping and the non-finite check. Eight update tiles: with nothing to write,
+ * squares of norm clipping and the non-finite check. Eight GPU update tiles: with nothing to write,
  * a tile's fixed costs weigh more, and on lavapipe one long tile read 1.4x as fast as eight short
  * ones (sum_squares.wgsl).
  */

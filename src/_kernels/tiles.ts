@@ -120,19 +120,22 @@ export function dispatch(
   pass.dispatchWorkgroups(...dispatchGrid(workgroups, maxPerDimension));
 }
 
-/** Hands `dealtPosition` deals tiles into (a multiple of any CPU adapter's thread count up to 64). */
-export const DEAL_HANDS = 64;
-
 /**
- * The table position of tile `k` of `count`, dealt out like cards into DEAL_HANDS hands laid end to
- * end: tile k goes to hand k mod DEAL_HANDS, so a run of consecutive tiles is spread over the whole
- * dispatch. lavapipe splits a dispatch's workgroups between its threads in contiguous blocks, and a
- * window of a variable past one binding has work only in the tiles of its rows, a run of
- * consecutive tiles that in table order would all fall to one thread.
+ * Fills `positions[k]` with the table position of tile k of `count`, the tiles dealt out in
+ * bit-reversed order: position p holds tile reverse(p), skipping reversals past the count. Any run
+ * of consecutive tiles is then spread over the whole dispatch, each of 2^j equal blocks of it
+ * getting an even share of a run of at least 2^j tiles, whatever the run's length. lavapipe splits
+ * a dispatch's workgroups between its threads in contiguous blocks, and a window of a variable past
+ * one binding has work only in the tiles of its rows, a run of consecutive tiles that in table
+ * order would all fall to one thread.
  */
-export function dealtPosition(k: number, count: number): number {
-  const hand = k % DEAL_HANDS;
-  const short = Math.floor(count / DEAL_HANDS);
-  // Hands before this one hold `short` tiles each, the first count mod DEAL_HANDS one more.
-  return hand * short + Math.min(hand, count % DEAL_HANDS) + Math.floor(k / DEAL_HANDS);
+export function dealtOrder(count: number, positions: Uint32Array): void {
+  let bits = 0;
+  while (2 ** bits < count) bits++;
+  let next = 0;
+  for (let p = 0; p < 2 ** bits; p++) {
+    let tile = 0;
+    for (let b = 0, x = p; b < bits; b++, x >>= 1) tile = tile * 2 + (x & 1);
+    if (tile < count) positions[tile] = next++;
+  }
 }

@@ -12,7 +12,7 @@ import type { ReductionSource } from "../_kernels/reduction_source.ts";
 import { SPARSE_TILE, SPARSE_TILE_TABLE, TILE, TILE_TABLE } from "../_kernels/shader_interface.ts";
 import { type GradientLayout, Phase } from "../_kernels/specialisation.ts";
 import {
-  dealtPosition,
+  dealtOrder,
   dispatch,
   type StepNumbering,
   tableWords,
@@ -106,6 +106,8 @@ export class UpdateGroup implements ReductionSource {
   #active = false;
   readonly #updateGroup = new CachedBindGroup();
   readonly #sparseGroup = new CachedBindGroup();
+  #dealtPositions = new Uint32Array(0);
+  #dealtCount = -1;
 
   constructor(kernels: Kernels, generation: Generation, label: string) {
     this.#kernels = kernels;
@@ -254,13 +256,13 @@ export class UpdateGroup implements ReductionSource {
     const out = this.#sparseTiles.words;
     const at = SPARSE_TILE.at;
     // A window's work lies in a run of consecutive tiles: dealt out, every thread gets some.
-    const deal = members.some((m) => m.window);
+    const dealt = members.some((m) => m.window) ? this.#dealt(count) : null;
     let t = 0;
     members.forEach(({ member, staged, id, lag }, k) => {
       const { unit, length } = tilings[k];
       for (let start = 0; start < length; start += unit, t++) {
         const w = SPARSE_TILE_TABLE.words +
-          (deal ? dealtPosition(t, count) : t) * SPARSE_TILE.words;
+          (dealt ? dealt[t] : t) * SPARSE_TILE.words;
         out[w + at.var_offset] = member.varOffset;
         out[w + at.slot_offset] = member.slotOffset;
         out[w + at.width] = staged.width;
@@ -280,6 +282,16 @@ export class UpdateGroup implements ReductionSource {
     this.#sparseCount = t;
     this.#sparsePipeline = kernels.sparseUpdate(variant.sparseRule);
     this.#sparseTiles.write(SPARSE_TILE_TABLE.words + t * SPARSE_TILE.words);
+  }
+
+  /** The dealt order of `count` sparse tiles, computed again only when the count changes. */
+  #dealt(count: number): Uint32Array {
+    if (count !== this.#dealtCount) {
+      if (this.#dealtPositions.length < count) this.#dealtPositions = new Uint32Array(2 * count);
+      dealtOrder(count, this.#dealtPositions);
+      this.#dealtCount = count;
+    }
+    return this.#dealtPositions;
   }
 
   /** Records the sparse update of the tiles `setSparse` wrote. */

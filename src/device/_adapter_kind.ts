@@ -1,5 +1,5 @@
 // Whether a device runs on a fallback (CPU) adapter, lavapipe or SwiftShader, where the step
-// prefers larger update tiles. Known for devices made by requestDevice, which reads the adapter
+// takes a dispatch shape of its own (src/_kernels/kernels.ts). Known for devices made by requestDevice, which reads the adapter
 // while it is alive. Deno 2.8.3 panics (wgpu-core: "Adapter does not exist") when
 // `device.adapterInfo` is read after the adapter object was garbage-collected, so on Deno a device
 // made elsewhere is not asked and counts as a GPU.
