@@ -201,5 +201,33 @@ export function upload(
   return buffer;
 }
 
+/**
+ * Submits one dispatch of `workgroups` workgroups of `pipeline` (layout "auto"), its group 0 bound
+ * to `resources` by binding number: for the tests' own small kernels.
+ */
+export function dispatchOnce(
+  device: GPUDevice,
+  pipeline: GPUComputePipeline,
+  resources: Record<number, GPUBindingResource>,
+  workgroups: number,
+): void {
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(
+    0,
+    device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: Object.entries(resources).map(([binding, resource]) => ({
+        binding: Number(binding),
+        resource,
+      })),
+    }),
+  );
+  pass.dispatchWorkgroups(workgroups);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+}
+
 /** The runtime's WebGPU entry point, for libraries that look for `navigator.gpu` (TF.js). */
 export { getGpu as gpuForTfjs };

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Adagrad, type RegionDtype, VariableStore } from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
+import { dispatchOnce, withDevice } from "./_gpu.ts";
 import { rng } from "./_reference.ts";
 import { halfValue } from "../src/_common/float16.ts";
 import { COPY_DST, COPY_SRC, MAP_MODE_READ, MAP_READ, STORAGE } from "../src/_common/usage.ts";
@@ -171,19 +171,12 @@ fn main(@builtin(global_invocation_id) id: vec3u) {
       const slot = opt.getSlot(v, "accumulator");
       const region = slot.region;
       const out = own(device.createBuffer({ size: 4 * slot.length, usage: STORAGE | COPY_SRC }));
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(
-        0,
-        device.createBindGroup({
-          layout: pipeline.getBindGroupLayout(0),
-          entries: [{ binding: 0, resource: region }, { binding: 1, resource: { buffer: out } }],
-        }),
+      dispatchOnce(
+        device,
+        pipeline,
+        { 0: region, 1: { buffer: out } },
+        Math.ceil(slot.length / WORKGROUP),
       );
-      pass.dispatchWorkgroups(Math.ceil(slot.length / WORKGROUP));
-      pass.end();
-      device.queue.submit([encoder.finish()]);
       const copied = new Float32Array((await readWhole(device, out)).buffer);
       assert.deepEqual(copied, await slot.read());
       assert.equal(slot.length, v.length);

@@ -16,7 +16,7 @@ import {
 import { halfBits, halfValue } from "../src/_common/float16.ts";
 import { ADAGRAD_DENSE_WGSL } from "../src/_kernels/shaders.ts";
 import { PLAIN_SPECIALISATION } from "../src/_kernels/specialisation.ts";
-import { Snapshot, upload, withDevice } from "./_gpu.ts";
+import { dispatchOnce, Snapshot, upload, withDevice } from "./_gpu.ts";
 import { isFallbackDevice, noteAdapter } from "../src/device/_adapter_kind.ts";
 import {
   assertCloseL2,
@@ -110,22 +110,12 @@ test("lane_run visits every item of a tile once, lanes side by side or in blocks
             constants: { WORKGROUP_SIZE: size, LANE_BLOCK: laneBlock },
           },
         });
-        const encoder = device.createCommandEncoder();
-        const pass = encoder.beginComputePass();
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(
-          0,
-          device.createBindGroup({
-            layout: pipeline.getBindGroupLayout(0),
-            entries: [
-              { binding: 9, resource: { buffer: visits } },
-              { binding: 10, resource: { buffer: cases } },
-            ],
-          }),
+        dispatchOnce(
+          device,
+          pipeline,
+          { 9: { buffer: visits }, 10: { buffer: cases } },
+          counts.length,
         );
-        pass.dispatchWorkgroups(counts.length);
-        pass.end();
-        device.queue.submit([encoder.finish()]);
         const seen = new Uint32Array(
           (await new Snapshot(device).slice({ buffer: visits, offset: 0, byteLength: 4 * total }))
             .buffer,
