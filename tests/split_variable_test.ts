@@ -330,12 +330,32 @@ test("a gradient array that is not the variable's own windows is refused", async
       opt.applyGradients([[[...vars.table.windows].reverse() as never, vars.table]]),
       {
         name: "TypeError",
-        message: /its own variable.windows/,
+        message: /the variable's own variable.windows/,
       },
     );
     assert.equal(opt.iterations, 0);
     const buffer = own(device.createBuffer({ size: 64, usage: STORAGE | COPY_SRC }));
     await assert.rejects(opt.applyGradients([[vars.table.windows as never, buffer]]), TypeError);
+  });
+});
+
+test("a variable in one binding takes its one window as its in-place gradient, as a split one", async () => {
+  await withDevice(async (device, own) => {
+    const random = rng(31);
+    const init = randomValues(random, 3000);
+    const store = own(new VariableStore(device));
+    const [a, b] = ["a", "b"].map((name) => store.variable(name, [1000, 3], init));
+    assert.equal(a.split, false);
+    assert.equal(a.windows.length, 1);
+    const grad = randomValues(random, 3000);
+    for (const v of [a, b]) device.queue.writeBuffer(v.grad.buffer, v.grad.offset, grad);
+    const opt = own(new Adagrad({ learningRate: 0.1 }));
+    const twin = own(new Adagrad({ learningRate: 0.1 }));
+    await opt.applyGradients([[a.windows, a]]);
+    await twin.applyGradients([[b.grad, b]]);
+    const [x, y] = [await a.read(), await b.read()];
+    assert.notDeepEqual(x, init);
+    assert.deepEqual(x, y);
   });
 });
 
@@ -383,6 +403,34 @@ test("a table past the default 128 MiB binding: sparse steps match float64, edge
       if (changed) touched++;
     }
     assert.ok(touched > 300, `${touched} rows touched`);
+  });
+});
+
+test("RowWiseAdagrad refuses a dense gradient past one binding before anything changes", async () => {
+  await withDevice(async (device, own) => {
+    // 1,050,000 x 32 float32 = 134.4 MB: two windows on WebGPU's default limits. RowWiseAdagrad
+    // stages a dense gradient as rows in one binding, which this table's cannot fit.
+    const [rows, width] = [1_050_000, 32];
+    const store = own(new VariableStore(device));
+    const table = store.variable("table", [rows, width], 0.5);
+    assert.equal(table.windows.length, 2);
+    const opt = own(new RowWiseAdagrad({ learningRate: 0.1 }));
+    for (const gradient of [table.windows, new Float32Array(rows * width).fill(1)]) {
+      await assert.rejects(opt.applyGradients([[gradient, table]]), {
+        name: "RangeError",
+        message: /RowWiseAdagrad stages dense gradients as rows.*\(variable 'table'\)/s,
+      });
+    }
+    assert.equal(opt.iterations, 0);
+    assert.ok((await table.read()).every((x) => x === 0.5), "the table changed");
+    // The optimizer still works: an IndexedSlices of the rows a step touches.
+    const indices = Int32Array.from([0, rows - 1, table.windows[1].first / width]);
+    const values = new Float32Array(indices.length * width).fill(1);
+    await opt.applyGradients([[new IndexedSlices(values, indices, [rows, width]), table]]);
+    assert.equal(opt.iterations, 1);
+    const after = await table.read();
+    for (const r of indices) assert.ok(after[r * width] < 0.5, `row ${r} not updated`);
+    assert.equal(after[width], 0.5);
   });
 });
 

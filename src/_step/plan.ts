@@ -76,6 +76,11 @@ export interface PlanContext {
   checkHalfDense(name: string): void;
   /** The store variable of that name the optimizer already updates, if any. */
   variableNamed(name: string): Variable | undefined;
+  /**
+   * The optimizer's class when it stages dense gradients as rows, with the sparse ones
+   * (RowWiseAdagrad); absent otherwise.
+   */
+  denseAsRows?: string;
 }
 
 /** Resolves a variable in a caller-owned buffer to bytes, with every check. */
@@ -164,11 +169,11 @@ interface OwnGradient {
   buffer: GPUBuffer | null;
   offset: number;
   half: boolean;
-  /** A variable past one binding: its windows, whose list is its in-place gradient. */
+  /** The variable's windows, whose list is its in-place gradient (one unless it is split). */
   windows?: readonly VariableWindow[];
 }
 
-/** `variable.windows` handed as the gradient of a split variable: its gradient regions in place. */
+/** `variable.windows` handed as a variable's gradient: its gradient regions in place. */
 function windowsSource(
   g: unknown[],
   windows: readonly VariableWindow[],
@@ -178,7 +183,7 @@ function windowsSource(
     return { kind: "in-place" };
   }
   throw new TypeError(
-    `${what} is an array; the in-place gradient of a variable past one binding is its own ` +
+    `${what} is an array; as an in-place gradient an array must be the variable's own ` +
       `variable.windows (the same objects)`,
   );
 }
@@ -192,7 +197,10 @@ function gradSource(
 ): GradSource | null {
   if (g === null || g === undefined) return null;
   const elements = byteLength / 4;
-  if (Array.isArray(g) && own.windows) return windowsSource(g, own.windows, what);
+  // An array of numbers is a mistake of another kind (below: what a gradient may be).
+  if (Array.isArray(g) && own.windows && !g.every((x) => typeof x === "number")) {
+    return windowsSource(g, own.windows, what);
+  }
   if (g instanceof IndexedSlices) return sparseSource(g, shape, elements, what);
   if (g instanceof Float32Array || (own.half && isHalfData(g))) {
     if (g.length !== elements) {
@@ -268,7 +276,7 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
       `No gradients provided for any variable: [${plan.missing.map((n) => `'${n}'`).join(", ")}].`,
     );
   }
-  checkSparseTotals(plan);
+  checkSparseTotals(plan, context.denseAsRows);
   checkExternalWindows(plan, seen.external, context);
   return plan;
 }
@@ -318,9 +326,14 @@ function planStoreVariable(
   seen.names.set(v.name, v);
   const half = arena.gradDtype === "float16";
   const pieces = piecesOf(v);
-  const own: OwnGradient = v.split
-    ? { buffer: null, offset: 0, half, windows: v.windows }
-    : { buffer: arena.gradBufferIfAllocated, offset: half ? v.offset / 2 : v.offset, half };
+  // `windows` is in-place for any variable (one window when it fits one binding), so code written
+  // for split tables runs unchanged on small ones; read only then (a window makes the gradient).
+  const own: OwnGradient = v.split ? { buffer: null, offset: 0, half, windows: v.windows } : {
+    buffer: arena.gradBufferIfAllocated,
+    offset: half ? v.offset / 2 : v.offset,
+    half,
+    windows: Array.isArray(g) ? v.windows : undefined,
+  };
   const what = `gradient for variable '${v.name}'`;
   const grad = gradSource(g, v.byteLength, what, own, v.shape);
   if (half && grad && grad.kind !== "sparse") context.checkHalfDense(v.name);
@@ -402,16 +415,35 @@ function checkExternalWindows(
 /**
  * The step's sparse gradients are staged end to end in one buffer each for values and sort pairs,
  * and keyed in one u32 range: refuse a step that would not fit, before anything is written.
+ * `denseAsRows` (the optimizer's class): its dense gradients are staged with them.
  */
-function checkSparseTotals(plan: StepPlan): void {
+function checkSparseTotals(plan: StepPlan, denseAsRows?: string): void {
   let keys = 0;
   let nnz = 0;
   let values = 0;
+  let dense = 0;
+  let largest = { name: "", length: 0 };
   for (const e of plan.entries) {
-    if (e.grad.kind !== "sparse") continue;
+    if (e.grad.kind !== "sparse") {
+      if (denseAsRows && e.kind === "store") {
+        dense += e.variable.length;
+        if (e.variable.length > largest.length) largest = e.variable;
+      }
+      continue;
+    }
     keys += e.grad.rows + 1;
     nnz += e.grad.slices.nnz;
     values += e.grad.slices.nnz * e.grad.width;
+  }
+  const limit = plan.device?.limits.maxStorageBufferBindingSize ?? Infinity;
+  if (dense > 0 && 4 * (values + dense) > limit) {
+    throw new RangeError(
+      `applyGradients: ${denseAsRows} stages dense gradients as rows in one binding, with the ` +
+        `step's IndexedSlices: this step's need ${4 * (values + dense)} bytes, more than ` +
+        `maxStorageBufferBindingSize (${limit}). A dense gradient of a ${denseAsRows} table past ` +
+        `one binding (variable '${largest.name}') is not supported yet: give it an IndexedSlices of ` +
+        `the rows the step touches, or split the step`,
+    );
   }
   if (nnz === 0) return;
   if (keys >= MAX_KEYS) {
@@ -420,7 +452,6 @@ function checkSparseTotals(plan: StepPlan): void {
         `${MAX_KEYS - 1} fit the sort's 32-bit keys`,
     );
   }
-  const limit = plan.device?.limits.maxStorageBufferBindingSize ?? Infinity;
   const pairs = pairBytes(nnz);
   if (4 * values > limit || pairs > limit) {
     throw new RangeError(

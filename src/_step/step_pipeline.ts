@@ -142,7 +142,8 @@ export class StepPipeline {
    */
   submit(run: StepRun): Promise<void> {
     const device = this.kernels.device;
-    return submitInScope(device, `Adagrad '${run.name}'`, () => {
+    const label = `${run.variant.optimizerClass} '${run.name}'`;
+    const outcome = submitInScope(device, label, () => {
       this.uniforms.writeParams(run.lrAt(0), run.values);
       this.#lossScale?.beginStep(device, this.uniforms, run.scaled);
       this.skip?.writeLearningRates(run.skippedKnown, run.lrAt);
@@ -153,6 +154,11 @@ export class StepPipeline {
       const read = this.skip?.maybeScheduleRead(encoder);
       device.queue.submit([encoder.finish()]);
       read?.().then(run.onSkipped, () => {});
+    });
+    // A bind group the GPU rejected would be rejected again from the cache: make them anew.
+    return outcome.catch((e) => {
+      this.#generation.advance();
+      throw e;
     });
   }
 

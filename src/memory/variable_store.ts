@@ -157,7 +157,8 @@ export class VariableStore {
    *   (default 0)
    * @returns the variable's handle
    * @throws {TypeError} for a bad name, shape or init length
-   * @throws {RangeError} for a duplicate name, an empty shape, or a variable larger than one arena
+   * @throws {RangeError} for a duplicate name, an empty shape, or a row (first dimension) larger
+   *   than one arena; a larger variable is split into windows of whole rows (`variable.windows`)
    */
   variable(name: string, shape: readonly number[], init?: Float32Array | number): Variable {
     this.#assertAlive();
