@@ -2,7 +2,7 @@
 // add_slot, add_weight, minimize and the missing-gradient warning.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Adagrad, type Variable, VariableStore } from "../mod.ts";
+import { Adagrad, RowWiseAdagrad, type Variable, VariableStore } from "../mod.ts";
 import { readFloats } from "../src/device/_transfer.ts";
 import { withDevice } from "./_gpu.ts";
 import { assertCloseL2, randomValues, refState, refStep, rng } from "./_reference.ts";
@@ -174,13 +174,19 @@ test("gradient regions keep their contents after a step: in place, uploaded, cli
   await withDevice(async (device, own) => {
     const random = rng(47);
     const store = own(new VariableStore(device));
-    const a = store.variable("persist/a", [300], randomValues(random, 300));
+    const a = store.variable("persist/a", [100, 3], randomValues(random, 300));
     const b = store.variable("persist/b", [41], randomValues(random, 41));
     const inPlace = randomValues(random, 300).map((x) => 5 * x); // clipped by clipnorm below
     const uploaded = randomValues(random, 41);
     device.queue.writeBuffer(a.grad.buffer, a.grad.offset, inPlace);
     const read = (v: Variable) => readFloats(device, v.grad.buffer, v.grad.offset, v.byteLength);
-    for (const opt of [new Adagrad({ clipnorm: 0.5 }), new Adagrad({ clipvalue: 0.1 })]) {
+    // RowWiseAdagrad reads dense gradients where they lie too (its row kernel, in place).
+    const optimizers = [
+      new Adagrad({ clipnorm: 0.5 }),
+      new Adagrad({ clipvalue: 0.1 }),
+      new RowWiseAdagrad({ clipnorm: 0.5 }),
+    ];
+    for (const opt of optimizers) {
       own(opt);
       await opt.applyGradients([[a.grad, a], [uploaded, b]]);
       await opt.applyGradients([[a.grad, a], [null, b]]); // b skipped: its region stays too

@@ -50,7 +50,10 @@ export const TILE = struct(
 );
 /** The header of a dense tile table (`TileTable`, before `tiles`). */
 export const TILE_TABLE = struct("TileTable", "count", "partial_base", "pad0", "pad1");
-/** A run of a sparse gradient's sorted block, or of a row-wise dense gradient (`SparseTile`). */
+/**
+ * A run of a sparse gradient's sorted block, or of a row-wise group's dense gradient in place
+ * (`SparseTile`).
+ */
 export const SPARSE_TILE = struct(
   "SparseTile",
   "var_offset",

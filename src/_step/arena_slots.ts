@@ -44,6 +44,7 @@ export class ArenaSlots implements SlotHome {
         length: m.byteLength / 4,
       })),
       layout.vectorize,
+      variant.denseRows,
     );
   }
 

@@ -76,11 +76,6 @@ export interface PlanContext {
   checkHalfDense(name: string): void;
   /** The store variable of that name the optimizer already updates, if any. */
   variableNamed(name: string): Variable | undefined;
-  /**
-   * The optimizer's class when it stages dense gradients as rows, with the sparse ones
-   * (RowWiseAdagrad); absent otherwise.
-   */
-  denseAsRows?: string;
 }
 
 /** Resolves a variable in a caller-owned buffer to bytes, with every check. */
@@ -276,7 +271,7 @@ export function planStep(pairs: unknown, context: PlanContext): StepPlan {
       `No gradients provided for any variable: [${plan.missing.map((n) => `'${n}'`).join(", ")}].`,
     );
   }
-  checkSparseTotals(plan, context.denseAsRows);
+  checkSparseTotals(plan);
   checkExternalWindows(plan, seen.external, context);
   return plan;
 }
@@ -415,35 +410,16 @@ function checkExternalWindows(
 /**
  * The step's sparse gradients are staged end to end in one buffer each for values and sort pairs,
  * and keyed in one u32 range: refuse a step that would not fit, before anything is written.
- * `denseAsRows` (the optimizer's class): its dense gradients are staged with them.
  */
-function checkSparseTotals(plan: StepPlan, denseAsRows?: string): void {
+function checkSparseTotals(plan: StepPlan): void {
   let keys = 0;
   let nnz = 0;
   let values = 0;
-  let dense = 0;
-  let largest = { name: "", length: 0 };
   for (const e of plan.entries) {
-    if (e.grad.kind !== "sparse") {
-      if (denseAsRows && e.kind === "store") {
-        dense += e.variable.length;
-        if (e.variable.length > largest.length) largest = e.variable;
-      }
-      continue;
-    }
+    if (e.grad.kind !== "sparse") continue;
     keys += e.grad.rows + 1;
     nnz += e.grad.slices.nnz;
     values += e.grad.slices.nnz * e.grad.width;
-  }
-  const limit = plan.device?.limits.maxStorageBufferBindingSize ?? Infinity;
-  if (dense > 0 && 4 * (values + dense) > limit) {
-    throw new RangeError(
-      `applyGradients: ${denseAsRows} stages dense gradients as rows in one binding, with the ` +
-        `step's IndexedSlices: this step's need ${4 * (values + dense)} bytes, more than ` +
-        `maxStorageBufferBindingSize (${limit}). A dense gradient of a ${denseAsRows} table past ` +
-        `one binding (variable '${largest.name}') is not supported yet: give it an IndexedSlices of ` +
-        `the rows the step touches, or split the step`,
-    );
   }
   if (nnz === 0) return;
   if (keys >= MAX_KEYS) {
@@ -452,6 +428,7 @@ function checkSparseTotals(plan: StepPlan, denseAsRows?: string): void {
         `${MAX_KEYS - 1} fit the sort's 32-bit keys`,
     );
   }
+  const limit = plan.device?.limits.maxStorageBufferBindingSize ?? Infinity;
   const pairs = pairBytes(nnz);
   if (4 * values > limit || pairs > limit) {
     throw new RangeError(

@@ -36,7 +36,7 @@ import {
   UpdateGroup,
   type UpdateInputs,
 } from "./update_group.ts";
-import type { Variant } from "./variant.ts";
+import { rowsOf, type Variant } from "./variant.ts";
 
 /** Where a staged part's rows are updated: a group's member, holding rows `[firstRow, +rows)`. */
 interface SparseTarget {
@@ -53,10 +53,8 @@ interface SparseTarget {
 interface SparseStepMember {
   part: SparsePart;
   targets: SparseTarget[];
-  /** The part continues the previous part's variable (a row-wise dense gradient's next piece). */
-  continues: boolean;
   /** The IndexedSlices the part was made from, so that its pieces share one staging. */
-  source: GradSource | null;
+  source: GradSource;
   /** PyTorch's lag of the part's variable (its tiles' `lag`). */
   lag: number;
 }
@@ -65,6 +63,8 @@ interface SparseStepMember {
 interface DenseMember {
   index: number;
   rule: MemberRule;
+  /** Elements per row of the variable (piece). */
+  width: number;
 }
 
 /** The step's gradients, sorted by where they go. */
@@ -171,7 +171,8 @@ export class StepPipeline {
       members.sort((a, b) => a.index - b.index);
       const ids = members.map((m) => m.index);
       const rules = members.map((m) => m.rule);
-      group.setParticipants(ids, numbering, rules, gathered.continuing.has(group));
+      const widths = members.map((m) => m.width);
+      group.setParticipants(ids, numbering, rules, gathered.continuing.has(group), widths);
     }
     const sparseGroups = this.#stageSparse(encoder, gathered.sparse, numbering, variant);
     if (this.#norms.enabled) this.#norms.writeVariableTable(numbering);
@@ -201,7 +202,6 @@ export class StepPipeline {
           sparse.push({
             part: sparsePart(grad),
             targets: [target],
-            continues: false,
             source: grad,
             lag: rule.lag,
           });
@@ -209,18 +209,6 @@ export class StepPipeline {
         continue;
       }
       const values = denseValues(grad, home, index);
-      const part = run.variant.denseAsSparse(shape, values);
-      if (part) {
-        const target = { group, member, firstRow: 0, rows: part.rows };
-        sparse.push({
-          part,
-          targets: [target],
-          continues: piece?.continues ?? false,
-          source: null,
-          lag: rule.lag,
-        });
-        continue;
-      }
       if (grad.kind !== "in-place") {
         const to = home.gradientAt(index);
         if (ArrayBuffer.isView(values)) {
@@ -237,9 +225,11 @@ export class StepPipeline {
         }
       }
       if (piece?.continues) continuing.add(group);
+      // The row kernel walks rows of the variable's width (row-wise groups).
+      const width = rowsOf(shape).width;
       const members = dense.get(group);
-      if (members) members.push({ index, rule });
-      else dense.set(group, [{ index, rule }]);
+      if (members) members.push({ index, rule, width });
+      else dense.set(group, [{ index, rule, width }]);
     }
     return { dense, continuing, sparse };
   }
@@ -258,10 +248,7 @@ export class StepPipeline {
     const staging = this.#sparse ??= new SparseStaging(this.kernels, this.#generation);
     const staged = staging.stage(encoder, sparse.map((s) => s.part));
     const partialBase = numbering.partials;
-    const ids = staged.map((s, k) => {
-      const length = s.nnz * s.width;
-      return sparse[k].continues ? numbering.extend(length) : numbering.add(length);
-    });
+    const ids = staged.map((s) => numbering.add(s.nnz * s.width));
     if (this.#norms.enabled || this.#check) staging.writeValueTiles(staged, ids, partialBase);
     const groups = new Map<UpdateGroup, SparseMember[]>();
     sparse.forEach(({ targets, lag }, k) => {

@@ -100,6 +100,13 @@ export class UpdateGroup implements ReductionSource {
   #reduceCount = 0;
   readonly #sparseTiles: GrowingTable;
   #sparseCount = 0;
+  /**
+   * A row-wise group (RowWiseAdagrad's arenas): its dense gradients are applied by the row kernel,
+   * over identity tiles of rows (`#rowTiles`), read where they lie in the gradient arena.
+   */
+  #rows = false;
+  readonly #rowTiles: GrowingTable;
+  readonly #rowGroup = new CachedBindGroup();
   #sparsePipeline: GPUComputePipeline | null = null;
   /** The members, numbering and member rules the tile tables were last written for. */
   #lastKey: number[] | null = null;
@@ -118,6 +125,7 @@ export class UpdateGroup implements ReductionSource {
     this.#tiles = table("tiles");
     this.#reduce = table("reduction tiles");
     this.#sparseTiles = table("sparse tiles");
+    this.#rowTiles = table("row tiles");
   }
 
   /**
@@ -125,7 +133,13 @@ export class UpdateGroup implements ReductionSource {
    * the bytes after each variable up to the next 16-byte boundary belong to no one (a store
    * arena), so the vec4 kernels may be used when every offset is a multiple of 4 elements.
    */
-  configure(buffers: GroupBuffers, members: readonly GroupMember[], vectorize = false): void {
+  configure(
+    buffers: GroupBuffers,
+    members: readonly GroupMember[],
+    vectorize = false,
+    rows = false,
+  ): void {
+    this.#rows = rows;
     const vec4 = vectorize && members.every((m) => m.varOffset % 4 === 0 && m.slotOffset % 4 === 0);
     // Float16 gradients are read by the vec4 kernels only: a layout that cannot vectorize (a
     // row-wise arena) never reads its dense gradients (the plan refuses them).
@@ -147,14 +161,16 @@ export class UpdateGroup implements ReductionSource {
    * Makes the tile tables cover exactly the members `ids` (ascending), numbered next in
    * `numbering` (their ids among the step's variables, their tiles' partial sums), with what the
    * rule says of each (`rules[k]` for `ids[k]`). `continues`: the first member is the next piece of
-   * the variable numbered last (a variable past one binding). Writes the tables to the GPU only
-   * when any of that differs from the previous step's.
+   * the variable numbered last (a variable past one binding). `widths`: elements per row of
+   * each, for a row-wise group. Writes the tables to the GPU only when any of that differs from
+   * the previous step's.
    */
   setParticipants(
     ids: readonly number[],
     numbering: StepNumbering,
     rules: readonly MemberRule[] = [],
     continues = false,
+    widths: readonly number[] = [],
   ): void {
     const firstVariable = continues ? numbering.variables - 1 : numbering.variables;
     const partialBase = numbering.partials;
@@ -171,6 +187,7 @@ export class UpdateGroup implements ReductionSource {
       this.#kernels.tileElements,
       ...ids,
       ...rules.flatMap((r) => [r.decay, r.lag]),
+      ...(this.#rows ? widths : []),
     ];
     const last = this.#lastKey;
     if (last && last.length === key.length && last.every((x, i) => x === key[i])) return;
@@ -179,6 +196,11 @@ export class UpdateGroup implements ReductionSource {
       id: firstVariable + k,
       ...rules[k],
     }));
+    if (this.#rows) {
+      this.#writeRows(sources, widths, partialBase);
+      this.#lastKey = key;
+      return;
+    }
     const tile = this.#kernels.tileElements;
     // Sized here too: the tile size may have changed since configure (tests and the bench).
     this.#tiles.ensure(tableWords(sources, tile));
@@ -188,6 +210,51 @@ export class UpdateGroup implements ReductionSource {
     this.#reduceCount = writeTiles(sources, REDUCE_TILE_ELEMENTS, this.#reduce.words, partialBase);
     this.#reduce.write(tableUsed(this.#reduceCount));
     this.#lastKey = key;
+  }
+
+  /**
+   * A row-wise group's tables: reduction tiles over the gradients (which mirror the variables,
+   * unlike the row accumulators), and the row kernel's identity tiles, a workgroup's rows each.
+   */
+  #writeRows(sources: readonly TileSource[], widths: readonly number[], partialBase: number): void {
+    const gradients = sources.map((s) => ({ ...s, slotOffset: s.varOffset }));
+    this.#reduce.ensure(tableWords(gradients, REDUCE_TILE_ELEMENTS));
+    this.#reduceCount = writeTiles(
+      gradients,
+      REDUCE_TILE_ELEMENTS,
+      this.#reduce.words,
+      partialBase,
+    );
+    this.#reduce.write(tableUsed(this.#reduceCount));
+    const unit = this.#kernels.sparseWorkgroupSize;
+    const rowsOf = (k: number) => sources[k].length / widths[k];
+    const count = sources.reduce((n, _, k) => n + Math.ceil(rowsOf(k) / unit), 0);
+    this.#rowTiles.ensure(SPARSE_TILE_TABLE.words + Math.max(count, 1) * SPARSE_TILE.words);
+    const out = this.#rowTiles.words;
+    const at = SPARSE_TILE.at;
+    let t = 0;
+    sources.forEach((s, k) => {
+      const rows = rowsOf(k);
+      for (let start = 0; start < rows; start += unit, t++) {
+        const w = SPARSE_TILE_TABLE.words + t * SPARSE_TILE.words;
+        out.fill(0, w, w + SPARSE_TILE.words);
+        out[w + at.var_offset] = s.varOffset;
+        out[w + at.slot_offset] = s.slotOffset;
+        out[w + at.width] = widths[k];
+        out[w + at.variable] = s.id;
+        out[w + at.nnz] = rows;
+        out[w + at.rows] = rows;
+        // Row r's gradient is row r of the variable's region in the gradient arena.
+        out[w + at.value_base] = s.varOffset;
+        out[w + at.start] = start;
+        out[w + at.length] = Math.min(unit, rows - start);
+        out[w + at.identity] = 1;
+        out[w + at.lag] = s.lag ?? 0;
+      }
+    });
+    out[SPARSE_TILE_TABLE.at.count] = t;
+    this.#tileCount = t;
+    this.#rowTiles.write(SPARSE_TILE_TABLE.words + t * SPARSE_TILE.words);
   }
 
   /** Reduction tiles of this step's dense gradients (0 when the group has none). */
@@ -223,6 +290,7 @@ export class UpdateGroup implements ReductionSource {
     const active = this.#active;
     if (last) this.#active = false;
     if (!active || this.#tileCount === 0) return;
+    if (this.#rows) return this.#encodeRows(pass, inputs);
     const kernels = this.#kernels;
     const b = this.#bound;
     const group = this.#updateGroup.get(
@@ -274,7 +342,7 @@ export class UpdateGroup implements ReductionSource {
         out[w + at.value_base] = staged.valueBase;
         out[w + at.start] = start;
         out[w + at.length] = Math.min(unit, length - start);
-        out[w + at.identity] = staged.identity ? 1 : 0;
+        out[w + at.identity] = 0;
         out[w + at.lag] = lag;
       }
     });
@@ -292,6 +360,30 @@ export class UpdateGroup implements ReductionSource {
       this.#dealtCount = count;
     }
     return this.#dealtPositions;
+  }
+
+  /** Records a row-wise group's dense update: the row kernel over its identity tiles. */
+  #encodeRows(pass: GPUComputePassEncoder, inputs: UpdateInputs): void {
+    const kernels = this.#kernels;
+    const b = this.#bound;
+    const group = this.#rowGroup.get(
+      this.#generation,
+      () =>
+        kernels.bindGroup("sparseUpdate", `${this.label} rows`, [
+          inputs.params,
+          this.#rowTiles.buffer,
+          b.variables,
+          b.accumulators,
+          b.gradients(),
+          inputs.norms,
+          inputs.verdict,
+          // Identity tiles read no sort pairs: a read-only stand-in (the norms, bound read-only).
+          inputs.norms,
+          b.gradientSums ?? { buffer: inputs.standIn, offset: 256, size: 16 },
+        ]),
+    );
+    const max = kernels.maxWorkgroupsPerDimension;
+    dispatch(pass, kernels.sparseUpdate("row"), group, this.#tileCount, max);
   }
 
   /** Records the sparse update of the tiles `setSparse` wrote. */
@@ -323,6 +415,7 @@ export class UpdateGroup implements ReductionSource {
     this.#tiles.destroy();
     this.#reduce.destroy();
     this.#sparseTiles.destroy();
+    this.#rowTiles.destroy();
   }
 }
 

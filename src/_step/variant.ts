@@ -1,10 +1,10 @@
 // What differs between element-wise Adagrad (one accumulator per element, Keras) and row-wise
 // Adagrad (one per row, FBGEMM's EXACT_ROWWISE_ADAGRAD), as one object: the slot's shape and
-// layout, how a dense gradient reaches the kernels, and the sparse kernel. The optimizer, the
+// layout, which kernel applies a dense gradient, and the sparse kernel. The optimizer, the
 // step and the checkpoint ask the variant; nothing else tells the two apart.
 import type { ArenaMember } from "../memory/_arena.ts";
 import type { Kernels, SparseRule } from "../_kernels/kernels.ts";
-import type { SparsePart, StagedSlices } from "../sparse/_staging.ts";
+import type { StagedSlices } from "../sparse/_staging.ts";
 
 /** A dense gradient's data, as the step has it staged or where it already lies. */
 export type DenseValues =
@@ -29,10 +29,10 @@ export interface Variant {
     bufferSize: number,
   ): { offsets: number[]; bytes: number; vectorize: boolean };
   /**
-   * A dense gradient of a variable of `shape` as a part of the sparse path, or null when it
-   * takes the dense kernel.
+   * Whether a dense gradient is applied row by row (the row kernel, reading the gradient where it
+   * lies in the group's gradient arena) rather than element by element.
    */
-  denseAsSparse(shape: readonly number[], values: DenseValues): SparsePart | null;
+  readonly denseRows: boolean;
   /** Elements per sparse tile and the elements a staged part spreads over. */
   sparseTiling(staged: StagedSlices, kernels: Kernels): { unit: number; length: number };
   /** The kernel that updates touched rows. */
@@ -61,7 +61,7 @@ export const ELEMENT_WISE: Variant = {
     bytes: bufferSize,
     vectorize: true,
   }),
-  denseAsSparse: () => null,
+  denseRows: false,
   sparseTiling: (s, kernels) => ({ unit: kernels.tileElements, length: s.nnz * s.width }),
   sparseRule: "element",
   checkExternal: () => {},
@@ -83,12 +83,8 @@ export const ROW_WISE: Variant = {
     const offsets = members.map((m) => (next += rowsOf(m.shape).rows) - rowsOf(m.shape).rows);
     return { offsets, bytes: Math.max(16, Math.ceil(next / 4) * 16), vectorize: false };
   },
-  // Staged like a sparse gradient that touches every row once, in order: no sort.
-  denseAsSparse: (shape, values) => {
-    const { rows, width } = rowsOf(shape);
-    if (values instanceof Uint16Array) throw new TypeError("float16 rows"); // checkHalfDense
-    return { rows, width, nnz: rows, indices: null, values };
-  },
+  // Every row once, in order, from the gradient arena: the row kernel's identity tiles.
+  denseRows: true,
   // One row (sorted position) per thread.
   sparseTiling: (s, kernels) => ({ unit: kernels.sparseWorkgroupSize, length: s.nnz }),
   sparseRule: "row",

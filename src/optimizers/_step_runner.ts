@@ -112,7 +112,6 @@ export class StepRunner {
       checkExternal: (name) => owner.variant.checkExternal(owner.name, name),
       checkHalfDense: (name) => owner.variant.checkHalfDense(owner.name, name),
       variableNamed: (name) => owner.storage.variableNamed(name),
-      denseAsRows: owner.variant.sparseRule === "row" ? owner.variant.optimizerClass : undefined,
     });
     if (plan.entries.length === 0) return null;
     for (const e of plan.entries) {

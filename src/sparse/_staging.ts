@@ -19,18 +19,15 @@ import { RadixSort } from "./_radix_sort.ts";
 /** The largest key the sort may use for a row; 0xffffffff pads the sort. */
 export const MAX_KEYS = 0xffffffff;
 
-/**
- * One gradient of a step that goes through the staging buffers: an IndexedSlices, or (for the
- * row-wise optimizer) a dense gradient, whose rows are all touched once, in order, unsorted.
- */
+/** One gradient of a step that goes through the staging buffers: an IndexedSlices. */
 export interface SparsePart {
   /** The variable's rows and elements per row. */
   rows: number;
   width: number;
   /** Value rows given. */
   nnz: number;
-  /** Their row indices, or null for a dense gradient (row i is value row i). */
-  indices: Int32Array | Uint32Array | GpuRange | null;
+  /** Their row indices. */
+  indices: Int32Array | Uint32Array | GpuRange;
   values: Float32Array | GpuRange;
   /** `values` is a GPU range of float16 (widened to float32 in the staging). */
   halfValues?: boolean;
@@ -41,9 +38,7 @@ export interface StagedSlices {
   rows: number;
   width: number;
   nnz: number;
-  /** A dense gradient: no indices, not sorted. */
-  identity: boolean;
-  /** First index in the concatenation (and in the sorted pairs); 0 for a dense gradient. */
+  /** First index in the concatenation (and in the sorted pairs). */
   nnzBase: number;
   /** Key of row 0. */
   rowBase: number;
@@ -172,13 +167,10 @@ export class SparseStaging implements ReductionSource {
     let nnz = 0;
     let values = 0;
     let keys = 0;
-    const staged = parts.map(({ rows, width, nnz: n, indices }) => {
-      const identity = indices === null;
-      const s = { rows, width, nnz: n, identity, nnzBase: nnz, rowBase: keys, valueBase: values };
-      if (!identity) {
-        nnz += n;
-        keys += rows + 1;
-      } else s.nnzBase = 0;
+    const staged = parts.map(({ rows, width, nnz: n }) => {
+      const s = { rows, width, nnz: n, nnzBase: nnz, rowBase: keys, valueBase: values };
+      nnz += n;
+      keys += rows + 1;
       values += n * width;
       return s;
     });
@@ -210,7 +202,6 @@ export class SparseStaging implements ReductionSource {
         const range = part.values as GpuRange;
         this.#widening!.stage(encoder, range, halfStarts[h], s.nnz * s.width, s.valueBase);
       } else put(part.values, this.#values.buffer, s.valueBase);
-      if (part.indices === null) return;
       const w = ENTRY_TABLE.words + SPARSE_ENTRY.words * count++;
       words[w + SPARSE_ENTRY.at.nnz_base] = s.nnzBase;
       words[w + SPARSE_ENTRY.at.nnz] = s.nnz;
