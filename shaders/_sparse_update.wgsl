@@ -1,6 +1,7 @@
 // The bindings of the two sparse updates (adagrad_sparse.wgsl, rowwise_adagrad.wgsl), which share
 // one bind group layout (`sparseUpdate` in src/_kernels/shader_interface.ts): the staged value rows
-// and the sorted (key, position) pairs in place of a dense update's gradients.
+// and the sorted (key, position) pairs in place of a dense update's gradients. A row-wise group's
+// dense update binds its gradient arena as `values` and a read-only stand-in for `pairs`.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> table: SparseTileTable;

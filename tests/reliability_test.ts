@@ -242,7 +242,7 @@ for (let seed = 1; seed <= FUZZ_CASES; seed++) {
 
 for (const rowWise of [false, true]) {
   // Elements of the dense variable, and sparse indices (of rows of 3): each spans three reduction
-  // tiles. Row-wise, the dense gradient goes through the sparse staging too (the scalar check).
+  // tiles. Row-wise, the dense gradient is checked in the row-wise arena's gradients (scalar).
   const DENSE = 70_001, NNZ = 24_000;
   test(`skipNonFinite${rowWise ? " (RowWiseAdagrad)" : ""}: a step with a NaN or an infinity is skipped whole`, async () => {
     await withDevice(async (device) => {

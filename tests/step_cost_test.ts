@@ -226,6 +226,11 @@ const RULES: [string, () => AdagradBase<object>, number][] = [
     1,
   ],
   [
+    "RowWiseAdagrad, FBGEMM's weight decay and max_norm (dense gradients read in place)",
+    () => new RowWiseAdagrad({ learningRate: 0.01, weightDecay: 0.1, maxNorm: 1 }),
+    1,
+  ],
+  [
     "AdagradDA, L1 and L2",
     () =>
       new AdagradDA({

@@ -2,8 +2,8 @@
 // that knows their order. From resolved entries to a recorded command buffer:
 //
 //   gather     one loop over the entries: dense gradients into their home's gradient buffer
-//              (uploads and copies); IndexedSlices (and, row-wise, dense gradients) listed for
-//              the sparse staging
+//              (uploads and copies; row-wise groups read them there too); IndexedSlices listed
+//              for the sparse staging
 //   number     the step's variables and their tiles' partial sums, once, dense groups first
 //   tables     the sparse staging, tile tables, sparse tiles and norm clipping's variable table
 //              (each written only when it changes)

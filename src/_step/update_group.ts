@@ -142,7 +142,7 @@ export class UpdateGroup implements ReductionSource {
     this.#rows = rows;
     const vec4 = vectorize && members.every((m) => m.varOffset % 4 === 0 && m.slotOffset % 4 === 0);
     // Float16 gradients are read by the vec4 kernels only: a layout that cannot vectorize (a
-    // row-wise arena) never reads its dense gradients (the plan refuses them).
+    // row-wise arena) never reads dense float16 gradients (the plan refuses them).
     this.layout = buffers.halfGradients ? "vec4_f16" : vec4 ? "vec4" : "scalar";
     this.#tiles.ensure(tableWords(members, this.#kernels.tileElements));
     this.#reduce.ensure(tableWords(members, REDUCE_TILE_ELEMENTS));
@@ -290,7 +290,11 @@ export class UpdateGroup implements ReductionSource {
     const active = this.#active;
     if (last) this.#active = false;
     if (!active || this.#tileCount === 0) return;
-    if (this.#rows) return this.#encodeRows(pass, inputs);
+    if (this.#rows) {
+      // RowWiseAdagrad has no gradient accumulation (its rule is Keras 2's): never a phase.
+      if (phase !== Phase.step) throw new Error(`webgpu-adagrad: ${this.label}: a row-wise phase`);
+      return this.#encodeRows(pass, inputs);
+    }
     const kernels = this.#kernels;
     const b = this.#bound;
     const group = this.#updateGroup.get(

@@ -30,7 +30,8 @@ import { registerVariant, ROW_WISE } from "../_step/variant.ts";
  * epsilon 1e-8 and an initial accumulator of 0, TorchRec epsilon 1e-10 and 0: pass them to
  * match), clipping in Keras's order, schedules and `decay`, `IndexedSlices` with the sum of
  * duplicates, the `"accumulator"` slot (shape `[rows]`), `getWeights`/`setWeights` and configs.
- * Dense gradients touch every row; they are staged and updated by the same row kernel.
+ * Dense gradients touch every row; the same row kernel reads them where they lie in the
+ * variable's gradient region.
  *
  * Variables must come from a {@linkcode VariableStore} (their shape gives the rows); variables in
  * your own buffers are refused.
