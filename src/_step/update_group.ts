@@ -370,22 +370,12 @@ export class UpdateGroup implements ReductionSource {
   #encodeRows(pass: GPUComputePassEncoder, inputs: UpdateInputs): void {
     const kernels = this.#kernels;
     const b = this.#bound;
-    const group = this.#rowGroup.get(
-      this.#generation,
-      () =>
-        kernels.bindGroup("sparseUpdate", `${this.label} rows`, [
-          inputs.params,
-          this.#rowTiles.buffer,
-          b.variables,
-          b.accumulators,
-          b.gradients(),
-          inputs.norms,
-          inputs.verdict,
-          // Identity tiles read no sort pairs: a read-only stand-in (the norms, bound read-only).
-          inputs.norms,
-          b.gradientSums ?? { buffer: inputs.standIn, offset: 256, size: 16 },
-        ]),
-    );
+    // Identity tiles read no sort pairs: a read-only stand-in (the norms, bound read-only).
+    const group = this.#sparseBindGroup(this.#rowGroup, "rows", inputs, {
+      tiles: this.#rowTiles.buffer,
+      values: b.gradients(),
+      pairs: inputs.norms,
+    });
     const max = kernels.maxWorkgroupsPerDimension;
     dispatch(pass, kernels.sparseUpdate("row"), group, this.#tileCount, max);
   }
@@ -396,23 +386,40 @@ export class UpdateGroup implements ReductionSource {
     this.#sparseCount = 0;
     if (count === 0 || !this.#sparsePipeline) return;
     const kernels = this.#kernels;
+    const group = this.#sparseBindGroup(this.#sparseGroup, "sparse", inputs, {
+      tiles: this.#sparseTiles.buffer,
+      values: staged.values,
+      pairs: staged.pairs,
+    });
+    dispatch(pass, this.#sparsePipeline, group, count, kernels.maxWorkgroupsPerDimension);
+  }
+
+  /**
+   * The row kernel's or the sparse update's bind group (layout `sparseUpdate`), cached in `cache`:
+   * the group's variables, accumulators and gradient sums with these tiles, values and pairs.
+   */
+  #sparseBindGroup(
+    cache: CachedBindGroup,
+    name: string,
+    inputs: UpdateInputs,
+    { tiles, values, pairs }: { tiles: GPUBuffer; values: GPUBuffer; pairs: GPUBuffer },
+  ): GPUBindGroup {
     const b = this.#bound;
-    const group = this.#sparseGroup.get(
+    return cache.get(
       this.#generation,
       () =>
-        kernels.bindGroup("sparseUpdate", `${this.label} sparse`, [
+        this.#kernels.bindGroup("sparseUpdate", `${this.label} ${name}`, [
           inputs.params,
-          this.#sparseTiles.buffer,
+          tiles,
           b.variables,
           b.accumulators,
-          staged.values,
+          values,
           inputs.norms,
           inputs.verdict,
-          staged.pairs,
+          pairs,
           b.gradientSums ?? { buffer: inputs.standIn, offset: 256, size: 16 },
         ]),
     );
-    dispatch(pass, this.#sparsePipeline, group, count, kernels.maxWorkgroupsPerDimension);
   }
 
   destroy(): void {
