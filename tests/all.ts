@@ -44,6 +44,7 @@ import "./sharding_test.ts";
 import "./sparse_test.ts";
 import "./split_variable_test.ts";
 import "./step_cost_test.ts";
+import "./step_outcome_test.ts";
 import "./tile_size_test.ts";
 import "./tfjs_options_test.ts";
 import "./tfjs_test.ts";

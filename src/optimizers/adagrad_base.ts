@@ -12,7 +12,12 @@ import { checkWeightList, createWeight } from "./_weights.ts";
 import { StepRunner } from "./_step_runner.ts";
 import { assertDeviceAlive } from "../device/device_lost.ts";
 import { checkGradientList, checkMinimize, finiteNumber } from "../_common/validate.ts";
-import { checkLearningRate, type ResolvedOptions, type RuleId } from "./adagrad_config.ts";
+import {
+  checkLearningRate,
+  checkLearningRateValue,
+  type ResolvedOptions,
+  type RuleId,
+} from "./adagrad_config.ts";
 import { KERAS2, type Rule, RULE_KEY } from "./_rule.ts";
 import {
   excluded,
@@ -485,6 +490,8 @@ export abstract class AdagradBase<Config extends object = object> {
   #submitStep(pairs: Iterable<GradientPair>, options: StepOptions): Promise<number> {
     this.#assertAlive();
     const call = this.#call();
+    // A schedule may return a bad rate at some step: refused before anything is encoded.
+    checkLearningRateValue(call.lrAt(0), "learningRate", this.#calls);
     // PyTorch's per-variable steps, counted as the step is encoded (undone if it fails).
     const stepped: VariableRecord[] = [];
     const memberRule = (entry: StepEntry) => {
@@ -507,7 +514,10 @@ export abstract class AdagradBase<Config extends object = object> {
       throw e;
     }
     this.#calls++; // even for a step with no gradient, as Keras does
-    return (outcome ?? Promise.resolve()).then(() => this.iterations, (e) => {
+    // This step's own count, taken now: read when the promise settles it would be the last
+    // step's for every step not awaited one by one.
+    const iterations = this.iterations;
+    return (outcome ?? Promise.resolve()).then(() => iterations, (e) => {
       this.#calls--; // the device is gone, or it rejected the whole command buffer
       for (const record of stepped) record.updates--;
       throw e;

@@ -213,7 +213,10 @@ export function learningRateAt(
   return f(lr / f(1 + f(f(decay) * f(step))));
 }
 
-/** Throws unless `x` is a finite number or a schedule; returns it. */
+/**
+ * Throws unless `x` is a finite number >= 0 or a schedule; returns it. Keras takes a negative rate
+ * silently (and then ascends); PyTorch refuses it, and so does this package, everywhere.
+ */
 export function checkLearningRate(
   x: unknown,
   what = "learningRate",
@@ -224,7 +227,20 @@ export function checkLearningRate(
       `${what} must be a number or a LearningRateSchedule, got ${describe(x)}`,
     );
   }
-  return finiteNumber(x, what);
+  return checkLearningRateValue(finiteNumber(x, what), what);
+}
+
+/**
+ * Throws a RangeError unless the rate `lr` (a number, or a schedule's value `at` a step) is finite
+ * and not negative: a negative rate would climb the loss instead of descending it.
+ */
+export function checkLearningRateValue(lr: number, what = "learningRate", at?: number): number {
+  if (Number.isFinite(lr) && lr >= 0) return lr;
+  const source = at === undefined ? "" : ` (the schedule's value at step ${at})`;
+  throw new RangeError(
+    `${what} must be finite and >= 0, got ${lr}${source}; unlike Keras, a negative rate is ` +
+      `refused rather than followed uphill`,
+  );
 }
 
 /** ` (did you mean 'learningRate'?)` for a snake_case key whose camelCase is allowed, else "". */

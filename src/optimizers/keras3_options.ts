@@ -9,7 +9,7 @@ import {
   serializeSchedule,
 } from "../schedules/schedule_serialization.ts";
 import type { ResolvedOptions } from "./adagrad_config.ts";
-import { KERAS2_DEFAULTS } from "./adagrad_config.ts";
+import { checkLearningRateValue, KERAS2_DEFAULTS } from "./adagrad_config.ts";
 
 /**
  * Options of {@linkcode Adagrad.keras3}: Keras 3's `keras.optimizers.Adagrad` arguments, in
@@ -219,7 +219,7 @@ export function resolveKeras3Options(options: unknown): ResolvedOptions {
         `learning rate value). Received instead: learning_rate=${py(lr)}`,
     );
   }
-  if (typeof lr === "number") finiteNumber(lr, "learningRate");
+  if (typeof lr === "number") checkLearningRateValue(finiteNumber(lr, "learningRate"));
   const lossScaleFactor = number(o.lossScaleFactor, "lossScaleFactor");
   if (lossScaleFactor === 0) {
     throw new RangeError("lossScaleFactor must not be 0: gradients are divided by it");

@@ -219,9 +219,9 @@ function resolveMember(m: Member, options: unknown): ResolvedOptions {
   for (const key of [...SHARED_KEYS, ...m.extra]) {
     if (o[key] !== undefined) shared[key] = o[key];
   }
-  // Keras 2's checks of the types, the clipping and the name.
+  // TF's check of the rate first (its message), then Keras 2's of the types, clipping and name.
+  checkPositiveLearningRate(o.learningRate);
   const base = resolveOptions(shared);
-  checkPositiveLearningRate(base.learningRate);
   const strength = ([option, tf]: readonly [string, string]) => {
     const value = o[option] ?? 0;
     if (typeof value !== "number") {
@@ -256,11 +256,11 @@ function resolveMember(m: Member, options: unknown): ResolvedOptions {
 export function checkPositiveLearningRate(
   value: unknown,
 ): number | LearningRateSchedule {
-  const lr = checkLearningRate(value);
-  if (typeof lr === "number" && !(lr > 0)) {
-    throw new RangeError(`lr is not a positive scalar: ${lr}`);
+  // TF's own message for a rate <= 0, before the package's general check.
+  if (typeof value === "number" && Number.isFinite(value) && !(value > 0)) {
+    throw new RangeError(`lr is not a positive scalar: ${value}`);
   }
-  return lr;
+  return checkLearningRate(value);
 }
 
 function memberConfig(
