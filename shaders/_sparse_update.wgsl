@@ -11,7 +11,7 @@
 @group(0) @binding(5) var<storage, read> norms: Norms;
 @group(0) @binding(6) var<storage, read> verdict: Verdict;
 @group(0) @binding(7) var<storage, read> pairs: array<vec2u>;
-// AdagradDA's sums of gradients, laid out as the accumulators (a stand-in for the other rules).
+// A RULE_SUMS rule's sums of gradients, laid out as the accumulators (a stand-in for the others).
 @group(0) @binding(8) var<storage, read_write> gradient_sums: array<f32>;
 
 // This workgroup's tile; an empty one (no elements, no rows) past the table's end or when the step

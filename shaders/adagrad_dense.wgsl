@@ -1,16 +1,15 @@
-// requires: _prelude.wgsl
-// Fused dense Adagrad update. With Keras 2.x's rule (OptimizerV2), as TensorFlow's
-// ResourceApplyAdagradV2 CPU kernel computes it:
-//
-//   accum <- accum + g * g
-//   var   <- var - (g * lr) / (sqrt(accum) + epsilon)     (new accum; epsilon outside the sqrt)
-//
-// Keras 3's and PyTorch's rules (RULE, the prelude's `adagrad`) change the expression and add
-// their options in the same pass: Keras 3's decoupled weight decay before the step, its moving
-// average after it (the `averages` slot) and its gradient accumulation (the `gradient_sums` slot,
-// PHASE below); PyTorch's per-variable learning rate, L2 weight decay and `maximize`.
-// ProximalAdagrad's L1 and L2 are in `adagrad`; AdagradDA keeps the sum of its gradients in the
-// `gradient_sums` slot and writes the variable without reading it.
+// requires: _interface.wgsl
+// requires: _dispatch.wgsl
+// requires: _gradient.wgsl
+// requires: _rules.wgsl
+// Fused dense Adagrad update: per element, the raw gradient is prepared and clipped
+// (_gradient.wgsl), then the rule RULE names steps the element's state (`rule_step`, one file of
+// shaders/rules/ per rule; Keras 2's, the default, is TensorFlow's ResourceApplyAdagradV2:
+// accum <- accum + g * g, var <- var - (g * lr) / (sqrt(accum) + epsilon)). Around any rule the
+// kernel runs Keras 3's whole-variable options: the moving average after the step (the `averages`
+// slot) and gradient accumulation (the `gradient_sums` slot, PHASE below). A rule that keeps a sum
+// of its gradients (RULE_SUMS) keeps it in `gradient_sums` too, and one that does not read the
+// variable (RULE_READS_VARIABLE false) only writes it.
 //
 // One dispatch updates every variable of one arena. WGSL cannot index an array of buffers, so the
 // variables live side by side in one buffer and a tile table maps each workgroup to a run of at
@@ -35,8 +34,8 @@
 @group(0) @binding(4) var<storage, read> gradients_half4: array<vec2u>;
 @group(0) @binding(5) var<storage, read> norms: Norms;
 @group(0) @binding(6) var<storage, read> verdict: Verdict;
-// Keras 3's `average` (EMA) and `gradient_accumulator` slots (AdagradDA's `gradient_accumulator`
-// too), laid out as the accumulators; a step without them binds a small stand-in.
+// Keras 3's `average` (EMA) and `gradient_accumulator` slots (a RULE_SUMS rule's sums too), laid
+// out as the accumulators; a step without them binds a small stand-in.
 @group(0) @binding(7) var<storage, read_write> averages: array<f32>;
 @group(0) @binding(8) var<storage, read_write> gradient_sums: array<f32>;
 @group(0) @binding(7) var<storage, read_write> averages4: array<vec4f>;
@@ -63,15 +62,14 @@ fn workgroup_tile(id: Invocation) -> Tile {
 }
 
 // What a tile's elements share, read once per tile rather than once per element: the step's
-// parameters and learning rate (PyTorch's: the variable's own), a loss scale's unscaling factor,
-// clipnorm's divisor for the tile's variable, global_clipnorm's scale, whether weight decay applies.
+// parameters, the rule's rates (the variable's own learning rate, whether weight decay applies), a
+// loss scale's unscaling factor, clipnorm's divisor for the tile's variable, global_clipnorm's scale.
 struct Rates {
   params: Params,
-  lr: f32,
+  rule: RuleRates,
   unscale: f32,
   divisor: f32,
   global_scale: f32,
-  decay: bool,
 }
 
 fn tile_rates(tile: Tile) -> Rates {
@@ -83,11 +81,10 @@ fn tile_rates(tile: Tile) -> Rates {
   if (NORM_MODE == NORM_GLOBAL) {
     global_scale = norms.global_scale;
   }
-  var lr = step_lr(params, verdict);
-  if (RULE == RULE_TORCH) {
-    lr = torch_lr(lr, params, tile.lag);
-  }
-  return Rates(params, lr, verdict.unscale, divisor, global_scale, tile.decay != 0u);
+  let args = rule_args(params);
+  let lr = rule_lr(step_lr(params, verdict), params.step, tile.lag, args);
+  let rule = RuleRates(lr, params.epsilon, params.step, args, tile.decay != 0u);
+  return Rates(params, rule, verdict.unscale, divisor, global_scale);
 }
 
 // One element's slots; those the specialisation lacks are not read and stay 0.
@@ -104,15 +101,15 @@ fn steps() -> bool {
   return !ACCUMULATE || PHASE == PHASE_STEP || PHASE == PHASE_APPLY;
 }
 
-// Whether the gradient sums are read and written: Keras 3's accumulation, AdagradDA's sums.
+// Whether the gradient sums are read and written: Keras 3's accumulation, a RULE_SUMS rule's sums.
 fn has_gradient_sums() -> bool {
-  return ACCUMULATE || RULE == RULE_ADAGRAD_DA;
+  return ACCUMULATE || RULE_SUMS;
 }
 
-// Whether the variables are read: to step (AdagradDA recomputes them without), or for the moving
-// average.
+// Whether the variables are read: to step (unless the rule recomputes them without), or for the
+// moving average.
 fn reads_variables() -> bool {
-  return (steps() && RULE != RULE_ADAGRAD_DA) || (EMA && PHASE == PHASE_ADD);
+  return (steps() && RULE_READS_VARIABLE) || (EMA && PHASE == PHASE_ADD);
 }
 
 // Whether the variables are written: when stepped, or overwritten by their averages.
@@ -143,21 +140,13 @@ fn element(g: f32, e: Element, r: Rates) -> Element {
   } else {
     clipped = clip(g, r.params, r.unscale, r.divisor, r.global_scale);
   }
-  if (RULE == RULE_ADAGRAD_DA) {
-    let da = adagrad_da(clipped, e.gradient_sum, e.accumulator, r.lr, r.params);
-    out.gradient_sum = da.x;
-    out.accumulator = da.y;
-    out.variable = da.z;
-    return out;
+  let stepped = rule_step(clipped, RuleState(e.variable, e.accumulator, e.gradient_sum), r.rule);
+  out.variable = stepped.variable;
+  out.accumulator = stepped.accumulator;
+  // Under accumulation the sums are Keras 3's, reset above; a rule's own only with RULE_SUMS.
+  if (RULE_SUMS) {
+    out.gradient_sum = stepped.gradient_sum;
   }
-  var x = e.variable;
-  // Keras 3's decoupled weight decay, `variable - variable * wd * lr`, before the step.
-  if (RULE == RULE_KERAS3 && WEIGHT_DECAY && r.decay) {
-    x = x - x * r.params.weight_decay * r.lr;
-  }
-  let updated = adagrad(clipped, e.accumulator, x, r.lr, r.params, r.decay);
-  out.accumulator = updated.x;
-  out.variable = updated.y;
   return moving_average(out, r);
 }
 
@@ -266,8 +255,8 @@ fn update_four(tile: Tile, i: u32, g: vec4f, rates: Rates) {
   // belongs to no variable: those lanes keep their bits.
   let inside = vec4u(4u * i) + vec4u(0u, 1u, 2u, 3u) < vec4u(tile.length);
   var e = Elements();
-  // AdagradDA reads no variable, except where a vector's padding lanes must keep their bits.
-  if (reads_variables() || (RULE == RULE_ADAGRAD_DA && !all(inside))) {
+  // A rule that reads no variable still reads a vector whose padding lanes must keep their bits.
+  if (reads_variables() || (!RULE_READS_VARIABLE && !all(inside))) {
     e.variable = variables4[v];
   }
   if (steps()) {

@@ -1,4 +1,7 @@
-// requires: _prelude.wgsl
+// requires: _interface.wgsl
+// requires: _dispatch.wgsl
+// requires: _gradient.wgsl
+// requires: _rules.wgsl
 // requires: _sparse_update.wgsl
 // Sparse gradients, step 3: Keras's IndexedSlices update, after sparse_keys.wgsl and
 // bitonic_sort.wgsl have put each row's duplicates side by side. Per touched row, as Keras does:
@@ -11,11 +14,11 @@
 // separately) or global_clipnorm. Only the first of a row's duplicates writes, so each row is
 // updated once and rows nobody touched keep their bits. One thread per element of the sorted
 // (nnz x width) block: the work grows with nnz x width, not with the table's rows. The tiles'
-// `identity` is row-wise Adagrad's (rowwise_adagrad.wgsl); this kernel ignores it. Keras 3's and
-// PyTorch's rules change the expression (the prelude's `adagrad`) and, for PyTorch, the learning
-// rate (the variable's own step, from the tile's `lag`); their options that act on whole variables
-// (weight decay, Keras 3's moving average and accumulation) are refused for IndexedSlices.
-// ProximalAdagrad's rule is in `adagrad`; AdagradDA's keeps its gradient sums in `gradient_sums`.
+// `identity` is row-wise Adagrad's (rowwise_adagrad.wgsl); this kernel ignores it. The rule RULE
+// names (`rule_step`, shaders/rules/) computes each element's step, with its own learning rate
+// (`rule_lr`, from the tile's `lag`); options that act on whole variables (weight decay, Keras 3's
+// moving average and accumulation) are refused for IndexedSlices before the step. A rule's sums
+// (RULE_SUMS) are kept in `gradient_sums`.
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn sparse_update(id: Invocation) {
@@ -24,10 +27,9 @@ fn sparse_update(id: Invocation) {
   if (keys_outside(tile, tile.start / max(tile.width, 1u), last / max(tile.width, 1u))) {
     return;
   }
-  var lr = step_lr(params, verdict);
-  if (RULE == RULE_TORCH) {
-    lr = torch_lr(lr, params, tile.lag);
-  }
+  let args = rule_args(params);
+  let lr = rule_lr(step_lr(params, verdict), params.step, tile.lag, args);
+  let rates = RuleRates(lr, params.epsilon, params.step, args, false);
   let unscale = verdict.unscale;
   var divisor = 1.0;
   if (NORM_MODE == NORM_CLIPNORM) {
@@ -64,16 +66,18 @@ fn sparse_update(id: Invocation) {
     }
     let slot = tile.slot_offset + row * tile.width + column;
     let v = tile.var_offset + row * tile.width + column;
-    if (RULE == RULE_ADAGRAD_DA) {
-      // Only the listed rows are recomputed, as TF's SparseApplyAdagradDA does.
-      let da = adagrad_da(g, gradient_sums[slot], accumulators[slot], lr, params);
-      gradient_sums[slot] = da.x;
-      accumulators[slot] = da.y;
-      variables[v] = da.z;
-      continue;
+    var state = RuleState(0.0, accumulators[slot], 0.0);
+    if (RULE_READS_VARIABLE) {
+      state.variable = variables[v];
     }
-    let updated = adagrad(g, accumulators[slot], variables[v], lr, params, false);
-    accumulators[slot] = updated.x;
-    variables[v] = updated.y;
+    if (RULE_SUMS) {
+      state.gradient_sum = gradient_sums[slot];
+    }
+    let stepped = rule_step(g, state, rates);
+    accumulators[slot] = stepped.accumulator;
+    variables[v] = stepped.variable;
+    if (RULE_SUMS) {
+      gradient_sums[slot] = stepped.gradient_sum;
+    }
   }
 }

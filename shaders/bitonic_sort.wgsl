@@ -1,4 +1,5 @@
-// requires: _prelude.wgsl
+// requires: _interface.wgsl
+// requires: _dispatch.wgsl
 // Sparse gradients, step 2: a bitonic sort of the step's (key, position) pairs, ascending. The
 // positions are unique, so the order is total and the result does not depend on scheduling:
 // duplicates of a row end up side by side in the order the caller gave them, which is the order

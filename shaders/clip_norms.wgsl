@@ -1,4 +1,6 @@
-// requires: _prelude.wgsl
+// requires: _interface.wgsl
+// requires: _dispatch.wgsl
+// requires: _finite.wgsl
 // Norm clipping, pass 2 of 2: per variable of the step, the sum of its tiles' partials (in tile
 // order), then what the update multiplies and divides by, as TensorFlow's clip ops compute it:
 //
@@ -11,7 +13,7 @@
 // added up by the whole workgroup instead, each lane taking every WORKGROUP_SIZE-th partial, then
 // the lanes' sums in lane order: on a GPU one thread's chain of loads would cost as much as the
 // pass over the gradients. The lanes' totals, added in lane order, give the global total.
-// Every order is fixed, so results do not depend on scheduling. NORM_MODE (the prelude's) picks
+// Every order is fixed, so results do not depend on scheduling. NORM_MODE (_interface.wgsl's) picks
 // clipnorm (1) or global_clipnorm (2).
 
 // Per variable of the step: where its partials start and how many there are.

@@ -1,4 +1,6 @@
-// requires: _prelude.wgsl
+// requires: _interface.wgsl
+// requires: _dispatch.wgsl
+// requires: _finite.wgsl
 // The non-finite check (`skipNonFinite`, and a dynamic loss scale's), as PyTorch's fused
 // optimizers and Optax's apply_if_finite do: a step whose gradients hold any NaN or infinity is
 // skipped whole, with no readback in the step.

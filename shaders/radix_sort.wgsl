@@ -1,4 +1,5 @@
-// requires: _prelude.wgsl
+// requires: _interface.wgsl
+// requires: _dispatch.wgsl
 // Sparse gradients, step 2 for large steps: a stable LSD radix sort of the step's (key, position)
 // pairs by key, RADIX_BITS bits per pass over the key bits in use (20 for a million rows). The
 // pairs come from sparse_keys.wgsl in position order and every pass is stable, so duplicates of a

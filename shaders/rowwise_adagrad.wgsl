@@ -1,4 +1,7 @@
-// requires: _prelude.wgsl
+// requires: _interface.wgsl
+// requires: _dispatch.wgsl
+// requires: _gradient.wgsl
+// requires: _rules.wgsl
 // requires: _sparse_update.wgsl
 // Row-wise Adagrad (FBGEMM's EXACT_ROWWISE_ADAGRAD, TorchRec's RowWiseAdagrad): one accumulator
 // per row instead of per element, for embedding tables whose element-wise accumulator would not
@@ -17,7 +20,8 @@
 //   MAX_NORM:            a row whose new L2 norm exceeds max_norm is scaled to it.
 //
 // A dense gradient is a tile flagged
-// `identity`: every row once, in order, no sort. One thread per row: it sums the row's squares,
+// `identity`: every row once, in order, no sort. The row-wise rule's arguments (`rule_args`): x the
+// weight decay, y max_norm; its gradients are prepared by RULE's `rule_prepare` (Keras 2's: as is). One thread per row: it sums the row's squares,
 // updates the row's accumulator, then walks the row again to update the variable. The tiles'
 // `start` and `length` count rows (sorted positions), and `slot_offset` is where the variable's row
 // accumulators start.
@@ -65,7 +69,8 @@ fn rowwise_update(id: Invocation) {
     norm_divisor = norms.divisors[tile.variable];
   }
   let base = tile.var_offset + row * tile.width;
-  let wd = params.weight_decay;
+  let args = rule_args(params);
+  let wd = args.x;
   var squares = 0.0;
   for (var c = 0u; c < tile.width; c++) {
     var g = gradient(tile, p, key, c, norm_divisor);
@@ -96,8 +101,8 @@ fn rowwise_update(id: Invocation) {
   }
   if (MAX_NORM) {
     let norm = sqrt(norm_squared);
-    if (norm > params.max_norm) {
-      let scale = params.max_norm / norm;
+    if (norm > args.y) {
+      let scale = args.y / norm;
       for (var c = 0u; c < tile.width; c++) {
         variables[base + c] = variables[base + c] * scale;
       }

@@ -1,4 +1,4 @@
-// requires: _prelude.wgsl
+// requires: _interface.wgsl
 // Sparse gradients, step 1: one sort key per index of the step. The indices of every sparse
 // gradient of the step lie end to end in `indices`; entry k's rows are keyed from `row_base`, so
 // one sort orders every variable's rows at once and duplicates of a row become neighbours. An

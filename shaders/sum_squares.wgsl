@@ -1,4 +1,7 @@
-// requires: _prelude.wgsl
+// requires: _interface.wgsl
+// requires: _dispatch.wgsl
+// requires: _gradient.wgsl
+// requires: _rules.wgsl
 // Norm clipping, pass 1 of 2: the sum of squares of each tile's gradient (unscaled, then after
 // clipvalue, which Keras applies first), written to the step's `partials` at
 // `table.partial_base + tile`. Tiles never straddle two variables, so pass 2 can add up each
@@ -10,7 +13,7 @@
 // long tile ran 1.4x as fast as eight short ones in one workgroup (lavapipe, 1 x 16M).
 //
 // Each thread reads four vectors per iteration, coalesced (lane-strided), and keeps four running
-// sums (the vec4's lanes); then the prelude's lane_order_sum adds the threads' sums. Every order
+// sums (the vec4's lanes); then _dispatch.wgsl's lane_order_sum adds the threads' sums. Every order
 // is fixed: results are bit-identical from run to run. Three entry points, as in
 // adagrad_dense.wgsl: `sum_squares` reads one element per load, `sum_squares_vec4` four, for store
 // arenas (16-byte-aligned variables; lanes past a variable's end add nothing),
@@ -38,16 +41,17 @@ fn workgroup_tile(t: u32) -> Tile {
   return Tile();
 }
 
-// The squares of four raw gradients after the prelude's `prepared` and clipvalue, lane by lane
-// (the same operations: times `unscale`, divided by Keras 3's loss_scale_factor, then the clamp;
-// PyTorch's negation changes no square).
+// The squares of four raw gradients after _gradient.wgsl's `prepared` and clipvalue, lane by lane
+// (the same operations: times `unscale`, the rule's `rule_prepare`, then the clamp).
 fn squares(g: vec4f, unscale: f32) -> vec4f {
   var x = g;
   if (!PREPARED && LOSS_SCALE != LOSS_SCALE_NONE) {
     x *= unscale;
   }
-  if (!PREPARED && RULE == RULE_KERAS3) {
-    x /= params.loss_scale_factor;
+  if (!PREPARED) {
+    let args = rule_args(params);
+    x = vec4f(rule_prepare(x.x, args), rule_prepare(x.y, args), rule_prepare(x.z, args),
+      rule_prepare(x.w, args));
   }
   if (CLIP_VALUE) {
     x = clamp(x, vec4f(-params.clip_value), vec4f(params.clip_value));

@@ -1,4 +1,5 @@
-// requires: _prelude.wgsl
+// requires: _interface.wgsl
+// requires: _dispatch.wgsl
 // Float16 gradient values given in GPU buffers (IndexedSlices with `valuesDtype: "float16"`),
 // widened to float32 in the step's value staging, so that the sparse kernels, the finiteness check
 // and the norms read one format. The widening is exact. Each tile is a run of one range: its

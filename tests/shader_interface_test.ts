@@ -45,7 +45,7 @@ const UNUSED: Readonly<Record<string, readonly number[]>> = {
   // only the counts.
   "radix_sort.wgsl:radix_histogram": [4],
   "radix_sort.wgsl:radix_scan": [1, 2, 4],
-  // AdagradDA's gradient sums: the row-wise kernel has no AdagradDA.
+  // A rule's gradient sums: the row-wise kernel takes no rule that keeps them.
   "rowwise_adagrad.wgsl:rowwise_update": [8],
 };
 
@@ -55,11 +55,19 @@ const UNUSED: Readonly<Record<string, readonly number[]>> = {
 // `block` and `workgroup` for keywords, so the shaders use neither as a name.)
 const REFLECT_MODULE = "wgsl_reflect/wgsl_reflect.module.js";
 
+/** Every generated kernel's WGSL, by export name (the module's other exports are no WGSL). */
+function kernels(): [string, string][] {
+  return Object.entries(embedded).filter((e): e is [string, string] => typeof e[1] === "string");
+}
+
+function kernelSources(): string[] {
+  return kernels().map(([, code]) => code);
+}
+
 /** Every generated kernel, reflected: export name -> reflection. */
 async function reflectAll(): Promise<Map<string, Reflection>> {
   const { WgslReflect } = await import(REFLECT_MODULE) as { WgslReflect: typeof Reflection };
-  const shaders = Object.entries(embedded as Record<string, string>);
-  return new Map(shaders.map(([name, code]) => [name, new WgslReflect(code)]));
+  return new Map(kernels().map(([name, code]) => [name, new WgslReflect(code)]));
 }
 
 /** The 4-byte scalars the CPU's layouts are made of. */
@@ -141,7 +149,7 @@ test("every entry point uses exactly the bindings of src/_kernels/shader_interfa
 
 test("each struct is declared in exactly one file of shaders/", async () => {
   const files = await readShaderFiles(new URL("shaders/", repoRoot()));
-  assert.ok(files.some((f) => !isKernel(f.name)), "a shared file (the prelude)");
+  assert.ok(files.some((f) => !isKernel(f.name)), "a shared file (_interface.wgsl)");
   const declaredIn = new Map<string, string[]>();
   for (const { name, text } of files) {
     for (const [, struct] of text.matchAll(/^\s*struct\s+(\w+)/gm)) {
@@ -153,29 +161,41 @@ test("each struct is declared in exactly one file of shaders/", async () => {
 });
 
 test("the modes' names have the same values in TypeScript and in the WGSL consts", async () => {
-  const { NormMode, LossScaleMode, RuleMode, Phase } = await import(
+  const { NormMode, LossScaleMode, RowDecayMode, Phase } = await import(
     "../src/_kernels/specialisation.ts"
   );
-  const files = (await readShaderFiles(new URL("shaders/", repoRoot())))
-    .filter((f) => f.name === "_prelude.wgsl" || f.name === "adagrad_dense.wgsl");
-  const consts = Object.fromEntries(
-    files.flatMap((f) => [...f.text.matchAll(/^const (\w+): u32 = (\d+)u;/gm)])
-      .map((m) => [m[1], Number(m[2])]),
-  );
-  const expected = {
-    NORM_NONE: NormMode.none,
-    NORM_CLIPNORM: NormMode.clipnorm,
-    NORM_GLOBAL: NormMode.global,
-    LOSS_SCALE_NONE: LossScaleMode.none,
-    LOSS_SCALE_FIXED: LossScaleMode.fixed,
-    LOSS_SCALE_DYNAMIC: LossScaleMode.dynamic,
-    RULE_KERAS2: RuleMode.keras2,
-    RULE_KERAS3: RuleMode.keras3,
-    RULE_TORCH: RuleMode.torch,
-    PHASE_STEP: Phase.step,
-    PHASE_ADD: Phase.add,
-    PHASE_MEAN: Phase.mean,
-    PHASE_APPLY: Phase.apply,
+  // Every enumeration the CPU passes as an override, with its WGSL consts' prefix. The rules'
+  // numbers come from the generated module (what kernels.ts passes as RULE).
+  const modes: Record<string, Readonly<Record<string, number>>> = {
+    NORM: NormMode,
+    LOSS_SCALE: LossScaleMode,
+    ROW_DECAY: RowDecayMode,
+    PHASE: Phase,
+    RULE: embedded.RULE_KERNELS,
   };
-  for (const [name, value] of Object.entries(expected)) assert.equal(consts[name], value, name);
+  // The consts of the kernels as the GPU gets them.
+  const consts = new Map<string, number>();
+  for (const code of kernelSources()) {
+    for (const [, name, value] of code.matchAll(/^const (\w+): u32 = (\d+)u;/gm)) {
+      const seen = consts.get(name);
+      assert.ok(seen === undefined || seen === Number(value), `${name} differs between kernels`);
+      consts.set(name, Number(value));
+    }
+  }
+  const snake = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+  for (const [prefix, mode] of Object.entries(modes)) {
+    const expected = Object.entries(mode).map(([key, value]) =>
+      [`${prefix}_${snake(key)}`, value] as const
+    );
+    assert.ok(expected.length > 0, prefix);
+    for (const [name, value] of expected) assert.equal(consts.get(name), value, name);
+    // And no WGSL mode that TypeScript lacks.
+    const wgsl = [...consts.keys()].filter((n) => n.startsWith(`${prefix}_`)).sort();
+    const known = new Set<string>(expected.map(([name]) => name));
+    const extra = wgsl.filter((n) =>
+      !known.has(n) &&
+      !Object.keys(modes).some((p) => p !== prefix && p.startsWith(prefix) && n.startsWith(`${p}_`))
+    );
+    assert.deepEqual(extra, [], `${prefix}_* consts TypeScript does not have`);
+  }
 });

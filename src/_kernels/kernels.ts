@@ -250,8 +250,8 @@ export class Kernels {
     return this.#pipeline(code, entry, layout, {
       WORKGROUP_SIZE: size,
       RULE: s.rule,
-      WEIGHT_DECAY: s.weightDecay ? 1 : 0,
-      MAXIMIZE: s.maximize ? 1 : 0,
+      RULE_SUMS: s.ruleSums ? 1 : 0,
+      RULE_READS_VARIABLE: s.ruleReadsVariable ? 1 : 0,
       EMA: s.ema ? 1 : 0,
       ACCUMULATE: s.accumulate ? 1 : 0,
       EPSILON_INSIDE_SQRT: s.epsilonInsideSqrt ? 1 : 0,

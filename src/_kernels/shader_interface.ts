@@ -26,17 +26,14 @@ export const PARAMS = struct(
   "epsilon",
   "clip_value",
   "clip_norm",
-  "weight_decay",
-  "loss_scale_factor",
   "accumulation_steps",
   "ema_momentum",
   "ema_overwrite",
-  "lr_decay",
   "step",
-  "l1",
-  "l2",
-  "max_norm",
-  "pad0",
+  "arg0",
+  "arg1",
+  "arg2",
+  "arg3",
 );
 /** A dense tile: a run of one variable (`Tile`). */
 export const TILE = struct(
@@ -111,7 +108,7 @@ export const BINDINGS = {
   update: { 0: U, 1: R, 2: W, 3: W, 4: R, 5: R, 6: R, 7: W, 8: W },
   /**
    * adagrad_sparse.wgsl, rowwise_adagrad.wgsl: as `update` (values for gradients), then pairs and
-   * AdagradDA's gradient sums (a stand-in for the other rules).
+   * the gradient sums of a rule that keeps them (a stand-in for the others).
    */
   sparseUpdate: { 0: U, 1: R, 2: W, 3: W, 4: R, 5: R, 6: R, 7: R, 8: W },
   /** sum_squares.wgsl: params, tiles, gradients, partials, verdict (a loss scale's factor). */

@@ -1,7 +1,8 @@
 // What the kernels are specialised on (WGSL `override` constants, fixed at pipeline creation),
-// with the modes' names. The prelude declares the same values as WGSL `const`s (NORM_*,
-// LOSS_SCALE_*, RULE_*; PHASE_* in adagrad_dense.wgsl); tests/shader_interface_test.ts compares
-// the two.
+// with the modes' names. shaders/_interface.wgsl declares the same values as WGSL `const`s
+// (NORM_*, LOSS_SCALE_*, ROW_DECAY_*; PHASE_* in adagrad_dense.wgsl; RULE_* in the generated
+// `_rules.wgsl`); tests/kernels/shader_interface_test.ts compares the two.
+import { RULE_KERNELS } from "./shaders.ts";
 
 /** `NORM_MODE`: no norm clipping, Keras `clipnorm`, Keras `global_clipnorm`. */
 export const NormMode = { none: 0, clipnorm: 1, global: 2 } as const;
@@ -14,13 +15,14 @@ export const LossScaleMode = { none: 0, fixed: 1, dynamic: 2 } as const;
 export type LossScaleMode = (typeof LossScaleMode)[keyof typeof LossScaleMode];
 
 /**
- * `RULE`: which framework's Adagrad the update computes. A new rule is a value here, a `const` in
- * the prelude, its branch in the prelude's `adagrad` (and `prepared`), and a `Rule` object
- * (src/optimizers/_rule.ts).
+ * `RULE`'s value for the rule of WGSL file `shaders/rules/<name>.wgsl`: its place among the rules'
+ * files, as the generated module numbers them.
  */
-export const RuleMode = { keras2: 0, keras3: 1, torch: 2, proximal: 3, adagradDA: 4 } as const;
-/** One of {@linkcode RuleMode}'s values. */
-export type RuleMode = (typeof RuleMode)[keyof typeof RuleMode];
+export function ruleKernel(name: string): number {
+  const id = RULE_KERNELS[name];
+  if (id === undefined) throw new Error(`webgpu-adagrad: no shaders/rules/${name}.wgsl`);
+  return id;
+}
 
 /**
  * `ROW_DECAY`: FBGEMM's weight decay of row-wise Adagrad (`WeightDecayMode`): none, `L2` (coupled
@@ -40,12 +42,12 @@ export type Phase = (typeof Phase)[keyof typeof Phase];
 
 /** The step's part of the specialisation; one set of kernels per distinct value. */
 export interface Specialisation {
-  /** The framework's rule; the flags below are a rule's options that need code or slots. */
-  rule: RuleMode;
-  /** Weight decay (Keras 3: decoupled; PyTorch: L2). */
-  weightDecay: boolean;
-  /** PyTorch `maximize`. */
-  maximize: boolean;
+  /** The rule (`RULE`, {@linkcode ruleKernel}); the flags below are options that need code or slots. */
+  rule: number;
+  /** Whether the rule keeps a sum of its gradients (`RULE_SUMS`, the `gradient_sums` binding). */
+  ruleSums: boolean;
+  /** Whether the rule's step reads the variable (`RULE_READS_VARIABLE`). */
+  ruleReadsVariable: boolean;
   /** Keras 3 `use_ema`: the `average` slot. */
   ema: boolean;
   /** Keras 3 `gradient_accumulation_steps`: the `gradient_accumulator` slot, and phases. */
@@ -64,9 +66,9 @@ export interface Specialisation {
 
 /** Keras 2's rule with no option on: what each specialisation changes from. */
 export const PLAIN_SPECIALISATION: Readonly<Specialisation> = Object.freeze({
-  rule: RuleMode.keras2,
-  weightDecay: false,
-  maximize: false,
+  rule: ruleKernel("keras2"),
+  ruleSums: false,
+  ruleReadsVariable: true,
   ema: false,
   accumulate: false,
   epsilonInsideSqrt: false,

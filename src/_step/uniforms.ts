@@ -1,10 +1,15 @@
-// The two small buffers every update reads: `Params` (lr_t, epsilon, the clipping thresholds, a
-// rule's options and counters),
-// written by the CPU each step, and the `Verdict` (whether the step runs, its learning rate, a
+// The two small buffers every update reads: `Params` (lr_t, epsilon, the clipping thresholds,
+// Keras 3's counters, the call's step and the rule's own arguments), written by the CPU each step, and the `Verdict` (whether the step runs, its learning rate, a
 // loss scale's factor), written by the non-finite stages or, for a fixed loss scale, the CPU. Made
 // once and never replaced, so bind groups holding them never go stale on their account.
 import { COPY_DST, STORAGE, UNIFORM } from "../_common/usage.ts";
 import { PARAMS, VERDICT } from "../_kernels/shader_interface.ts";
+
+/** A rule's own arguments, `Params.arg0`-`arg3` (each rule's WGSL file names them). */
+export type RuleArgs = readonly [number, number, number, number];
+
+/** No arguments: the rules that take none. */
+export const NO_ARGS: RuleArgs = [0, 0, 0, 0];
 
 /** The step's values in `Params`. */
 export interface StepValues {
@@ -13,24 +18,14 @@ export interface StepValues {
   clipValue: number;
   /** Keras `clipnorm` or `global_clipnorm`, 0 for none. */
   clipNorm: number;
-  /** A rule's values (Keras 3's and PyTorch's options, this call's counters); 0 when absent. */
-  weightDecay?: number;
-  /** Keras 3 `loss_scale_factor`; 1 when absent. */
-  lossScaleFactor?: number;
+  /** Keras 3's gradient accumulation and moving average (the dense update's, around any rule). */
   accumulationSteps?: number;
   emaMomentum?: number;
   emaOverwrite?: boolean;
-  lrDecay?: number;
-  /**
-   * PyTorch: this step's number among the optimizer's (1 for the first); AdagradDA: its `T`,
-   * `iterations + 1`.
-   */
+  /** This call's number among the optimizer's steps (1 for the first), for rules that count. */
   step?: number;
-  /** ProximalAdagrad's and AdagradDA's L1 and L2 strengths. */
-  l1?: number;
-  l2?: number;
-  /** Row-wise Adagrad's `max_norm` (0 for none). */
-  maxNorm?: number;
+  /** The rule's own arguments (absent: zeros). */
+  args?: RuleArgs;
 }
 
 /** The unscaling factor's place in the verdict, for a fixed scale's CPU writes. */
@@ -71,14 +66,10 @@ export class StepUniforms {
     d[PARAMS.at.epsilon] = values.epsilon;
     d[PARAMS.at.clip_value] = values.clipValue;
     d[PARAMS.at.clip_norm] = values.clipNorm;
-    d[PARAMS.at.weight_decay] = values.weightDecay ?? 0;
-    d[PARAMS.at.loss_scale_factor] = values.lossScaleFactor ?? 1;
     d[PARAMS.at.accumulation_steps] = values.accumulationSteps ?? 1;
     d[PARAMS.at.ema_momentum] = values.emaMomentum ?? 0;
-    d[PARAMS.at.lr_decay] = values.lrDecay ?? 0;
-    d[PARAMS.at.l1] = values.l1 ?? 0;
-    d[PARAMS.at.l2] = values.l2 ?? 0;
-    d[PARAMS.at.max_norm] = values.maxNorm ?? 0;
+    const args = values.args ?? NO_ARGS;
+    for (let i = 0; i < 4; i++) d[PARAMS.at.arg0 + i] = args[i];
     const w = this.#paramsWords;
     w[PARAMS.at.ema_overwrite] = values.emaOverwrite ? 1 : 0;
     w[PARAMS.at.step] = values.step ?? 1;

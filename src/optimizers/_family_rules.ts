@@ -1,6 +1,6 @@
 // The rules of Adagrad's relatives, as _rule.ts has Keras's and PyTorch's: TensorFlow's
 // ProximalAdagrad and AdagradDA, and row-wise Adagrad with FBGEMM's weight decay and max_norm.
-import { RowDecayMode, RuleMode } from "../_kernels/specialisation.ts";
+import { RowDecayMode, ruleKernel } from "../_kernels/specialisation.ts";
 import { specialisationOf, stepValuesOf } from "./adagrad_config.ts";
 import { KERAS2, lrOf, type Rule } from "./_rule.ts";
 import {
@@ -27,10 +27,10 @@ export const PROXIMAL: Rule = {
   optionsFromConfig: proximalOptionsFromConfig,
   toConfig: proximalConfig,
   checkLearningRate: checkPositiveLearningRate,
-  specialisation: (o) => ({ ...specialisationOf(o), rule: RuleMode.proximal }),
+  specialisation: (o) => ({ ...specialisationOf(o), rule: ruleKernel("proximal") }),
   call: (o, calls, lr) => ({
     lrAt: lrOf(o, lr, calls),
-    values: { ...stepValuesOf(o), l1: o.l1, l2: o.l2 },
+    values: { ...stepValuesOf(o), args: [o.l1, o.l2, 0, 0] },
   }),
 };
 
@@ -52,7 +52,12 @@ export const ADAGRAD_DA: Rule = {
       initial: o.initialAccumulatorValue,
     },
   ],
-  specialisation: (o) => ({ ...specialisationOf(o), rule: RuleMode.adagradDA }),
+  specialisation: (o) => ({
+    ...specialisationOf(o),
+    rule: ruleKernel("adagrad_da"),
+    ruleSums: true,
+    ruleReadsVariable: false,
+  }),
   call: (o, calls, lr) => {
     // T = global_step + 1: 1 on the first step (AdagradDAOptimizer._prepare). The kernel reads it
     // as a u32; past that it would wrap, so the step is refused before anything is encoded.
@@ -63,7 +68,7 @@ export const ADAGRAD_DA: Rule = {
     }
     return {
       lrAt: lrOf(o, lr, calls),
-      values: { ...stepValuesOf(o), l1: o.l1, l2: o.l2, step: calls + 1 },
+      values: { ...stepValuesOf(o), args: [o.l1, o.l2, 0, 0], step: calls + 1 },
     };
   },
   checkLossScale: (_, dynamic, name) => {
@@ -93,6 +98,6 @@ export const ROW_WISE_RULE: Rule = {
   }),
   call: (o, calls, lr) => ({
     lrAt: lrOf(o, lr, calls),
-    values: { ...stepValuesOf(o), weightDecay: o.weightDecay ?? 0, maxNorm: o.maxNorm ?? 0 },
+    values: { ...stepValuesOf(o), args: [o.weightDecay ?? 0, o.maxNorm ?? 0, 0, 0] },
   }),
 };

@@ -6,7 +6,7 @@
 // specialisation.ts, shaders/_prelude.wgsl), its branch in the prelude's `prepared` and `adagrad`,
 // its options file (as keras3_options.ts), a Rule object here, its static factory on Adagrad, and
 // a float64 reference in tests/_rules_reference.ts.
-import { NormMode, PLAIN_SPECIALISATION, RuleMode } from "../_kernels/specialisation.ts";
+import { NormMode, PLAIN_SPECIALISATION, ruleKernel } from "../_kernels/specialisation.ts";
 import type { Specialisation } from "../_kernels/specialisation.ts";
 import type { SlotSpec } from "../_step/slot_home.ts";
 import type { StepValues } from "../_step/uniforms.ts";
@@ -121,8 +121,7 @@ export const KERAS3: Rule = {
   ],
   specialisation: (o) => ({
     ...specialisationOf(o),
-    rule: RuleMode.keras3,
-    weightDecay: o.weightDecay !== undefined,
+    rule: ruleKernel("keras3"),
     ema: o.useEma,
     accumulate: o.gradientAccumulationSteps !== undefined,
   }),
@@ -139,8 +138,7 @@ export const KERAS3: Rule = {
       lrAt: lrOf(o, lr, calls),
       values: {
         ...stepValuesOf(o),
-        weightDecay: o.weightDecay ?? 0,
-        lossScaleFactor: o.lossScaleFactor ?? 1,
+        args: [o.weightDecay ?? 0, o.lossScaleFactor ?? 1, 0, 0],
         accumulationSteps: steps ?? 1,
         emaMomentum: updates === 0 ? 0 : o.emaMomentum,
         emaOverwrite: frequency !== undefined && (updates + 1) % frequency === 0,
@@ -188,18 +186,20 @@ export const TORCH: Rule = {
   optionsFromConfig: torchOptionsFromConfig,
   toConfig: torchConfig,
   slots: (o) => [{ name: "sum", role: "accumulator", initial: o.initialAccumulatorValue }],
-  specialisation: (o) => ({
+  specialisation: () => ({
     ...PLAIN_SPECIALISATION,
-    rule: RuleMode.torch,
-    weightDecay: (o.weightDecay ?? 0) !== 0,
-    maximize: o.maximize,
+    rule: ruleKernel("torch"),
     normMode: NormMode.none,
   }),
   iterations: (_, calls) => calls,
   call: (o, calls, lr) => ({
     lrAt: lrOf(o, lr, calls),
     // A variable's step is this call's number less its lag (member rules).
-    values: { ...stepValuesOf(o), weightDecay: o.weightDecay, lrDecay: o.lrDecay, step: calls + 1 },
+    values: {
+      ...stepValuesOf(o),
+      args: [o.weightDecay ?? 0, o.lrDecay, o.maximize ? 1 : 0, 0],
+      step: calls + 1,
+    },
   }),
   checkSparse: (o) => {
     if ((o.weightDecay ?? 0) !== 0) {
