@@ -24,20 +24,12 @@ export { IndexedSlices, type SlicesData } from "./src/sparse/indexed_slices.ts";
 export { Adagrad } from "./src/optimizers/adagrad.ts";
 export { AdagradBase } from "./src/optimizers/adagrad_base.ts";
 export { RowWiseAdagrad } from "./src/optimizers/row_wise_adagrad.ts";
-export type {
-  RowWiseAdagradConfig,
-  RowWiseAdagradOptions,
-} from "./src/optimizers/row_wise_options.ts";
+export type { RowWiseAdagradConfig, RowWiseAdagradOptions } from "./src/rules/row_wise.ts";
 export { ProximalAdagrad } from "./src/optimizers/proximal_adagrad.ts";
 export { AdagradDA } from "./src/optimizers/adagrad_da.ts";
-export type {
-  AdagradDAConfig,
-  AdagradDAOptions,
-  ProximalAdagradConfig,
-  ProximalAdagradOptions,
-  ProximalFamilyConfig,
-  ProximalFamilyOptions,
-} from "./src/optimizers/proximal_family_options.ts";
+export type { AdagradDAConfig, AdagradDAOptions } from "./src/rules/adagrad_da.ts";
+export type { ProximalAdagradConfig, ProximalAdagradOptions } from "./src/rules/proximal.ts";
+export type { ProximalFamilyConfig, ProximalFamilyOptions } from "./src/rules/_tf_proximal.ts";
 export {
   type ApplyScaledOptions,
   type LossScaleConfig,
@@ -45,9 +37,11 @@ export {
   type LossScaleOptions,
 } from "./src/optimizers/loss_scale_optimizer.ts";
 export { requestDevice, type RequestDeviceOptions } from "./src/device/request_device.ts";
-export type { AdagradConfig, AdagradOptions, RuleId } from "./src/optimizers/adagrad_config.ts";
-export type { Keras3AdagradConfig, Keras3AdagradOptions } from "./src/optimizers/keras3_options.ts";
-export type { TorchAdagradConfig, TorchAdagradOptions } from "./src/optimizers/torch_options.ts";
+export type { AdagradConfig, AdagradOptions } from "./src/rules/keras2.ts";
+export type { RuleId } from "./src/optimizers/registry.ts";
+export type { Keras3AdagradConfig, Keras3AdagradOptions } from "./src/rules/keras3.ts";
+export type { TorchAdagradConfig, TorchAdagradOptions } from "./src/rules/torch.ts";
+export type { OptaxAdagradConfig, OptaxAdagradOptions } from "./src/rules/optax.ts";
 export { BufferRegion, type RegionDtype } from "./src/memory/buffer_region.ts";
 export { DeviceLostError } from "./src/device/device_lost.ts";
 export {

@@ -2,7 +2,7 @@
 // requires: _dispatch.wgsl
 // requires: _finite.wgsl
 // The non-finite check (`skipNonFinite`, and a dynamic loss scale's), as PyTorch's fused
-// optimizers and Optax's apply_if_finite do: a step whose gradients hold any NaN or infinity is
+// optimizers and JAX's apply_if_finite do: a step whose gradients hold any NaN or infinity is
 // skipped whole, with no readback in the step.
 //
 //   check_finite   per reduction tile of raw gradients (dense groups, then the staged sparse

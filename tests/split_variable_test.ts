@@ -88,7 +88,7 @@ function assertSameBits(a: readonly Uint32Array[], b: readonly Uint32Array[], wh
 }
 
 /** Bit patterns of a variable and its accumulator, to compare exactly. */
-async function bits(opt: Adagrad, v: Variable): Promise<[Uint32Array, Uint32Array]> {
+async function bits(opt: AdagradBase, v: Variable): Promise<[Uint32Array, Uint32Array]> {
   const value = new Uint32Array((await v.read()).buffer);
   const slot = new Uint32Array((await opt.getSlot(v, "accumulator").read()).buffer);
   return [value, slot];

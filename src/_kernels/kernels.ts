@@ -103,7 +103,7 @@ export const LR_WINDOW = 16;
 type LayoutName = keyof typeof BINDINGS;
 
 /** The sparse update's rule: one accumulator per element (Keras) or per row (FBGEMM). */
-export type SparseRule = "element" | "row";
+export type SparseKernel = "element" | "row";
 
 interface DeviceCache {
   layouts: Map<LayoutName, GPUBindGroupLayout>;
@@ -231,7 +231,7 @@ export class Kernels {
   }
 
   /** The update of touched rows: element-wise (adagrad_sparse.wgsl) or row-wise. */
-  sparseUpdate(rule: SparseRule): GPUComputePipeline {
+  sparseUpdate(rule: SparseKernel): GPUComputePipeline {
     const size = this.sparseWorkgroupSize;
     return rule === "row"
       ? this.#rule(ROWWISE_ADAGRAD_WGSL, "rowwise_update", "sparseUpdate", size)

@@ -31,10 +31,10 @@ import { submitInScope } from "./submit.ts";
 import { StepUniforms, type StepValues } from "./uniforms.ts";
 import {
   type GroupMember,
-  type MemberRule,
   type SparseMember,
   UpdateGroup,
   type UpdateInputs,
+  type VariableTerms,
 } from "./update_group.ts";
 import { rowsOf, type Variant } from "./variant.ts";
 
@@ -62,7 +62,7 @@ interface SparseStepMember {
 /** A dense group's members with a gradient this step, and what the rule says of each. */
 interface DenseMember {
   index: number;
-  rule: MemberRule;
+  terms: VariableTerms;
   /** Elements per row of the variable (piece). */
   width: number;
 }
@@ -76,8 +76,8 @@ interface Gathered {
   sparse: SparseStepMember[];
 }
 
-/** What the rule says of a variable whose rule needs nothing. */
-const NO_RULE: MemberRule = { decay: 0, lag: 0 };
+/** The terms of a variable whose rule needs nothing per variable. */
+const NO_TERMS: VariableTerms = { decay: 0, lag: 0 };
 
 /** One step as the optimizer describes it. */
 export interface StepRun {
@@ -98,7 +98,7 @@ export interface StepRun {
    */
   accumulation?: "add" | "update";
   /** What the rule says of each entry's variable (weight decay, PyTorch's lag); none if absent. */
-  memberRule?(entry: StepEntry): MemberRule;
+  variableTerms?(entry: StepEntry): VariableTerms;
   hooks?: StepHooks;
   /** Hears of the GPU's skipped-step count, read in the background every few steps. */
   onSkipped(count: number): void;
@@ -170,9 +170,9 @@ export class StepPipeline {
     for (const [group, members] of gathered.dense) {
       members.sort((a, b) => a.index - b.index);
       const ids = members.map((m) => m.index);
-      const rules = members.map((m) => m.rule);
+      const terms = members.map((m) => m.terms);
       const widths = members.map((m) => m.width);
-      group.setParticipants(ids, numbering, rules, gathered.continuing.has(group), widths);
+      group.setParticipants(ids, numbering, terms, gathered.continuing.has(group), widths);
     }
     const sparseGroups = this.#stageSparse(encoder, gathered.sparse, numbering, variant);
     if (this.#norms.enabled) this.#norms.writeVariableTable(numbering);
@@ -191,7 +191,7 @@ export class StepPipeline {
       const { home, index, grad, shape, piece } = entry;
       const group = home.group;
       const member = group.members[index];
-      const rule = run.memberRule?.(entry) ?? NO_RULE;
+      const terms = run.variableTerms?.(entry) ?? NO_TERMS;
       const firstRow = piece?.firstRow ?? 0;
       if (grad.kind === "sparse") {
         // The pieces of one variable share its IndexedSlices: staged and sorted once.
@@ -203,7 +203,7 @@ export class StepPipeline {
             part: sparsePart(grad),
             targets: [target],
             source: grad,
-            lag: rule.lag,
+            lag: terms.lag,
           });
         }
         continue;
@@ -228,8 +228,8 @@ export class StepPipeline {
       // The row kernel walks rows of the variable's width (row-wise groups).
       const width = rowsOf(shape).width;
       const members = dense.get(group);
-      if (members) members.push({ index, rule, width });
-      else dense.set(group, [{ index, rule, width }]);
+      if (members) members.push({ index, terms, width });
+      else dense.set(group, [{ index, terms, width }]);
     }
     return { dense, continuing, sparse };
   }

@@ -30,10 +30,10 @@ export interface GroupMember {
 }
 
 /** What a rule says of one variable in a step, written into its tiles (`Tile.decay`, `.lag`). */
-export interface MemberRule {
+export interface VariableTerms {
   /** 1 when weight decay applies to the variable. */
   decay: number;
-  /** PyTorch: the optimizer's steps in which the variable had no gradient. */
+  /** The optimizer's steps in which the variable had no gradient (a rule with variableSteps). */
   lag: number;
 }
 
@@ -43,7 +43,7 @@ export interface SparseMember {
   staged: StagedSlices;
   /** Index among the step's variables. */
   id: number;
-  /** PyTorch: as MemberRule's. */
+  /** As VariableTerms's. */
   lag: number;
   /** The member is a window of a variable past one binding: only the tiles of its rows work. */
   window?: boolean;
@@ -60,7 +60,7 @@ export interface GroupBuffers {
   /** Keras 3's `average` slots (use_ema), laid out as the accumulators. */
   averages?: GPUBuffer;
   /**
-   * Keras 3's `gradient_accumulator` slots (AdagradDA's, the sums of its gradients), laid out as
+   * Keras 3's `gradient_accumulator` slots (or a rule's own sums of its gradients), laid out as
    * the accumulators.
    */
   gradientSums?: GPUBuffer;
@@ -108,7 +108,7 @@ export class UpdateGroup implements ReductionSource {
   readonly #rowTiles: GrowingTable;
   readonly #rowGroup = new CachedBindGroup();
   #sparsePipeline: GPUComputePipeline | null = null;
-  /** The members, numbering and member rules the tile tables were last written for. */
+  /** The members, numbering and variables' terms the tile tables were last written for. */
   #lastKey: number[] | null = null;
   #active = false;
   readonly #updateGroup = new CachedBindGroup();
@@ -160,7 +160,7 @@ export class UpdateGroup implements ReductionSource {
   /**
    * Makes the tile tables cover exactly the members `ids` (ascending), numbered next in
    * `numbering` (their ids among the step's variables, their tiles' partial sums), with what the
-   * rule says of each (`rules[k]` for `ids[k]`). `continues`: the first member is the next piece of
+   * rule says of each (`terms[k]` for `ids[k]`). `continues`: the first member is the next piece of
    * the variable numbered last (a variable past one binding). `widths`: elements per row of
    * each, for a row-wise group. Writes the tables to the GPU only when any of that differs from
    * the previous step's.
@@ -168,7 +168,7 @@ export class UpdateGroup implements ReductionSource {
   setParticipants(
     ids: readonly number[],
     numbering: StepNumbering,
-    rules: readonly MemberRule[] = [],
+    terms: readonly VariableTerms[] = [],
     continues = false,
     widths: readonly number[] = [],
   ): void {
@@ -186,7 +186,7 @@ export class UpdateGroup implements ReductionSource {
       partialBase,
       this.#kernels.tileElements,
       ...ids,
-      ...rules.flatMap((r) => [r.decay, r.lag]),
+      ...terms.flatMap((r) => [r.decay, r.lag]),
       ...(this.#rows ? widths : []),
     ];
     const last = this.#lastKey;
@@ -194,7 +194,7 @@ export class UpdateGroup implements ReductionSource {
     const sources: TileSource[] = ids.map((id, k) => ({
       ...this.members[id],
       id: firstVariable + k,
-      ...rules[k],
+      ...terms[k],
     }));
     if (this.#rows) {
       this.#writeRows(sources, widths, partialBase);
@@ -352,7 +352,7 @@ export class UpdateGroup implements ReductionSource {
     });
     out[SPARSE_TILE_TABLE.at.count] = t;
     this.#sparseCount = t;
-    this.#sparsePipeline = kernels.sparseUpdate(variant.sparseRule);
+    this.#sparsePipeline = kernels.sparseUpdate(variant.sparseKernel);
     this.#sparseTiles.write(SPARSE_TILE_TABLE.words + t * SPARSE_TILE.words);
   }
 

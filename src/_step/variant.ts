@@ -1,9 +1,10 @@
 // What differs between element-wise Adagrad (one accumulator per element, Keras) and row-wise
 // Adagrad (one per row, FBGEMM's EXACT_ROWWISE_ADAGRAD), as one object: the slot's shape and
-// layout, which kernel applies a dense gradient, and the sparse kernel. The optimizer, the
-// step and the checkpoint ask the variant; nothing else tells the two apart.
+// layout, which kernel applies a dense gradient, and the sparse kernel. Each optimizer class
+// declares its variant (AdagradBase's `classVariant`); the optimizer, the step and the checkpoint
+// ask the variant, and nothing else tells the two apart.
 import type { ArenaMember } from "../memory/_arena.ts";
-import type { Kernels, SparseRule } from "../_kernels/kernels.ts";
+import type { Kernels, SparseKernel } from "../_kernels/kernels.ts";
 import type { StagedSlices } from "../sparse/_staging.ts";
 
 /** A dense gradient's data, as the step has it staged or where it already lies. */
@@ -36,7 +37,7 @@ export interface Variant {
   /** Elements per sparse tile and the elements a staged part spreads over. */
   sparseTiling(staged: StagedSlices, kernels: Kernels): { unit: number; length: number };
   /** The kernel that updates touched rows. */
-  readonly sparseRule: SparseRule;
+  readonly sparseKernel: SparseKernel;
   /** Throws unless a variable in the caller's own buffer (`name`) can be updated. */
   checkExternal(optimizer: string, name: string): void;
   /** Throws unless a dense float16 gradient (of a `gradDtype: "float16"` store) can be read. */
@@ -63,7 +64,7 @@ export const ELEMENT_WISE: Variant = {
   }),
   denseRows: false,
   sparseTiling: (s, kernels) => ({ unit: kernels.tileElements, length: s.nnz * s.width }),
-  sparseRule: "element",
+  sparseKernel: "element",
   checkExternal: () => {},
   checkHalfDense: () => {},
 };
@@ -87,7 +88,7 @@ export const ROW_WISE: Variant = {
   denseRows: true,
   // One row (sorted position) per thread.
   sparseTiling: (s, kernels) => ({ unit: kernels.sparseWorkgroupSize, length: s.nnz }),
-  sparseRule: "row",
+  sparseKernel: "row",
   checkExternal: (optimizer, name) => {
     throw new TypeError(
       `${optimizer}: variable '${name}' is in your own buffer; row-wise accumulators need the ` +
@@ -101,25 +102,3 @@ export const ROW_WISE: Variant = {
     );
   },
 };
-
-// deno-lint-ignore ban-types
-const classVariants = new WeakMap<Function, Variant>();
-
-/**
- * Gives an optimizer class (and its subclasses) a variant. A registry rather than a constructor
- * argument, so the public constructors keep Keras's signature.
- */
-// deno-lint-ignore ban-types
-export function registerVariant(optimizerClass: Function, variant: Variant): void {
-  classVariants.set(optimizerClass, variant);
-}
-
-/** The variant of an optimizer class: the nearest registered ancestor's, else element-wise. */
-// deno-lint-ignore ban-types
-export function variantOf(optimizerClass: Function): Variant {
-  for (let c = optimizerClass; c; c = Object.getPrototypeOf(c)) {
-    const variant = classVariants.get(c);
-    if (variant) return variant;
-  }
-  return ELEMENT_WISE;
-}

@@ -1,6 +1,7 @@
 // What a save and a restore both check of their targets, and the names both give an optimizer's
 // tensors.
 import { AdagradBase, ruleState } from "../optimizers/adagrad_base.ts";
+import { CLASS_NAMES } from "../optimizers/registry.ts";
 import { LossScaleOptimizer } from "../optimizers/loss_scale_optimizer.ts";
 import { describe } from "../_common/validate.ts";
 import { arenaOf, Variable } from "../memory/variable.ts";
@@ -43,8 +44,8 @@ export function checkTargets(targets: CheckpointTargets, what: string): void {
   const opt = targets.optimizer;
   if (opt !== undefined && !(opt instanceof AdagradBase) && !(opt instanceof LossScaleOptimizer)) {
     throw new TypeError(
-      `${what}: optimizer must be an optimizer of this package (Adagrad, RowWiseAdagrad, ` +
-        `ProximalAdagrad, AdagradDA) or a LossScaleOptimizer, got ${describe(opt)}`,
+      `${what}: optimizer must be an optimizer of this package (${CLASS_NAMES.join(", ")}) ` +
+        `or a LossScaleOptimizer, got ${describe(opt)}`,
     );
   }
 }

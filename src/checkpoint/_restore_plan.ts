@@ -1,9 +1,8 @@
 // What a restore writes, and where, decided from the header alone and checked whole before
 // anything is written: restoreCheckpoint (bytes in memory) and restoreCheckpointFile (streamed
 // from a file) both follow this plan, so they accept and refuse the same files.
-import { variantOf } from "../_step/variant.ts";
-import { type AdagradBase, ruleState } from "../optimizers/adagrad_base.ts";
-import type { RuleId } from "../optimizers/adagrad_config.ts";
+import { type AdagradBase, optimizerKind, ruleState } from "../optimizers/adagrad_base.ts";
+import { REGISTRY } from "../optimizers/registry.ts";
 import { describe } from "../_common/validate.ts";
 import { Slot } from "../memory/slot.ts";
 import {
@@ -113,7 +112,7 @@ export function planRestore(
     if (!Number.isSafeInteger(iterations) || iterations < 0) {
       throw fail(`the iteration count ${iterations} is not a non-negative integer`);
     }
-    const variant = variantOf(opt.constructor);
+    const variant = optimizerKind(opt).variant;
     const slotNames = opt.getSlotNames();
     const steps: (() => void)[] = [];
     for (const v of targets.variables) {
@@ -124,7 +123,7 @@ export function planRestore(
         const layout = take(`${v.name}/${slot}`, "F32", shape, `the ${slot} of '${v.name}'`);
         tensors.push({ layout, target: () => opt.addSlot(v, slot) });
       }
-      if (opt.rule === "torch") {
+      if (state.variableSteps) {
         const name = take(`${v.name}/step`, "F32", [], `the step of '${v.name}'`).name;
         const step = new Float32Array(scalar(name).slice().buffer)[0];
         if (!Number.isSafeInteger(step) || step < 0) {
@@ -181,14 +180,10 @@ export function planRestore(
   };
 }
 
-/** Which framework each rule follows, and how to build an optimizer of it from a config. */
-const RULE_NAMES: Record<RuleId, { framework: string; fromConfig: string }> = {
-  keras2: { framework: "Keras 2 (tf.keras.optimizers.Adagrad)", fromConfig: "fromConfig" },
-  keras3: { framework: "Keras 3 (keras.optimizers.Adagrad)", fromConfig: "keras3FromConfig" },
-  torch: { framework: "PyTorch (torch.optim.Adagrad)", fromConfig: "torchFromConfig" },
-  proximal: { framework: "TensorFlow's ProximalAdagrad", fromConfig: "fromConfig" },
-  adagradDA: { framework: "TensorFlow's AdagradDA", fromConfig: "fromConfig" },
-};
+/** The registered rule `rule` of class `className` (any class's, for a rule id alone). */
+function registered(className: string | undefined, rule: string) {
+  return REGISTRY.find((r) => r.rule.id === rule && (!className || r.className === className));
+}
 
 /** The optimizer's class, and its settings unless told to keep them, against the saved ones. */
 function checkSettings(
@@ -199,14 +194,14 @@ function checkSettings(
   adopt: string,
 ): void {
   const savedClass = metadata.optimizer_class;
-  const ownClass = variantOf(opt.constructor).optimizerClass;
+  const ownClass = optimizerKind(opt).variant.optimizerClass;
+  const own = optimizerKind(opt).rule;
+  const ownFactory = registered(ownClass, own.id)?.fromConfigName ?? "fromConfig";
   if (savedClass !== undefined && savedClass !== ownClass) {
     const a = (name: string) => `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
     // Adagrad's rules each have their own factory (keras3FromConfig, torchFromConfig).
-    const rule = (metadata.optimizer_rule ?? "keras2") as RuleId;
-    const factory = savedClass === "Adagrad"
-      ? RULE_NAMES[rule]?.fromConfig ?? "fromConfig"
-      : "fromConfig";
+    const factory = registered(savedClass, metadata.optimizer_rule ?? "keras2")?.fromConfigName ??
+      "fromConfig";
     throw fail(
       `the checkpoint holds ${a(savedClass)}'s state, not ${a(ownClass)}'s; build ${
         a(savedClass)
@@ -214,14 +209,15 @@ function checkSettings(
     );
   }
   // Checkpoints from before the rules hold Keras 2's.
-  const savedRule = (metadata.optimizer_rule ?? "keras2") as RuleId;
+  const savedRule = metadata.optimizer_rule ?? "keras2";
   if (savedRule !== opt.rule) {
-    const saved = RULE_NAMES[savedRule]?.framework ?? `rule '${savedRule}'`;
+    const entry = registered(ownClass, savedRule) ?? registered(undefined, savedRule);
+    const saved = entry?.rule.framework ?? `rule '${savedRule}'`;
     throw fail(
       `the checkpoint holds the state of ${saved}'s Adagrad, and optimizer '${opt.name}' ` +
-        `follows ${RULE_NAMES[opt.rule].framework}: their slots and counters differ; build ` +
-        `an optimizer of the saved rule (${ownClass}.${
-          RULE_NAMES[savedRule]?.fromConfig ?? "fromConfig"
+        `follows ${own.framework}: their slots and counters differ; build an optimizer of the ` +
+        `saved rule (${entry?.className ?? ownClass}.${
+          entry?.fromConfigName ?? "fromConfig"
         }(${adopt}))`,
     );
   }
@@ -232,7 +228,7 @@ function checkSettings(
       `optimizer '${opt.name}' has other settings than the checkpoint's: ` +
         `${differences.join("; ")}. Pass { settings: "keep" } to keep this optimizer's (as ` +
         `Keras's load_weights does), or build the optimizer from the saved ones: ` +
-        `${ownClass}.${RULE_NAMES[opt.rule].fromConfig}(${adopt})`,
+        `${ownClass}.${ownFactory}(${adopt})`,
     );
   }
 }

@@ -1,9 +1,8 @@
 // What a save writes, and where, decided before any tensor is read: saveCheckpoint (bytes in
 // memory) and saveCheckpointFile (a file, streamed) both follow this plan, so their bytes are
 // the same.
-import { variantOf } from "../_step/variant.ts";
 import { LossScaleOptimizer } from "../optimizers/loss_scale_optimizer.ts";
-import { ruleState } from "../optimizers/adagrad_base.ts";
+import { optimizerKind, ruleState } from "../optimizers/adagrad_base.ts";
 import { Slot } from "../memory/slot.ts";
 import { assertNoStepSince, checkTargets, innerOf, lossScaleTensors } from "./_checked_targets.ts";
 import { encodeHeader, type TensorLayout } from "./_safetensors_header.ts";
@@ -60,7 +59,7 @@ export async function planSave(
     const state = ruleState(optimizer);
     iterations = state.calls; // the rule's own count (Keras 3's `iteration` counts calls too)
     // PyTorch's per-variable `step` (float32, as PyTorch keeps it), for variables with slots.
-    const steps = optimizer.rule !== "torch" ? [] : targets.variables.flatMap((v) => {
+    const steps = !ruleState(optimizer).variableSteps ? [] : targets.variables.flatMap((v) => {
       const step = state.stepOf(v);
       return step === undefined ? [] : [{ name: `${v.name}/step`, step }];
     });
@@ -84,7 +83,7 @@ export async function planSave(
       entries.push({ name: scaleName, dtype: "F32", shape: [], source: f32(scale) });
       entries.push({ name: stepsName, dtype: "I64", shape: [], source: i64(goodSteps) });
     }
-    meta.optimizer_class = variantOf(optimizer.constructor).optimizerClass;
+    meta.optimizer_class = optimizerKind(optimizer).variant.optimizerClass;
     meta.optimizer_rule = optimizer.rule;
     meta.optimizer_name = optimizer.name;
     meta.optimizer_config = JSON.stringify(optimizer.getConfig());

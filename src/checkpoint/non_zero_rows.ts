@@ -1,5 +1,5 @@
 // A sparse model's weights saved compactly: for each variable, only its rows that hold a non-zero
-// value, and their row numbers. An L1-regularised table (ProximalAdagrad, AdagradDA) is mostly
+// value, and their row numbers. An L1-regularised table (TensorFlow's proximal Adagrads) is mostly
 // exact zeros; its serving copy needs only the rest. The file stays plain safetensors: tensor
 // `<name>` holds the kept rows ([kept, ...rowShape], F32), `<name>/row_ids` their rows (I32, or
 // I64 past 2^31 rows), and the metadata the full shapes, so any safetensors reader can rebuild it.
@@ -52,8 +52,8 @@ function rowLength(shape: readonly number[]): number {
  * is zero, and comes back as +0), in order, and `name/row_ids` their row numbers (int32; int64 for
  * a variable past 2^31 rows); the metadata holds the full shapes. Each kept row costs its values
  * and 4 bytes of id: a table of wide rows (embeddings) shrinks about by its share of zero rows, a
- * table of single weights only past half of them at zero (AdagradDA's L1 leaves 95% in the demo,
- * trained with L1 by `ProximalAdagrad` or `AdagradDA`). This saves weights for serving
+ * table of single weights only past half of them at zero (dual averaging's L1 leaves 95% in the demo,
+ * trained with L1 by TensorFlow's proximal Adagrads). This saves weights for serving
  * or inspection, not the optimizer's state: to resume training, use {@linkcode saveCheckpoint}. The
  * variables are read whole, so the model must fit in JavaScript memory.
  *

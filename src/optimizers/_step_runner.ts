@@ -6,7 +6,7 @@ import { LossScaleMode, type Specialisation } from "../_kernels/specialisation.t
 import type { LossScaleState } from "../_step/loss_scale_state.ts";
 import { planStep, warnMissing } from "../_step/plan.ts";
 import type { StepEntry } from "../_step/slot_home.ts";
-import type { MemberRule } from "../_step/update_group.ts";
+import type { VariableTerms } from "../_step/update_group.ts";
 import type { SlotStorage } from "../_step/slot_storage.ts";
 import type { StepOptions } from "../_step/step_options.ts";
 import { StepPipeline } from "../_step/step_pipeline.ts";
@@ -34,7 +34,7 @@ export interface RuleCall {
   values: StepValues;
   accumulation?: "add" | "update";
   /** What the rule says of each variable of the step (called once per variable). */
-  memberRule?(entry: StepEntry): MemberRule;
+  variableTerms?(entry: StepEntry): VariableTerms;
 }
 
 export class StepRunner {
@@ -143,7 +143,7 @@ export class StepRunner {
       skippedKnown: this.#skippedKnown,
       values: call.values,
       accumulation: call.accumulation,
-      memberRule: call.memberRule,
+      variableTerms: call.variableTerms,
       scaled: options.scaled ?? false,
       hooks: options.hooks,
       onSkipped: (count) => this.#reconcile(count),

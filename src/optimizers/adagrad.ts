@@ -1,8 +1,9 @@
-import { ELEMENT_WISE, variantOf } from "../_step/variant.ts";
-import type { AdagradConfig, AdagradOptions } from "./adagrad_config.ts";
-import type { Keras3AdagradConfig, Keras3AdagradOptions } from "./keras3_options.ts";
-import type { TorchAdagradConfig, TorchAdagradOptions } from "./torch_options.ts";
-import { KERAS2, type Rule, RULES, withRule } from "./_rule.ts";
+import { ELEMENT_WISE } from "../_step/variant.ts";
+import { type AdagradConfig, type AdagradOptions, KERAS2 } from "../rules/keras2.ts";
+import { KERAS3, type Keras3AdagradConfig, type Keras3AdagradOptions } from "../rules/keras3.ts";
+import { TORCH, type TorchAdagradConfig, type TorchAdagradOptions } from "../rules/torch.ts";
+import { OPTAX, type OptaxAdagradConfig, type OptaxAdagradOptions } from "../rules/optax.ts";
+import type { Rule } from "../rules/rule.ts";
 import { AdagradBase } from "./adagrad_base.ts";
 
 /**
@@ -40,6 +41,8 @@ import { AdagradBase } from "./adagrad_base.ts";
  * ```
  */
 export class Adagrad<Config extends object = AdagradConfig> extends AdagradBase<Config> {
+  /** The framework's rule: Keras 2's (`new Adagrad`), or a factory's. */
+  declare readonly rule: "keras2" | "keras3" | "torch" | "optax";
   /**
    * Creates the optimizer; GPU resources are made on the first step.
    *
@@ -89,7 +92,7 @@ export class Adagrad<Config extends object = AdagradConfig> extends AdagradBase<
    * @throws {RangeError} for a value Keras 3 refuses, with its message
    */
   static keras3(options: Keras3AdagradOptions = {}): Adagrad<Keras3AdagradConfig> {
-    return Adagrad.#withRule(this, RULES.keras3, options);
+    return Adagrad.#withRule(this, KERAS3, options);
   }
 
   /**
@@ -126,18 +129,66 @@ export class Adagrad<Config extends object = AdagradConfig> extends AdagradBase<
    * @throws {RangeError} for a negative value, with PyTorch's message
    */
   static torch(options: TorchAdagradOptions = {}): Adagrad<TorchAdagradConfig> {
-    return Adagrad.#withRule(this, RULES.torch, options);
+    return Adagrad.#withRule(this, TORCH, options);
   }
 
+  /**
+   * optax's `optax.adagrad` (optax 0.2.x: `scale_by_rss` then `scale_by_learning_rate`), for
+   * people porting a JAX model:
+   *
+   *     sum_of_squares += g * g
+   *     var            -= lr * g / sqrt(sum_of_squares + eps)     (0 where sum_of_squares == 0)
+   *
+   * The slot is `sum_of_squares`; with `initialAccumulatorValue: 0`, an element whose gradient
+   * has always been 0 does not move (optax's guard), rather than becoming NaN. optax has no
+   * clipping or weight decay inside `adagrad` (it chains them), so neither has this rule. An
+   * IndexedSlices gradient updates only its rows, which is optax's step on the dense gradient.
+   *
+   * @example
+   * ```ts
+   * import { Adagrad, VariableStore } from "@webgpu-adagrad/core";
+   *
+   * const adapter = await navigator.gpu.requestAdapter();
+   * const device = await adapter!.requestDevice();
+   * const store = new VariableStore(device);
+   * const x = store.variable("x", [3], new Float32Array([1, 2, 3]));
+   * const opt = Adagrad.optax({ learningRate: 1 }); // optax's doctest: f(x) = sum(x^2)
+   * await opt.applyGradients([[new Float32Array([2, 4, 6]), x]]);
+   * console.log(await x.read()); // ≈ [0.0122704, 1.0031104, 2.001386]
+   * console.log(await opt.getSlot(x, "sum_of_squares").read()); // ≈ [4.1, 16.1, 36.1]
+   * device.destroy();
+   * ```
+   *
+   * @param options optax's arguments in camelCase
+   * @throws {TypeError} for an unknown option, a value of the wrong type, or no learningRate
+   * @throws {RangeError} for a negative or non-finite value
+   */
+  static optax(options: OptaxAdagradOptions): Adagrad<OptaxAdagradConfig> {
+    return Adagrad.#withRule(this, OPTAX, options);
+  }
+
+  /** Adagrad's class for each other rule: a subclass that declares it (built once). */
+  static readonly #ruleClasses = new Map<Rule, new (options: AdagradOptions) => Adagrad>();
+
+  /** An Adagrad of `rule`, from one of the factories called on `Class`. */
   static #withRule<C extends object>(Class: unknown, rule: Rule, options: unknown): Adagrad<C> {
-    if (variantOf(Class as typeof Adagrad) !== ELEMENT_WISE) {
+    if ((Class as typeof Adagrad).classVariant !== ELEMENT_WISE) {
       throw new TypeError(
         `${
           (Class as { name?: string }).name
-        } has no ${rule.id} rule: Keras 3's and PyTorch's rules are element-wise Adagrad`,
+        } has no ${rule.id} rule: the frameworks' rules are element-wise Adagrad`,
       );
     }
-    return new Adagrad(withRule(options, rule) as AdagradOptions) as unknown as Adagrad<C>;
+    let RuleClass = Adagrad.#ruleClasses.get(rule);
+    if (!RuleClass) {
+      const ruled = class extends Adagrad {
+        protected static override readonly classRule = rule;
+      };
+      // Messages and stack traces name the public class.
+      Object.defineProperty(ruled, "name", { value: "Adagrad" });
+      Adagrad.#ruleClasses.set(rule, RuleClass = ruled);
+    }
+    return new RuleClass(options as AdagradOptions) as unknown as Adagrad<C>;
   }
 
   /**
@@ -183,7 +234,7 @@ export class Adagrad<Config extends object = AdagradConfig> extends AdagradBase<
   static keras3FromConfig(
     config: Partial<Keras3AdagradConfig> | Record<string, unknown>,
   ): Adagrad<Keras3AdagradConfig> {
-    return Adagrad.#withRule(this, RULES.keras3, RULES.keras3.optionsFromConfig(config));
+    return Adagrad.#withRule(this, KERAS3, KERAS3.optionsFromConfig(config));
   }
 
   /**
@@ -204,6 +255,26 @@ export class Adagrad<Config extends object = AdagradConfig> extends AdagradBase<
   static torchFromConfig(
     config: Partial<TorchAdagradConfig> | Record<string, unknown>,
   ): Adagrad<TorchAdagradConfig> {
-    return Adagrad.#withRule(this, RULES.torch, RULES.torch.optionsFromConfig(config));
+    return Adagrad.#withRule(this, TORCH, TORCH.optionsFromConfig(config));
+  }
+
+  /**
+   * Builds an optax rule optimizer from its config (`getConfig()`'s output: optax's argument
+   * names in snake_case, and the name).
+   *
+   * @example
+   * ```ts
+   * import { Adagrad } from "@webgpu-adagrad/core";
+   *
+   * const opt = Adagrad.optaxFromConfig({ learning_rate: 0.1, initial_accumulator_value: 0 });
+   * console.log(opt.rule, opt.initialAccumulatorValue); // "optax" 0
+   * ```
+   *
+   * @throws {TypeError} for a key optax.adagrad does not have
+   */
+  static optaxFromConfig(
+    config: Partial<OptaxAdagradConfig> | Record<string, unknown>,
+  ): Adagrad<OptaxAdagradConfig> {
+    return Adagrad.#withRule(this, OPTAX, OPTAX.optionsFromConfig(config));
   }
 }

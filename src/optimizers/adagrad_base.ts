@@ -5,8 +5,8 @@ import type { LossScaleState } from "../_step/loss_scale_state.ts";
 import { externalRef } from "../_step/plan.ts";
 import { SlotStorage } from "../_step/slot_storage.ts";
 import type { StepEntry, VariableRecord } from "../_step/slot_home.ts";
-import { variantOf } from "../_step/variant.ts";
-import { LossScaleMode } from "../_kernels/specialisation.ts";
+import { ELEMENT_WISE, type Variant } from "../_step/variant.ts";
+import { LossScaleMode, ruleKernel } from "../_kernels/specialisation.ts";
 import type { StepOptions } from "../_step/step_options.ts";
 import { checkWeightList, createWeight } from "./_weights.ts";
 import { StepRunner } from "./_step_runner.ts";
@@ -16,9 +16,9 @@ import {
   checkLearningRate,
   checkLearningRateValue,
   type ResolvedOptions,
-  type RuleId,
-} from "./adagrad_config.ts";
-import { KERAS2, type Rule, RULE_KEY } from "./_rule.ts";
+} from "../rules/_options.ts";
+import type { Rule } from "../rules/rule.ts";
+import { KERAS2 } from "../rules/keras2.ts";
 import {
   excluded,
   type Exclusions,
@@ -44,34 +44,40 @@ export let submitStep: (
 /** For LossScaleOptimizer (not public API): puts `opt`'s steps under `state`, before its first. */
 export let attachLossScale: (opt: AdagradBase<object>, state: LossScaleState) => void;
 /**
+ * For the package's wrappers and checkpoints (not public API): `opt`'s rule, and its variant
+ * (element-wise or row-wise; the class name configs and checkpoints write).
+ */
+export let optimizerKind: (opt: AdagradBase<object>) => { rule: Rule; variant: Variant };
+/**
  * For checkpoints (not public API): what `opt` keeps on the CPU: its calls (Keras 3's raw
  * `iteration`) and PyTorch's per-variable steps (undefined for a variable with no slots).
  */
 export let ruleState: (opt: AdagradBase<object>) => {
   readonly iterationsName: "iter" | "iteration";
+  /** Whether the rule counts each variable's own steps (PyTorch's), saved with its slots. */
+  readonly variableSteps: boolean;
   calls: number;
   stepOf(variable: VariableRef): number | undefined;
   setStep(variable: VariableRef, steps: number): void;
 };
 
 /**
- * What every optimizer of this package is: {@linkcode Adagrad} (Keras 2's, Keras 3's and
- * PyTorch's rules), {@linkcode RowWiseAdagrad}, {@linkcode ProximalAdagrad} and
- * {@linkcode AdagradDA}. It holds the step (`applyGradients`, `minimize`), the slots and Keras's
+ * What every optimizer of this package is, whatever its rule ({@linkcode Adagrad} with its
+ * frameworks' factories, {@linkcode RowWiseAdagrad}, and TensorFlow's proximal Adagrads; the API
+ * page lists them). It holds the step (`applyGradients`, `minimize`), the slots and Keras's
  * weights API; the classes add their constructors and configs. Not constructed directly. Code
  * that takes any of the optimizers (checkpoints, {@linkcode LossScaleOptimizer}) takes this type.
  *
  * @example
  * ```ts
- * import { Adagrad, type AdagradBase, AdagradDA, ProximalAdagrad } from "@webgpu-adagrad/core";
+ * import { Adagrad, type AdagradBase, ProximalAdagrad } from "@webgpu-adagrad/core";
  *
  * const optimizers: AdagradBase<object>[] = [
  *   new Adagrad({ learningRate: 0.1 }),
  *   Adagrad.torch({ lr: 0.1 }),
  *   new ProximalAdagrad({ learningRate: 0.1, l1RegularizationStrength: 0.001 }),
- *   new AdagradDA({ learningRate: 0.1 }),
  * ];
- * console.log(optimizers.map((o) => o.rule)); // ["keras2", "torch", "proximal", "adagradDA"]
+ * console.log(optimizers.map((o) => o.rule)); // ["keras2", "torch", "proximal"]
  * ```
  */
 export abstract class AdagradBase<Config extends object = object> {
@@ -80,8 +86,8 @@ export abstract class AdagradBase<Config extends object = object> {
   /** Keras `initial_accumulator_value` (PyTorch's too). */
   readonly initialAccumulatorValue: number;
   /**
-   * Keras `epsilon` (0 is replaced by 1e-7, as Keras 2 does); PyTorch `eps`; 0 for
-   * `ProximalAdagrad` and `AdagradDA`, whose TF kernels have none.
+   * Keras `epsilon` (0 is replaced by 1e-7, as Keras 2 does); PyTorch `eps`; 0 for TensorFlow's
+   * proximal Adagrads, whose kernels have none.
    */
   readonly epsilon: number;
   /** Keras 2 `decay` (0 for the other rules). */
@@ -89,12 +95,23 @@ export abstract class AdagradBase<Config extends object = object> {
   /** Whether epsilon goes inside the square root (Keras 3's rule; see {@linkcode AdagradOptions}). */
   readonly epsilonInsideSqrt: boolean;
   /**
-   * Which framework's rule: `"keras2"` (`new Adagrad`, {@linkcode RowWiseAdagrad}), `"keras3"`
-   * ({@linkcode Adagrad.keras3}), `"torch"` ({@linkcode Adagrad.torch}), `"proximal"`
-   * ({@linkcode ProximalAdagrad}) or `"adagradDA"` ({@linkcode AdagradDA}).
+   * Which framework's rule, a {@linkcode RuleId}: `"keras2"` (`new Adagrad`,
+   * {@linkcode RowWiseAdagrad}), `"keras3"` ({@linkcode Adagrad.keras3}), `"torch"`
+   * ({@linkcode Adagrad.torch}), or each other class's or factory's own (its page says which).
    */
-  readonly rule: RuleId;
+  readonly rule: string;
+  /**
+   * The class's rule and variant, read by the constructor from the class being constructed: each
+   * class of the package declares its own (Adagrad's factories construct small subclasses that
+   * declare theirs).
+   *
+   * @ignore
+   */
+  protected static readonly classRule: Rule = KERAS2;
+  /** @ignore */
+  protected static readonly classVariant: Variant = ELEMENT_WISE;
   readonly #rule: Rule;
+  readonly #variant: Variant;
   /** The class, for messages (from the variant: bundlers rename constructors). */
   readonly #className: string;
   readonly #options: ResolvedOptions;
@@ -113,16 +130,17 @@ export abstract class AdagradBase<Config extends object = object> {
   #destroyed = false;
 
   /**
-   * Resolves `options` with the rule they are tagged with (Keras 2's when untagged).
+   * Resolves `options` with the rule of the class being constructed.
    *
-   * @param options a class's options, tagged with its rule
+   * @param options the class's options
    */
   protected constructor(options: unknown) {
-    const rule = (options as { [RULE_KEY]?: Rule } | null | undefined)?.[RULE_KEY] ?? KERAS2;
+    const rule = new.target.classRule;
+    const variant = new.target.classVariant;
     const o = rule.resolve(options);
-    const variant = variantOf(new.target);
     this.#className = variant.optimizerClass;
     this.#rule = rule;
+    this.#variant = variant;
     this.#options = o;
     this.rule = rule.id;
     this.name = o.name;
@@ -142,7 +160,7 @@ export abstract class AdagradBase<Config extends object = object> {
     this.#runner = new StepRunner({
       name: o.name,
       variant,
-      spec: rule.specialisation(o),
+      spec: { ...rule.specialisation(o), rule: ruleKernel(rule.kernel) },
       storage,
       // Steps the GPU skipped do not count in `iterations` (Keras's apply_if_finite).
       onSkipped: (fresh) => this.#calls = Math.max(0, this.#calls - fresh),
@@ -330,10 +348,10 @@ export abstract class AdagradBase<Config extends object = object> {
   }
 
   /**
-   * Slot names of this optimizer: `["accumulator"]` (Keras 2, `ProximalAdagrad`); Keras 3's rule
-   * adds `"average"` (useEma) and `"gradient_accumulator"` (gradientAccumulationSteps) before it;
-   * PyTorch's rule has `["sum"]`; `AdagradDA` `["gradient_accumulator",
-   * "gradient_squared_accumulator"]`.
+   * Slot names of this optimizer, its rule's, in the framework's names and order:
+   * `["accumulator"]` (Keras 2, `ProximalAdagrad`); Keras 3's rule adds `"average"` (useEma) and
+   * `"gradient_accumulator"` (gradientAccumulationSteps) before it; PyTorch's rule has `["sum"]`;
+   * each other rule's class or factory says its own.
    */
   getSlotNames(): string[] {
     return this.#storage.specs.map((s) => s.name);
@@ -398,7 +416,7 @@ export abstract class AdagradBase<Config extends object = object> {
 
   /** Whether Keras 3's weight decay applies to the variable (cached, as Keras caches it). */
   #decayOf(record: VariableRecord): boolean {
-    if (this.rule !== "keras3" || this.#options.weightDecay === undefined) return false;
+    if (!this.#rule.decays?.(this.#options)) return false;
     let decay = this.#decays.get(record);
     if (decay === undefined) {
       decay = !excluded(this.#exclusions, record.variable);
@@ -494,9 +512,9 @@ export abstract class AdagradBase<Config extends object = object> {
     checkLearningRateValue(call.lrAt(0), "learningRate", this.#calls);
     // PyTorch's per-variable steps, counted as the step is encoded (undone if it fails).
     const stepped: VariableRecord[] = [];
-    const memberRule = (entry: StepEntry) => {
+    const variableTerms = (entry: StepEntry) => {
       const record = entry.record;
-      if (this.rule === "torch") {
+      if (this.#rule.variableSteps) {
         // Once per variable: the windows of a variable past one binding are one variable.
         if (!entry.piece?.continues) {
           record.updates++;
@@ -508,7 +526,7 @@ export abstract class AdagradBase<Config extends object = object> {
     };
     let outcome: Promise<void> | null;
     try {
-      outcome = this.#runner.submit(pairs, options, { ...call, memberRule });
+      outcome = this.#runner.submit(pairs, options, { ...call, variableTerms });
     } catch (e) {
       for (const record of stepped) record.updates--;
       throw e;
@@ -531,8 +549,10 @@ export abstract class AdagradBase<Config extends object = object> {
       opt.#rule.checkLossScale(opt.#options, dynamic, opt.name);
       opt.#runner.attachLossScale(state);
     };
+    optimizerKind = (opt) => ({ rule: opt.#rule, variant: opt.#variant });
     ruleState = (opt) => ({
       iterationsName: opt.#rule.iterationsName,
+      variableSteps: opt.#rule.variableSteps ?? false,
       get calls() {
         return opt.#calls;
       },

@@ -1,8 +1,7 @@
 import { AdagradBase } from "./adagrad_base.ts";
-import { withRule } from "./_rule.ts";
-import { ADAGRAD_DA } from "./_family_rules.ts";
-import type { AdagradDAConfig, AdagradDAOptions } from "./proximal_family_options.ts";
-import { elementWiseAs, registerVariant } from "../_step/variant.ts";
+import { ADAGRAD_DA, type AdagradDAConfig, type AdagradDAOptions } from "../rules/adagrad_da.ts";
+import type { Rule } from "../rules/rule.ts";
+import { elementWiseAs, type Variant } from "../_step/variant.ts";
 
 /**
  * TensorFlow's `tf.compat.v1.train.AdagradDAOptimizer` (TF 1.x-2.x, kernels `ApplyAdagradDA` and
@@ -37,6 +36,12 @@ import { elementWiseAs, registerVariant } from "../_step/variant.ts";
  * ```
  */
 export class AdagradDA extends AdagradBase<AdagradDAConfig> {
+  /** @ignore */
+  protected static override readonly classRule: Rule = ADAGRAD_DA;
+  /** @ignore */
+  protected static override readonly classVariant: Variant = elementWiseAs("AdagradDA");
+  /** TensorFlow's rule: `"adagradDA"`. */
+  declare readonly rule: "adagradDA";
   /**
    * Creates the optimizer; GPU resources are made on the first step.
    *
@@ -46,7 +51,7 @@ export class AdagradDA extends AdagradBase<AdagradDAConfig> {
    *   positive, a negative strength
    */
   constructor(options: AdagradDAOptions) {
-    super(withRule(options, ADAGRAD_DA));
+    super(options);
   }
 
   /** TF `initial_gradient_squared_accumulator_value` (also `initialAccumulatorValue`). */
@@ -83,5 +88,3 @@ export class AdagradDA extends AdagradBase<AdagradDAConfig> {
     return new AdagradDA(ADAGRAD_DA.optionsFromConfig(config) as AdagradDAOptions);
   }
 }
-
-registerVariant(AdagradDA, elementWiseAs("AdagradDA"));

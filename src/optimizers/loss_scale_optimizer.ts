@@ -1,14 +1,10 @@
 import { LossScaleState } from "../_step/loss_scale_state.ts";
-import { variantOf } from "../_step/variant.ts";
 import { checkGradientList, checkMinimize, describe } from "../_common/validate.ts";
-import { Adagrad } from "./adagrad.ts";
-import { AdagradBase, attachLossScale, submitStep } from "./adagrad_base.ts";
-import type { RuleId } from "./adagrad_config.ts";
-import type { AdagradConfig } from "./adagrad_config.ts";
+import type { Adagrad } from "./adagrad.ts";
+import { AdagradBase, attachLossScale, optimizerKind, submitStep } from "./adagrad_base.ts";
+import type { AdagradConfig } from "../rules/keras2.ts";
+import { CLASS_NAMES, isDefaultRule, registeredRule, type RuleId } from "./registry.ts";
 import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
-import { RowWiseAdagrad } from "./row_wise_adagrad.ts";
-import { ProximalAdagrad } from "./proximal_adagrad.ts";
-import { AdagradDA } from "./adagrad_da.ts";
 import type { IterationsWeight, Slot } from "../memory/slot.ts";
 import type { VariableRef } from "../memory/gpu_binding.ts";
 import type { Gradient, GradientPair } from "./gradients.ts";
@@ -61,7 +57,10 @@ export interface LossScaleConfig {
   inner_optimizer: {
     class_name: string;
     config: Partial<AdagradConfig> | Record<string, unknown>;
-    /** The inner optimizer's rule when not Keras 2's (`"keras3"`, `"torch"`); not Keras's key. */
+    /**
+     * The inner optimizer's rule when not its class's default (`"keras3"`, `"torch"`, ... for
+     * Adagrad); not Keras's key.
+     */
     rule?: RuleId;
   };
   /** Whether the scale adapts to overflows (Keras `dynamic`). */
@@ -120,8 +119,8 @@ function checkApplyOptions(options: unknown): boolean {
 let stateReader: (opt: LossScaleOptimizer<object>) => Promise<{ scale: number; goodSteps: number }>;
 
 /**
- * Keras's `tf.keras.mixed_precision.LossScaleOptimizer` (TF 2.4-2.10) around an
- * {@linkcode Adagrad} or {@linkcode RowWiseAdagrad}: loss scaling for float16 training, on the GPU.
+ * Keras's `tf.keras.mixed_precision.LossScaleOptimizer` (TF 2.4-2.10) around any optimizer of
+ * this package ({@linkcode AdagradBase}): loss scaling for float16 training, on the GPU.
  *
  * A dynamic scale starts at 2**15. After `dynamicGrowthSteps` finite steps in a row it doubles;
  * a step with a NaN or an infinity in any gradient is skipped (variables and accumulators keep
@@ -184,9 +183,8 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
     }
     if (!(innerOptimizer instanceof AdagradBase)) {
       throw new TypeError(
-        `LossScaleOptimizer: innerOptimizer must be an optimizer of this package (Adagrad, ` +
-          `RowWiseAdagrad, ProximalAdagrad, AdagradDA), got ` +
-          describe(innerOptimizer),
+        `LossScaleOptimizer: innerOptimizer must be an optimizer of this package (` +
+          `${CLASS_NAMES.join(", ")}), got ${describe(innerOptimizer)}`,
       );
     }
     if (typeof options !== "object" || options === null) {
@@ -281,36 +279,14 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
           describe(inner),
       );
     }
-    type Build = (config: Record<string, unknown>) => AdagradBase<object>;
-    const rules: Record<string, Build> = {
-      keras2: (c) => Adagrad.fromConfig(c),
-      keras3: (c) => Adagrad.keras3FromConfig(c),
-      torch: (c) => Adagrad.torchFromConfig(c),
-    };
-    const classes: Record<string, Build> = {
-      Adagrad: rules[inner.rule ?? "keras2"],
-      RowWiseAdagrad: (c) => RowWiseAdagrad.fromConfig(c),
-      ProximalAdagrad: (c) => ProximalAdagrad.fromConfig(c),
-      AdagradDA: (c) => AdagradDA.fromConfig(c),
-    };
-    // A rule is Adagrad's choice of factory; the other classes have one rule each.
-    if (
-      inner.rule !== undefined &&
-      (inner.class_name !== "Adagrad" || !Object.hasOwn(rules, inner.rule))
-    ) {
-      throw new TypeError(
-        `LossScaleOptimizer.fromConfig: unknown rule '${String(inner.rule)}' for class ` +
-          `'${inner.class_name}' (only Adagrad's config names one: keras2, keras3, torch)`,
-      );
-    }
-    const build = Object.hasOwn(classes, inner.class_name) ? classes[inner.class_name] : undefined;
-    if (!build) {
-      throw new TypeError(
-        `LossScaleOptimizer.fromConfig: unknown inner optimizer class '${inner.class_name}'`,
-      );
-    }
+    const entry = registeredRule(
+      inner.class_name,
+      inner.rule,
+      "LossScaleOptimizer.fromConfig",
+      "inner optimizer class",
+    );
     // Typed as Keras 2's, the usual case; the inner optimizer is the rule's.
-    return new LossScaleOptimizer(build(inner.config ?? {}) as Adagrad, {
+    return new LossScaleOptimizer(entry.fromConfig(inner.config ?? {}) as Adagrad, {
       dynamic: c.dynamic,
       initialScale: c.initial_scale ?? undefined,
       dynamicGrowthSteps: c.dynamic_growth_steps ?? undefined,
@@ -320,12 +296,13 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
   /** Keras `get_config()`: `LossScaleOptimizer.fromConfig(opt.getConfig())` rebuilds it. */
   getConfig(): LossScaleConfig {
     const inner = this.innerOptimizer;
+    const className = optimizerKind(inner).variant.optimizerClass;
     return {
       inner_optimizer: {
-        class_name: variantOf(inner.constructor).optimizerClass,
+        class_name: className,
         config: inner.getConfig() as Record<string, unknown>,
-        // Adagrad's rule picks its factory; the other classes have one rule each.
-        ...(inner.rule === "keras2" || !(inner instanceof Adagrad) ? {} : { rule: inner.rule }),
+        // A rule other than its class's default picks its factory.
+        ...(isDefaultRule(className, inner.rule) ? {} : { rule: inner.rule as RuleId }),
       },
       dynamic: this.dynamic,
       initial_scale: this.initialScale,

@@ -1,8 +1,11 @@
 import { AdagradBase } from "./adagrad_base.ts";
-import { withRule } from "./_rule.ts";
-import { PROXIMAL } from "./_family_rules.ts";
-import type { ProximalAdagradConfig, ProximalAdagradOptions } from "./proximal_family_options.ts";
-import { elementWiseAs, registerVariant } from "../_step/variant.ts";
+import {
+  PROXIMAL,
+  type ProximalAdagradConfig,
+  type ProximalAdagradOptions,
+} from "../rules/proximal.ts";
+import type { Rule } from "../rules/rule.ts";
+import { elementWiseAs, type Variant } from "../_step/variant.ts";
 
 /**
  * TensorFlow's `tf.compat.v1.train.ProximalAdagradOptimizer` (TF 1.x-2.x, kernels
@@ -44,6 +47,12 @@ import { elementWiseAs, registerVariant } from "../_step/variant.ts";
  * ```
  */
 export class ProximalAdagrad extends AdagradBase<ProximalAdagradConfig> {
+  /** @ignore */
+  protected static override readonly classRule: Rule = PROXIMAL;
+  /** @ignore */
+  protected static override readonly classVariant: Variant = elementWiseAs("ProximalAdagrad");
+  /** TensorFlow's rule: `"proximal"`. */
+  declare readonly rule: "proximal";
   /**
    * Creates the optimizer; GPU resources are made on the first step.
    *
@@ -53,7 +62,7 @@ export class ProximalAdagrad extends AdagradBase<ProximalAdagradConfig> {
    *   not positive, a negative strength
    */
   constructor(options: ProximalAdagradOptions) {
-    super(withRule(options, PROXIMAL));
+    super(options);
   }
 
   /** TF `l1_regularization_strength`. */
@@ -86,5 +95,3 @@ export class ProximalAdagrad extends AdagradBase<ProximalAdagradConfig> {
     return new ProximalAdagrad(PROXIMAL.optionsFromConfig(config) as ProximalAdagradOptions);
   }
 }
-
-registerVariant(ProximalAdagrad, elementWiseAs("ProximalAdagrad"));

@@ -1,9 +1,12 @@
-import type { AdagradOptions } from "./adagrad_config.ts";
+import type { AdagradOptions } from "../rules/keras2.ts";
 import { Adagrad } from "./adagrad.ts";
-import { withRule } from "./_rule.ts";
-import { ROW_WISE_RULE } from "./_family_rules.ts";
-import type { RowWiseAdagradConfig, RowWiseAdagradOptions } from "./row_wise_options.ts";
-import { registerVariant, ROW_WISE } from "../_step/variant.ts";
+import type { Rule } from "../rules/rule.ts";
+import {
+  ROW_WISE_RULE,
+  type RowWiseAdagradConfig,
+  type RowWiseAdagradOptions,
+} from "../rules/row_wise.ts";
+import { ROW_WISE, type Variant } from "../_step/variant.ts";
 
 /**
  * Row-wise Adagrad: one accumulator per row of each variable instead of one per element, for
@@ -53,6 +56,10 @@ import { registerVariant, ROW_WISE } from "../_step/variant.ts";
  * ```
  */
 export class RowWiseAdagrad extends Adagrad<RowWiseAdagradConfig> {
+  /** @ignore */
+  protected static override readonly classRule: Rule = ROW_WISE_RULE;
+  /** @ignore */
+  protected static override readonly classVariant: Variant = ROW_WISE;
   /**
    * Creates the optimizer; `name` defaults to `"RowWiseAdagrad"`, the other options are
    * {@linkcode Adagrad}'s and FBGEMM's weight decay and `maxNorm`.
@@ -62,7 +69,7 @@ export class RowWiseAdagrad extends Adagrad<RowWiseAdagradConfig> {
    * @throws {RangeError} for a non-finite or negative value where Keras or FBGEMM forbids one
    */
   constructor(options: RowWiseAdagradOptions = {}) {
-    super(withRule(options, ROW_WISE_RULE) as AdagradOptions);
+    super(options as AdagradOptions);
   }
 
   /** FBGEMM `weight_decay` (0 for none). */
@@ -97,5 +104,3 @@ export class RowWiseAdagrad extends Adagrad<RowWiseAdagradConfig> {
     return new RowWiseAdagrad(ROW_WISE_RULE.optionsFromConfig(config) as RowWiseAdagradOptions);
   }
 }
-
-registerVariant(RowWiseAdagrad, ROW_WISE);

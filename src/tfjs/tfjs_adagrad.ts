@@ -1,22 +1,18 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { Adagrad } from "../optimizers/adagrad.ts";
 import { submitStep } from "../optimizers/adagrad_base.ts";
-import {
-  type AdagradOptions,
-  optionsFromConfig,
-  resolveOptions,
-} from "../optimizers/adagrad_config.ts";
-import type { Keras3AdagradOptions } from "../optimizers/keras3_options.ts";
-import type { TorchAdagradOptions } from "../optimizers/torch_options.ts";
+import { type AdagradOptions, resolveOptions } from "../rules/keras2.ts";
+import type { Keras3AdagradOptions } from "../rules/keras3.ts";
+import type { TorchAdagradOptions } from "../rules/torch.ts";
+import type { OptaxAdagradOptions } from "../rules/optax.ts";
 import type { IndexedSlices } from "../sparse/indexed_slices.ts";
 import { RowWiseAdagrad } from "../optimizers/row_wise_adagrad.ts";
 import { ProximalAdagrad } from "../optimizers/proximal_adagrad.ts";
 import { AdagradDA } from "../optimizers/adagrad_da.ts";
-import type { AdagradBase } from "../optimizers/adagrad_base.ts";
-import type {
-  AdagradDAOptions,
-  ProximalAdagradOptions,
-} from "../optimizers/proximal_family_options.ts";
+import { AdagradBase, optimizerKind } from "../optimizers/adagrad_base.ts";
+import { REGISTRY } from "../optimizers/registry.ts";
+import type { ProximalAdagradOptions } from "../rules/proximal.ts";
+import type { AdagradDAOptions } from "../rules/adagrad_da.ts";
 import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import type { Gradient, GradientPair } from "../optimizers/gradients.ts";
 import type { Variable } from "../memory/variable.ts";
@@ -37,7 +33,6 @@ import {
 import { checkedGradient, namedGradients, pythonicSchedule } from "./_inputs.ts";
 import type { TfjsNamedTensor } from "./named_tensor.ts";
 import { PendingWeights } from "./_weights.ts";
-import { variantOf } from "../_step/variant.ts";
 import {
   type TfjsConfig,
   TfjsOptimizerBase,
@@ -137,8 +132,6 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
 
   readonly #inner: AdagradBase<object>;
   readonly #rowWise: boolean;
-  /** The inner optimizer a rule's factory made, for the constructor it calls (see #wrapping). */
-  static #made: AdagradBase<object> | null = null;
   /** The device of the backend of the first step: the accumulators live there. */
   #device: GPUDevice | null = null;
   #store: VariableStore | null = null;
@@ -151,7 +144,7 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
    */
   readonly #synced = new Map<string, Synced>();
   readonly #pending = new PendingWeights(
-    (shape) => variantOf(this.#inner.constructor).slotShape(shape).reduce((a, b) => a * b, 1),
+    (shape) => optimizerKind(this.#inner).variant.slotShape(shape).reduce((a, b) => a * b, 1),
     () => this.#inner.getSlotNames().at(-1)!, // the accumulator is a rule's last slot
   );
   /** Tensors handed out by the last getWeights(), freed by the next one or by dispose(). */
@@ -167,13 +160,16 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
    * @throws {TypeError} for an unknown option or a value of the wrong type
    * @throws {RangeError} for a non-finite or negative value where Keras forbids one
    */
-  constructor(options: TfjsAdagradOptions = {}) {
+  constructor(options: TfjsAdagradOptions | AdagradBase<object> = {}) {
     super();
-    const made = TfjsAdagrad.#made;
-    if (made) {
-      TfjsAdagrad.#made = null;
-      this.#rowWise = false;
-      this.#inner = made;
+    if (options instanceof AdagradBase) {
+      if (options.iterations !== 0) {
+        throw new TypeError(
+          `TfjsAdagrad: optimizer '${options.name}' has already taken steps; wrap a new one`,
+        );
+      }
+      this.#inner = options;
+      this.#rowWise = options instanceof RowWiseAdagrad;
       return;
     }
     // tf.train.adagrad takes the learning rate first; a number here would be dropped silently.
@@ -235,6 +231,23 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
   }
 
   /**
+   * optax's rule ({@linkcode Adagrad.optax}) as a TF.js optimizer: the slot `sum_of_squares`,
+   * which `getWeights` and `setWeights` carry as `<variable>/sum_of_squares`.
+   *
+   * @example
+   * ```ts ignore
+   * const opt = TfjsAdagrad.optax({ learningRate: 0.1, initialAccumulatorValue: 0 });
+   * ```
+   *
+   * @param options optax's arguments in camelCase (no `device`)
+   * @throws {TypeError} for an unknown option, a type, or `device`
+   * @throws {RangeError} for a negative or non-finite value
+   */
+  static optax(options: Omit<OptaxAdagradOptions, "device">): TfjsAdagrad {
+    return TfjsAdagrad.#wrapping(options, (o) => Adagrad.optax(o));
+  }
+
+  /**
    * TensorFlow's `ProximalAdagrad` ({@linkcode ProximalAdagrad}) as a TF.js optimizer, which TF.js
    * itself does not have: L1 and L2 by a proximal step, so that L1 leaves weights at exactly zero.
    * The slot `accumulator`, which `getWeights` and `setWeights` carry.
@@ -279,12 +292,7 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
           "(see useDeviceForTfjs)",
       );
     }
-    TfjsAdagrad.#made = make(options);
-    try {
-      return new TfjsAdagrad();
-    } finally {
-      TfjsAdagrad.#made = null;
-    }
+    return new TfjsAdagrad(make(options));
   }
 
   /**
@@ -538,53 +546,28 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
         string,
         unknown
       >;
-    if (rule === "keras3" || rule === "torch") {
-      // The loader may have camelCased the keys: back to the rule's snake_case ones.
-      const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-      const keys = Object.fromEntries(Object.entries(rest).map(([k, v]) => [snake(k), v]));
-      const lrKey = rule === "torch" ? "lr" : "learning_rate";
-      const lrValue = keys.lr ?? learning_rate ?? learningRate;
-      if (lrValue !== undefined) keys[lrKey] = pythonicSchedule(lrValue);
-      const inner = rule === "torch"
-        ? Adagrad.torchFromConfig(keys)
-        : Adagrad.keras3FromConfig(keys);
-      TfjsAdagrad.#made = inner;
-      try {
-        return new (cls as unknown as new (o: TfjsAdagradOptions) => T)({});
-      } finally {
-        TfjsAdagrad.#made = null;
-      }
-    }
-    if (rule === "proximal" || rule === "adagradDA") {
-      // TF's snake_case names (the loader may have camelCased them: both are taken).
-      const lr = learning_rate ?? learningRate;
-      const keys = {
-        ...rest,
-        ...(lr === undefined ? {} : { learning_rate: pythonicSchedule(lr) }),
-      };
-      TfjsAdagrad.#made = rule === "proximal"
-        ? ProximalAdagrad.fromConfig(keys)
-        : AdagradDA.fromConfig(keys);
-      try {
-        return new (cls as unknown as new (o: TfjsAdagradOptions) => T)({});
-      } finally {
-        TfjsAdagrad.#made = null;
-      }
-    }
-    if (rule !== undefined && rule !== "keras2") {
-      throw new TypeError(`TfjsAdagrad.fromConfig: unknown rule ${String(rule)}`);
-    }
-    const lr = learning_rate ?? learningRate;
-    const options = optionsFromConfig({
-      ...rest,
-      ...(lr === undefined ? {} : { learning_rate: pythonicSchedule(lr) }),
-    }) as TfjsAdagradOptions;
     const rw = row_wise ?? rowWise ?? false;
     if (typeof rw !== "boolean") {
       throw new TypeError(`TfjsAdagrad.fromConfig: row_wise must be a boolean, got ${String(rw)}`);
     }
-    options.rowWise = rw;
-    return new (cls as unknown as new (o: TfjsAdagradOptions) => T)(options);
+    // The rule's entry (row-wise Adagrad's class for `row_wise`): its own fromConfig takes the
+    // framework's snake_case keys, which the loader may have camelCased.
+    const entry = rw
+      ? REGISTRY.find((r) => r.className === "RowWiseAdagrad")
+      : REGISTRY.find((r) => r.rule.id === (rule ?? "keras2"));
+    if (!entry || (rw && rule !== undefined && rule !== entry.rule.id)) {
+      throw new TypeError(
+        `TfjsAdagrad.fromConfig: unknown rule ${String(rule)} (the rules: ${
+          [...new Set(REGISTRY.map((r) => r.rule.id))].join(", ")
+        })`,
+      );
+    }
+    const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const keys = Object.fromEntries(Object.entries(rest).map(([k, v]) => [snake(k), v]));
+    if (keys.lr !== undefined) keys.lr = pythonicSchedule(keys.lr);
+    const lr = learning_rate ?? learningRate;
+    if (lr !== undefined) keys.learning_rate = pythonicSchedule(lr);
+    return new (cls as unknown as new (o: AdagradBase<object>) => T)(entry.fromConfig(keys));
   }
 
   /** Frees the accumulators, the working copies of the variables and every other GPU buffer. */

@@ -1,7 +1,8 @@
-// The options of TensorFlow's proximal Adagrads (tf.compat.v1.train.ProximalAdagradOptimizer and
-// AdagradDAOptimizer): TF's arguments in camelCase, its defaults and validation in its words, plus
-// this package's clipping options (Keras 2's, validated by resolveOptions). TF 1.x optimizers have
-// no get_config(); the config holds their constructor arguments in snake_case, as TF names them.
+// What TensorFlow's proximal Adagrads (tf.compat.v1.train.ProximalAdagradOptimizer and its dual-
+// averaging sibling) share: TF's arguments in camelCase, its defaults and validation in its words,
+// plus this package's clipping options (Keras 2's, validated by resolveOptions). TF 1.x optimizers
+// have no get_config(); the config holds their constructor arguments in snake_case, as TF names
+// them. Each member's module (proximal.ts and its sibling's) gives its own `Member`.
 import { describe } from "../_common/validate.ts";
 import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import {
@@ -9,16 +10,11 @@ import {
   type SerializedSchedule,
   serializeSchedule,
 } from "../schedules/schedule_serialization.ts";
-import {
-  type AdagradOptions,
-  camelHint,
-  checkLearningRate,
-  type ResolvedOptions,
-  resolveOptions,
-} from "./adagrad_config.ts";
+import { camelHint, checkLearningRate, type ResolvedOptions } from "./_options.ts";
+import { resolveOptions } from "./keras2.ts";
 
 /**
- * The options {@linkcode ProximalAdagrad} and {@linkcode AdagradDA} share: TF's learning rate and
+ * The options TensorFlow's proximal Adagrads share: TF's learning rate and
  * strengths, and Keras's clipping.
  *
  * @example
@@ -49,48 +45,12 @@ export interface ProximalFamilyOptions {
 }
 
 /**
- * Options of {@linkcode ProximalAdagrad}: `tf.compat.v1.train.ProximalAdagradOptimizer`'s
- * arguments in camelCase, and Keras's clipping.
- *
- * @example
- * ```ts ignore
- * const options: ProximalAdagradOptions = { learningRate: 0.1, l1RegularizationStrength: 1e-4 };
- * ```
- */
-export interface ProximalAdagradOptions extends ProximalFamilyOptions {
-  /** TF `initial_accumulator_value`: where every accumulator starts; positive. Default 0.1. */
-  initialAccumulatorValue?: number;
-  /**
-   * Skip a step whose gradients hold a NaN or an infinity, whole, as {@linkcode AdagradOptions}'s
-   * `skipNonFinite` does (not TF's). Default false.
-   */
-  skipNonFinite?: boolean;
-}
-
-/**
- * Options of {@linkcode AdagradDA}: `tf.compat.v1.train.AdagradDAOptimizer`'s arguments in
- * camelCase, and Keras's clipping. TF's `global_step` is the optimizer's own `iterations`.
- *
- * @example
- * ```ts ignore
- * const options: AdagradDAOptions = { learningRate: 0.1, l1RegularizationStrength: 1e-4 };
- * ```
- */
-export interface AdagradDAOptions extends ProximalFamilyOptions {
-  /**
-   * TF `initial_gradient_squared_accumulator_value`: where every squared-gradient sum starts;
-   * positive. Default 0.1.
-   */
-  initialGradientSquaredAccumulatorValue?: number;
-}
-
-/**
- * The config keys {@linkcode ProximalAdagrad} and {@linkcode AdagradDA} share: TF's argument
+ * The config keys TensorFlow's proximal Adagrads share: TF's argument
  * names in snake_case, and Keras's clipping keys when set.
  *
  * @example
  * ```ts ignore
- * const shared: ProximalFamilyConfig = new AdagradDA({ learningRate: 0.1 }).getConfig();
+ * const shared: ProximalFamilyConfig = new ProximalAdagrad({ learningRate: 0.1 }).getConfig();
  * ```
  */
 export interface ProximalFamilyConfig {
@@ -110,60 +70,19 @@ export interface ProximalFamilyConfig {
   clipvalue?: number;
 }
 
-/**
- * {@linkcode ProximalAdagrad}'s config: TF's constructor arguments in snake_case.
- *
- * @example
- * ```ts ignore
- * const config: ProximalAdagradConfig = new ProximalAdagrad({ learningRate: 0.1 }).getConfig();
- * ```
- */
-export interface ProximalAdagradConfig extends ProximalFamilyConfig {
-  /** TF `initial_accumulator_value`. */
-  initial_accumulator_value: number;
-  /** Present (and true) only with `skipNonFinite`. */
-  skip_non_finite?: boolean;
-}
-
-/**
- * {@linkcode AdagradDA}'s config: TF's constructor arguments in snake_case.
- *
- * @example
- * ```ts ignore
- * const config: AdagradDAConfig = new AdagradDA({ learningRate: 0.1 }).getConfig();
- * ```
- */
-export interface AdagradDAConfig extends ProximalFamilyConfig {
-  /** TF `initial_gradient_squared_accumulator_value`. */
-  initial_gradient_squared_accumulator_value: number;
-}
-
-/** One member of the family: its class, TF's, its own options and their config keys. */
-interface Member {
+/** One member of the family: its rule, its class, TF's, its own options and their config keys. */
+export interface Member {
+  readonly id: string;
   readonly className: string;
   readonly tfName: string;
   /** The option holding the accumulator's start, and TF's name of it. */
   readonly initialKey: string;
   readonly initialTf: string;
-  /** Options of Keras 2's that this member takes besides the shared ones. */
-  readonly extra: readonly (keyof AdagradOptions)[];
+  /** Options of Keras 2's that this member takes besides the shared ones, with their config keys. */
+  readonly extra: Readonly<Record<string, string>>;
+  /** Why an option of Adagrad's is not this member's, beyond the family's reasons. */
+  readonly whyNot?: Readonly<Record<string, string>>;
 }
-
-const PROXIMAL: Member = {
-  className: "ProximalAdagrad",
-  tfName: "ProximalAdagradOptimizer",
-  initialKey: "initialAccumulatorValue",
-  initialTf: "initial_accumulator_value",
-  extra: ["skipNonFinite"],
-};
-
-const DA: Member = {
-  className: "AdagradDA",
-  tfName: "AdagradDAOptimizer",
-  initialKey: "initialGradientSquaredAccumulatorValue",
-  initialTf: "initial_gradient_squared_accumulator_value",
-  extra: [],
-};
 
 /** Why an option of Adagrad's is not one of the family's, for the message. */
 const WHY_NOT: Record<string, (m: Member) => string> = {
@@ -171,13 +90,6 @@ const WHY_NOT: Record<string, (m: Member) => string> = {
   epsilonInsideSqrt: (m) => ` (TF's ${m.tfName} kernel has no epsilon)`,
   decay: () => " (use a LearningRateSchedule)",
   lr: () => " (the learning rate is learningRate)",
-  skipNonFinite: (m) =>
-    m === DA
-      ? " (AdagradDA's step count T is counted on the CPU, and a step the GPU skipped would " +
-        "leave it one ahead)"
-      : "",
-  initialAccumulatorValue: (m) =>
-    m === DA ? " (AdagradDA's is initialGradientSquaredAccumulatorValue)" : "",
 };
 
 const SHARED_KEYS = ["learningRate", "name", "clipvalue", "clipnorm", "globalClipnorm", "device"];
@@ -186,7 +98,7 @@ const STRENGTHS = {
   l2: ["l2RegularizationStrength", "l2_regularization_strength"],
 } as const;
 
-function resolveMember(m: Member, options: unknown): ResolvedOptions {
+export function resolveMember(m: Member, options: unknown): ResolvedOptions {
   if (typeof options !== "object" || options === null || options instanceof LearningRateSchedule) {
     throw new TypeError(
       `${m.className}: options must be an object, got ${describe(options)}; for example: ` +
@@ -196,7 +108,7 @@ function resolveMember(m: Member, options: unknown): ResolvedOptions {
   const o = options as Record<string, unknown>;
   const allowed = [
     ...SHARED_KEYS,
-    ...m.extra,
+    ...Object.keys(m.extra),
     m.initialKey,
     STRENGTHS.l1[0],
     STRENGTHS.l2[0],
@@ -205,7 +117,7 @@ function resolveMember(m: Member, options: unknown): ResolvedOptions {
     if (!allowed.includes(key)) {
       throw new TypeError(
         `${m.className}: unknown option '${key}'${camelHint(key, allowed)}${
-          WHY_NOT[key]?.(m) ?? ""
+          m.whyNot?.[key] ?? WHY_NOT[key]?.(m) ?? ""
         }; it takes ${allowed.join(", ")}`,
       );
     }
@@ -216,7 +128,7 @@ function resolveMember(m: Member, options: unknown): ResolvedOptions {
     );
   }
   const shared: Record<string, unknown> = { name: m.className };
-  for (const key of [...SHARED_KEYS, ...m.extra]) {
+  for (const key of [...SHARED_KEYS, ...Object.keys(m.extra)]) {
     if (o[key] !== undefined) shared[key] = o[key];
   }
   // TF's check of the rate first (its message), then Keras 2's of the types, clipping and name.
@@ -243,7 +155,6 @@ function resolveMember(m: Member, options: unknown): ResolvedOptions {
   }
   return {
     ...base,
-    rule: m === PROXIMAL ? "proximal" : "adagradDA",
     initialAccumulatorValue: initial,
     // Neither rule has an epsilon: TF's kernels divide by sqrt(accumulator) alone.
     epsilon: 0,
@@ -263,7 +174,7 @@ export function checkPositiveLearningRate(
   return checkLearningRate(value);
 }
 
-function memberConfig(
+export function memberConfig(
   m: Member,
   o: ResolvedOptions,
   learningRate: number | LearningRateSchedule,
@@ -284,7 +195,7 @@ function memberConfig(
   return config;
 }
 
-function memberOptionsFromConfig(m: Member, config: unknown): Record<string, unknown> {
+export function memberOptionsFromConfig(m: Member, config: unknown): Record<string, unknown> {
   if (typeof config !== "object" || config === null) {
     throw new TypeError(`${m.className}.fromConfig: expected an object, got ${describe(config)}`);
   }
@@ -297,7 +208,7 @@ function memberOptionsFromConfig(m: Member, config: unknown): Record<string, unk
     clipnorm: "clipnorm",
     global_clipnorm: "globalClipnorm",
     clipvalue: "clipvalue",
-    ...(m === PROXIMAL ? { skip_non_finite: "skipNonFinite" } : {}),
+    ...Object.fromEntries(Object.entries(m.extra).map(([option, key]) => [key, option])),
   };
   // TF's snake_case names, and the options' own (as Adagrad.fromConfig takes TF.js's camelCase).
   for (const option of Object.values(keys)) keys[option] = option;
@@ -311,22 +222,3 @@ function memberOptionsFromConfig(m: Member, config: unknown): Record<string, unk
   }
   return options;
 }
-
-/** ProximalAdagrad's options, validated as TF validates them. */
-export const resolveProximalOptions = (options: unknown): ResolvedOptions =>
-  resolveMember(PROXIMAL, options);
-/** ProximalAdagrad's config. */
-export const proximalConfig = (o: ResolvedOptions, lr: number | LearningRateSchedule): object =>
-  memberConfig(PROXIMAL, o, lr);
-/** ProximalAdagrad's options from its config. */
-export const proximalOptionsFromConfig = (config: unknown): unknown =>
-  memberOptionsFromConfig(PROXIMAL, config);
-/** AdagradDA's options, validated as TF validates them. */
-export const resolveAdagradDAOptions = (options: unknown): ResolvedOptions =>
-  resolveMember(DA, options);
-/** AdagradDA's config. */
-export const adagradDAConfig = (o: ResolvedOptions, lr: number | LearningRateSchedule): object =>
-  memberConfig(DA, o, lr);
-/** AdagradDA's options from its config. */
-export const adagradDAOptionsFromConfig = (config: unknown): unknown =>
-  memberOptionsFromConfig(DA, config);

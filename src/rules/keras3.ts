@@ -8,8 +8,14 @@ import {
   type SerializedSchedule,
   serializeSchedule,
 } from "../schedules/schedule_serialization.ts";
-import type { ResolvedOptions } from "./adagrad_config.ts";
-import { checkLearningRateValue, KERAS2_DEFAULTS } from "./adagrad_config.ts";
+import {
+  checkLearningRateValue,
+  KERAS2_DEFAULTS,
+  type ResolvedOptions,
+  specialisationOf,
+  stepValuesOf,
+} from "./_options.ts";
+import { lrOf, type Rule } from "./rule.ts";
 
 /**
  * Options of {@linkcode Adagrad.keras3}: Keras 3's `keras.optimizers.Adagrad` arguments, in
@@ -230,7 +236,6 @@ export function resolveKeras3Options(options: unknown): ResolvedOptions {
   }
   return {
     ...KERAS2_DEFAULTS,
-    rule: "keras3",
     learningRate: lr,
     initialAccumulatorValue: number(o.initialAccumulatorValue, "initialAccumulatorValue") ?? 0.1,
     epsilon: number(o.epsilon, "epsilon") ?? 1e-7,
@@ -294,3 +299,79 @@ export function keras3OptionsFromConfig(config: unknown): Keras3AdagradOptions {
   }
   return options as Keras3AdagradOptions;
 }
+
+/** Keras 3 (keras.optimizers.Adagrad, Keras 3.x; tf.keras 2.11-2.15's is the same rule). */
+export const KERAS3: Rule<"keras3"> = {
+  id: "keras3",
+  framework: "Keras 3 (keras.optimizers.Adagrad)",
+  kernel: "keras3",
+  iterationsName: "iteration",
+  resolve: resolveKeras3Options,
+  optionsFromConfig: keras3OptionsFromConfig,
+  toConfig: keras3Config,
+  // Keras 3's order of creation: averages and gradient accumulators (BaseOptimizer.build), then
+  // the accumulators (Adagrad.build).
+  slots: (o) => [
+    ...(o.useEma ? [{ name: "average", role: "average", initial: 0 } as const] : []),
+    ...(o.gradientAccumulationSteps
+      ? [{ name: "gradient_accumulator", role: "gradientSum", initial: 0 } as const]
+      : []),
+    { name: "accumulator", role: "accumulator", initial: o.initialAccumulatorValue },
+  ],
+  specialisation: (o) => ({
+    ...specialisationOf(o),
+    ema: o.useEma,
+    accumulate: o.gradientAccumulationSteps !== undefined,
+  }),
+  decays: (o) => o.weightDecay !== undefined,
+  // Keras 3's `iterations` counts updates: the raw count over the accumulation steps.
+  iterations: (o, calls) => Math.floor(calls / (o.gradientAccumulationSteps ?? 1)),
+  call: (o, calls, lr) => {
+    const steps = o.gradientAccumulationSteps;
+    // `self.iterations` before this call's increment, as the moving average reads it.
+    const updates = KERAS3.iterations(o, calls);
+    const frequency = o.emaOverwriteFrequency;
+    const update = steps === undefined || (calls + 1) % steps === 0;
+    return {
+      // Schedules see the raw call count (`_iterations`), as in Keras 3.
+      lrAt: lrOf(o, lr, calls),
+      values: {
+        ...stepValuesOf(o),
+        args: [o.weightDecay ?? 0, o.lossScaleFactor ?? 1, 0, 0],
+        accumulationSteps: steps ?? 1,
+        emaMomentum: updates === 0 ? 0 : o.emaMomentum,
+        emaOverwrite: frequency !== undefined && (updates + 1) % frequency === 0,
+      },
+      accumulation: steps === undefined ? undefined : update ? "update" : "add",
+    };
+  },
+  checkSparse: (o, name) => {
+    const whole = [
+      o.weightDecay !== undefined && "weightDecay",
+      o.useEma && "useEma",
+      o.gradientAccumulationSteps !== undefined && "gradientAccumulationSteps",
+    ].filter(Boolean);
+    if (whole.length > 0) {
+      throw new TypeError(
+        `Adagrad.keras3: variable '${name}' has an IndexedSlices gradient, but ${
+          whole.join(" and ")
+        } act on whole variables (Keras 3 makes those steps dense); give it a dense gradient`,
+      );
+    }
+  },
+  checkLossScale: (o, dynamic, name) => {
+    if (o.lossScaleFactor !== undefined) {
+      throw new TypeError(
+        `LossScaleOptimizer: optimizer '${name}' has a lossScaleFactor; Keras 3's ` +
+          `LossScaleOptimizer replaces it: leave it out`,
+      );
+    }
+    if (dynamic && (o.useEma || o.gradientAccumulationSteps !== undefined)) {
+      throw new TypeError(
+        `LossScaleOptimizer: optimizer '${name}' uses useEma or gradientAccumulationSteps, whose ` +
+          `calls are counted on the CPU; a dynamic scale skips steps on the GPU: use a fixed ` +
+          `scale (dynamic: false) or lossScaleFactor`,
+      );
+    }
+  },
+};

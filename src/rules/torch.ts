@@ -8,7 +8,9 @@ import {
   type SerializedSchedule,
   serializeSchedule,
 } from "../schedules/schedule_serialization.ts";
-import { KERAS2_DEFAULTS, type ResolvedOptions } from "./adagrad_config.ts";
+import { NormMode, PLAIN_SPECIALISATION } from "../_kernels/specialisation.ts";
+import { KERAS2_DEFAULTS, type ResolvedOptions, stepValuesOf } from "./_options.ts";
+import { lrOf, type Rule } from "./rule.ts";
 
 /**
  * Options of {@linkcode Adagrad.torch}: `torch.optim.Adagrad`'s arguments in camelCase
@@ -142,7 +144,6 @@ export function resolveTorchOptions(options: unknown): ResolvedOptions {
   }
   return {
     ...KERAS2_DEFAULTS,
-    rule: "torch",
     learningRate: lr,
     initialAccumulatorValue: initial,
     epsilon: eps,
@@ -190,3 +191,44 @@ export function torchOptionsFromConfig(config: unknown): TorchAdagradOptions {
   }
   return options as TorchAdagradOptions;
 }
+
+/** PyTorch (torch.optim.Adagrad, 1.13-2.x). */
+export const TORCH: Rule<"torch"> = {
+  id: "torch",
+  framework: "PyTorch (torch.optim.Adagrad)",
+  kernel: "torch",
+  variableSteps: true,
+  iterationsName: "iter",
+  resolve: resolveTorchOptions,
+  optionsFromConfig: torchOptionsFromConfig,
+  toConfig: torchConfig,
+  slots: (o) => [{ name: "sum", role: "accumulator", initial: o.initialAccumulatorValue }],
+  specialisation: () => ({
+    ...PLAIN_SPECIALISATION,
+    normMode: NormMode.none,
+  }),
+  iterations: (_, calls) => calls,
+  call: (o, calls, lr) => ({
+    lrAt: lrOf(o, lr, calls),
+    // A variable's step is this call's number less its lag (member rules).
+    values: {
+      ...stepValuesOf(o),
+      args: [o.weightDecay ?? 0, o.lrDecay, o.maximize ? 1 : 0, 0],
+      step: calls + 1,
+    },
+  }),
+  checkSparse: (o) => {
+    if ((o.weightDecay ?? 0) !== 0) {
+      throw new TypeError("weight_decay option is not compatible with sparse gradients");
+    }
+  },
+  checkLossScale: (_, dynamic, name) => {
+    if (dynamic) {
+      throw new TypeError(
+        `LossScaleOptimizer: optimizer '${name}' follows PyTorch's rule, whose per-variable ` +
+          `steps are counted on the CPU; a dynamic scale skips steps on the GPU: use a fixed ` +
+          `scale (dynamic: false)`,
+      );
+    }
+  },
+};

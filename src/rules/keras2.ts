@@ -1,7 +1,7 @@
-// Adagrad's options and Keras config: types, validation with Keras's rules and wording, and the
-// mapping between Keras's snake_case config and the camelCase options.
-import { NormMode, PLAIN_SPECIALISATION, type Specialisation } from "../_kernels/specialisation.ts";
-import type { StepValues } from "../_step/uniforms.ts";
+// Keras 2's Adagrad (tf.keras.optimizers.Adagrad, TF 2.4-2.10, OptimizerV2; its
+// tf.keras.optimizers.legacy.Adagrad after): its options and config, validated with Keras's rules
+// and wording, the mapping between Keras's snake_case config and the camelCase options, and the
+// rule. The default rule, which the other rules' options build on.
 import { describe, finiteNumber } from "../_common/validate.ts";
 import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import {
@@ -9,6 +9,15 @@ import {
   type SerializedSchedule,
   serializeSchedule,
 } from "../schedules/schedule_serialization.ts";
+import {
+  camelHint,
+  checkLearningRate,
+  KERAS2_DEFAULTS,
+  type ResolvedOptions,
+  specialisationOf,
+  stepValuesOf,
+} from "./_options.ts";
+import { lrOf, type Rule } from "./rule.ts";
 
 /**
  * Constructor options of {@linkcode Adagrad}, Keras's arguments in camelCase.
@@ -43,13 +52,13 @@ export interface AdagradOptions {
   globalClipnorm?: number;
   /**
    * Put epsilon inside the square root, `var -= lr * g / sqrt(accum + epsilon)`: the rule of
-   * tf.keras 2.11+, Keras 3, TF.js and Optax. Default `false` (Keras 2.x: `sqrt(accum) + epsilon`).
+   * tf.keras 2.11+, Keras 3, TF.js and JAX's optimizers. Default `false` (Keras 2.x: `sqrt(accum) + epsilon`).
    * Not a Keras 2.x argument; `getConfig()` writes it as `epsilon_inside_sqrt` only when true.
    */
   epsilonInsideSqrt?: boolean;
   /**
    * Skip a step whose gradients hold any NaN or infinity, whole: no variable, slot or `iterations`
-   * changes (PyTorch's fused optimizers, Optax's `apply_if_finite`). Checked on the GPU, with no
+   * changes (PyTorch's fused optimizers, JAX's `apply_if_finite`). Checked on the GPU, with no
    * readback in the step; `await opt.skippedSteps()` counts them. Default `false`: as in Keras, a
    * NaN propagates. Not a Keras argument; `getConfig()` writes `skip_non_finite` only when true.
    */
@@ -96,68 +105,6 @@ export interface AdagradConfig {
   skip_non_finite?: boolean;
 }
 
-/** Which framework's Adagrad an optimizer follows. */
-export type RuleId = "keras2" | "keras3" | "torch" | "proximal" | "adagradDA";
-
-/** Options after validation and the rule's defaults (PyTorch's `lr` is `learningRate`, ...). */
-export interface ResolvedOptions {
-  rule: RuleId;
-  learningRate: number | LearningRateSchedule;
-  initialAccumulatorValue: number;
-  epsilon: number;
-  decay: number;
-  name: string;
-  clipvalue: number | undefined;
-  clipnorm: number | undefined;
-  globalClipnorm: number | undefined;
-  epsilonInsideSqrt: boolean;
-  skipNonFinite: boolean;
-  device: GPUDevice | undefined;
-  /** Keras 3: decoupled; PyTorch: L2 (0 for none). */
-  weightDecay: number | undefined;
-  /** Keras 3 `use_ema`, `ema_momentum`, `ema_overwrite_frequency`. */
-  useEma: boolean;
-  emaMomentum: number;
-  emaOverwriteFrequency: number | undefined;
-  /** Keras 3 `loss_scale_factor`. */
-  lossScaleFactor: number | undefined;
-  /** Keras 3 `gradient_accumulation_steps`. */
-  gradientAccumulationSteps: number | undefined;
-  /** PyTorch `lr_decay` (0 for none). */
-  lrDecay: number;
-  /** PyTorch `maximize`. */
-  maximize: boolean;
-  /** ProximalAdagrad's and AdagradDA's L1 and L2 strengths (0 for the other rules). */
-  l1: number;
-  l2: number;
-  /** Row-wise Adagrad: FBGEMM's weight decay mode (with `weightDecay`) and `max_norm`. */
-  weightDecayMode: "l2" | "decoupled";
-  maxNorm: number | undefined;
-}
-
-/** The options of the other rules, as Keras 2 has them: none. */
-export const KERAS2_DEFAULTS = {
-  rule: "keras2",
-  decay: 0,
-  epsilonInsideSqrt: false,
-  skipNonFinite: false,
-  clipvalue: undefined,
-  clipnorm: undefined,
-  globalClipnorm: undefined,
-  weightDecay: undefined,
-  useEma: false,
-  emaMomentum: 0.99,
-  emaOverwriteFrequency: undefined,
-  lossScaleFactor: undefined,
-  gradientAccumulationSteps: undefined,
-  lrDecay: 0,
-  maximize: false,
-  l1: 0,
-  l2: 0,
-  weightDecayMode: "l2",
-  maxNorm: undefined,
-} as const satisfies Partial<ResolvedOptions>;
-
 const OPTION_KEYS = [
   "learningRate",
   "lr",
@@ -197,57 +144,6 @@ const CONFIG_KEYS: Record<string, keyof AdagradOptions> = {
 const BACKEND_EPSILON = 1e-7;
 
 let warnedLr = false;
-
-/**
- * lr_t for iteration `step`: the schedule at `step` (or the number), then divided by
- * `1 + decay * step`, in float32 as Keras computes it.
- */
-export function learningRateAt(
-  base: number | LearningRateSchedule,
-  decay: number,
-  step: number,
-): number {
-  const f = Math.fround;
-  const lr = f(base instanceof LearningRateSchedule ? base.call(step) : base);
-  if (decay <= 0) return lr;
-  return f(lr / f(1 + f(f(decay) * f(step))));
-}
-
-/**
- * Throws unless `x` is a finite number >= 0 or a schedule; returns it. Keras takes a negative rate
- * silently (and then ascends); PyTorch refuses it, and so does this package, everywhere.
- */
-export function checkLearningRate(
-  x: unknown,
-  what = "learningRate",
-): number | LearningRateSchedule {
-  if (x instanceof LearningRateSchedule) return x;
-  if (typeof x !== "number") {
-    throw new TypeError(
-      `${what} must be a number or a LearningRateSchedule, got ${describe(x)}`,
-    );
-  }
-  return checkLearningRateValue(finiteNumber(x, what), what);
-}
-
-/**
- * Throws a RangeError unless the rate `lr` (a number, or a schedule's value `at` a step) is finite
- * and not negative: a negative rate would climb the loss instead of descending it.
- */
-export function checkLearningRateValue(lr: number, what = "learningRate", at?: number): number {
-  if (Number.isFinite(lr) && lr >= 0) return lr;
-  const source = at === undefined ? "" : ` (the schedule's value at step ${at})`;
-  throw new RangeError(
-    `${what} must be finite and >= 0, got ${lr}${source}; unlike Keras, a negative rate is ` +
-      `refused rather than followed uphill`,
-  );
-}
-
-/** ` (did you mean 'learningRate'?)` for a snake_case key whose camelCase is allowed, else "". */
-export function camelHint(key: string, allowed: readonly string[]): string {
-  const camel = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-  return camel !== key && allowed.includes(camel) ? ` (did you mean '${camel}'?)` : "";
-}
 
 /**
  * Validates constructor options with Keras's rules and fills in Keras's defaults. `more`: a
@@ -400,26 +296,19 @@ export function optionsFromConfig(config: unknown, caller = "Adagrad.fromConfig"
   return options as AdagradOptions;
 }
 
-/** The step's values in `Params` from these options. */
-export function stepValuesOf(o: ResolvedOptions): StepValues {
-  return {
-    epsilon: o.epsilon,
-    clipValue: o.clipvalue ?? 0,
-    clipNorm: o.clipnorm ?? o.globalClipnorm ?? 0,
-  };
-}
-
-/** The kernel specialisation (WGSL `override` constants) these options need. */
-export function specialisationOf(o: ResolvedOptions): Specialisation {
-  return {
-    ...PLAIN_SPECIALISATION,
-    epsilonInsideSqrt: o.epsilonInsideSqrt,
-    clipValue: o.clipvalue !== undefined,
-    normMode: o.clipnorm !== undefined
-      ? NormMode.clipnorm
-      : o.globalClipnorm !== undefined
-      ? NormMode.global
-      : NormMode.none,
-    skipNonFinite: o.skipNonFinite,
-  };
-}
+/** Keras 2.x (TF 2.4-2.10, OptimizerV2; tf.keras.optimizers.legacy.Adagrad after). */
+export const KERAS2: Rule<"keras2"> = {
+  id: "keras2",
+  framework: "Keras 2 (tf.keras.optimizers.Adagrad, TF 2.4-2.10)",
+  kernel: "keras2",
+  iterationsName: "iter",
+  resolve: resolveOptions,
+  optionsFromConfig,
+  toConfig,
+  slots: (o) => [{ name: "accumulator", role: "accumulator", initial: o.initialAccumulatorValue }],
+  specialisation: specialisationOf,
+  iterations: (_, calls) => calls,
+  call: (o, calls, lr) => ({ lrAt: lrOf(o, lr, calls), values: stepValuesOf(o) }),
+  checkSparse: () => {},
+  checkLossScale: () => {},
+};

@@ -1,17 +1,20 @@
-// RowWiseAdagrad's options: Keras 2's (resolveOptions) and FBGEMM's EXACT_ROWWISE_ADAGRAD weight
+// RowWiseAdagrad's options and rule: Keras 2's (resolveOptions) and FBGEMM's EXACT_ROWWISE_ADAGRAD weight
 // decay and max_norm (fbgemm_gpu's split_table_batched_embeddings_ops_training.py arguments
 // `weight_decay`, `weight_decay_mode`, `max_norm`). Configs keep Keras's keys and add FBGEMM's
 // only when set, so configs from before them still load and compare equal.
 import { describe, finiteNumber } from "../_common/validate.ts";
 import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
+import { RowDecayMode } from "../_kernels/specialisation.ts";
+import { type ResolvedOptions, specialisationOf, stepValuesOf } from "./_options.ts";
 import {
   type AdagradConfig,
   type AdagradOptions,
+  KERAS2,
   optionsFromConfig,
-  type ResolvedOptions,
   resolveOptions,
   toConfig,
-} from "./adagrad_config.ts";
+} from "./keras2.ts";
+import { lrOf, type Rule } from "./rule.ts";
 
 /**
  * Options of {@linkcode RowWiseAdagrad}: {@linkcode AdagradOptions}, and FBGEMM's weight decay
@@ -130,3 +133,25 @@ export function rowWiseOptionsFromConfig(config: unknown): RowWiseAdagradOptions
   if (norm !== undefined) options.maxNorm = norm;
   return options as RowWiseAdagradOptions;
 }
+
+/** Row-wise Adagrad: Keras 2's rule, with FBGEMM's weight decay and max_norm. */
+export const ROW_WISE_RULE: Rule<"keras2"> = {
+  ...KERAS2,
+  framework: "FBGEMM (EXACT_ROWWISE_ADAGRAD) with Keras 2's options",
+  resolve: resolveRowWiseOptions,
+  optionsFromConfig: rowWiseOptionsFromConfig,
+  toConfig: rowWiseConfig,
+  specialisation: (o) => ({
+    ...specialisationOf(o),
+    rowDecay: o.weightDecay === undefined
+      ? RowDecayMode.none
+      : o.weightDecayMode === "decoupled"
+      ? RowDecayMode.decoupled
+      : RowDecayMode.l2,
+    maxNorm: o.maxNorm !== undefined,
+  }),
+  call: (o, calls, lr) => ({
+    lrAt: lrOf(o, lr, calls),
+    values: { ...stepValuesOf(o), args: [o.weightDecay ?? 0, o.maxNorm ?? 0, 0, 0] },
+  }),
+};
