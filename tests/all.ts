@@ -2,6 +2,7 @@
 // its own isolate, and Deno's WebGPU corrupts its heap once a handful of isolates have used a
 // device (see README, "Why one isolate"). Node and Bun run the *_test.ts files directly.
 import "./browser_assert_test.ts";
+import "./checkpoint_damage_test.ts";
 import "./checkpoint_file_test.ts";
 import "./checkpoint_stream_test.ts";
 import "./checkpoint_test.ts";
