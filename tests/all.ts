@@ -48,6 +48,7 @@ import "./step_cost_test.ts";
 import "./tile_size_test.ts";
 import "./tfjs_options_test.ts";
 import "./tfjs_test.ts";
+import "./variable_rows_test.ts";
 import "./variable_store_test.ts";
 import "./web_settings_test.ts";
 import "./zero_grads_test.ts";
