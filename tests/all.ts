@@ -2,6 +2,7 @@
 // its own isolate, and Deno's WebGPU corrupts its heap once a handful of isolates have used a
 // device (see README, "Why one isolate"). Node and Bun run the *_test.ts files directly.
 import "./browser_assert_test.ts";
+import "./checkpoint_damage_test.ts";
 import "./checkpoint_file_test.ts";
 import "./checkpoint_stream_test.ts";
 import "./checkpoint_test.ts";
@@ -49,6 +50,7 @@ import "./step_outcome_test.ts";
 import "./tile_size_test.ts";
 import "./tfjs_options_test.ts";
 import "./tfjs_test.ts";
+import "./variable_rows_test.ts";
 import "./variable_store_test.ts";
 import "./web_settings_test.ts";
 import "./zero_grads_test.ts";

@@ -201,21 +201,47 @@ test("safetensors: the header layout, and malformed files refused", () => {
     return out;
   };
   for (
-    const [what, file] of [
+    const [what, file, cause] of [
       [
         "overlap",
         withHeader({
           a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
           b: { dtype: "F32", shape: [2], data_offsets: [4, 12] },
         }),
+        /tensors 'a' \(data_offsets \[0, 8\]\) and 'b' \(\[4, 12\]\) overlap in bytes \[4, 8\)/,
       ],
-      ["gap", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, 8)],
-      ["wrong size", withHeader({ a: { dtype: "F32", shape: [2], data_offsets: [0, 12] } })],
-      ["unknown dtype", withHeader({ a: { dtype: "F33", shape: [3], data_offsets: [0, 12] } })],
-      ["not JSON", new Uint8Array([4, 0, 0, 0, 0, 0, 0, 0, 123, 123, 0, 0])],
-      ["too short", new Uint8Array(3)],
+      [
+        "gap",
+        withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, 8),
+        /bytes \[0, 4\) of the data, before tensor 'a', belong to no tensor/,
+      ],
+      [
+        "wrong size",
+        withHeader({ a: { dtype: "F32", shape: [2], data_offsets: [0, 12] } }),
+        /tensor 'a' is F32 \[2\], which takes 8 bytes, but its data_offsets \[0, 12\] span 12/,
+      ],
+      [
+        "unknown dtype",
+        withHeader({ a: { dtype: "F33", shape: [3], data_offsets: [0, 12] } }),
+        /tensor 'a' has a malformed entry: its dtype "F33" is not one of F64/,
+      ],
+      [
+        "reversed range",
+        withHeader({ a: { dtype: "F32", shape: [0], data_offsets: [12, 0] } }),
+        /its data_offsets \[12,0\] are not a byte range/,
+      ],
+      [
+        "metadata not an object",
+        withHeader({ __metadata__: null, a: { dtype: "F32", shape: [3], data_offsets: [0, 12] } }),
+        /__metadata__ is null, not an object of strings/,
+      ],
+      ["not JSON", new Uint8Array([4, 0, 0, 0, 0, 0, 0, 0, 123, 123, 0, 0]), /header is not JSON/],
+      ["too short", new Uint8Array(3), /the file is 3 bytes long, shorter than the 8-byte/],
     ] as const
   ) {
-    assert.throws(() => decodeSafetensors(file as Uint8Array), /not a valid file/, what);
+    assert.throws(() => decodeSafetensors(file as Uint8Array), {
+      name: "TypeError",
+      message: new RegExp(`^safetensors: not a valid file: .*${cause.source}`),
+    }, what);
   }
 });

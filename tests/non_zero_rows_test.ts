@@ -111,13 +111,32 @@ test("restoreNonZeroRows refuses other files, shapes, rows and leftovers, writin
         file.metadata,
       );
     };
+    // Two rows of values, their ids decreasing.
+    const unordered = encodeSafetensors(
+      new Map([
+        ["t2", { dtype: "F32", shape: [2, 4], data: new Uint8Array(32) }],
+        ["t2/row_ids", {
+          dtype: "I32",
+          shape: [2],
+          data: new Uint8Array(new Int32Array([3, 2]).buffer),
+        }],
+      ]),
+      { format: "webgpu-adagrad/non-zero-rows", dense_shapes: JSON.stringify({ t2: [10, 4] }) },
+    );
     const cases: [Uint8Array, RegExp][] = [
+      [unordered, /row id 2 at offset 1 of 't2\/row_ids' follows row 3: the ids must increase/],
       [encodeSafetensors(new Map(), {}), /not one of saveNonZeroRows/],
       [bytes, /no rows of variable 't2'/],
-      [renamed("t2", [5, 8], [2n]), /has shape \[10,4\], the file's \[5,8\]/],
-      [renamed("t2", [10, 4], [10n]), /row 10 of 't2' is out of range/],
+      [renamed("t2", [5, 8], [2n]), /has shape \[10, 4\], the file's \[5,8\]/],
+      [
+        renamed("t2", [10, 4], [10n]),
+        /row id 10 at offset 0 of 't2\/row_ids' is out of range \[0, 10\)/,
+      ],
       [renamed("t2", [10, 4], [2n], true), /nothing here claims: stray/],
-      [twoDimensionalIds(), /are not F32 \[1, 4\] with I32 or I64 ids/],
+      [
+        twoDimensionalIds(),
+        /tensor 't2\/row_ids' is I64 \[1, 2\], not a list of I32 or I64 row ids/,
+      ],
     ];
     for (const [file, message] of cases) {
       assert.throws(() => restoreNonZeroRows(file, [target]), { name: "TypeError", message });

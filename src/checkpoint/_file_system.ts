@@ -58,7 +58,9 @@ export async function readAt(file: FileHandle, into: Uint8Array, position: numbe
     const { bytesRead } = await file.read(into, done, length, position + done);
     if (!(bytesRead > 0)) {
       throw new Error(
-        `the file ends at byte ${position + done}, before the ${into.length} bytes asked`,
+        `the file ends at byte ${position + done}, before the ${into.length} bytes asked from ` +
+          `byte ${position}: it is shorter than its size said when it was opened (it shrank ` +
+          `while being read)`,
       );
     }
     done += bytesRead;

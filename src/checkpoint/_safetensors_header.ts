@@ -88,20 +88,50 @@ export function notSafetensors(why: string): TypeError {
  */
 export function headerLength(first8: Uint8Array, fileLength: number): number {
   if (fileLength < 8 || first8.length < 8) {
-    throw notSafetensors("shorter than its 8-byte header length");
+    throw notSafetensors(
+      `the file is ${fileLength} bytes long, shorter than the 8-byte header length every ` +
+        `safetensors file starts with; the file is truncated or empty`,
+    );
   }
   const view = new DataView(first8.buffer, first8.byteOffset, 8);
   const length = Number(view.getBigUint64(0, true));
-  if (length > fileLength - 8) throw notSafetensors(`header length ${length} exceeds the file`);
+  if (length > fileLength - 8) {
+    throw notSafetensors(
+      `its first 8 bytes say the header (JSON) takes ${length} bytes, up to byte ${8 + length}, ` +
+        `but the file ends at byte ${fileLength}; the file is truncated, or its first 8 bytes ` +
+        `are not a safetensors header length`,
+    );
+  }
   if (length > MAX_HEADER_BYTES) {
     throw notSafetensors(`header length ${length} exceeds safetensors' ${MAX_HEADER_BYTES} bytes`);
   }
   return length;
 }
 
+/** Why a tensor's header entry is malformed, or null when it is well-formed. */
+function malformed(dtype: unknown, shape: unknown, offsets: unknown): string | null {
+  if (typeof dtype !== "string" || !(dtype in DTYPE_BYTES)) {
+    return `its dtype ${JSON.stringify(dtype) ?? "undefined"} is not one of ` +
+      Object.keys(DTYPE_BYTES).join(", ");
+  }
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    return `its shape ${JSON.stringify(shape) ?? "undefined"} is not a list of non-negative ` +
+      `integers`;
+  }
+  if (
+    !Array.isArray(offsets) || offsets.length !== 2 ||
+    offsets.some((o) => !Number.isSafeInteger(o) || o < 0) || offsets[0] > offsets[1]
+  ) {
+    return `its data_offsets ${JSON.stringify(offsets) ?? "undefined"} are not a byte range ` +
+      `[begin, end] with 0 <= begin <= end`;
+  }
+  return null;
+}
+
 /**
  * Parses the header's JSON and checks it against the data section's length: every byte range
  * inside it, of the size its dtype and shape need, the ranges covering it with no gap or overlap.
+ * Messages name positions in the file (the data starts at byte `8 + json.length`).
  */
 export function parseHeader(json: Uint8Array, dataLength: number): SafetensorsHeader {
   let header: Record<string, unknown>;
@@ -113,10 +143,15 @@ export function parseHeader(json: Uint8Array, dataLength: number): SafetensorsHe
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
     throw notSafetensors("header is not a JSON object");
   }
+  const dataStart = 8 + json.length;
+  const fileLength = dataStart + dataLength;
   const metadata: Record<string, string> = {};
   const tensors = new Map<string, TensorLayout>();
   for (const [name, value] of Object.entries(header)) {
     if (name === "__metadata__") {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw notSafetensors(`__metadata__ is ${describe(value)}, not an object of strings`);
+      }
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== "string") throw notSafetensors(`metadata '${k}' is not a string`);
         metadata[k] = v;
@@ -125,30 +160,56 @@ export function parseHeader(json: Uint8Array, dataLength: number): SafetensorsHe
     }
     const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const { dtype, shape, data_offsets: offsets } = t ?? {};
-    if (
-      typeof dtype !== "string" || !(dtype in DTYPE_BYTES) || !Array.isArray(shape) ||
-      shape.some((d) => !Number.isSafeInteger(d) || d < 0) || !Array.isArray(offsets) ||
-      offsets.length !== 2 || offsets.some((o) => !Number.isSafeInteger(o))
-    ) {
-      throw notSafetensors(`tensor '${name}' has a malformed entry`);
-    }
+    const why = malformed(dtype, shape, offsets);
+    if (why) throw notSafetensors(`tensor '${name}' has a malformed entry: ${why}`);
     const [begin, end] = offsets as [number, number];
-    const size = tensorBytes(dtype, shape);
-    if (begin < 0 || end > dataLength || end - begin !== size) {
+    const size = tensorBytes(dtype as string, shape as number[]);
+    if (end - begin !== size) {
       throw notSafetensors(
-        `tensor '${name}' has byte range [${begin}, ${end}), expected ${size} bytes`,
+        `tensor '${name}' is ${dtype} [${(shape as number[]).join(", ")}], which takes ${size} ` +
+          `bytes, but its data_offsets [${begin}, ${end}] span ${end - begin}`,
       );
     }
-    tensors.set(name, { name, dtype, shape: shape as number[], begin, end });
+    tensors.set(name, { name, dtype: dtype as string, shape: shape as number[], begin, end });
   }
+  // The header on its own first: ranges back to back from 0, then against the file's length.
+  const sorted = [...tensors.values()].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let covered = 0;
-  for (const t of [...tensors.values()].sort((a, b) => a.begin - b.begin)) {
-    if (t.begin !== covered) {
-      throw notSafetensors(`tensor '${t.name}' leaves a gap or overlaps another`);
+  let previous: TensorLayout | null = null;
+  for (const t of sorted) {
+    if (previous && t.begin < covered) {
+      throw notSafetensors(
+        t.begin === t.end
+          ? `tensor '${t.name}' (empty, data_offsets [${t.begin}, ${t.end}]) lies inside tensor ` +
+            `'${previous.name}' ([${previous.begin}, ${previous.end}])`
+          : `tensors '${previous.name}' (data_offsets [${previous.begin}, ${previous.end}]) and ` +
+            `'${t.name}' ([${t.begin}, ${t.end}]) overlap in bytes [${t.begin}, ` +
+            `${Math.min(covered, t.end)}) of the data`,
+      );
+    }
+    if (t.begin > covered) {
+      throw notSafetensors(
+        `bytes [${covered}, ${t.begin}) of the data, before tensor '${t.name}', belong to no ` +
+          `tensor (a gap between the header's byte ranges)`,
+      );
     }
     covered = t.end;
+    previous = t;
   }
-  if (covered !== dataLength) throw notSafetensors("the data is longer than its tensors");
+  if (previous && covered > dataLength) {
+    throw notSafetensors(
+      `the file ends at byte ${fileLength}, but tensor '${previous.name}' needs bytes up to ` +
+        `${dataStart + covered} (data_offsets [${previous.begin}, ${previous.end}] after a ` +
+        `${dataStart}-byte header); the file is truncated: ${covered - dataLength} bytes are ` +
+        `missing`,
+    );
+  }
+  if (covered !== dataLength) {
+    throw notSafetensors(
+      `the file is ${fileLength} bytes long, ${dataLength - covered} bytes longer than its ` +
+        `tensors, which end at byte ${dataStart + covered}: the last bytes belong to no tensor`,
+    );
+  }
   return { metadata, tensors };
 }
 

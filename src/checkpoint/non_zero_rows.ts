@@ -142,11 +142,14 @@ export function restoreNonZeroRows(bytes: Uint8Array, variables: readonly Variab
       })`,
     );
   }
-  let shapes: Record<string, number[]>;
+  let shapes: Record<string, unknown>;
   try {
     shapes = JSON.parse(file.metadata[SHAPES_KEY] ?? "{}");
   } catch {
     throw fail(`its ${SHAPES_KEY} metadata is not JSON`);
+  }
+  if (typeof shapes !== "object" || shapes === null || Array.isArray(shapes)) {
+    throw fail(`its ${SHAPES_KEY} metadata is ${describe(shapes)}, not an object of shapes`);
   }
   const unclaimed = new Set(file.tensors.keys());
   const writes = vars.map((v) => {
@@ -155,19 +158,33 @@ export function restoreNonZeroRows(bytes: Uint8Array, variables: readonly Variab
     if (!values || !ids) throw fail(`the file has no rows of variable '${v.name}'`);
     unclaimed.delete(v.name);
     unclaimed.delete(`${v.name}/row_ids`);
+    if (!Object.hasOwn(shapes, v.name)) {
+      throw fail(`its ${SHAPES_KEY} metadata has no shape for variable '${v.name}'`);
+    }
     const shape = shapes[v.name];
     if (JSON.stringify(shape) !== JSON.stringify(v.shape)) {
-      throw fail(`variable '${v.name}' has shape [${v.shape}], the file's [${shape}]`);
+      throw fail(
+        `variable '${v.name}' has shape [${v.shape.join(", ")}], the file's ${
+          JSON.stringify(shape)
+        }`,
+      );
     }
     const width = rowLength(v.shape);
-    const kept = ids.shape[0];
     const rowShape = v.shape.length <= 1 ? [] : v.shape.slice(1);
+    if ((ids.dtype !== "I32" && ids.dtype !== "I64") || ids.shape.length !== 1) {
+      throw fail(
+        `tensor '${v.name}/row_ids' is ${ids.dtype} [${ids.shape.join(", ")}], not a list of ` +
+          `I32 or I64 row ids`,
+      );
+    }
+    const kept = ids.shape[0];
     if (
-      values.dtype !== "F32" || (ids.dtype !== "I32" && ids.dtype !== "I64") ||
-      ids.shape.length !== 1 ||
-      JSON.stringify(values.shape) !== JSON.stringify([kept, ...rowShape])
+      values.dtype !== "F32" || JSON.stringify(values.shape) !== JSON.stringify([kept, ...rowShape])
     ) {
-      throw fail(`the rows of '${v.name}' are not F32 [${kept}, ${rowShape}] with I32 or I64 ids`);
+      throw fail(
+        `tensor '${v.name}' is ${values.dtype} [${values.shape.join(", ")}], but its ${kept} ` +
+          `row ids need F32 [${[kept, ...rowShape].join(", ")}]`,
+      );
     }
     const buffer = ids.data.slice().buffer;
     const rows: number[] = ids.dtype === "I32"
@@ -178,8 +195,16 @@ export function restoreNonZeroRows(bytes: Uint8Array, variables: readonly Variab
     const total = v.shape.length === 0 ? 1 : v.shape[0];
     let previous = -1;
     rows.forEach((r, k) => {
-      if (r <= previous || r >= total) {
-        throw fail(`row ${r} of '${v.name}' is out of range or out of order`);
+      if (r < 0 || r >= total) {
+        throw fail(
+          `row id ${r} at offset ${k} of '${v.name}/row_ids' is out of range [0, ${total})`,
+        );
+      }
+      if (r <= previous) {
+        throw fail(
+          `row id ${r} at offset ${k} of '${v.name}/row_ids' follows row ${previous}: the ids ` +
+            `must increase (each row once, in order)`,
+        );
       }
       previous = r;
       dense.set(data.subarray(k * width, (k + 1) * width), r * width);

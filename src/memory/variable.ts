@@ -2,6 +2,14 @@ import type { Arena } from "./_arena.ts";
 import { BufferRegion } from "./buffer_region.ts";
 import { readFloats } from "../device/_transfer.ts";
 import { checkValues } from "../_common/validate.ts";
+import {
+  checkNoRepeats,
+  checkRowIds,
+  checkRowValues,
+  readRows,
+  type RowWindow,
+  writeRows,
+} from "./_rows.ts";
 
 /**
  * One piece of a variable: its arena, its member index there, and the elements it holds. A
@@ -228,6 +236,99 @@ export class Variable implements GPUBufferBinding {
     for (const { arena, index, first, length } of this.#pieces) {
       arena.write(index, typeof data === "number" ? data : data.subarray(first, first + length));
     }
+  }
+
+  /**
+   * Copies rows `ids` of a 2-D variable (`[rows, width]`) to the CPU, in the ids' order (repeats
+   * included): `ids.length * width` values, row `ids[i]` at `i * width`. Only those rows move:
+   * one GPU copy per run of consecutive ids (rows of every window of a split table alike) into a
+   * staging buffer (one more per 64 MiB), one `mapAsync`; so reading 1,000 rows of a 3M x 32 table
+   * costs what 1,000 rows cost, not the 384 MB `read()` moves. Queued in order with submitted steps: it sees every step
+   * submitted before it. Always float32 on the CPU, whatever the variable's element type (a 16-bit
+   * one, in a later release, is widened exactly).
+   *
+   * @example
+   * ```ts
+   * import { VariableStore } from "@webgpu-adagrad/core";
+   *
+   * const adapter = await navigator.gpu.requestAdapter();
+   * const device = await adapter!.requestDevice();
+   * const store = new VariableStore(device);
+   * const table = store.variable("embedding", [1000, 3], new Float32Array(3000).map((_, i) => i));
+   * const rows: Float32Array = await table.readRows([7, 2, 7]);
+   * console.log(rows); // Float32Array [21, 22, 23, 6, 7, 8, 21, 22, 23]
+   * device.destroy();
+   * ```
+   *
+   * @param ids row numbers in `[0, rows)`: an `Int32Array`, a `Uint32Array` or an array of
+   *   integers; may repeat, in any order, or be empty
+   * @returns the rows, `ids.length * width` float32 values
+   * @throws {TypeError} for a variable that is not 2-D, ids of another type, or an id that is not
+   *   an integer; before anything is encoded
+   * @throws {RangeError} for an id outside `[0, rows)`, naming it and its offset
+   */
+  readRows(ids: Int32Array | Uint32Array | readonly number[]): Promise<Float32Array> {
+    const { windows, width, what } = this.#rows("readRows");
+    const checked = checkRowIds(ids, this.shape[0], what);
+    return readRows(this.#arena.device, windows(), width, checked);
+  }
+
+  /**
+   * Overwrites rows `ids` of a 2-D variable (`[rows, width]`) with `values`, row `ids[i]` taking
+   * `values.subarray(i * width, (i + 1) * width)`; the other rows keep their bits. Only those rows
+   * move: the values go into one staging buffer, then one GPU copy per run of consecutive ids,
+   * in one submit, queued in order with submitted steps. An id given twice is refused (a
+   * `RangeError`): which of its rows should win is the caller's to decide. Takes float32 whatever
+   * the variable's element type (a 16-bit one, in a later release, is rounded to nearest even).
+   *
+   * @example
+   * ```ts
+   * import { VariableStore } from "@webgpu-adagrad/core";
+   *
+   * const adapter = await navigator.gpu.requestAdapter();
+   * const device = await adapter!.requestDevice();
+   * const store = new VariableStore(device);
+   * const table = store.variable("embedding", [1000, 2], 0.5);
+   * table.writeRows(new Int32Array([9, 4]), new Float32Array([1, 2, 3, 4])); // rows 9, then 4
+   * console.log(await table.readRows([4, 9])); // Float32Array [3, 4, 1, 2]
+   * device.destroy();
+   * ```
+   *
+   * @param ids distinct row numbers in `[0, rows)`: an `Int32Array`, a `Uint32Array` or an array
+   *   of integers, in any order, or empty
+   * @param values `ids.length * width` values, the rows in the ids' order
+   * @throws {TypeError} for a variable that is not 2-D, ids or values of another type, an id that
+   *   is not an integer, or `values` of another length; before anything is written
+   * @throws {RangeError} for an id outside `[0, rows)` or given twice, naming it and its offsets
+   */
+  writeRows(ids: Int32Array | Uint32Array | readonly number[], values: Float32Array): void {
+    const { windows, width, what } = this.#rows("writeRows");
+    const checked = checkRowIds(ids, this.shape[0], what);
+    checkRowValues(values, checked.length, width, what);
+    checkNoRepeats(checked, what);
+    writeRows(this.#arena.device, windows(), width, checked, values);
+  }
+
+  /** What readRows and writeRows share: the checks of the variable, its windows in rows. */
+  #rows(caller: string) {
+    const what = `${caller} of variable '${this.name}'`;
+    this.#arena.assertAlive(`variable '${this.name}'`);
+    if (this.shape.length !== 2) {
+      throw new TypeError(
+        `${what}: the variable has shape [${this.shape.join(", ")}], not [rows, width]; ` +
+          `${caller} takes 2-D variables (read() and write() take any)`,
+      );
+    }
+    const width = this.shape[1];
+    // Made only once every argument is checked: an arena's buffer is allocated on first use.
+    const windows = (): RowWindow[] =>
+      this.#pieces.map(({ arena, index, first, rows }) => ({
+        buffer: arena.buffer,
+        offset: arena.members[index].offset,
+        firstRow: first / width,
+        rows,
+      }));
+    return { windows, width, what };
   }
 }
 

@@ -19,6 +19,7 @@ import "../errors_test.ts";
 import "../learning_rate_test.ts";
 import "../optimizer_surface_test.ts";
 import "../variable_store_test.ts";
+import "../variable_rows_test.ts";
 import "../region_binding_test.ts";
 import "../request_device_test.ts";
 import "../step_cost_test.ts";
