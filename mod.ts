@@ -5,10 +5,11 @@
  *
  * @example
  * ```ts
- * import { Adagrad, VariableStore } from "@webgpu-adagrad/core";
+ * import { Adagrad, requestDevice, VariableStore } from "@webgpu-adagrad/core";
  *
- * const adapter = await navigator.gpu.requestAdapter();
- * const device = await adapter!.requestDevice();
+ * // navigator.gpu's adapter, a device on it. Node has no navigator.gpu of its own: there, import
+ * // "webgpu-adagrad/node" (JSR: "@webgpu-adagrad/core/node") first.
+ * const device = await requestDevice();
  * const store = new VariableStore(device);
  * const w = store.variable("dense/kernel", [2], new Float32Array([1, 2]));
  * const opt = new Adagrad({ learningRate: 3.0 });

@@ -13,7 +13,9 @@
  * Then, unless `--no-checks`, the checks of scripts/npm_checks.ts: the test suite under Node
  * against the build, the tarball's contents, and consumer projects on Node and Bun.
  *
- *     deno task build:npm [--no-checks]
+ *     scripts/run.sh build:npm [--no-checks]
+ *
+ * `scripts/run.sh pack` builds the same way (no checks) and packs the tarball (scripts/pack_npm.ts).
  *
  * @module
  */
@@ -70,8 +72,10 @@ function packageJson(deno: { version: string }) {
   return {
     name: NPM_NAME,
     version: deno.version,
-    description: "Keras's Adagrad (tf.keras.optimizers.Adagrad, TF 2.x) as fused WebGPU compute " +
-      "shaders: dense and sparse (IndexedSlices) steps in one submit, plus row-wise Adagrad.",
+    // npm's search shows this line: it names the whole family, as README.md's first paragraph does.
+    description: "The Adagrad family as fused WebGPU compute shaders: Keras's (2 and 3), " +
+      "PyTorch's, row-wise (FBGEMM), TensorFlow's ProximalAdagrad and AdagradDA; dense and sparse " +
+      "(IndexedSlices) steps in one submit, and a TF.js optimizer.",
     keywords: ["webgpu", "adagrad", "optimizer", "keras", "wgsl", "machine-learning", "gpu"],
     homepage: `${REPOSITORY_URL}#readme`,
     // npm's page resolves the README's relative links (docs/*.md) against the repository.
@@ -114,7 +118,7 @@ export async function buildNpm(): Promise<void> {
   const deno = JSON.parse(await readFile("deno.json", "utf8"));
   const shaders = renderShaderModule(await readShaderFiles(SHADER_DIR));
   if (shaders !== await readFile("src/_kernels/shaders.ts", "utf8")) {
-    throw new Error("src/_kernels/shaders.ts is stale: run `deno task shaders`");
+    throw new Error("src/_kernels/shaders.ts is stale: run `scripts/run.sh shaders`");
   }
   await rm(OUT, { recursive: true, force: true });
   await mkdir(OUT);

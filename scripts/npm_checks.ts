@@ -4,7 +4,8 @@
  * 1. the test suite under Node, against the built files (`npm/.test/`);
  * 2. the tarball: `npm pack --dry-run` lists the library, its declarations, README, LICENSE and
  *    package.json, and no tests or TypeScript sources;
- * 3. consumers: the packed tarball installed into a fresh project (`npm/.consumer/`), then
+ * 3. consumers: the packed tarball installed into a fresh project (`npm/.consumer/`) by following
+ *    README.md's install from the tarball (its `install_tarball.sh` block) command by command, then
  *    imported from Node as ESM and with `require`; one optimizer step run on Node (`webgpu`) and
  *    on Bun (`bun-webgpu`), with Keras's testBasic numbers checked; README.md's Node recipe and
  *    docs/tfjs.md's TF.js-on-Node example run as written (their named blocks), on this machine's
@@ -13,16 +14,18 @@
  *    `skipLibCheck`, except where README.md says it is needed (a consumer importing `webgpu`
  *    itself) and for the `/tfjs` consumer (TF.js's own declarations need it).
  *
- *     deno task build:npm          (builds, then runs these)
+ *     scripts/run.sh build:npm          (builds, then runs these)
  *
  * @module
  */
-import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import process from "node:process";
-import { NPM_NAME, OUT } from "./_npm_layout.ts";
+import { DIST, NPM_NAME, OUT } from "./_npm_layout.ts";
 import { run } from "./_run.ts";
 import { bundleKeepsTfjsRegistration } from "./_bundle_registration.ts";
 import { namedBlock } from "./_doc_blocks.ts";
+import { packTarball } from "./pack_npm.ts";
 
 const BUN = "node_modules/bun/bin/bun.exe";
 const TSC = "node_modules/typescript/bin/tsc";
@@ -97,17 +100,71 @@ console.log(RUNTIME + ": one optimizer step ok", got);
 device.destroy();
 `;
 
-/** Installs the tarball into a fresh project and uses it from Node and Bun. */
+/** The project README.md's install commands stand for (`cd /path/to/your/project`). */
+const README_PROJECT = "/path/to/your/project";
+
+/**
+ * Follows README.md's install from the tarball (the `install_tarball.sh` block) in the consumer
+ * project `dir`, command by command, so that the README shows what this check does:
+ * `scripts/run.sh pack` is the command's own `packTarball` into `dist/`, of the build these checks
+ * test (the command builds it first), `cp` copies from the clone, `cd /path/to/your/project` moves
+ * to `dir`, and `npm install` runs with the README's arguments as they are (plus flags for quiet
+ * output and npm's cache). A command it cannot follow fails the check, as does a README whose
+ * commands do not install the package.
+ */
+export async function installAsReadmeSays(readme: string, dir: string): Promise<void> {
+  const block = namedBlock(readme, "install_tarball.sh", "README.md");
+  const commands = block.code.split("\n").map((line) => line.replace(/(^|\s)#.*$/, "").trim())
+    .filter(Boolean);
+  const project = (path: string) =>
+    path === README_PROJECT || path.startsWith(`${README_PROJECT}/`)
+      ? join(dir, path.slice(README_PROJECT.length))
+      : null;
+  let cwd: string | null = null; // null: the clone, where the README's commands start
+  let packed = "";
+  for (const command of commands) {
+    const [program, ...args] = command.split(/\s+/);
+    const where = `README.md's install_tarball.sh block, \`${command}\``;
+    if (command === "scripts/run.sh pack" && cwd === null) {
+      packed = await packTarball(DIST);
+      console.log(`${where}: packed ${packed} (the npm/ build just checked)`);
+    } else if (program === "cp" && args.length === 2 && cwd === null && project(args[1])) {
+      // Not just any file there: an older tarball left in dist/ would pass for the new one.
+      if (args[0] !== packed) {
+        throw new Error(
+          `${where}: scripts/run.sh pack wrote ${packed || "nothing"}, not ${args[0]}`,
+        );
+      }
+      const to = project(args[1])!;
+      await copyFile(args[0], args[1].endsWith("/") ? join(to, basename(args[0])) : to);
+    } else if (program === "cd" && args.length === 1 && project(args[0])) {
+      cwd = project(args[0]);
+    } else if (program === "npm" && args[0] === "install" && cwd !== null) {
+      const flags = ["--no-fund", "--no-audit", "--loglevel=error", "--prefer-offline"];
+      run("npm", [...args, ...flags], { cwd });
+    } else {
+      throw new Error(
+        `${where}: the npm checks cannot follow this command (scripts/npm_checks.ts)`,
+      );
+    }
+  }
+  const installed = join(dir, "node_modules", NPM_NAME, "package.json");
+  if (!await stat(installed).catch(() => null)) {
+    throw new Error(
+      `README.md's install_tarball.sh block did not install ${NPM_NAME} in a project`,
+    );
+  }
+}
+
+/** Installs the tarball into a fresh project as README.md says and uses it from Node and Bun. */
 export async function consumers(): Promise<void> {
   const dir = `${OUT}/.consumer`;
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir);
-  run("npm", ["pack", "--loglevel=error", "--pack-destination", ".consumer"], { cwd: OUT });
-  const tarball = (await readdir(dir)).find((f) => f.endsWith(".tgz"))!;
   const files: Record<string, string> = {
     "package.json": JSON.stringify({ name: "consumer", private: true, type: "module" }),
-    // Node resolves `webgpu`, `bun-webgpu` and `typescript` from the repository's node_modules,
-    // further up; only the package under test is installed here.
+    // README.md's install puts the package and `webgpu` here; Node resolves `bun-webgpu`, TF.js
+    // and `typescript` from the repository's node_modules, further up.
     "esm.mjs": `import { Adagrad, VariableStore, requestDevice } from "${NPM_NAME}";
 import { create, globals } from "webgpu";
 Object.assign(globalThis, globals);
@@ -185,16 +242,16 @@ export async function step(): Promise<number> {
   files["readme_node_typed.ts"] = namedBlock(readme, "node_typed.ts", "README.md").code;
   files["tfjs_node.mjs"] = namedBlock(tfjsDoc, "tfjs_node.mjs", "docs/tfjs.md").code;
   for (const [name, text] of Object.entries(files)) await writeFile(`${dir}/${name}`, text);
+  await installAsReadmeSays(readme, dir);
+  // The check's own tools, beside what the README installed (not saved into its package.json).
   const linuxX64 = process.platform === "linux" && process.arch === "x64";
   run("npm", [
     "install",
     "--no-save",
-    "--no-package-lock",
     "--no-fund",
     "--no-audit",
     "--prefer-offline",
     "--loglevel=error",
-    `./${tarball}`,
     TYPESCRIPT_7,
     ...(linuxX64 ? [NODE_CURRENT] : []),
   ], {

@@ -6,7 +6,8 @@
 #     and Dawn (Node's and Bun's WebGPU) rejects it;
 #  3. a browser for the browser tests: Debian's `chromium` (npm's playwright-core drives it; no
 #     browser is downloaded from anywhere else). CHROMIUM=/path/to/chrome uses another one.
-# Prints the path of the Deno binary on its last line.
+# With SETUP_NODE_AND_DENO_ONLY=1 (scripts/run.sh pack, publish), only step 1. Prints the path of
+# the Deno binary on its last line.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,11 @@ if [ "$have" != "$want" ] || [ package-lock.json -nt node_modules/.package-lock.
   npm install --no-save --no-fund --no-audit --loglevel=error >&2
 fi
 DENO=$(deno_bin) || { say "Deno did not install"; exit 1; }
+# Packing and publishing need Node and Deno only: no GPU driver or browser (root, 100 MB) for them.
+if [ "${SETUP_NODE_AND_DENO_ONLY:-}" = 1 ]; then
+  echo "$DENO"
+  exit 0
+fi
 
 # WebGPU adapter. A hardware adapter is kept as it is; otherwise make sure lavapipe is Mesa >= 25.
 probe=$("$DENO" run --quiet scripts/probe_adapter.ts 2>/dev/null || true)

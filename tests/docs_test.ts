@@ -1,15 +1,25 @@
 // The documentation as a reader meets it: README.md's Quick start and the guide's examples run as
 // written (each a `deno run` process of its own, with no permissions, as the README says to run
-// them), the README keeps its shape, images are absolute links to the repository's raw files, and
-// relative links lead to files and headings that exist.
+// them), the README keeps its shape, images are absolute links to the repository's raw files,
+// relative links lead to files and headings that exist, and the commands shown run in a clone.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type DocBlock, namedBlock } from "../scripts/_doc_blocks.ts";
+import { DIST, tarballName } from "../scripts/_npm_layout.ts";
 import { RAW_URL } from "../scripts/_repository.ts";
 import { repoRoot } from "./_repo.ts";
 
@@ -163,3 +173,146 @@ test("relative links in README.md and docs/ lead to files and headings that exis
     }
   }
 });
+
+/** The names of deno.json's tasks. */
+const taskNames = () => new Set(Object.keys(JSON.parse(read("deno.json")).tasks));
+
+/** Languages of the fenced blocks that hold shell commands. */
+const SHELL = new Set(["sh", "bash", "shell", "console"]);
+
+/** A command's text without leading `NAME=value` assignments. */
+const withoutEnv = (command: string) => command.replace(/^(\w+=\S*\s+)*/, "");
+
+/**
+ * What a reader of `text` (the Markdown file `file`) could not run: a task that deno.json does not
+ * have, named as `scripts/run.sh <task>` or `deno task <task>` in a shell block or an inline code
+ * span; and a bare `deno task` or `deno run`, since a clone has Deno in node_modules/deno/deno and
+ * not on the PATH: in a shell block any, inline a `deno task` or a `deno run` of one of the
+ * repository's files (an inline `deno run quick_start.ts` is for a project of the reader's own,
+ * with their own Deno). A placeholder such as `<task>` names no task.
+ */
+function commandProblems(file: string, text: string, tasks: Set<string>): string[] {
+  const problems: string[] = [];
+  const checkTasks = (where: string, command: string) => {
+    for (const [, task] of command.matchAll(/(?:scripts\/run\.sh|\bdeno\s+task)\s+([^\s`'"]+)/g)) {
+      // A placeholder, as in `scripts/run.sh <task>`, names no task.
+      if (!task.startsWith("<") && !tasks.has(task)) {
+        problems.push(`${where}: \`${command}\`: deno.json has no task '${task}'`);
+      }
+    }
+  };
+  const lines = text.split("\n");
+  const prose = [...lines];
+  let fence: string | null = null; // the language of the open fenced block, if any
+  lines.forEach((line, i) => {
+    const where = `${file}:${i + 1}`;
+    const marker = line.match(/^\s*```\s*(\w*)/);
+    if (marker || fence !== null) prose[i] = ""; // code blocks are not prose
+    if (marker) {
+      fence = fence === null ? marker[1] : null;
+      return;
+    }
+    if (fence === null || !SHELL.has(fence)) return;
+    const command = line.replace(/(^|\s)#.*$/, "").trim();
+    checkTasks(where, command);
+    for (const part of command.split(/&&|\|\||[;|]/)) {
+      if (/^deno\s+(task|run)\b/.test(withoutEnv(part.trim()))) {
+        problems.push(
+          `${where}: \`${command}\`: a clone has no \`deno\` on the PATH: write ` +
+            "`scripts/run.sh <task>` or `node_modules/deno/deno ...`",
+        );
+      }
+    }
+  });
+  const joined = prose.join("\n");
+  for (const span of joined.matchAll(/``([\s\S]+?)``|`([^`]+)`/g)) {
+    const where = `${file}:${joined.slice(0, span.index).split("\n").length}`;
+    const command = (span[1] ?? span[2]).replace(/\s+/g, " ").trim();
+    checkTasks(where, command);
+    const bare = withoutEnv(command).match(/^deno (task|run)\b(.*)$/);
+    // A file in one of the repository's folders (scripts/, bench/...): not the reader's own
+    // quick_start.ts, which the README has them save in the clone.
+    const repoFile = bare?.[2].split(" ").some((arg) =>
+      /^\w[\w.-]*\/[\w./-]+$/.test(arg) && existsSync(new URL(arg, root))
+    );
+    if (bare && (bare[1] === "task" || repoFile)) {
+      problems.push(
+        `${where}: \`${command}\`: a clone has no \`deno\` on the PATH: write ` +
+          "`scripts/run.sh <task>` or `node_modules/deno/deno ...`",
+      );
+    }
+  }
+  return problems;
+}
+
+test("commands in README.md and docs/ name tasks that exist and run in a clone", () => {
+  const tasks = taskNames();
+  const problems = markdownFiles().flatMap((file) => commandProblems(file, read(file), tasks));
+  assert.deepEqual(problems, [], problems.join("\n"));
+  // The check itself: each kind of command it must refuse, and what it must let through.
+  const sample = [
+    "Run `scripts/run.sh web` or `deno task web`, `deno run -A scripts/web_screenshot.ts`, or",
+    "`node_modules/deno/deno task bench:tables`; in your own project, `deno run quick_start.ts`.",
+    "```sh",
+    "scripts/run.sh no-such-task --quick   # a task deno.json lacks",
+    "cd docs && deno task check",
+    "WEBGPU_ADAGRAD_FUZZ=5 deno run -A scripts/test.ts",
+    "node_modules/deno/deno run -A scripts/browser_tests.ts",
+    "deno add jsr:@webgpu-adagrad/core",
+    "```",
+  ].join("\n");
+  const found = commandProblems("sample.md", sample, tasks).map((p) => Number(p.split(":")[1]))
+    .sort((a, b) => a - b);
+  assert.deepEqual(
+    found,
+    [1, 1, 4, 5, 6],
+    commandProblems("s", sample, tasks).join("\n"),
+  );
+});
+
+test("the tarball README.md and docs/ install is the one scripts/run.sh pack makes", () => {
+  const readme = read("README.md");
+  const tarball = tarballName(JSON.parse(read("deno.json")).version);
+  const block = namedBlock(readme, "install_tarball.sh", "README.md").code;
+  for (
+    const command of ["scripts/run.sh pack", `cp ${DIST}/${tarball} `, `npm install ./${tarball}`]
+  ) {
+    assert.ok(block.includes(command), `README.md's install_tarball.sh block: no '${command}'`);
+  }
+  // The Bun line, the comments and the other pages too: every tarball named is this version's.
+  for (const file of markdownFiles()) {
+    for (const [name] of read(file).matchAll(/webgpu-adagrad-[^\s`/]*\.tgz/g)) {
+      if (name !== "webgpu-adagrad-<version>.tgz") {
+        assert.equal(name, tarball, `${file} names a tarball of another version than deno.json's`);
+      }
+    }
+  }
+});
+
+test(
+  "README.md's deno.json for a project beside the clone runs the Quick start",
+  { skip: denoOnly },
+  () => {
+    // The layout the block assumes: the project and the clone (here a link to it) side by side.
+    const dir = mkdtempSync(join(tmpdir(), "webgpu-adagrad-project-"));
+    try {
+      symlinkSync(fileURLToPath(root), join(dir, "webgpu-adagrad"), "dir");
+      mkdirSync(join(dir, "project"));
+      const config = namedBlock(read("README.md"), "deno.json", "README.md").code;
+      writeFileSync(join(dir, "project", "deno.json"), config);
+      const quickStart = namedBlock(read("README.md"), "quick_start.ts", "README.md").code;
+      writeFileSync(join(dir, "project", "quick_start.ts"), quickStart);
+      const deno = (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
+      // As the README says: `deno run quick_start.ts` in the project, no flags.
+      const result = spawnSync(deno, ["run", "--quiet", "quick_start.ts"], {
+        cwd: join(dir, "project"),
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+      assert.equal(result.status, 0, `${result.stdout}${result.stderr}`);
+      assert.match(result.stdout, /step 100: loss .*\nw = Float32Array\(3\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
