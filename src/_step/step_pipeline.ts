@@ -28,7 +28,8 @@ import type { GradSource } from "./plan.ts";
 import type { GroupFactory, StepEntry } from "./slot_home.ts";
 import type { StepHooks } from "./step_options.ts";
 import { submitInScope } from "./submit.ts";
-import { StepUniforms, type StepValues } from "./uniforms.ts";
+import { StepUniforms } from "./uniforms.ts";
+import type { StepCall } from "./step_call.ts";
 import {
   type GroupMember,
   type SparseMember,
@@ -85,20 +86,12 @@ export interface StepRun {
   variant: Variant;
   /** The optimizer's name, for labels and messages. */
   name: string;
-  /** lr_t for the step `skipped` steps before this one (0: this step's). */
-  lrAt(skipped: number): number;
+  /** The call: its learning rates, uniforms, accumulation phase and variables' terms. */
+  call: StepCall;
   /** Skipped steps the optimizer already knows of (`skipNonFinite`). */
   skippedKnown: number;
-  values: StepValues;
   /** The gradients come from a LossScaleOptimizer's scaled loss. */
   scaled: boolean;
-  /**
-   * Under Keras 3's gradient accumulation: a call that only adds its gradients, or the update;
-   * undefined without accumulation.
-   */
-  accumulation?: "add" | "update";
-  /** What the rule says of each entry's variable (weight decay, PyTorch's lag); none if absent. */
-  variableTerms?(entry: StepEntry): VariableTerms;
   hooks?: StepHooks;
   /** Hears of the GPU's skipped-step count, read in the background every few steps. */
   onSkipped(count: number): void;
@@ -144,9 +137,9 @@ export class StepPipeline {
     const device = this.kernels.device;
     const label = `${run.variant.optimizerClass} '${run.name}'`;
     const outcome = submitInScope(device, label, () => {
-      this.uniforms.writeParams(run.lrAt(0), run.values);
+      this.uniforms.writeParams(run.call.lrAt(0), run.call.values);
       this.#lossScale?.beginStep(device, this.uniforms, run.scaled);
-      this.skip?.writeLearningRates(run.skippedKnown, run.lrAt);
+      this.skip?.writeLearningRates(run.skippedKnown, run.call.lrAt);
       const encoder = device.createCommandEncoder({ label: `${run.name} step` });
       run.hooks?.before(encoder);
       this.#encode(encoder, run);
@@ -178,7 +171,7 @@ export class StepPipeline {
     if (this.#norms.enabled) this.#norms.writeVariableTable(numbering);
     // Bind groups are made (or found current) while encoding, after every buffer has grown.
     const pass = encoder.beginComputePass({ label: `${label} update` });
-    this.#encodePass(pass, [...gathered.dense.keys()], sparseGroups, run.accumulation);
+    this.#encodePass(pass, [...gathered.dense.keys()], sparseGroups, run.call.accumulation);
     pass.end();
   }
 
@@ -191,7 +184,7 @@ export class StepPipeline {
       const { home, index, grad, shape, piece } = entry;
       const group = home.group;
       const member = group.members[index];
-      const terms = run.variableTerms?.(entry) ?? NO_TERMS;
+      const terms = run.call.variableTerms?.(entry) ?? NO_TERMS;
       const firstRow = piece?.firstRow ?? 0;
       if (grad.kind === "sparse") {
         // The pieces of one variable share its IndexedSlices: staged and sorted once.
@@ -272,7 +265,7 @@ export class StepPipeline {
     pass: GPUComputePassEncoder,
     dense: readonly UpdateGroup[],
     sparseGroups: readonly UpdateGroup[],
-    accumulation: StepRun["accumulation"],
+    accumulation: StepCall["accumulation"],
   ): void {
     const { params, verdict, standIn } = this.uniforms;
     const inputs: UpdateInputs = { params, norms: this.#norms.norms, verdict, standIn };

@@ -1,35 +1,19 @@
-// What every optimizer of the package shares, whatever its rule: options resolved by a rule, slots,
-// the GPU step (StepRunner), Keras's weights API, and the hooks the wrappers and checkpoints use.
-// Adagrad (adagrad.ts) adds the Keras and PyTorch factories; the proximal family its own classes.
+// What every optimizer of the package is, whatever its rule: the public surface (Keras's
+// optimizer API, its weights and slots, Keras 3's methods) over an OptimizerCore, which holds the
+// state and the work (_optimizer_core.ts), and the hooks the package's wrappers and checkpoints
+// use. Each class declares its rule and variant; Adagrad (adagrad.ts) adds the frameworks'
+// factories.
 import type { LossScaleState } from "../_step/loss_scale_state.ts";
-import { externalRef } from "../_step/plan.ts";
-import { SlotStorage } from "../_step/slot_storage.ts";
-import type { StepEntry, VariableRecord } from "../_step/slot_home.ts";
 import { ELEMENT_WISE, type Variant } from "../_step/variant.ts";
-import { LossScaleMode, ruleKernel } from "../_kernels/specialisation.ts";
 import type { StepOptions } from "../_step/step_options.ts";
-import { checkWeightList, createWeight } from "./_weights.ts";
-import { StepRunner } from "./_step_runner.ts";
-import { assertDeviceAlive } from "../device/device_lost.ts";
 import { checkGradientList, checkMinimize, finiteNumber } from "../_common/validate.ts";
-import {
-  checkLearningRate,
-  checkLearningRateValue,
-  type ResolvedOptions,
-} from "../rules/_options.ts";
 import type { Rule } from "../rules/rule.ts";
 import { KERAS2 } from "../rules/keras2.ts";
-import {
-  excluded,
-  type Exclusions,
-  finalizeWithAverages,
-  parseExclusions,
-} from "./_keras3_methods.ts";
 import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import { type IterationsWeight, iterationsWeight, type Slot } from "../memory/slot.ts";
 import type { VariableRef } from "../memory/gpu_binding.ts";
 import type { Gradient, GradientPair } from "./gradients.ts";
-import { Variable } from "../memory/variable.ts";
+import { OptimizerCore } from "./_optimizer_core.ts";
 
 /**
  * For the package's wrappers (not public API), set by Adagrad's static block: validates, encodes
@@ -110,24 +94,8 @@ export abstract class AdagradBase<Config extends object = object> {
   protected static readonly classRule: Rule = KERAS2;
   /** @ignore */
   protected static readonly classVariant: Variant = ELEMENT_WISE;
-  readonly #rule: Rule;
-  readonly #variant: Variant;
-  /** The class, for messages (from the variant: bundlers rename constructors). */
-  readonly #className: string;
-  readonly #options: ResolvedOptions;
-  readonly #storage: SlotStorage;
-  /** The GPU side: device, step pipeline, loss scale, skipped steps. */
-  readonly #runner: StepRunner;
-  #learningRate: number | LearningRateSchedule;
-  /** Calls of applyGradients so far (Keras 3's `_iterations`; `iterations` for the others). */
-  #calls = 0;
-  /** Slots and `addWeight` weights, in creation order (Keras's `weights` after `iter`). */
-  readonly #weights: Slot[] = [];
-  readonly #ownWeights = new Set<GPUBuffer>();
-  /** Keras 3's exclude_from_weight_decay, and what it says of each variable so far. */
-  #exclusions: Exclusions = parseExclusions({});
-  #decays = new WeakMap<VariableRecord, boolean>();
-  #destroyed = false;
+  /** The state and the work behind this surface. */
+  readonly #core: OptimizerCore;
 
   /**
    * Resolves `options` with the rule of the class being constructed.
@@ -135,52 +103,30 @@ export abstract class AdagradBase<Config extends object = object> {
    * @param options the class's options
    */
   protected constructor(options: unknown) {
-    const rule = new.target.classRule;
-    const variant = new.target.classVariant;
-    const o = rule.resolve(options);
-    this.#className = variant.optimizerClass;
-    this.#rule = rule;
-    this.#variant = variant;
-    this.#options = o;
-    this.rule = rule.id;
+    const core = new OptimizerCore(new.target.classRule, new.target.classVariant, options);
+    const o = core.options;
+    this.#core = core;
+    this.rule = core.rule.id;
     this.name = o.name;
     this.initialAccumulatorValue = o.initialAccumulatorValue;
     this.epsilon = o.epsilon;
     this.decay = o.decay;
     this.epsilonInsideSqrt = o.epsilonInsideSqrt;
-    this.#learningRate = o.learningRate;
-    const storage = new SlotStorage(
-      variant,
-      rule.slots(o),
-      o.name,
-      (slot) => this.#weights.push(slot),
-      () => this.#assertNotDestroyed(),
-    );
-    this.#storage = storage;
-    this.#runner = new StepRunner({
-      name: o.name,
-      variant,
-      spec: { ...rule.specialisation(o), rule: ruleKernel(rule.kernel) },
-      storage,
-      // Steps the GPU skipped do not count in `iterations` (Keras's apply_if_finite).
-      onSkipped: (fresh) => this.#calls = Math.max(0, this.#calls - fresh),
-      checkSparse: (name) => rule.checkSparse(o, name),
-    }, o.device);
   }
 
   /** Keras `clipvalue`, or `undefined`. */
   get clipvalue(): number | undefined {
-    return this.#options.clipvalue;
+    return this.#core.options.clipvalue;
   }
 
   /** Keras `clipnorm`, or `undefined`. */
   get clipnorm(): number | undefined {
-    return this.#options.clipnorm;
+    return this.#core.options.clipnorm;
   }
 
   /** Keras `global_clipnorm`, or `undefined`. */
   get globalClipnorm(): number | undefined {
-    return this.#options.globalClipnorm;
+    return this.#core.options.globalClipnorm;
   }
 
   /**
@@ -198,21 +144,21 @@ export abstract class AdagradBase<Config extends object = object> {
    * ```
    */
   getConfig(): Config {
-    return this.#rule.toConfig(this.#options, this.#learningRate) as Config;
+    return this.#core.rule.toConfig(this.#core.options, this.#core.learningRate) as Config;
   }
 
   /** Keras `learning_rate` (PyTorch `lr`), a number or a schedule; used from the next step. */
   get learningRate(): number | LearningRateSchedule {
-    return this.#learningRate;
+    return this.#core.learningRate;
   }
 
   set learningRate(value: number | LearningRateSchedule) {
-    this.#learningRate = this.#rule.checkLearningRate?.(value) ?? checkLearningRate(value);
+    this.#core.setLearningRate(value);
   }
 
   /** Keras `lr`: the same as `learningRate`. */
   get lr(): number | LearningRateSchedule {
-    return this.#learningRate;
+    return this.#core.learningRate;
   }
 
   set lr(value: number | LearningRateSchedule) {
@@ -225,14 +171,11 @@ export abstract class AdagradBase<Config extends object = object> {
    * sets the calls to `iterations` times the accumulation steps.
    */
   get iterations(): number {
-    return this.#rule.iterations(this.#options, this.#calls);
+    return this.#core.iterations;
   }
 
   set iterations(value: number) {
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-      throw new RangeError(`iterations must be a non-negative integer, got ${value}`);
-    }
-    this.#calls = value * (this.#options.gradientAccumulationSteps ?? 1);
+    this.#core.iterations = value;
   }
 
   /**
@@ -241,12 +184,7 @@ export abstract class AdagradBase<Config extends object = object> {
    * it. PyTorch's `lrDecay` is per variable and not in it.
    */
   get currentLearningRate(): number {
-    return this.#call().lrAt(0);
-  }
-
-  /** This call's values, from the calls so far. */
-  #call() {
-    return this.#rule.call(this.#options, this.#calls, this.#learningRate);
+    return this.#core.call().lrAt(0);
   }
 
   /**
@@ -255,7 +193,7 @@ export abstract class AdagradBase<Config extends object = object> {
    * (e.g. `["iter", "dense/kernel/accumulator", "dense/bias/accumulator"]`).
    */
   get weights(): readonly (Slot | IterationsWeight)[] {
-    return [iterationsWeight(this.#rule.iterationsName), ...this.#weights];
+    return [iterationsWeight(this.#core.rule.iterationsName), ...this.#core.weights];
   }
 
   /** Keras `variables()`: the same list as `weights`. */
@@ -269,9 +207,7 @@ export abstract class AdagradBase<Config extends object = object> {
    * every step.
    */
   async getWeights(): Promise<[number, ...Float32Array[]]> {
-    this.#assertAlive();
-    const values = await Promise.all(this.#weights.map((w) => w.read()));
-    return [this.#calls, ...values];
+    return await this.#core.getWeights();
   }
 
   /**
@@ -283,10 +219,7 @@ export abstract class AdagradBase<Config extends object = object> {
    * @throws {TypeError} for a value that is not a Float32Array of the weight's size
    */
   setWeights(weights: readonly (number | Float32Array)[]): void {
-    this.#assertAlive();
-    const [calls, values] = checkWeightList(this.name, weights, this.#weights);
-    values.forEach((value, i) => this.#weights[i].write(value));
-    this.#calls = calls;
+    this.#core.setWeights(weights);
   }
 
   /**
@@ -296,18 +229,7 @@ export abstract class AdagradBase<Config extends object = object> {
    * existing slot if there is one. The slots are {@linkcode Adagrad.getSlotNames}'s.
    */
   addSlot(variable: VariableRef, slotName: string, initialValue?: number): Slot {
-    this.#assertAlive();
-    const k = this.#slotIndex(slotName);
-    if (initialValue !== undefined) finiteNumber(initialValue, "initialValue");
-    const exists = this.#findRecord(variable, "addSlot");
-    if (exists) return exists.slots[k];
-    const runner = this.#runner;
-    this.#storage.add(variable, runner.device, (d) => runner.prepare(runner.device ?? d).newGroup);
-    const slot = this.getSlot(variable, slotName);
-    if (initialValue !== undefined && initialValue !== this.#storage.specs[k].initial) {
-      slot.write(initialValue);
-    }
-    return slot;
+    return this.#core.addSlot(variable, slotName, initialValue);
   }
 
   /**
@@ -315,13 +237,7 @@ export abstract class AdagradBase<Config extends object = object> {
    * listed in `weights` and saved by `getWeights()`. Adagrad's update does not read it.
    */
   addWeight(name: string, shape: readonly number[], initialValue = 0): Slot {
-    this.#assertAlive();
-    const device = this.#runner.device;
-    const alive = () => this.#assertNotDestroyed();
-    const { weight, buffer } = createWeight(device, this.name, name, shape, initialValue, alive);
-    this.#ownWeights.add(buffer);
-    this.#weights.push(weight);
-    return weight;
+    return this.#core.addWeight(name, shape, initialValue);
   }
 
   /**
@@ -341,7 +257,7 @@ export abstract class AdagradBase<Config extends object = object> {
     computeGradients: () => readonly Gradient[] | Promise<readonly Gradient[]>,
     varList: readonly VariableRef[],
   ): Promise<number> {
-    this.#assertAlive();
+    this.#core.assertAlive();
     checkMinimize(computeGradients, varList);
     const grads = checkGradientList(await computeGradients(), varList.length);
     return await this.applyGradients(varList.map((v, i) => [grads[i], v] as const));
@@ -354,7 +270,7 @@ export abstract class AdagradBase<Config extends object = object> {
    * each other rule's class or factory says its own.
    */
   getSlotNames(): string[] {
-    return this.#storage.specs.map((s) => s.name);
+    return this.#core.slotNames;
   }
 
   /**
@@ -363,34 +279,7 @@ export abstract class AdagradBase<Config extends object = object> {
    * @throws {RangeError} if the variable has no such slot yet
    */
   getSlot(variable: VariableRef, slotName: string): Slot {
-    const k = this.#slotIndex(slotName);
-    const record = this.#findRecord(variable, "getSlot");
-    if (record) return record.slots[k];
-    const name = variable instanceof Variable
-      ? variable.name
-      : externalRef(variable, "getSlot").name;
-    throw new RangeError(
-      `variable '${name}' has no '${slotName}' slot yet: no step has updated it`,
-    );
-  }
-
-  #slotIndex(slotName: string): number {
-    const names = this.getSlotNames();
-    const k = names.indexOf(slotName);
-    if (k < 0) {
-      throw new RangeError(
-        `${this.#className} has no slot '${slotName}'; its slots are ${
-          names.map((n) => `'${n}'`).join(", ")
-        }`,
-      );
-    }
-    return k;
-  }
-
-  /** The slots of `variable`, if it has them; throws only for a malformed variable. */
-  #findRecord(variable: VariableRef, what: string): VariableRecord | undefined {
-    if (variable instanceof Variable) return this.#storage.storeRecord(variable);
-    return this.#storage.externalRecord(externalRef(variable, what));
+    return this.#core.getSlot(variable, slotName);
   }
 
   /**
@@ -410,19 +299,7 @@ export abstract class AdagradBase<Config extends object = object> {
   excludeFromWeightDecay(
     exclusions: { varList?: readonly VariableRef[]; varNames?: readonly string[] },
   ): void {
-    this.#exclusions = parseExclusions(exclusions);
-    this.#decays = new WeakMap();
-  }
-
-  /** Whether Keras 3's weight decay applies to the variable (cached, as Keras caches it). */
-  #decayOf(record: VariableRecord): boolean {
-    if (!this.#rule.decays?.(this.#options)) return false;
-    let decay = this.#decays.get(record);
-    if (decay === undefined) {
-      decay = !excluded(this.#exclusions, record.variable);
-      this.#decays.set(record, decay);
-    }
-    return decay;
+    this.#core.terms.exclude(exclusions);
   }
 
   /**
@@ -440,25 +317,7 @@ export abstract class AdagradBase<Config extends object = object> {
    * @throws {RangeError} for a variable with no average yet (no step has updated it)
    */
   finalizeVariableValues(variables: readonly VariableRef[]): void {
-    this.#assertAlive();
-    if (!Array.isArray(variables)) {
-      throw new TypeError(`finalizeVariableValues: expected an array of variables`);
-    }
-    if (!this.#options.useEma) return;
-    const k = this.getSlotNames().indexOf("average");
-    const copies = variables.map((v) => {
-      const record = this.#findRecord(v, "finalizeVariableValues");
-      if (!record) {
-        throw new RangeError(
-          `finalizeVariableValues: variable '${
-            v instanceof Variable ? v.name : externalRef(v, "finalizeVariableValues").name
-          }' has no average yet: no step has updated it`,
-        );
-      }
-      return { average: record.slots[k].region, variable: record.variable };
-    });
-    const device = this.#runner.device;
-    if (device && copies.length > 0) finalizeWithAverages(device, copies);
+    this.#core.finalizeVariableValues(variables);
   }
 
   /**
@@ -474,7 +333,7 @@ export abstract class AdagradBase<Config extends object = object> {
    */
   scaleLoss(loss: number): number {
     finiteNumber(loss, "scaleLoss: loss");
-    const factor = this.#options.lossScaleFactor;
+    const factor = this.#core.options.lossScaleFactor;
     return factor === undefined ? loss : loss * factor;
   }
 
@@ -496,75 +355,31 @@ export abstract class AdagradBase<Config extends object = object> {
    *   for overlapping variables in one buffer
    */
   async applyGradients(pairs: Iterable<GradientPair>): Promise<number> {
-    return await this.#submitStep(pairs, {});
-  }
-
-  /**
-   * Everything `applyGradients` does up to the submit, synchronously (so TfjsAdagrad can run it
-   * inside TF.js's synchronous `applyGradients` and throw bad input at once); the promise settles
-   * with the step's outcome. `options.hooks` encode commands before and after the step, in its
-   * encoder; `options.scaled` says the gradients come from a loss scale's scaled loss.
-   */
-  #submitStep(pairs: Iterable<GradientPair>, options: StepOptions): Promise<number> {
-    this.#assertAlive();
-    const call = this.#call();
-    // A schedule may return a bad rate at some step: refused before anything is encoded.
-    checkLearningRateValue(call.lrAt(0), "learningRate", this.#calls);
-    // PyTorch's per-variable steps, counted as the step is encoded (undone if it fails).
-    const stepped: VariableRecord[] = [];
-    const variableTerms = (entry: StepEntry) => {
-      const record = entry.record;
-      if (this.#rule.variableSteps) {
-        // Once per variable: the windows of a variable past one binding are one variable.
-        if (!entry.piece?.continues) {
-          record.updates++;
-          stepped.push(record);
-        }
-        return { decay: 1, lag: call.values.step! - record.updates };
-      }
-      return { decay: this.#decayOf(record) ? 1 : 0, lag: 0 };
-    };
-    let outcome: Promise<void> | null;
-    try {
-      outcome = this.#runner.submit(pairs, options, { ...call, variableTerms });
-    } catch (e) {
-      for (const record of stepped) record.updates--;
-      throw e;
-    }
-    this.#calls++; // even for a step with no gradient, as Keras does
-    // This step's own count, taken now: read when the promise settles it would be the last
-    // step's for every step not awaited one by one.
-    const iterations = this.iterations;
-    return (outcome ?? Promise.resolve()).then(() => iterations, (e) => {
-      this.#calls--; // the device is gone, or it rejected the whole command buffer
-      for (const record of stepped) record.updates--;
-      throw e;
-    });
+    return await this.#core.submitStep(pairs, {});
   }
 
   static {
-    submitStep = (opt, pairs, options = {}) => opt.#submitStep(pairs, options);
-    attachLossScale = (opt, state) => {
-      const dynamic = state.mode === LossScaleMode.dynamic;
-      opt.#rule.checkLossScale(opt.#options, dynamic, opt.name);
-      opt.#runner.attachLossScale(state);
+    submitStep = (opt, pairs, options = {}) => opt.#core.submitStep(pairs, options);
+    attachLossScale = (opt, state) => opt.#core.attachLossScale(state);
+    optimizerKind = (opt) => ({ rule: opt.#core.rule, variant: opt.#core.variant });
+    ruleState = (opt) => {
+      const core = opt.#core;
+      return {
+        iterationsName: core.rule.iterationsName,
+        variableSteps: core.rule.variableSteps ?? false,
+        get calls() {
+          return core.calls;
+        },
+        set calls(value) {
+          core.calls = value;
+        },
+        stepOf: (variable) => core.findRecord(variable, "checkpoint")?.updates,
+        setStep: (variable, steps) => {
+          const record = core.findRecord(variable, "checkpoint");
+          if (record) record.updates = steps;
+        },
+      };
     };
-    optimizerKind = (opt) => ({ rule: opt.#rule, variant: opt.#variant });
-    ruleState = (opt) => ({
-      iterationsName: opt.#rule.iterationsName,
-      variableSteps: opt.#rule.variableSteps ?? false,
-      get calls() {
-        return opt.#calls;
-      },
-      set calls(value) {
-        opt.#calls = value;
-      },
-      stepOf: (variable) => opt.#findRecord(variable, "checkpoint")?.updates,
-      setStep: (variable, steps) => {
-        const record = opt.#findRecord(variable, "checkpoint");
-        if (record) record.updates = steps;
-      },
-    });
   }
 
   /**
@@ -580,8 +395,8 @@ export abstract class AdagradBase<Config extends object = object> {
    * ```
    */
   async skippedIndices(): Promise<number> {
-    this.#assertAlive();
-    return await this.#runner.skippedIndices();
+    this.#core.assertAlive();
+    return await this.#core.runner.skippedIndices();
   }
 
   /**
@@ -598,26 +413,12 @@ export abstract class AdagradBase<Config extends object = object> {
    * ```
    */
   async skippedSteps(): Promise<number> {
-    this.#assertAlive();
-    return await this.#runner.skippedSteps();
+    this.#core.assertAlive();
+    return await this.#core.runner.skippedSteps();
   }
 
   /** Frees the optimizer's GPU buffers (slots, tile tables, uniforms). */
   destroy(): void {
-    this.#destroyed = true;
-    this.#storage.destroy();
-    this.#runner.destroy();
-    for (const buffer of this.#ownWeights) buffer.destroy();
-  }
-
-  #assertNotDestroyed(): void {
-    if (this.#destroyed) {
-      throw new TypeError(`${this.#className} '${this.name}' was destroyed`);
-    }
-  }
-
-  #assertAlive(): void {
-    this.#assertNotDestroyed();
-    assertDeviceAlive(this.#runner.device, `${this.#className} '${this.name}'`);
+    this.#core.destroy();
   }
 }

@@ -6,18 +6,9 @@
 // docs/development.md has the recipe for a new rule.
 import type { Specialisation } from "../_kernels/specialisation.ts";
 import type { SlotSpec } from "../_step/slot_home.ts";
-import type { StepValues } from "../_step/uniforms.ts";
+import type { StepCall } from "../_step/step_call.ts";
 import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import { learningRateAt, type ResolvedOptions } from "./_options.ts";
-
-/** What one call of the optimizer writes into the step's uniforms, and how the step runs. */
-export interface StepCall {
-  /** lr_t for the call `j` calls back (0: this one), for skipNonFinite's table. */
-  lrAt(j: number): number;
-  values: StepValues;
-  /** Keras 3's gradient accumulation: a call that only adds, or the update. */
-  accumulation?: "add" | "update";
-}
 
 /** A framework's Adagrad. `Id` is its `opt.rule`. */
 export interface Rule<Id extends string = string> {

@@ -1,19 +1,18 @@
-// The GPU side of an Adagrad: its device, its step pipeline, a LossScaleOptimizer's state, the
+// An optimizer's GPU side: its device, its step pipeline, a LossScaleOptimizer's state, the
 // skipped steps it has learned of, and one step from pairs to a submitted command buffer. The
-// optimizer keeps the Keras surface (iterations, the learning rate, slots and weights).
+// optimizer keeps the Keras surface (iterations, the learning rate, slots and weights) and hands
+// each call over once, as a StepCall.
 import { kernelsFor } from "../_kernels/kernels.ts";
 import { LossScaleMode, type Specialisation } from "../_kernels/specialisation.ts";
-import type { LossScaleState } from "../_step/loss_scale_state.ts";
-import { planStep, warnMissing } from "../_step/plan.ts";
-import type { StepEntry } from "../_step/slot_home.ts";
-import type { VariableTerms } from "../_step/update_group.ts";
-import type { SlotStorage } from "../_step/slot_storage.ts";
-import type { StepOptions } from "../_step/step_options.ts";
-import { StepPipeline } from "../_step/step_pipeline.ts";
-import type { StepValues } from "../_step/uniforms.ts";
-import type { Variant } from "../_step/variant.ts";
+import type { LossScaleState } from "./loss_scale_state.ts";
+import { planStep, warnMissing } from "./plan.ts";
+import type { SlotStorage } from "./slot_storage.ts";
+import type { StepCall } from "./step_call.ts";
+import type { StepOptions } from "./step_options.ts";
+import { StepPipeline } from "./step_pipeline.ts";
+import type { Variant } from "./variant.ts";
 import { assertDeviceAliveSoon, watchDevice } from "../device/device_lost.ts";
-import type { GradientPair } from "./gradients.ts";
+import type { StepEntry } from "./slot_home.ts";
 
 /** What the runner asks of its optimizer. */
 export interface RunnerOwner {
@@ -25,16 +24,6 @@ export interface RunnerOwner {
   onSkipped(fresh: number): void;
   /** Throws, before anything is made, when variable `name`'s IndexedSlices cannot be taken. */
   checkSparse(name: string): void;
-}
-
-/** One call of the optimizer's rule: its uniforms and what it does. */
-export interface RuleCall {
-  /** lr_t for the step j steps back. */
-  lrAt(j: number): number;
-  values: StepValues;
-  accumulation?: "add" | "update";
-  /** What the rule says of each variable of the step (called once per variable). */
-  variableTerms?(entry: StepEntry): VariableTerms;
 }
 
 export class StepRunner {
@@ -101,9 +90,9 @@ export class StepRunner {
    * a gradient (nothing to do).
    */
   submit(
-    pairs: Iterable<GradientPair>,
+    pairs: unknown,
     options: StepOptions,
-    call: RuleCall,
+    call: StepCall,
   ): Promise<void> | null {
     const owner = this.#owner;
     const plan = planStep(pairs, {
@@ -139,11 +128,8 @@ export class StepRunner {
       entries,
       variant: owner.variant,
       name: owner.name,
-      lrAt: call.lrAt,
+      call,
       skippedKnown: this.#skippedKnown,
-      values: call.values,
-      accumulation: call.accumulation,
-      variableTerms: call.variableTerms,
       scaled: options.scaled ?? false,
       hooks: options.hooks,
       onSkipped: (count) => this.#reconcile(count),
