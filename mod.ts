@@ -31,12 +31,10 @@ export { AdagradDA } from "./src/optimizers/adagrad_da.ts";
 export type { AdagradDAConfig, AdagradDAOptions } from "./src/rules/adagrad_da.ts";
 export type { ProximalAdagradConfig, ProximalAdagradOptions } from "./src/rules/proximal.ts";
 export type { ProximalFamilyConfig, ProximalFamilyOptions } from "./src/rules/_tf_proximal.ts";
-export {
-  type ApplyScaledOptions,
-  type LossScaleConfig,
-  LossScaleOptimizer,
-  type LossScaleOptions,
-} from "./src/optimizers/loss_scale_optimizer.ts";
+export { LossScaleOptimizer } from "./src/optimizers/loss_scale_optimizer.ts";
+export type { LossScaleOptions } from "./src/optimizers/loss_scale_options.ts";
+export type { LossScaleConfig } from "./src/optimizers/loss_scale_config.ts";
+export type { ApplyScaledOptions } from "./src/optimizers/loss_scaling.ts";
 export { requestDevice, type RequestDeviceOptions } from "./src/device/request_device.ts";
 export type { AdagradConfig, AdagradOptions } from "./src/rules/keras2.ts";
 export type { RuleId } from "./src/optimizers/registry.ts";

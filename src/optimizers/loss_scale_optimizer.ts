@@ -1,120 +1,28 @@
+// Keras's LossScaleOptimizer as its public surface. Its options and their checks are in
+// ./loss_scale_options.ts, its config in ./loss_scale_config.ts, the scaling of values on the CPU
+// and a step's `scaled` option in ./loss_scaling.ts; the scale's GPU state is
+// ../_step/loss_scale_state.ts, which the inner optimizer's step reads (attachLossScale).
 import { LossScaleState } from "../_step/loss_scale_state.ts";
+import { LossScaleMode } from "../_kernels/specialisation.ts";
 import { checkGradientList, checkMinimize, describe } from "../_common/validate.ts";
-import type { Adagrad } from "./adagrad.ts";
-import { AdagradBase, attachLossScale, optimizerKind, submitStep } from "./adagrad_base.ts";
+import { type AdagradBase, attachLossScale, submitStep } from "./adagrad_base.ts";
 import type { AdagradConfig } from "../rules/keras2.ts";
-import { CLASS_NAMES, isDefaultRule, registeredRule, type RuleId } from "./registry.ts";
+import {
+  type LossScaleConfig,
+  lossScaleConfig,
+  parseLossScaleConfig,
+} from "./loss_scale_config.ts";
+import { checkScaleState, type LossScaleOptions, lossScaleSettings } from "./loss_scale_options.ts";
+import {
+  type ApplyScaledOptions,
+  checkApplyOptions,
+  scaledLoss,
+  unscaledGradients,
+} from "./loss_scaling.ts";
 import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import type { IterationsWeight, Slot } from "../memory/slot.ts";
 import type { VariableRef } from "../memory/gpu_binding.ts";
 import type { Gradient, GradientPair } from "./gradients.ts";
-
-/** Keras's defaults for a dynamic scale. */
-const DEFAULT_INITIAL_SCALE = 2 ** 15;
-const DEFAULT_GROWTH_STEPS = 2000;
-
-/**
- * Options of {@linkcode LossScaleOptimizer}: Keras's arguments in camelCase.
- *
- * @example
- * ```ts
- * import type { LossScaleOptions } from "@webgpu-adagrad/core";
- *
- * const fixed: LossScaleOptions = { dynamic: false, initialScale: 1024 };
- * ```
- */
-export interface LossScaleOptions {
-  /** Keras `dynamic`: whether the scale adapts (default `true`). */
-  dynamic?: boolean;
-  /**
-   * Keras `initial_scale`: the starting scale; 2**15 by default when dynamic, required when not.
-   */
-  initialScale?: number;
-  /**
-   * Keras `dynamic_growth_steps`: finite steps in a row after which a dynamic scale doubles
-   * (default 2000); must be left out when the scale is fixed.
-   */
-  dynamicGrowthSteps?: number;
-}
-
-/**
- * What {@linkcode LossScaleOptimizer.getConfig} returns: Keras's `get_config()`.
- *
- * @example
- * ```ts
- * import type { LossScaleConfig } from "@webgpu-adagrad/core";
- *
- * const config: LossScaleConfig = {
- *   inner_optimizer: { class_name: "Adagrad", config: { learning_rate: 0.01 } },
- *   dynamic: true,
- *   initial_scale: 32768,
- *   dynamic_growth_steps: 2000,
- * };
- * ```
- */
-export interface LossScaleConfig {
-  /** The inner optimizer, serialized as Keras does: `{ class_name, config }`. */
-  inner_optimizer: {
-    class_name: string;
-    config: Partial<AdagradConfig> | Record<string, unknown>;
-    /**
-     * The inner optimizer's rule when not its class's default (`"keras3"`, `"torch"`, ... for
-     * Adagrad); not Keras's key.
-     */
-    rule?: RuleId;
-  };
-  /** Whether the scale adapts to overflows (Keras `dynamic`). */
-  dynamic: boolean;
-  /** The scale at the start (Keras `initial_scale`). */
-  initial_scale: number;
-  /** Keras `dynamic_growth_steps`: `null` for a fixed scale (Python's `None`). */
-  dynamic_growth_steps: number | null;
-}
-
-/**
- * Options of one {@linkcode LossScaleOptimizer.applyGradients} call.
- *
- * @example
- * ```ts
- * import type { ApplyScaledOptions } from "@webgpu-adagrad/core";
- *
- * const fused: ApplyScaledOptions = { scaled: true };
- * ```
- */
-export interface ApplyScaledOptions {
-  /**
-   * `true`: the gradients are those of the *scaled* loss, as a backward pass that multiplied its
-   * loss gradient by {@linkcode LossScaleOptimizer.scaleBinding} leaves them; the update kernels
-   * unscale them in the same pass (Keras's `get_unscaled_gradients`, fused). `false` (default):
-   * they are already unscaled, as Keras's `apply_gradients` takes them.
-   */
-  scaled?: boolean;
-}
-
-/** A scale: a number whose float32 value (the GPU's) is finite and positive. */
-function positiveNumber(x: unknown, what: string): number {
-  if (typeof x !== "number") throw new TypeError(`${what} must be a number, got ${describe(x)}`);
-  const f = Math.fround(x);
-  if (!Number.isFinite(f) || f <= 0) {
-    throw new RangeError(`${what} must be a finite number > 0 in float32, got ${x}`);
-  }
-  return x;
-}
-
-function checkApplyOptions(options: unknown): boolean {
-  if (options === undefined) return false;
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`LossScaleOptimizer: options must be an object, got ${describe(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (key !== "scaled") throw new TypeError(`LossScaleOptimizer: unknown option '${key}'`);
-  }
-  const scaled = (options as ApplyScaledOptions).scaled ?? false;
-  if (typeof scaled !== "boolean") {
-    throw new TypeError(`LossScaleOptimizer: scaled must be a boolean, got ${describe(scaled)}`);
-  }
-  return scaled;
-}
 
 let stateReader: (opt: LossScaleOptimizer<object>) => Promise<{ scale: number; goodSteps: number }>;
 
@@ -172,71 +80,25 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
   /**
    * Wraps `innerOptimizer`, which must not have taken a step yet.
    *
-   * @throws {TypeError} when `innerOptimizer` is not an Adagrad (or is already wrapped or used),
-   *   for a `dynamic` that is not a boolean, or an unknown option
-   * @throws {RangeError} for a fixed scale without `initialScale`, with `dynamicGrowthSteps`, or
-   *   for a scale or step count out of range
+   * @throws {TypeError} when `innerOptimizer` is not an optimizer of this package (one of
+   *   {@linkcode AdagradBase}'s classes), is already wrapped or has made its GPU state, or follows
+   *   a rule that refuses this scale (a dynamic scale where the rule counts steps on the CPU); for
+   *   `options` that are not an object, a `dynamic` that is not a boolean, or an unknown option
+   * @throws {RangeError} for a fixed scale without `initialScale`, with `dynamicGrowthSteps`, for
+   *   a scale or step count out of range, or for a dynamic scale around an optimizer with
+   *   `skipNonFinite`
    */
   constructor(innerOptimizer: AdagradBase<Config>, options: LossScaleOptions = {}) {
     if ((innerOptimizer as unknown) instanceof LossScaleOptimizer) {
       throw new TypeError("LossScaleOptimizer cannot wrap another LossScaleOptimizer");
     }
-    if (!(innerOptimizer instanceof AdagradBase)) {
-      throw new TypeError(
-        `LossScaleOptimizer: innerOptimizer must be an optimizer of this package (` +
-          `${CLASS_NAMES.join(", ")}), got ${describe(innerOptimizer)}`,
-      );
-    }
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `LossScaleOptimizer: options must be an object, got ${describe(options)}`,
-      );
-    }
-    for (const key of Object.keys(options)) {
-      if (!["dynamic", "initialScale", "dynamicGrowthSteps"].includes(key)) {
-        throw new TypeError(`LossScaleOptimizer: unknown option '${key}'`);
-      }
-    }
-    const { dynamic = true, initialScale, dynamicGrowthSteps } = options;
-    if (typeof dynamic !== "boolean") {
-      throw new TypeError(
-        `LossScaleOptimizer: dynamic must be a boolean, got ${describe(dynamic)}`,
-      );
-    }
-    if (dynamic) {
-      this.initialScale = initialScale === undefined
-        ? DEFAULT_INITIAL_SCALE
-        : positiveNumber(initialScale, "initialScale");
-      const steps = dynamicGrowthSteps ?? DEFAULT_GROWTH_STEPS;
-      if (!Number.isSafeInteger(steps) || steps < 1 || steps > 0xffffffff) {
-        throw new RangeError(
-          `dynamicGrowthSteps must be an integer from 1 to 2**32 - 1, got ${describe(steps)}`,
-        );
-      }
-      this.dynamicGrowthSteps = steps;
-      if ((innerOptimizer.getConfig() as Partial<AdagradConfig>).skip_non_finite) {
-        throw new RangeError(
-          `LossScaleOptimizer: optimizer '${innerOptimizer.name}' has skipNonFinite, and a ` +
-            `dynamic loss scale skips non-finite steps itself; turn one of them off`,
-        );
-      }
-    } else {
-      if (initialScale === undefined) {
-        throw new RangeError("LossScaleOptimizer: initialScale must be given if dynamic is false");
-      }
-      if (dynamicGrowthSteps !== undefined) {
-        throw new RangeError(
-          `LossScaleOptimizer: dynamicGrowthSteps must be left out if dynamic is false, got ` +
-            describe(dynamicGrowthSteps),
-        );
-      }
-      this.initialScale = positiveNumber(initialScale, "initialScale");
-      this.dynamicGrowthSteps = undefined;
-    }
-    this.dynamic = dynamic;
+    const settings = lossScaleSettings(innerOptimizer, options);
     this.innerOptimizer = innerOptimizer;
+    this.dynamic = settings.dynamic;
+    this.initialScale = settings.initialScale;
+    this.dynamicGrowthSteps = settings.dynamicGrowthSteps;
     this.#state = new LossScaleState(
-      dynamic ? 2 : 1,
+      this.dynamic ? LossScaleMode.dynamic : LossScaleMode.fixed,
       this.initialScale,
       this.dynamicGrowthSteps ?? 0,
     );
@@ -257,57 +119,18 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
    * console.log(opt.initialScale, opt.learningRate); // 1024 0.01
    * ```
    *
-   * @throws {TypeError} for an unknown key or optimizer class
+   * @throws {TypeError} for an unknown key, inner optimizer class or rule; and as the constructor
+   *   does, for the options it finds
    */
   static fromConfig(config: LossScaleConfig | Record<string, unknown>): LossScaleOptimizer {
-    if (typeof config !== "object" || config === null) {
-      throw new TypeError(
-        `LossScaleOptimizer.fromConfig: expected an object, got ${describe(config)}`,
-      );
-    }
-    const keys = ["inner_optimizer", "dynamic", "initial_scale", "dynamic_growth_steps"];
-    for (const key of Object.keys(config)) {
-      if (!keys.includes(key)) {
-        throw new TypeError(`LossScaleOptimizer.fromConfig: unsupported config key '${key}'`);
-      }
-    }
-    const c = config as Partial<LossScaleConfig>;
-    const inner = c.inner_optimizer;
-    if (typeof inner !== "object" || inner === null || typeof inner.class_name !== "string") {
-      throw new TypeError(
-        `LossScaleOptimizer.fromConfig: inner_optimizer must be { class_name, config }, got ` +
-          describe(inner),
-      );
-    }
-    const entry = registeredRule(
-      inner.class_name,
-      inner.rule,
-      "LossScaleOptimizer.fromConfig",
-      "inner optimizer class",
-    );
-    // Typed as Keras 2's, the usual case; the inner optimizer is the rule's.
-    return new LossScaleOptimizer(entry.fromConfig(inner.config ?? {}) as Adagrad, {
-      dynamic: c.dynamic,
-      initialScale: c.initial_scale ?? undefined,
-      dynamicGrowthSteps: c.dynamic_growth_steps ?? undefined,
-    });
+    const { inner, options } = parseLossScaleConfig(config);
+    // Typed as Keras 2's, the usual case; the inner optimizer is its class and rule's.
+    return new LossScaleOptimizer(inner as AdagradBase<AdagradConfig>, options);
   }
 
   /** Keras `get_config()`: `LossScaleOptimizer.fromConfig(opt.getConfig())` rebuilds it. */
   getConfig(): LossScaleConfig {
-    const inner = this.innerOptimizer;
-    const className = optimizerKind(inner).variant.optimizerClass;
-    return {
-      inner_optimizer: {
-        class_name: className,
-        config: inner.getConfig() as Record<string, unknown>,
-        // A rule other than its class's default picks its factory.
-        ...(isDefaultRule(className, inner.rule) ? {} : { rule: inner.rule as RuleId }),
-      },
-      dynamic: this.dynamic,
-      initial_scale: this.initialScale,
-      dynamic_growth_steps: this.dynamicGrowthSteps ?? null,
-    };
+    return lossScaleConfig(this.innerOptimizer, this);
   }
 
   /**
@@ -337,15 +160,7 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
    */
   setLossScale(scale: number, goodSteps = 0): void {
     this.#assertAlive();
-    positiveNumber(scale, "scale");
-    if (!Number.isSafeInteger(goodSteps) || goodSteps < 0 || goodSteps > 0xffffffff) {
-      throw new RangeError(`goodSteps must be a non-negative integer, got ${describe(goodSteps)}`);
-    }
-    if (!this.dynamic && (scale !== this.initialScale || goodSteps !== 0)) {
-      throw new RangeError(
-        `LossScaleOptimizer: a fixed scale stays ${this.initialScale}, got ${scale}`,
-      );
-    }
+    checkScaleState(scale, goodSteps, this.dynamic, this.initialScale);
     this.#state.set(scale, goodSteps);
   }
 
@@ -376,10 +191,7 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
    * back (see {@linkcode LossScaleOptimizer.lossScale}).
    */
   async getScaledLoss(loss: number): Promise<number> {
-    if (typeof loss !== "number") {
-      throw new TypeError(`getScaledLoss: loss must be a number, got ${describe(loss)}`);
-    }
-    return Math.fround(Math.fround(loss) * await this.lossScale());
+    return await scaledLoss(loss, () => this.lossScale());
   }
 
   /**
@@ -389,22 +201,7 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
   async getUnscaledGradients<T extends Float32Array | null | undefined>(
     grads: readonly T[],
   ): Promise<T[]> {
-    if (!Array.isArray(grads)) {
-      throw new TypeError(`getUnscaledGradients: expected an array, got ${describe(grads)}`);
-    }
-    grads.forEach((g, i) => {
-      if (g !== null && g !== undefined && !(g instanceof Float32Array)) {
-        throw new TypeError(
-          `getUnscaledGradients: gradient ${i} must be a Float32Array, null or undefined, got ` +
-            describe(g),
-        );
-      }
-    });
-    const reciprocal = Math.fround(1 / await this.lossScale());
-    // Float32Array stores round each product to float32, as Keras's float32 multiply does.
-    return grads.map((g) =>
-      g ? Float32Array.from(g as Float32Array, (x) => x * reciprocal) as T : g
-    );
+    return await unscaledGradients(grads, () => this.lossScale());
   }
 
   /**
@@ -412,7 +209,7 @@ export class LossScaleOptimizer<Config extends object = AdagradConfig> {
    * dynamic scale a step whose gradients hold a NaN or an infinity changes no variable or
    * accumulator, halves the scale and still increments `iterations`; this is decided on the GPU.
    *
-   * @param pairs `[gradient, variable]` pairs, as {@linkcode Adagrad.applyGradients} takes them
+   * @param pairs `[gradient, variable]` pairs, as {@linkcode AdagradBase.applyGradients} takes them
    * @param options `{ scaled: true }` for gradients of the scaled loss, unscaled in the kernels
    * @returns `iterations` after the step
    */
