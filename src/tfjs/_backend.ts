@@ -2,6 +2,7 @@
 // tensor's GPUBuffer, and flushing TF.js's queued commands. These are the backend's own members
 // (dist/backend_webgpu.js), not part of TF.js's typed API, so they are checked, not assumed.
 import * as tf from "@tensorflow/tfjs-core";
+import type { Gradient } from "../optimizers/gradients.ts";
 
 /** A tensor's record in the backend's `tensorMap`. */
 interface TensorData {
@@ -74,6 +75,12 @@ export function gpuData(
   if (data.resource == null && data.values instanceof Float32Array) return { values: data.values };
   backend.uploadToGPU(t.dataId);
   return { buffer: data.resource as GPUBuffer };
+}
+
+/** A dense gradient tensor as the step takes it: its GPU buffer, or its CPU values. */
+export function gradientSource(backend: WebGpuBackend, t: tf.Tensor): Gradient {
+  const data = gpuData(backend, t);
+  return "values" in data ? data.values : { buffer: data.buffer, offset: 0, size: t.size * 4 };
 }
 
 /** Puts a variable on the GPU (TF.js keeps small new tensors on the CPU until first used). */

@@ -2,12 +2,54 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { IndexedSlices } from "../sparse/indexed_slices.ts";
 import { describe } from "../_common/validate.ts";
+import { ownerOf, type WebGpuBackend } from "./_backend.ts";
 
 /** A gradient as TfjsAdagrad accepts it. */
 type Given = tf.Tensor | IndexedSlices | null | undefined;
 
+/** A variable named in a call, with its gradient, checked. */
+export interface Step {
+  name: string;
+  variable: tf.Variable;
+  gradient: tf.Tensor | IndexedSlices | null;
+}
+
+/**
+ * Every named gradient with its variable, in the caller's order, all checked: the variable is
+ * TF.js's registered variable of that name, float32, and the gradient a float32 tensor of its
+ * shape, IndexedSlices or none, both on `backend`. `given` are the steps with a gradient.
+ *
+ * @throws {TypeError} for an unknown variable, one on another backend or device, a bad gradient
+ * @throws {RangeError} when every gradient is missing
+ */
+export function checkedSteps(
+  backend: WebGpuBackend,
+  variableGradients: Record<string, Given> | readonly { name: string; tensor: Given }[],
+): { steps: Step[]; given: Step[] } {
+  const steps = namedGradients(variableGradients).map(({ name, gradient }) => {
+    const variable = tf.engine().registeredVariables[name];
+    if (variable === undefined) {
+      throw new TypeError(`TfjsAdagrad: no TF.js variable is named '${name}'`);
+    }
+    checkOwner(backend, variable, `variable '${name}'`);
+    if (variable.dtype !== "float32") {
+      throw new TypeError(`TfjsAdagrad: variable '${name}' is ${variable.dtype}; float32 only`);
+    }
+    const checked = checkedGradient(gradient, variable);
+    if (checked instanceof tf.Tensor) checkOwner(backend, checked, `gradient of '${name}'`);
+    return { name, variable, gradient: checked };
+  });
+  const given = steps.filter((s) => s.gradient != null);
+  if (given.length === 0 && steps.length > 0) {
+    throw new RangeError(
+      `No gradients provided for any variable: [${steps.map((s) => `'${s.name}'`).join(", ")}].`,
+    );
+  }
+  return { steps, given };
+}
+
 /** `NamedTensorMap` or `NamedTensor[]` as `[{ name, gradient }]`, in the caller's order. */
-export function namedGradients(
+function namedGradients(
   given: Record<string, Given> | readonly { name: string; tensor: Given }[],
 ): { name: string; gradient: Given }[] {
   if (Array.isArray(given)) {
@@ -31,7 +73,7 @@ export function namedGradients(
 }
 
 /** The gradient of `variable`, checked: a float32 tensor of its shape, IndexedSlices, or null. */
-export function checkedGradient(
+function checkedGradient(
   gradient: unknown,
   variable: tf.Variable,
 ): tf.Tensor | IndexedSlices | null {
@@ -61,20 +103,17 @@ export function checkedGradient(
   return gradient;
 }
 
-const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-
-/**
- * A learning rate from a config: a number, or a schedule as `{ class_name, config }`. TF.js's model
- * loader camel-cases every key of a saved config (`className`, `initialLearningRate`); this puts
- * Keras's keys back.
- */
-export function pythonicSchedule(lr: unknown): unknown {
-  if (typeof lr !== "object" || lr === null) return lr;
-  const { className, class_name, config } = lr as Record<string, unknown>;
-  const inner = typeof config === "object" && config !== null
-    ? Object.fromEntries(
-      Object.entries(config).map(([k, v]) => [k === "name" ? k : snake(k), v]),
-    )
-    : config;
-  return { class_name: class_name ?? className, config: inner };
+/** Throws a TypeError, saying how to fix it, unless `t` lives on `backend`. */
+function checkOwner(backend: WebGpuBackend, t: tf.Tensor, what: string): void {
+  const owner = ownerOf(t);
+  if (owner.backend === backend) return;
+  const device = (owner.backend as { device?: unknown } | undefined)?.device;
+  throw new TypeError(
+    device !== undefined
+      ? `TfjsAdagrad: ${what} lives on another GPUDevice (TF.js backend '${owner.name}'); ` +
+        `create the model on the backend you train on, or put TF.js on one device with ` +
+        `useDeviceForTfjs(device)`
+      : `TfjsAdagrad: ${what} lives on TF.js's '${owner.name}' backend, not on the active ` +
+        `WebGPU backend; create the model after \`await tf.setBackend("webgpu")\``,
+  );
 }

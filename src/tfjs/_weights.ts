@@ -2,7 +2,7 @@
 // (loading a saved model restores the optimizer before the first step), kept until it has.
 import type * as tf from "@tensorflow/tfjs-core";
 import type { TfjsNamedTensor } from "./named_tensor.ts";
-import type { AdagradBase } from "../optimizers/adagrad_base.ts";
+import { type AdagradBase, optimizerKind } from "../optimizers/adagrad_base.ts";
 import type { Variable } from "../memory/variable.ts";
 import { describe } from "../_common/validate.ts";
 
@@ -14,16 +14,26 @@ interface Entry {
   position: number;
 }
 
+/** The accumulators of one optimizer (`inner`) waiting for their variables. */
 export class PendingWeights {
+  readonly #inner: AdagradBase<object>;
   #entries: Entry[] = [];
-  /** Elements of a variable's accumulator: its size, or its rows for the row-wise optimizer. */
-  readonly #slotSize: (shape: readonly number[]) => number;
-  /** The accumulator's slot name (`accumulator`; PyTorch's rule: `sum`), and its suffix. */
-  readonly #slot: () => string;
 
-  constructor(slotSize: (shape: readonly number[]) => number, slot: () => string) {
-    this.#slotSize = slotSize;
-    this.#slot = slot;
+  constructor(inner: AdagradBase<object>) {
+    this.#inner = inner;
+  }
+
+  /** Elements of a variable's accumulator: its size, or its rows for the row-wise optimizer. */
+  #slotSize(shape: readonly number[]): number {
+    return optimizerKind(this.#inner).variant.slotShape(shape).reduce((a, b) => a * b, 1);
+  }
+
+  /**
+   * The accumulator's slot name, its suffix in saved names: the rule's last slot (`accumulator`,
+   * PyTorch's `sum`, optax's `sum_of_squares`: each rule's `slots` in src/rules/).
+   */
+  #slot(): string {
+    return this.#inner.getSlotNames().at(-1)!;
   }
 
   /** The accumulators not yet given to a variable, with their saved names, in their order. */
@@ -125,7 +135,7 @@ export class PendingWeights {
   }
 
   /** Writes every pending accumulator whose variable has a mirror now, and forgets it. */
-  restore(inner: AdagradBase<object>, mirrors: readonly Variable[]): void {
+  restore(mirrors: readonly Variable[]): void {
     if (this.#entries.length === 0) return;
     this.#known = new Set(mirrors.map((m) => m.name));
     const taken = new Set<Entry>();
@@ -133,7 +143,7 @@ export class PendingWeights {
       const e = this.#match(mirror.name, index, taken);
       if (!e || e.data.length !== this.#slotSize(mirror.shape)) return;
       taken.add(e);
-      inner.addSlot(mirror, this.#slot()).write(e.data);
+      this.#inner.addSlot(mirror, this.#slot()).write(e.data);
     });
     this.#entries = this.#entries.filter((e) => !taken.has(e));
   }

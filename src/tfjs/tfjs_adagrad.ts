@@ -1,38 +1,28 @@
+// TfjsAdagrad, the class's surface: its options, the rule factories, and TF.js's Optimizer methods.
+// Each concern is a collaborator it owns and hands what it needs: the mirror sync (TF.js's
+// variables copied into the store and back) in _mirrors.ts, getWeights/setWeights in
+// _tfjs_weights.ts (with _weights.ts's pending accumulators), the config to and from in
+// _tfjs_config.ts, the checks of a call's input in _inputs.ts, TF.js's WebGPU backend in _backend.ts.
 import * as tf from "@tensorflow/tfjs-core";
 import { Adagrad } from "../optimizers/adagrad.ts";
-import { submitStep } from "../optimizers/adagrad_base.ts";
+import { AdagradBase, submitStep } from "../optimizers/adagrad_base.ts";
+import { AdagradDA } from "../optimizers/adagrad_da.ts";
+import type { GradientPair } from "../optimizers/gradients.ts";
+import { ProximalAdagrad } from "../optimizers/proximal_adagrad.ts";
+import { RowWiseAdagrad } from "../optimizers/row_wise_adagrad.ts";
+import type { AdagradDAOptions } from "../rules/adagrad_da.ts";
 import { type AdagradOptions, resolveOptions } from "../rules/keras2.ts";
 import type { Keras3AdagradOptions } from "../rules/keras3.ts";
-import type { TorchAdagradOptions } from "../rules/torch.ts";
 import type { OptaxAdagradOptions } from "../rules/optax.ts";
-import type { IndexedSlices } from "../sparse/indexed_slices.ts";
-import { RowWiseAdagrad } from "../optimizers/row_wise_adagrad.ts";
-import { ProximalAdagrad } from "../optimizers/proximal_adagrad.ts";
-import { AdagradDA } from "../optimizers/adagrad_da.ts";
-import { AdagradBase, optimizerKind } from "../optimizers/adagrad_base.ts";
-import { REGISTRY } from "../optimizers/registry.ts";
 import type { ProximalAdagradOptions } from "../rules/proximal.ts";
-import type { AdagradDAOptions } from "../rules/adagrad_da.ts";
+import type { TorchAdagradOptions } from "../rules/torch.ts";
 import { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
-import type { Gradient, GradientPair } from "../optimizers/gradients.ts";
-import type { Variable } from "../memory/variable.ts";
-import { VariableStore } from "../memory/variable_store.ts";
-import {
-  activeWebGpuBackend,
-  copyOutsOf,
-  dropCpuCopy,
-  flush,
-  gpuData,
-  guardReads,
-  noteCopyOut,
-  ownData,
-  ownerOf,
-  variableBuffer,
-  type WebGpuBackend,
-} from "./_backend.ts";
-import { checkedGradient, namedGradients, pythonicSchedule } from "./_inputs.ts";
-import type { TfjsNamedTensor } from "./named_tensor.ts";
-import { PendingWeights } from "./_weights.ts";
+import type { IndexedSlices } from "../sparse/indexed_slices.ts";
+import { activeWebGpuBackend, flush, gradientSource, guardReads } from "./_backend.ts";
+import { checkedSteps } from "./_inputs.ts";
+import { Mirrors } from "./_mirrors.ts";
+import { optimizerFromConfig, tfjsConfig } from "./_tfjs_config.ts";
+import { TfjsWeights } from "./_tfjs_weights.ts";
 import {
   type TfjsConfig,
   TfjsOptimizerBase,
@@ -40,13 +30,8 @@ import {
   type TfjsSerializableConstructor,
   type TfjsTensor,
 } from "./_types.ts";
-
-/** A variable as our last copy-out left it. */
-interface Synced {
-  dataId: object;
-  buffer: GPUBuffer;
-  writes: number;
-}
+import { PendingWeights } from "./_weights.ts";
+import type { TfjsNamedTensor } from "./named_tensor.ts";
 
 /**
  * {@linkcode Adagrad}'s options (Keras's, in camelCase), plus `rowWise`. There is no `device`:
@@ -104,7 +89,9 @@ export type TfjsGradient = TfjsTensor | IndexedSlices | null | undefined;
  * fused step over every variable in one submit, after TF.js's queued work is flushed. Variables
  * are updated in their own GPU buffers: no new tensor per step, no readback. The accumulators live
  * in this package's buffers. The rule is Keras 2's (`sqrt(acc) + epsilon`); with
- * `epsilonInsideSqrt: true` it is TF.js's own (`sqrt(acc + epsilon)`).
+ * `epsilonInsideSqrt: true` it is TF.js's own (`sqrt(acc + epsilon)`). The static factories
+ * ({@linkcode TfjsAdagrad.keras3}, {@linkcode TfjsAdagrad.torch}, ...) give the package's other
+ * rules.
  *
  * Gradients must be float32 tensors on the active WebGPU backend's device, or
  * {@linkcode IndexedSlices} (see {@linkcode tfjsIndexedSlices}); errors are thrown before anything
@@ -131,24 +118,11 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
   }
 
   readonly #inner: AdagradBase<object>;
-  readonly #rowWise: boolean;
-  /** The device of the backend of the first step: the accumulators live there. */
-  #device: GPUDevice | null = null;
-  #store: VariableStore | null = null;
-  /** Each TF.js variable's copy in the store arenas (the step's working area), by name. */
-  readonly #mirrors = new Map<string, Variable>();
-  /**
-   * What each variable was right after our last copy-out: while its dataId, buffer and that
-   * buffer's write count are unchanged, its mirror already holds its value and the copy-in is
-   * skipped (TF.js tensors are immutable: `assign` and `setWeights` swap the dataId).
-   */
-  readonly #synced = new Map<string, Synced>();
-  readonly #pending = new PendingWeights(
-    (shape) => optimizerKind(this.#inner).variant.slotShape(shape).reduce((a, b) => a * b, 1),
-    () => this.#inner.getSlotNames().at(-1)!, // the accumulator is a rule's last slot
-  );
-  /** Tensors handed out by the last getWeights(), freed by the next one or by dispose(). */
-  #lastWeights: tf.Tensor[] = [];
+  /** TF.js's variables' copies in the store, on the device of the first step. */
+  readonly #mirrors = new Mirrors();
+  /** Accumulators given to setWeights before the first step of their variables. */
+  readonly #pending: PendingWeights;
+  readonly #weights: TfjsWeights;
   /** A GPU verdict that arrived after applyGradients returned, thrown by the next call. */
   #failure: unknown = null;
   #disposed = false;
@@ -162,32 +136,9 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
    */
   constructor(options: TfjsAdagradOptions | AdagradBase<object> = {}) {
     super();
-    if (options instanceof AdagradBase) {
-      if (options.iterations !== 0) {
-        throw new TypeError(
-          `TfjsAdagrad: optimizer '${options.name}' has already taken steps; wrap a new one`,
-        );
-      }
-      this.#inner = options;
-      this.#rowWise = options instanceof RowWiseAdagrad;
-      return;
-    }
-    // tf.train.adagrad takes the learning rate first; a number here would be dropped silently.
-    const named = typeof options === "object" && options !== null &&
-      !(options instanceof LearningRateSchedule);
-    if (!named) resolveOptions(options); // throws, saying how to pass it
-    const { rowWise, ...rest } = options ?? {};
-    if (rowWise !== undefined && typeof rowWise !== "boolean") {
-      throw new TypeError(`TfjsAdagrad: rowWise must be a boolean, got ${String(rowWise)}`);
-    }
-    if ("device" in rest) {
-      throw new TypeError(
-        "TfjsAdagrad: no `device` option; it uses the device of TF.js's active WebGPU backend " +
-          "(see useDeviceForTfjs)",
-      );
-    }
-    this.#rowWise = rowWise ?? false;
-    this.#inner = this.#rowWise ? new RowWiseAdagrad(rest) : new Adagrad(rest);
+    this.#inner = options instanceof AdagradBase ? unstepped(options) : fromOptions(options);
+    this.#pending = new PendingWeights(this.#inner);
+    this.#weights = new TfjsWeights(this.#inner, this.#pending);
   }
 
   /**
@@ -286,18 +237,13 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
   }
 
   static #wrapping<O>(options: O, make: (o: O) => AdagradBase<object>): TfjsAdagrad {
-    if (typeof options === "object" && options !== null && "device" in options) {
-      throw new TypeError(
-        "TfjsAdagrad: no `device` option; it uses the device of TF.js's active WebGPU backend " +
-          "(see useDeviceForTfjs)",
-      );
-    }
+    refuseDevice(options);
     return new TfjsAdagrad(make(options));
   }
 
   /**
-   * The optimizer doing the work (an `Adagrad`, `RowWiseAdagrad`, `ProximalAdagrad` or
-   * `AdagradDA`): its options, slots and `getConfig()` (the rule's keys).
+   * The optimizer doing the work (of the class that runs its rule; `rule` names the rule): its
+   * options, slots and `getConfig()` (the rule's keys).
    */
   get adagrad(): AdagradBase<object> {
     return this.#inner;
@@ -334,200 +280,70 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
       | readonly { name: string; tensor: TfjsGradient }[],
   ): void {
     this.#assertUsable();
-    const backend = this.#adopt();
-    const named = namedGradients(variableGradients);
+    const backend = this.#mirrors.adopt(activeWebGpuBackend("TfjsAdagrad"));
     // Every check first: nothing is uploaded, created or encoded before they all pass.
-    const steps = named.map(({ name, gradient }) => {
-      const variable = tf.engine().registeredVariables[name];
-      if (variable === undefined) {
-        throw new TypeError(`TfjsAdagrad: no TF.js variable is named '${name}'`);
-      }
-      this.#checkOwner(backend, variable, `variable '${name}'`);
-      if (variable.dtype !== "float32") {
-        throw new TypeError(`TfjsAdagrad: variable '${name}' is ${variable.dtype}; float32 only`);
-      }
-      const checked = checkedGradient(gradient, variable);
-      if (checked instanceof tf.Tensor) this.#checkOwner(backend, checked, `gradient of '${name}'`);
-      return { name, variable, gradient: checked };
-    });
-    const given = steps.filter((s) => s.gradient != null);
-    if (given.length === 0 && steps.length > 0) {
-      throw new RangeError(
-        `No gradients provided for any variable: [${steps.map((s) => `'${s.name}'`).join(", ")}].`,
-      );
-    }
+    const { steps, given } = checkedSteps(backend, variableGradients);
     const fresh = given.filter((s) => !this.#mirrors.has(s.name));
-    this.#pending.check(fresh.map((s) => s.variable), [...this.#mirrors.keys()]);
+    this.#pending.check(fresh.map((s) => s.variable), this.#mirrors.names);
 
     // Every check passed. Variables whose data other tensors share get data of their own (our
     // copy-out writes in place); TF.js's data goes to the GPU; its queued commands are submitted
     // ahead of ours.
     guardReads(backend);
-    for (const s of given) ownData(backend, s.variable);
-    const moves = given.map((s) => ({
-      ...s,
-      buffer: variableBuffer(backend, s.variable),
-      bytes: s.variable.size * 4,
-    }));
+    const moves = this.#mirrors.moves(backend, given);
     // A missing gradient is passed on (for Keras's warning) only for a variable with a mirror.
     const pairs: GradientPair[] = steps
       .filter((s) => s.gradient != null || this.#mirrors.has(s.name))
       .map((s) => [
-        s.gradient instanceof tf.Tensor ? this.#gradientSource(backend, s.gradient) : s.gradient,
-        this.#mirror(s.name, s.variable),
+        s.gradient instanceof tf.Tensor ? gradientSource(backend, s.gradient) : s.gradient,
+        this.#mirrors.mirror(s.name, s.variable),
       ]);
     flush(backend);
-    this.#pending.restore(this.#inner, [...this.#mirrors.values()]);
+    this.#pending.restore(this.#mirrors.variables);
 
-    const outcome = submitStep(this.#inner, pairs, {
-      hooks: {
-        before: (encoder) => {
-          for (const m of moves) {
-            if (this.#inSync(m.name, m.variable, m.buffer)) continue;
-            const mirror = this.#mirrors.get(m.name)!;
-            encoder.copyBufferToBuffer(m.buffer, 0, mirror.buffer, mirror.offset, m.bytes);
-          }
-        },
-        after: (encoder) => {
-          for (const m of moves) {
-            const mirror = this.#mirrors.get(m.name)!;
-            encoder.copyBufferToBuffer(mirror.buffer, mirror.offset, m.buffer, 0, m.bytes);
-          }
-        },
-      },
-    });
-    for (const m of moves) {
-      dropCpuCopy(backend, m.variable);
-      const writes = noteCopyOut(m.buffer);
-      this.#synced.set(m.name, { dataId: m.variable.dataId, buffer: m.buffer, writes });
-    }
+    const outcome = submitStep(this.#inner, pairs, { hooks: this.#mirrors.hooks(moves) });
+    this.#mirrors.copiedOut(backend, moves);
     outcome.catch((e) => {
-      this.#synced.clear(); // the command buffer may not have run: copy everything in next time
+      this.#mirrors.unsync(); // the command buffer may not have run: copy everything in next time
       this.#failure ??= e;
     });
   }
 
-  /** Whether the variable's mirror holds its current value (see #synced). */
-  #inSync(name: string, variable: tf.Variable, buffer: GPUBuffer): boolean {
-    const s = this.#synced.get(name);
-    return s !== undefined && s.dataId === variable.dataId && s.buffer === buffer &&
-      s.writes === copyOutsOf(buffer);
-  }
-
-  /** A dense gradient tensor as the step takes it: its GPU buffer, or its CPU values. */
-  #gradientSource(backend: WebGpuBackend, t: tf.Tensor): Gradient {
-    const data = gpuData(backend, t);
-    return "values" in data ? data.values : { buffer: data.buffer, offset: 0, size: t.size * 4 };
-  }
-
-  /** The variable's copy in the store, declared on its first gradient. */
-  #mirror(name: string, variable: tf.Variable): Variable {
-    let mirror = this.#mirrors.get(name);
-    if (!mirror) {
-      this.#store ??= new VariableStore(this.#device!, { label: "webgpu-adagrad tfjs" });
-      mirror = this.#store.variable(name, variable.shape);
-      this.#mirrors.set(name, mirror);
-    }
-    return mirror;
-  }
-
   /**
-   * The active WebGPU backend; the first call adopts its device, later ones must be on it (a new
-   * backend on the same device, registered again, is fine).
-   */
-  #adopt(): WebGpuBackend {
-    const backend = activeWebGpuBackend("TfjsAdagrad");
-    if (this.#device !== null && backend.device !== this.#device) {
-      throw new TypeError(
-        "TfjsAdagrad: the active WebGPU backend is on another GPUDevice than the one this " +
-          "optimizer trained on; its accumulators live there: switch back, or make a new optimizer",
-      );
-    }
-    this.#device ??= backend.device;
-    return backend;
-  }
-
-  #checkOwner(backend: WebGpuBackend, t: tf.Tensor, what: string): void {
-    const owner = ownerOf(t);
-    if (owner.backend === backend) return;
-    const device = (owner.backend as { device?: unknown } | undefined)?.device;
-    throw new TypeError(
-      device !== undefined
-        ? `TfjsAdagrad: ${what} lives on another GPUDevice (TF.js backend '${owner.name}'); ` +
-          `create the model on the backend you train on, or put TF.js on one device with ` +
-          `useDeviceForTfjs(device)`
-        : `TfjsAdagrad: ${what} lives on TF.js's '${owner.name}' backend, not on the active ` +
-          `WebGPU backend; create the model after \`await tf.setBackend("webgpu")\``,
-    );
-  }
-
-  /**
-   * TF.js `getWeights()`: `iter` (int32 scalar) first, then `<variable>/accumulator` for every
-   * variable in the order of their first gradient, as `tf.train.adagrad` names them. Reads the
-   * GPU; the tensors stay valid until the next `getWeights()` or `dispose()` (clone to keep them),
-   * so that saving a model with `includeOptimizer` leaks nothing.
+   * TF.js `getWeights()`: `iter` (int32 scalar) first, then each slot as `<variable>/<slot>` for
+   * every variable in the order of their first gradient: `<variable>/accumulator`, as
+   * `tf.train.adagrad` names them, for Keras's rule (the factories say their rules' slots). Reads
+   * the GPU; the tensors stay valid until the next `getWeights()` or `dispose()` (clone to keep
+   * them), so that saving a model with `includeOptimizer` leaks nothing.
    */
   override async getWeights(): Promise<TfjsNamedTensor[]> {
     this.#assertUsable();
-    const slots = this.#inner.weights.slice(1) as { name: string; shape: readonly number[] }[];
-    const values = (await this.#inner.getWeights()).slice(1) as Float32Array[];
-    tf.dispose(this.#lastWeights);
-    // Accumulators restored by setWeights but not yet given to a variable (no step since a
-    // model was loaded) are saved too, under their names.
-    const named = [
-      { name: "iter", tensor: tf.scalar(this.#inner.iterations, "int32") },
-      ...slots.map((s, i) => ({ name: s.name, tensor: tf.tensor(values[i], [...s.shape]) })),
-      ...this.#pending.entries.map((e) => ({
-        name: e.name,
-        tensor: tf.tensor(e.data, [...e.shape]),
-      })),
-    ];
-    this.#lastWeights = named.map((n) => n.tensor);
-    return named;
+    return await this.#weights.get();
   }
 
   /**
-   * TF.js `setWeights()`: `iter`, then accumulators named `<variable>/accumulator`. An accumulator
-   * is matched to a variable by name, or else by position among the variables of the first step
-   * (what `tf.train.adagrad` does, and what a reloaded model whose variables were renamed needs);
+   * TF.js `setWeights()`: `iter`, then accumulators named `<variable>/<slot>` (Keras's rule:
+   * `<variable>/accumulator`), for an optimizer of one slot. An accumulator is matched to a
+   * variable by name, or else by position among the variables of the first step (what
+   * `tf.train.adagrad` does, and what a reloaded model whose variables were renamed needs);
    * accumulators of variables the optimizer has not seen yet are kept until their first step.
    *
-   * @throws {TypeError} when the list does not start with `iter` or an entry is not a tensor
+   * @throws {TypeError} when the optimizer has more than one slot, the list does not start with
+   *   `iter`, an entry is not a tensor, or an accumulator does not fit its variable
+   * @throws {RangeError} when `iter` is negative or not an integer
    */
   override async setWeights(weightValues: TfjsNamedTensor[]): Promise<void> {
     this.#assertUsable();
-    if (this.#inner.getSlotNames().length > 1) {
-      throw new TypeError(
-        `TfjsAdagrad.setWeights: optimizer '${this.#inner.name}' has slots ` +
-          `${this.#inner.getSlotNames().join(", ")}; setWeights takes back accumulators only: ` +
-          `use saveCheckpoint and restoreCheckpoint`,
-      );
-    }
-    const [iter, ...rest] = this.#pending.parse(weightValues);
-    const values = await Promise.all(rest.map(async (w) => ({
-      name: w.name,
-      shape: w.tensor.shape,
-      data: new Float32Array(await w.tensor.data() as Float32Array),
-    })));
-    const iterations = Number((await iter.tensor.data())[0]);
-    if (!Number.isSafeInteger(iterations) || iterations < 0) {
-      throw new RangeError(`TfjsAdagrad.setWeights: 'iter' must be >= 0, got ${iterations}`);
-    }
-    this.#pending.verify(values, [...this.#mirrors.values()]);
-    this.#pending.set(values);
-    this.#inner.iterations = iterations;
-    this.#pending.restore(this.#inner, [...this.#mirrors.values()]);
+    await this.#weights.set(weightValues, this.#mirrors);
   }
 
   /**
    * The config, with the rule's keys as {@linkcode Adagrad.getConfig} writes them, plus `row_wise`
-   * when set and `rule` for Keras 3's and PyTorch's rules; `model.save` stores it and
+   * when set and `rule` for every rule but Keras 2's; `model.save` stores it and
    * `TfjsAdagrad.fromConfig` reads it back.
    */
   override getConfig(): TfjsConfigDict {
-    const config = this.#inner.getConfig() as unknown as tf.serialization.ConfigDict;
-    if (this.#rowWise) return { ...config, row_wise: true };
-    return this.#inner.rule === "keras2" ? { ...config } : { ...config, rule: this.#inner.rule };
+    return tfjsConfig(this.#inner);
   }
 
   /**
@@ -540,44 +356,16 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
     cls: TfjsSerializableConstructor<T>,
     config: TfjsConfig,
   ): T {
-    // tfjs-layers' loader adds `customObjects` to every config it deserializes.
-    const { row_wise, rowWise, learningRate, learning_rate, customObjects: _, rule, ...rest } =
-      config as Record<
-        string,
-        unknown
-      >;
-    const rw = row_wise ?? rowWise ?? false;
-    if (typeof rw !== "boolean") {
-      throw new TypeError(`TfjsAdagrad.fromConfig: row_wise must be a boolean, got ${String(rw)}`);
-    }
-    // The rule's entry (row-wise Adagrad's class for `row_wise`): its own fromConfig takes the
-    // framework's snake_case keys, which the loader may have camelCased.
-    const entry = rw
-      ? REGISTRY.find((r) => r.className === "RowWiseAdagrad")
-      : REGISTRY.find((r) => r.rule.id === (rule ?? "keras2"));
-    if (!entry || (rw && rule !== undefined && rule !== entry.rule.id)) {
-      throw new TypeError(
-        `TfjsAdagrad.fromConfig: unknown rule ${String(rule)} (the rules: ${
-          [...new Set(REGISTRY.map((r) => r.rule.id))].join(", ")
-        })`,
-      );
-    }
-    const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-    const keys = Object.fromEntries(Object.entries(rest).map(([k, v]) => [snake(k), v]));
-    if (keys.lr !== undefined) keys.lr = pythonicSchedule(keys.lr);
-    const lr = learning_rate ?? learningRate;
-    if (lr !== undefined) keys.learning_rate = pythonicSchedule(lr);
-    return new (cls as unknown as new (o: AdagradBase<object>) => T)(entry.fromConfig(keys));
+    return new (cls as unknown as new (o: AdagradBase<object>) => T)(optimizerFromConfig(config));
   }
 
   /** Frees the accumulators, the working copies of the variables and every other GPU buffer. */
   override dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    tf.dispose(this.#lastWeights);
-    this.#lastWeights = [];
+    this.#weights.dispose();
     this.#inner.destroy();
-    this.#store?.destroy();
+    this.#mirrors.destroy();
   }
 
   #assertUsable(): void {
@@ -590,4 +378,39 @@ export class TfjsAdagrad extends TfjsOptimizerBase {
   }
 }
 
+/** An optimizer to wrap, which must not have taken steps yet. */
+function unstepped(inner: AdagradBase<object>): AdagradBase<object> {
+  if (inner.iterations !== 0) {
+    throw new TypeError(
+      `TfjsAdagrad: optimizer '${inner.name}' has already taken steps; wrap a new one`,
+    );
+  }
+  return inner;
+}
+
+/** Keras's Adagrad, or the row-wise one, from TfjsAdagrad's options. */
+function fromOptions(options: TfjsAdagradOptions): AdagradBase<object> {
+  // tf.train.adagrad takes the learning rate first; a number here would be dropped silently.
+  const named = typeof options === "object" && options !== null &&
+    !(options instanceof LearningRateSchedule);
+  if (!named) resolveOptions(options); // throws, saying how to pass it
+  const { rowWise, ...rest } = options ?? {};
+  if (rowWise !== undefined && typeof rowWise !== "boolean") {
+    throw new TypeError(`TfjsAdagrad: rowWise must be a boolean, got ${String(rowWise)}`);
+  }
+  refuseDevice(rest);
+  return rowWise ? new RowWiseAdagrad(rest) : new Adagrad(rest);
+}
+
+/** Throws when TfjsAdagrad's options name a device: it uses the active backend's. */
+function refuseDevice(options: unknown): void {
+  if (typeof options === "object" && options !== null && "device" in options) {
+    throw new TypeError(
+      "TfjsAdagrad: no `device` option; it uses the device of TF.js's active WebGPU backend " +
+        "(see useDeviceForTfjs)",
+    );
+  }
+}
+
+// Registered when this module loads (the npm package's `sideEffects` names this file).
 tf.serialization.registerClass(TfjsAdagrad);
