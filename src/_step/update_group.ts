@@ -9,7 +9,13 @@ import { CachedBindGroup, type Generation } from "../_kernels/cached_bind_group.
 import { GrowingTable } from "../_kernels/growing_buffer.ts";
 import { type Kernels, REDUCE_TILE_ELEMENTS } from "../_kernels/kernels.ts";
 import type { ReductionSource } from "../_kernels/reduction_source.ts";
-import { SPARSE_TILE, SPARSE_TILE_TABLE, TILE, TILE_TABLE } from "../_kernels/shader_interface.ts";
+import { TILE, TILE_TABLE } from "../_kernels/shader_interface.ts";
+import {
+  finishSparseTable,
+  sparseTableWords,
+  writeRowTiles,
+  writeSparseTiles,
+} from "../_kernels/sparse_tiles.ts";
 import { type GradientLayout, Phase } from "../_kernels/specialisation.ts";
 import {
   dealtOrder,
@@ -229,32 +235,11 @@ export class UpdateGroup implements ReductionSource {
     const unit = this.#kernels.sparseWorkgroupSize;
     const rowsOf = (k: number) => sources[k].length / widths[k];
     const count = sources.reduce((n, _, k) => n + Math.ceil(rowsOf(k) / unit), 0);
-    this.#rowTiles.ensure(SPARSE_TILE_TABLE.words + Math.max(count, 1) * SPARSE_TILE.words);
+    this.#rowTiles.ensure(sparseTableWords(count));
     const out = this.#rowTiles.words;
-    const at = SPARSE_TILE.at;
-    let t = 0;
-    sources.forEach((s, k) => {
-      const rows = rowsOf(k);
-      for (let start = 0; start < rows; start += unit, t++) {
-        const w = SPARSE_TILE_TABLE.words + t * SPARSE_TILE.words;
-        out.fill(0, w, w + SPARSE_TILE.words);
-        out[w + at.var_offset] = s.varOffset;
-        out[w + at.slot_offset] = s.slotOffset;
-        out[w + at.width] = widths[k];
-        out[w + at.variable] = s.id;
-        out[w + at.nnz] = rows;
-        out[w + at.rows] = rows;
-        // Row r's gradient is row r of the variable's region in the gradient arena.
-        out[w + at.value_base] = s.varOffset;
-        out[w + at.start] = start;
-        out[w + at.length] = Math.min(unit, rows - start);
-        out[w + at.identity] = 1;
-        out[w + at.lag] = s.lag ?? 0;
-      }
-    });
-    out[SPARSE_TILE_TABLE.at.count] = t;
+    const t = writeRowTiles(sources, widths, unit, out);
     this.#tileCount = t;
-    this.#rowTiles.write(SPARSE_TILE_TABLE.words + t * SPARSE_TILE.words);
+    this.#rowTiles.write(finishSparseTable(out, t));
   }
 
   /** Reduction tiles of this step's dense gradients (0 when the group has none). */
@@ -324,36 +309,14 @@ export class UpdateGroup implements ReductionSource {
     const kernels = this.#kernels;
     const tilings = members.map((m) => variant.sparseTiling(m.staged, kernels));
     const count = tilings.reduce((n, { unit, length }) => n + Math.ceil(length / unit), 0);
-    this.#sparseTiles.ensure(SPARSE_TILE_TABLE.words + Math.max(count, 1) * SPARSE_TILE.words);
+    this.#sparseTiles.ensure(sparseTableWords(count));
     const out = this.#sparseTiles.words;
-    const at = SPARSE_TILE.at;
     // A window's work lies in a run of consecutive tiles: dealt out, every thread gets some.
     const dealt = members.some((m) => m.window) ? this.#dealt(count) : null;
-    let t = 0;
-    members.forEach(({ member, staged, id, lag }, k) => {
-      const { unit, length } = tilings[k];
-      for (let start = 0; start < length; start += unit, t++) {
-        const w = SPARSE_TILE_TABLE.words +
-          (dealt ? dealt[t] : t) * SPARSE_TILE.words;
-        out[w + at.var_offset] = member.varOffset;
-        out[w + at.slot_offset] = member.slotOffset;
-        out[w + at.width] = staged.width;
-        out[w + at.variable] = id;
-        out[w + at.nnz_base] = staged.nnzBase;
-        out[w + at.nnz] = staged.nnz;
-        out[w + at.row_base] = staged.rowBase;
-        out[w + at.rows] = staged.rows;
-        out[w + at.value_base] = staged.valueBase;
-        out[w + at.start] = start;
-        out[w + at.length] = Math.min(unit, length - start);
-        out[w + at.identity] = 0;
-        out[w + at.lag] = lag;
-      }
-    });
-    out[SPARSE_TILE_TABLE.at.count] = t;
+    const t = writeSparseTiles(members, tilings, dealt, out);
     this.#sparseCount = t;
     this.#sparsePipeline = kernels.sparseUpdate(variant.sparseKernel);
-    this.#sparseTiles.write(SPARSE_TILE_TABLE.words + t * SPARSE_TILE.words);
+    this.#sparseTiles.write(finishSparseTable(out, t));
   }
 
   /** The dealt order of `count` sparse tiles, computed again only when the count changes. */
