@@ -9,6 +9,7 @@ import "./checkpoint_test.ts";
 import "./clipping_test.ts";
 import "./dealt_tiles_test.ts";
 import "./rules/optax_goldens_test.ts";
+import "./rules/registry_test.ts";
 import "./demo_test.ts";
 import "./dense_reference_test.ts";
 import "./docs_test.ts";

@@ -29,11 +29,12 @@ test("src/_kernels/shaders.ts is up to date with shaders/*.wgsl (run `deno task 
   assert.equal(onDisk, renderShaderModule(files), "src/_kernels/shaders.ts is stale");
 });
 
-test("every kernel and specialisation compiles on this adapter, without messages", async () => {
+test("every kernel, rule and specialisation compiles on this adapter, without messages", async () => {
   const { kernelsFor } = await import("../src/_kernels/kernels.ts");
   const { PLAIN_SPECIALISATION, Phase, ruleKernel } = await import(
     "../src/_kernels/specialisation.ts"
   );
+  type Specialisation = import("../src/_kernels/specialisation.ts").Specialisation;
   // Every pipeline of one specialisation (they compile on first use).
   const layouts = ["scalar", "vec4", "vec4_f16"] as const;
   const compileAll = (k: ReturnType<typeof kernelsFor>) => [
@@ -48,6 +49,9 @@ test("every kernel and specialisation compiles on this adapter, without messages
     k.sort("block"),
     k.sort("merge"),
     k.sort("step"),
+    k.radix("histogram"),
+    k.radix("scan"),
+    k.radix("scatter"),
   ];
   const { withDevice } = await import("./_gpu.ts");
   await withDevice(async (device) => {
@@ -88,34 +92,52 @@ test("every kernel and specialisation compiles on this adapter, without messages
         }
       }
     }
-    // The other rules with every option of theirs, each accumulation phase, and the reductions
-    // over a prepared mean.
-    const rules = [
-      { rule: ruleKernel("keras3"), epsilonInsideSqrt: true, ema: true },
-      {
-        rule: ruleKernel("keras3"),
-        epsilonInsideSqrt: true,
-        accumulate: true,
-        normMode: 1 as const,
-      },
-      {
-        rule: ruleKernel("keras3"),
-        epsilonInsideSqrt: true,
-        ema: true,
-        accumulate: true,
-        lossScale: 1 as const,
-      },
-      { rule: ruleKernel("torch") },
+    // Every registered rule, with each option the kernels are specialised on turned on in turn
+    // (from the rule's own specialisation: a new rule is compiled here by being registered),
+    // each accumulation phase, and the reductions over a prepared mean.
+    const { REGISTRY } = await import("../src/optimizers/registry.ts");
+    const { kernelSpecialisation } = await import("../src/rules/rule.ts");
+    const toggles: Partial<Specialisation>[] = [
+      {},
+      { ema: true },
+      { accumulate: true },
+      { accumulate: true, ema: true, normMode: 1 },
+      { epsilonInsideSqrt: true },
+      { clipValue: true },
+      { skipNonFinite: true },
+      { normMode: 1 },
+      { normMode: 2 },
+      { lossScale: 1 },
+      { lossScale: 2 },
+      { rowDecay: 1 },
+      { rowDecay: 2, maxNorm: true },
     ];
-    for (const options of rules) {
-      const spec = { ...PLAIN_SPECIALISATION, ...options };
-      device.pushErrorScope("validation");
-      const k = kernelsFor(device, spec);
-      compileAll(k);
-      for (const phase of Object.values(Phase)) layouts.map((l) => k.update(l, phase));
-      layouts.map((l) => k.sumSquares(l, true));
-      const error = await device.popErrorScope();
-      assert.equal(error?.message, undefined, JSON.stringify(spec));
+    let compiled = 0;
+    for (const entry of REGISTRY) {
+      const rule = entry.rule;
+      const resolved = (() => {
+        try {
+          return rule.resolve({});
+        } catch {
+          return rule.resolve({ learningRate: 0.1 });
+        }
+      })();
+      const base = kernelSpecialisation(rule, resolved);
+      assert.equal(base.rule, ruleKernel(rule.kernel), rule.id);
+      for (const toggle of toggles) {
+        const spec = { ...base, ...toggle };
+        device.pushErrorScope("validation");
+        const k = kernelsFor(device, spec);
+        compileAll(k);
+        if (spec.accumulate) {
+          for (const phase of Object.values(Phase)) layouts.map((l) => k.update(l, phase));
+          layouts.map((l) => k.sumSquares(l, true));
+        }
+        const error = await device.popErrorScope();
+        assert.equal(error?.message, undefined, `${rule.id}: ${JSON.stringify(spec)}`);
+        compiled++;
+      }
     }
+    assert.equal(compiled, REGISTRY.length * toggles.length);
   });
 });

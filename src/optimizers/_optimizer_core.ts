@@ -9,7 +9,7 @@ import { SlotStorage } from "../_step/slot_storage.ts";
 import type { StepOptions } from "../_step/step_options.ts";
 import { StepRunner } from "../_step/step_runner.ts";
 import type { Variant } from "../_step/variant.ts";
-import { LossScaleMode, ruleKernel } from "../_kernels/specialisation.ts";
+import { LossScaleMode } from "../_kernels/specialisation.ts";
 import { finiteNumber } from "../_common/validate.ts";
 import { assertDeviceAlive } from "../device/device_lost.ts";
 import type { VariableRef } from "../memory/gpu_binding.ts";
@@ -21,7 +21,7 @@ import {
   type ResolvedOptions,
 } from "../rules/_options.ts";
 import type { StepCall } from "../_step/step_call.ts";
-import type { Rule } from "../rules/rule.ts";
+import { kernelSpecialisation, type Rule } from "../rules/rule.ts";
 import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
 import { finalizeWithAverages } from "./_keras3_methods.ts";
 import { VariableTermsOf } from "./_variable_terms.ts";
@@ -63,7 +63,7 @@ export class OptimizerCore {
     this.runner = new StepRunner({
       name: o.name,
       variant,
-      spec: { ...rule.specialisation(o), rule: ruleKernel(rule.kernel) },
+      spec: kernelSpecialisation(rule, o),
       storage: this.storage,
       // Steps the GPU skipped do not count in `iterations` (Keras's apply_if_finite).
       onSkipped: (fresh) => this.calls = Math.max(0, this.calls - fresh),

@@ -4,7 +4,7 @@
 // variable), plus one WGSL file, shaders/rules/<kernel>.wgsl. src/optimizers/registry.ts lists
 // them with their classes, for the code that rebuilds an optimizer from a config or checkpoint.
 // docs/development.md has the recipe for a new rule.
-import type { Specialisation } from "../_kernels/specialisation.ts";
+import { ruleKernel, type Specialisation } from "../_kernels/specialisation.ts";
 import type { SlotSpec } from "../_step/slot_home.ts";
 import type { StepCall } from "../_step/step_call.ts";
 import type { LearningRateSchedule } from "../schedules/learning_rate_schedule.ts";
@@ -52,6 +52,11 @@ export interface Rule<Id extends string = string> {
   checkLearningRate?(value: unknown): number | LearningRateSchedule;
   /** Throws a TypeError when a LossScaleOptimizer (dynamic or fixed) cannot wrap it. */
   checkLossScale(o: ResolvedOptions, dynamic: boolean, name: string): void;
+}
+
+/** The kernels' specialisation for `rule` with options `o`: the rule's, with its WGSL file's RULE. */
+export function kernelSpecialisation(rule: Rule, o: ResolvedOptions): Specialisation {
+  return { ...rule.specialisation(o), rule: ruleKernel(rule.kernel) };
 }
 
 /** lr_t of the call `j` calls back, after `calls` calls, for a StepCall's `lrAt`. */
