@@ -82,6 +82,7 @@ export {
   serializeSchedule,
 } from "./src/schedules/schedule_serialization.ts";
 export { type IterationsWeight, Slot } from "./src/memory/slot.ts";
+export type { NumberFormat } from "./src/_common/number_format.ts";
 export type { ExternalVariable, GpuBinding, VariableRef } from "./src/memory/gpu_binding.ts";
 export type { Gradient, GradientPair } from "./src/optimizers/gradients.ts";
 export { Variable, type VariableWindow } from "./src/memory/variable.ts";

@@ -49,6 +49,13 @@ const ROW_DECAY_NONE: u32 = 0u;
 const ROW_DECAY_L2: u32 = 1u;
 const ROW_DECAY_DECOUPLED: u32 = 2u;
 override MAX_NORM: bool = false;
+// The number formats the optimizer state (the slots) and the weights are stored in (STATE_FORMAT,
+// WEIGHT_FORMAT; FormatMode and NumberFormat in src/_common/number_format.ts). The update kernels
+// load and store them only through their `load_*` and `store_*` functions, next to the bindings,
+// so a new format is a branch there (and a codec in TypeScript). float32 is the only format yet.
+override STATE_FORMAT: u32 = 0u;
+override WEIGHT_FORMAT: u32 = 0u;
+const FORMAT_FLOAT32: u32 = 0u;
 // How the dense update's lanes share a tile (`lane_run`; DispatchShape in src/_kernels/kernels.ts):
 // 0, each lane every WORKGROUP_SIZE-th item from its own, a GPU's coalesced order; n, each batch
 // of n lanes one contiguous block of the tile, for a CPU adapter that runs n lanes at a time as

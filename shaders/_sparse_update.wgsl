@@ -14,6 +14,27 @@
 // A RULE_SUMS rule's sums of gradients, laid out as the accumulators (a stand-in for the others).
 @group(0) @binding(8) var<storage, read_write> gradient_sums: array<f32>;
 
+// Every load and store of the weights (WEIGHT_FORMAT) and the slots (STATE_FORMAT), as in
+// adagrad_dense.wgsl. float32's, the only format yet, is the binding's own element.
+fn load_variable(i: u32) -> f32 {
+  return variables[i];
+}
+fn store_variable(i: u32, x: f32) {
+  variables[i] = x;
+}
+fn load_accumulator(i: u32) -> f32 {
+  return accumulators[i];
+}
+fn store_accumulator(i: u32, x: f32) {
+  accumulators[i] = x;
+}
+fn load_gradient_sum(i: u32) -> f32 {
+  return gradient_sums[i];
+}
+fn store_gradient_sum(i: u32, x: f32) {
+  gradient_sums[i] = x;
+}
+
 // This workgroup's tile; an empty one (no elements, no rows) past the table's end or when the step
 // is skipped, as the dense update's `workgroup_tile`.
 fn sparse_tile(id: Invocation) -> SparseTile {

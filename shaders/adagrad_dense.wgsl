@@ -41,6 +41,57 @@
 @group(0) @binding(7) var<storage, read_write> averages4: array<vec4f>;
 @group(0) @binding(8) var<storage, read_write> gradient_sums4: array<vec4f>;
 
+// Every load and store of the weights (WEIGHT_FORMAT) and the slots (STATE_FORMAT): one element,
+// or four (the vec4 entry points). float32's, the only format yet, is the binding's own element.
+fn load_variable(i: u32) -> f32 {
+  return variables[i];
+}
+fn store_variable(i: u32, x: f32) {
+  variables[i] = x;
+}
+fn load_variable4(i: u32) -> vec4f {
+  return variables4[i];
+}
+fn store_variable4(i: u32, x: vec4f) {
+  variables4[i] = x;
+}
+fn load_accumulator(i: u32) -> f32 {
+  return accumulators[i];
+}
+fn store_accumulator(i: u32, x: f32) {
+  accumulators[i] = x;
+}
+fn load_accumulator4(i: u32) -> vec4f {
+  return accumulators4[i];
+}
+fn store_accumulator4(i: u32, x: vec4f) {
+  accumulators4[i] = x;
+}
+fn load_average(i: u32) -> f32 {
+  return averages[i];
+}
+fn store_average(i: u32, x: f32) {
+  averages[i] = x;
+}
+fn load_average4(i: u32) -> vec4f {
+  return averages4[i];
+}
+fn store_average4(i: u32, x: vec4f) {
+  averages4[i] = x;
+}
+fn load_gradient_sum(i: u32) -> f32 {
+  return gradient_sums[i];
+}
+fn store_gradient_sum(i: u32, x: f32) {
+  gradient_sums[i] = x;
+}
+fn load_gradient_sum4(i: u32) -> vec4f {
+  return gradient_sums4[i];
+}
+fn store_gradient_sum4(i: u32, x: vec4f) {
+  gradient_sums4[i] = x;
+}
+
 // What this dispatch does with ACCUMULATE (Phase in src/_kernels/specialisation.ts): a whole
 // update (the gradients' sum, this call's included, divided by the steps, then the step, the sum
 // reset); a call that only adds its gradients to the sum; or an update in two dispatches when the
@@ -175,16 +226,16 @@ fn update(id: Invocation) {
     let v = tile.var_offset + i;
     var e = Element();
     if (reads_variables()) {
-      e.variable = variables[v];
+      e.variable = load_variable(v);
     }
     if (steps()) {
-      e.accumulator = accumulators[s];
+      e.accumulator = load_accumulator(s);
     }
     if (EMA) {
-      e.average = averages[s];
+      e.average = load_average(s);
     }
     if (has_gradient_sums()) {
-      e.gradient_sum = gradient_sums[s];
+      e.gradient_sum = load_gradient_sum(s);
     }
     var g = 0.0;
     if (PHASE != PHASE_APPLY) {
@@ -192,16 +243,16 @@ fn update(id: Invocation) {
     }
     let out = element(g, e, rates);
     if (steps()) {
-      accumulators[s] = out.accumulator;
+      store_accumulator(s, out.accumulator);
     }
     if (writes_variables(rates.params)) {
-      variables[v] = out.variable;
+      store_variable(v, out.variable);
     }
     if (EMA && PHASE != PHASE_MEAN) {
-      averages[s] = out.average;
+      store_average(s, out.average);
     }
     if (has_gradient_sums()) {
-      gradient_sums[s] = out.gradient_sum;
+      store_gradient_sum(s, out.gradient_sum);
     }
   }
 }
@@ -257,16 +308,16 @@ fn update_four(tile: Tile, i: u32, g: vec4f, rates: Rates) {
   var e = Elements();
   // A rule that reads no variable still reads a vector whose padding lanes must keep their bits.
   if (reads_variables() || (!RULE_READS_VARIABLE && !all(inside))) {
-    e.variable = variables4[v];
+    e.variable = load_variable4(v);
   }
   if (steps()) {
-    e.accumulator = accumulators4[s];
+    e.accumulator = load_accumulator4(s);
   }
   if (EMA) {
-    e.average = averages4[s];
+    e.average = load_average4(s);
   }
   if (has_gradient_sums()) {
-    e.gradient_sum = gradient_sums4[s];
+    e.gradient_sum = load_gradient_sum4(s);
   }
   // The scalar kernel's math, lane by lane (static lanes: no vector indexing in the loop).
   let u0 = element(g.x, Element(e.variable.x, e.accumulator.x, e.average.x, e.gradient_sum.x), rates);
@@ -274,15 +325,15 @@ fn update_four(tile: Tile, i: u32, g: vec4f, rates: Rates) {
   let u2 = element(g.z, Element(e.variable.z, e.accumulator.z, e.average.z, e.gradient_sum.z), rates);
   let u3 = element(g.w, Element(e.variable.w, e.accumulator.w, e.average.w, e.gradient_sum.w), rates);
   if (steps()) {
-    accumulators4[s] = select(e.accumulator, vec4f(u0.accumulator, u1.accumulator, u2.accumulator, u3.accumulator), inside);
+    store_accumulator4(s, select(e.accumulator, vec4f(u0.accumulator, u1.accumulator, u2.accumulator, u3.accumulator), inside));
   }
   if (writes_variables(rates.params)) {
-    variables4[v] = select(e.variable, vec4f(u0.variable, u1.variable, u2.variable, u3.variable), inside);
+    store_variable4(v, select(e.variable, vec4f(u0.variable, u1.variable, u2.variable, u3.variable), inside));
   }
   if (EMA && PHASE != PHASE_MEAN) {
-    averages4[s] = select(e.average, vec4f(u0.average, u1.average, u2.average, u3.average), inside);
+    store_average4(s, select(e.average, vec4f(u0.average, u1.average, u2.average, u3.average), inside));
   }
   if (has_gradient_sums()) {
-    gradient_sums4[s] = select(e.gradient_sum, vec4f(u0.gradient_sum, u1.gradient_sum, u2.gradient_sum, u3.gradient_sum), inside);
+    store_gradient_sum4(s, select(e.gradient_sum, vec4f(u0.gradient_sum, u1.gradient_sum, u2.gradient_sum, u3.gradient_sum), inside));
   }
 }

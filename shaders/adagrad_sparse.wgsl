@@ -66,18 +66,18 @@ fn sparse_update(id: Invocation) {
     }
     let slot = tile.slot_offset + row * tile.width + column;
     let v = tile.var_offset + row * tile.width + column;
-    var state = RuleState(0.0, accumulators[slot], 0.0);
+    var state = RuleState(0.0, load_accumulator(slot), 0.0);
     if (RULE_READS_VARIABLE) {
-      state.variable = variables[v];
+      state.variable = load_variable(v);
     }
     if (RULE_SUMS) {
-      state.gradient_sum = gradient_sums[slot];
+      state.gradient_sum = load_gradient_sum(slot);
     }
     let stepped = rule_step(g, state, rates);
-    accumulators[slot] = stepped.accumulator;
-    variables[v] = stepped.variable;
+    store_accumulator(slot, stepped.accumulator);
+    store_variable(v, stepped.variable);
     if (RULE_SUMS) {
-      gradient_sums[slot] = stepped.gradient_sum;
+      store_gradient_sum(slot, stepped.gradient_sum);
     }
   }
 }

@@ -75,13 +75,13 @@ fn rowwise_update(id: Invocation) {
   for (var c = 0u; c < tile.width; c++) {
     var g = gradient(tile, p, key, c, norm_divisor);
     if (ROW_DECAY == ROW_DECAY_L2) {
-      g += wd * variables[base + c]; // for the statistic only
+      g += wd * load_variable(base + c); // for the statistic only
     }
     squares += g * g;
   }
   let slot = tile.slot_offset + row;
-  let m = accumulators[slot] + squares / f32(tile.width);
-  accumulators[slot] = m;
+  let m = load_accumulator(slot) + squares / f32(tile.width);
+  store_accumulator(slot, m);
   let multiplier = lr / denominator(m, params.epsilon);
   var correction = 1.0;
   if (ROW_DECAY == ROW_DECAY_L2) {
@@ -91,12 +91,12 @@ fn rowwise_update(id: Invocation) {
   }
   var norm_squared = 0.0;
   for (var c = 0u; c < tile.width; c++) {
-    var w = variables[base + c];
+    var w = load_variable(base + c);
     if (ROW_DECAY != ROW_DECAY_NONE) {
       w = correction * w;
     }
     w = w - multiplier * gradient(tile, p, key, c, norm_divisor);
-    variables[base + c] = w;
+    store_variable(base + c, w);
     norm_squared += w * w;
   }
   if (MAX_NORM) {
@@ -104,7 +104,7 @@ fn rowwise_update(id: Invocation) {
     if (norm > args.y) {
       let scale = args.y / norm;
       for (var c = 0u; c < tile.width; c++) {
-        variables[base + c] = variables[base + c] * scale;
+        store_variable(base + c, load_variable(base + c) * scale);
       }
     }
   }

@@ -164,6 +164,7 @@ test("the modes' names have the same values in TypeScript and in the WGSL consts
   const { NormMode, LossScaleMode, RowDecayMode, Phase } = await import(
     "../src/_kernels/specialisation.ts"
   );
+  const { FormatMode } = await import("../src/_common/number_format.ts");
   // Every enumeration the CPU passes as an override, with its WGSL consts' prefix. The rules'
   // numbers come from the generated module (what kernels.ts passes as RULE).
   const modes: Record<string, Readonly<Record<string, number>>> = {
@@ -171,6 +172,7 @@ test("the modes' names have the same values in TypeScript and in the WGSL consts
     LOSS_SCALE: LossScaleMode,
     ROW_DECAY: RowDecayMode,
     PHASE: Phase,
+    FORMAT: FormatMode,
     RULE: embedded.RULE_KERNELS,
   };
   // The consts of the kernels as the GPU gets them.

@@ -4,7 +4,17 @@
 // (shaders/_state.wgsl's load and store of that format). float32 is the only format today; a new
 // one is a codec here and a branch in _state.wgsl (docs/development.md, "Adding a number format").
 
-/** A storage format of optimizer state or weights. */
+/**
+ * A storage format of optimizer state or weights: how many bytes its elements take on the GPU
+ * and how they convert to and from the float32 values the CPU side gives and takes
+ * ({@linkcode Slot.read}, {@linkcode Slot.write}, checkpoints). float32 is the only one yet.
+ *
+ * @example
+ * ```ts ignore
+ * const format: NumberFormat = opt.getSlot(w, "accumulator").format;
+ * console.log(format.name, format.bytes(10)); // "float32" 40
+ * ```
+ */
 export interface NumberFormat {
   /** Its name, as options and checkpoints write it. */
   readonly name: string;

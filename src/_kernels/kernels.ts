@@ -261,6 +261,8 @@ export class Kernels {
       LOSS_SCALE: s.lossScale,
       ROW_DECAY: s.rowDecay,
       MAX_NORM: s.maxNorm ? 1 : 0,
+      STATE_FORMAT: s.stateFormat,
+      WEIGHT_FORMAT: s.weightFormat,
       ...more,
     });
   }

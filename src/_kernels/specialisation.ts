@@ -3,6 +3,7 @@
 // (NORM_*, LOSS_SCALE_*, ROW_DECAY_*; PHASE_* in adagrad_dense.wgsl; RULE_* in the generated
 // `_rules.wgsl`); tests/kernels/shader_interface_test.ts compares the two.
 import { RULE_KERNELS } from "./shaders.ts";
+import { FormatMode } from "../_common/number_format.ts";
 
 /** `NORM_MODE`: no norm clipping, Keras `clipnorm`, Keras `global_clipnorm`. */
 export const NormMode = { none: 0, clipnorm: 1, global: 2 } as const;
@@ -62,6 +63,10 @@ export interface Specialisation {
   rowDecay: RowDecayMode;
   /** Row-wise Adagrad's `max_norm`: updated rows renormalised to at most it. */
   maxNorm: boolean;
+  /** The slots' number format (`STATE_FORMAT`: a NumberFormat's `kernel`). */
+  stateFormat: number;
+  /** The weights' number format (`WEIGHT_FORMAT`). */
+  weightFormat: number;
 }
 
 /** Keras 2's rule with no option on: what each specialisation changes from. */
@@ -78,6 +83,8 @@ export const PLAIN_SPECIALISATION: Readonly<Specialisation> = Object.freeze({
   lossScale: LossScaleMode.none,
   rowDecay: RowDecayMode.none,
   maxNorm: false,
+  stateFormat: FormatMode.float32,
+  weightFormat: FormatMode.float32,
 });
 
 /**

@@ -2,7 +2,14 @@
 import type { Arena } from "../memory/_arena.ts";
 import { BufferRegion } from "../memory/buffer_region.ts";
 import { createFilledBuffer } from "../memory/_filled_buffer.ts";
-import { type GroupFactory, slotBuffers, type SlotHome, type SlotSpec } from "./slot_home.ts";
+import {
+  type GroupFactory,
+  slotBuffers,
+  slotFormat,
+  type SlotHome,
+  type SlotSpec,
+} from "./slot_home.ts";
+import type { NumberFormat } from "../_common/number_format.ts";
 import type { UpdateGroup } from "./update_group.ts";
 import type { Variant } from "./variant.ts";
 
@@ -16,6 +23,7 @@ export class ArenaSlots implements SlotHome {
   readonly group: UpdateGroup;
   readonly arena: Arena;
   readonly #buffers: GPUBuffer[];
+  readonly #formats: NumberFormat[];
 
   constructor(
     makeGroup: GroupFactory,
@@ -27,8 +35,15 @@ export class ArenaSlots implements SlotHome {
     this.arena = arena;
     const layout = variant.arenaSlots(arena.members, arena.bufferSize);
     const name = `${label} ${arena.label} ${arena.index}`;
-    this.#buffers = specs.map((spec) =>
-      createFilledBuffer(arena.device, layout.bytes, spec.initial, `${name} ${spec.name}`)
+    this.#formats = specs.map(slotFormat);
+    // The layout counts float32 elements (the variable arena's); each slot stores its own format.
+    this.#buffers = specs.map((spec, k) =>
+      createFilledBuffer(
+        arena.device,
+        this.#formats[k].bytes(layout.bytes / 4),
+        spec.initial,
+        `${name} ${spec.name}`,
+      )
     );
     this.group = makeGroup(name);
     this.group.configure(
@@ -58,10 +73,11 @@ export class ArenaSlots implements SlotHome {
   }
 
   slot(index: number, elements: number, k: number): BufferRegion {
+    const format = this.#formats[k];
     return new BufferRegion(
       this.#buffers[k],
-      this.group.members[index].slotOffset * 4,
-      elements * 4,
+      format.bytes(this.group.members[index].slotOffset),
+      format.bytes(elements),
     );
   }
 

@@ -1,6 +1,12 @@
 // Variables in caller-owned GPU buffers, as a SlotHome: one update group per such buffer.
 import { createFilledBuffer } from "../memory/_filled_buffer.ts";
-import { type GroupFactory, slotBuffers, type SlotHome, type SlotSpec } from "./slot_home.ts";
+import {
+  type GroupFactory,
+  slotBuffers,
+  slotFormat,
+  type SlotHome,
+  type SlotSpec,
+} from "./slot_home.ts";
 import type { UpdateGroup } from "./update_group.ts";
 import { COPY_DST, STORAGE } from "../_common/usage.ts";
 import { BufferRegion } from "../memory/buffer_region.ts";
@@ -56,7 +62,12 @@ export class ExternalSlots implements SlotHome {
 
   slot(index: number, elements: number, k: number): BufferRegion {
     // Looked up when used: the slots move when the buffer gains a variable.
-    return new BufferRegion(this.#slots[k], this.slotOffsets[index] * 4, elements * 4);
+    const format = slotFormat(this.#specs[k]);
+    return new BufferRegion(
+      this.#slots[k],
+      format.bytes(this.slotOffsets[index]),
+      format.bytes(elements),
+    );
   }
 
   /** Adds members (already validated), growing the slot buffers; returns their indices. */
@@ -72,13 +83,14 @@ export class ExternalSlots implements SlotHome {
     if (this.#slotElements > this.#capacity) {
       const capacity = Math.max(this.#slotElements, 2 * this.#capacity);
       const label = this.group.label;
-      const slots = this.#specs.map((spec) =>
-        createFilledBuffer(device, capacity * 4, spec.initial, `${label} ${spec.name}`)
+      const bytes = (k: number, elements: number) => slotFormat(this.#specs[k]).bytes(elements);
+      const slots = this.#specs.map((spec, k) =>
+        createFilledBuffer(device, bytes(k, capacity), spec.initial, `${label} ${spec.name}`)
       );
       if (this.#capacity > 0) {
         const encoder = device.createCommandEncoder();
         slots.forEach((to, k) =>
-          encoder.copyBufferToBuffer(this.#slots[k], 0, to, 0, this.#capacity * 4)
+          encoder.copyBufferToBuffer(this.#slots[k], 0, to, 0, bytes(k, this.#capacity))
         );
         device.queue.submit([encoder.finish()]);
         for (const old of this.#slots) old.destroy();

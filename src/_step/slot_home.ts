@@ -1,6 +1,7 @@
 // Where a group of variables keeps its slots and stages its dense gradients: a store arena
 // (ArenaSlots, arena_slots.ts) or a caller-owned buffer (ExternalSlots, external_slots.ts). The step
 // and the optimizer see only this interface, so both kinds go through one staging loop.
+import { FLOAT32, type NumberFormat } from "../_common/number_format.ts";
 import type { BufferRegion } from "../memory/buffer_region.ts";
 import type { Slot } from "../memory/slot.ts";
 import type { Variable } from "../memory/variable.ts";
@@ -19,6 +20,13 @@ export interface SlotSpec {
   readonly name: string;
   readonly role: SlotRole;
   readonly initial: number;
+  /** How the slot stores its numbers (absent: float32, the only format yet). */
+  readonly format?: NumberFormat;
+}
+
+/** The slot's number format. */
+export function slotFormat(spec: SlotSpec): NumberFormat {
+  return spec.format ?? FLOAT32;
 }
 
 /** The slot buffers of a home, by role, as an update group binds them. */

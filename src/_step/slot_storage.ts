@@ -7,7 +7,14 @@ import type { ExternalRef } from "./external_ref.ts";
 import { ExternalSlots } from "./external_slots.ts";
 import { type ExternalEntry, externalRef, type StoreEntry } from "./plan.ts";
 import { ArenaSlots } from "./arena_slots.ts";
-import type { GroupFactory, SlotHome, SlotSpec, StepEntry, VariableRecord } from "./slot_home.ts";
+import {
+  type GroupFactory,
+  slotFormat,
+  type SlotHome,
+  type SlotSpec,
+  type StepEntry,
+  type VariableRecord,
+} from "./slot_home.ts";
 import type { Variant } from "./variant.ts";
 import { Slot } from "../memory/slot.ts";
 import type { BufferRegion } from "../memory/buffer_region.ts";
@@ -86,7 +93,7 @@ export class SlotStorage {
       new Slot(spec.name, name, shape, device, () => {
         this.#assertAlive();
         return locate(k);
-      })
+      }, slotFormat(spec))
     );
     for (const slot of slots) this.#onSlot(slot);
     return { name, variable, slots, updates: 0 };

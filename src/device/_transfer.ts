@@ -11,6 +11,16 @@ export async function readFloats(
   offset: number,
   byteLength: number,
 ): Promise<Float32Array> {
+  return new Float32Array((await readBytes(device, buffer, offset, byteLength)).buffer);
+}
+
+/** As readFloats, the bytes as stored (for a NumberFormat to decode). */
+export async function readBytes(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  offset: number,
+  byteLength: number,
+): Promise<Uint8Array> {
   const staging = device.createBuffer({
     label: "webgpu-adagrad readback",
     size: byteLength,
@@ -21,7 +31,7 @@ export async function readFloats(
     encoder.copyBufferToBuffer(buffer, offset, staging, 0, byteLength);
     device.queue.submit([encoder.finish()]);
     await staging.mapAsync(MAP_MODE_READ);
-    return new Float32Array(staging.getMappedRange().slice(0));
+    return new Uint8Array(staging.getMappedRange().slice(0));
   } catch (e) {
     await assertDeviceAliveSoon(device, "read"); // a lost device is the likely cause: say so
     throw e;
@@ -43,4 +53,14 @@ export function writeFloats(
   size?: number,
 ): void {
   device.queue.writeBuffer(buffer, offset, data as Float32Array<ArrayBuffer>, dataOffset, size);
+}
+
+/** `queue.writeBuffer` of stored bytes (a NumberFormat's encoding), as writeFloats. */
+export function writeBytes(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  offset: number,
+  data: Uint8Array,
+): void {
+  device.queue.writeBuffer(buffer, offset, data as Uint8Array<ArrayBuffer>);
 }

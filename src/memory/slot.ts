@@ -1,6 +1,7 @@
 import { assertDeviceAlive } from "../device/device_lost.ts";
 import { BufferRegion } from "./buffer_region.ts";
-import { readFloats, writeFloats } from "../device/_transfer.ts";
+import { readBytes, writeBytes } from "../device/_transfer.ts";
+import { FLOAT32, type NumberFormat } from "../_common/number_format.ts";
 import { checkValues } from "../_common/validate.ts";
 
 let deviceOfSlot: (slot: Slot) => GPUDevice;
@@ -22,6 +23,8 @@ export class Slot {
   readonly variableName: string;
   /** Shape: the variable's, or the one given to `addWeight`. */
   readonly shape: readonly number[];
+  /** How the slot stores its numbers on the GPU; reads and writes are float32 whatever it is. */
+  readonly format: NumberFormat;
   readonly #device: GPUDevice;
   readonly #locate: () => BufferRegion | readonly BufferRegion[];
 
@@ -34,6 +37,7 @@ export class Slot {
    * @param device the device holding the slot
    * @param locate where the slot lives now (an optimizer may move slots when it grows them):
    *   one region, or one per window of a variable past one binding, in order
+   * @param format how the slot stores its numbers (float32, the only format yet)
    */
   constructor(
     slotName: string,
@@ -41,7 +45,9 @@ export class Slot {
     shape: readonly number[],
     device: GPUDevice,
     locate: () => BufferRegion | readonly BufferRegion[],
+    format: NumberFormat = FLOAT32,
   ) {
+    this.format = format;
     this.slotName = slotName;
     this.variableName = variableName;
     this.shape = Object.freeze([...shape]);
@@ -87,19 +93,21 @@ export class Slot {
     // Checks throw here, synchronously, as a variable's read does.
     assertDeviceAlive(this.#device, `slot '${this.name}'`);
     const regions = this.regions;
-    if (regions.length === 1) {
-      const { buffer, offset, byteLength } = regions[0];
-      return readFloats(this.#device, buffer, offset, byteLength);
-    }
+    if (regions.length === 1) return this.#readRegion(regions[0]);
     return this.#readAll(regions);
+  }
+
+  /** One region's values, decoded from the slot's format. */
+  async #readRegion({ buffer, offset, byteLength }: BufferRegion): Promise<Float32Array> {
+    return this.format.decode(await readBytes(this.#device, buffer, offset, byteLength));
   }
 
   async #readAll(regions: readonly BufferRegion[]): Promise<Float32Array> {
     const out = new Float32Array(this.length);
     let at = 0;
-    for (const { buffer, offset, byteLength } of regions) {
-      out.set(await readFloats(this.#device, buffer, offset, byteLength), at);
-      at += byteLength / 4;
+    for (const region of regions) {
+      out.set(await this.#readRegion(region), at);
+      at += this.format.elements(region.byteLength);
     }
     return out;
   }
@@ -111,11 +119,11 @@ export class Slot {
     checkValues(data, this.length, `slot '${this.name}'`);
     let at = 0;
     for (const { buffer, offset, byteLength } of regions) {
-      const n = byteLength / 4;
+      const n = this.format.elements(byteLength);
       const values = typeof data === "number"
         ? new Float32Array(n).fill(data)
         : data.subarray(at, at + n);
-      writeFloats(this.#device, buffer, offset, values);
+      writeBytes(this.#device, buffer, offset, this.format.encode(values));
       at += n;
     }
   }
