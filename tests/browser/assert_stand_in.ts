@@ -1,7 +1,7 @@
 // `node:assert/strict` for the test files when they run in a browser page (scripts/_web_build.ts
 // swaps it in): the assertions the tests use, with Node's strict semantics. Node's own module
-// needs Node; npm's `assert` polyfill brings a dozen packages. tests/browser_assert_test.ts
-// checks that every case gives the same verdict here as in Node's module.
+// needs Node; npm's `assert` polyfill brings a dozen packages. assert_stand_in_test.ts (beside
+// this file) checks that every case gives the same verdict here as in Node's module.
 
 /** Thrown by a failed assertion, as Node's `AssertionError`. */
 export class AssertionError extends Error {

@@ -1,8 +1,8 @@
-// The browser stand-in for node:assert/strict (tests/browser/node_assert.ts) must be exactly as
+// The browser stand-in for node:assert/strict (tests/browser/assert_stand_in.ts) must be exactly as
 // strict as Node's on what the tests assert: each case passes or fails under both alike.
 import { test } from "node:test";
 import nodeAssert from "node:assert/strict";
-import browserAssert from "./browser/node_assert.ts";
+import browserAssert from "./assert_stand_in.ts";
 
 type Assert = typeof nodeAssert;
 const error = () => {

@@ -11,10 +11,10 @@ import {
   saveCheckpointFile,
   VariableStore,
   writeFileAtomic,
-} from "../mod.ts";
-import { fileSystem } from "../src/checkpoint/_file_system.ts";
-import { withDevice } from "./_gpu.ts";
-import { randomValues, rng } from "./_reference.ts";
+} from "../../mod.ts";
+import { fileSystem } from "../../src/checkpoint/_file_system.ts";
+import { withDevice } from "../_gpu.ts";
+import { randomValues, rng } from "../_reference.ts";
 
 const inBrowser = typeof (globalThis as { document?: unknown }).document !== "undefined";
 

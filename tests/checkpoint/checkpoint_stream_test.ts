@@ -20,16 +20,16 @@ import {
   type Variable,
   VariableStore,
   writeFileAtomic,
-} from "../mod.ts";
-import { type FileHandle, fileSystem, readAt, writeAt } from "../src/checkpoint/_file_system.ts";
-import { fileSink, fileSource } from "../src/checkpoint/_file_streams.ts";
-import { encodeHeader, parseHeader } from "../src/checkpoint/_safetensors_header.ts";
-import { CHUNK_BYTES, setCheckpointChunkBytes, windows } from "../src/checkpoint/_windows.ts";
-import { allocateCheckpoint } from "../src/checkpoint/_checkpoint_bytes.ts";
-import { arenaOf } from "../src/memory/variable.ts";
-import { type Own, withDevice } from "./_gpu.ts";
-import { patch } from "./_patch.ts";
-import { randomValues, rng } from "./_reference.ts";
+} from "../../mod.ts";
+import { type FileHandle, fileSystem, readAt, writeAt } from "../../src/checkpoint/_file_system.ts";
+import { fileSink, fileSource } from "../../src/checkpoint/_file_streams.ts";
+import { encodeHeader, parseHeader } from "../../src/checkpoint/_safetensors_header.ts";
+import { CHUNK_BYTES, setCheckpointChunkBytes, windows } from "../../src/checkpoint/_windows.ts";
+import { allocateCheckpoint } from "../../src/checkpoint/_checkpoint_bytes.ts";
+import { arenaOf } from "../../src/memory/variable.ts";
+import { type Own, withDevice } from "../_gpu.ts";
+import { patch } from "../_patch.ts";
+import { randomValues, rng } from "../_reference.ts";
 
 const fs = () => fileSystem("test");
 

@@ -12,9 +12,9 @@ import {
   saveCheckpoint,
   type Variable,
   VariableStore,
-} from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
-import { randomValues, rng } from "./_reference.ts";
+} from "../../mod.ts";
+import { withDevice } from "../_gpu.ts";
+import { randomValues, rng } from "../_reference.ts";
 
 interface Model {
   store: VariableStore;

@@ -10,9 +10,9 @@ import {
   restoreNonZeroRows,
   saveNonZeroRows,
   VariableStore,
-} from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
-import { randomValues, rng } from "./_reference.ts";
+} from "../../mod.ts";
+import { withDevice } from "../_gpu.ts";
+import { randomValues, rng } from "../_reference.ts";
 
 test("a ProximalAdagrad-trained table round-trips through its non-zero rows, bit for bit", async () => {
   await withDevice(async (device, own) => {

@@ -1,4 +1,4 @@
-// Child process for tests/reliability_test.ts: writes 32 MB checkpoints to one path, alternating
+// Child process for tests/rules/keras_fuzz_test.ts: writes 32 MB checkpoints to one path, alternating
 // between two contents, in a loop, until it is killed, so that it spends nearly all its time inside
 // a write. Each file is a valid safetensors file whose metadata names the value it is filled with.
 // `--streamed`: the checkpoint of a 32 MB store variable, streamed from the GPU by
@@ -11,8 +11,8 @@ import {
   saveCheckpointFile,
   VariableStore,
   writeFileAtomic,
-} from "../mod.ts";
-import { setCheckpointChunkBytes } from "../src/checkpoint/_windows.ts";
+} from "../../mod.ts";
+import { setCheckpointChunkBytes } from "../../src/checkpoint/_windows.ts";
 
 const path = process.argv.at(-1)!;
 const fills = [7, 201];

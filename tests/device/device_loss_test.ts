@@ -14,8 +14,8 @@ import {
   saveCheckpoint,
   savedOptimizerConfig,
   VariableStore,
-} from "../mod.ts";
-import { requestDevice, withDevice } from "./_gpu.ts";
+} from "../../mod.ts";
+import { requestDevice, withDevice } from "../_gpu.ts";
 
 const gradient = (n: number, seed: number) =>
   Float32Array.from({ length: n }, (_, i) => Math.sin(seed + 1.7 * i) / 2);

@@ -3,7 +3,7 @@
 // that have navigator.gpu already. The real import runs on Node in scripts/npm_checks.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { installGpu } from "../src/device/_install_gpu.ts";
+import { installGpu } from "../../src/device/_install_gpu.ts";
 
 const fakeGpu = (name: string) => ({ name, requestAdapter: () => Promise.resolve(null) }) as never;
 const GLOBALS = { GPUBufferUsage: { STORAGE: 128 }, GPUMapMode: { READ: 1 } };

@@ -4,9 +4,9 @@
 // with faked globals.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { requestDevice } from "../mod.ts";
-import { detectRuntime, type RuntimeGlobals } from "../src/device/_runtime.ts";
-import { noAdapterMessage, noEntryPointMessage } from "../src/device/_webgpu_help.ts";
+import { requestDevice } from "../../mod.ts";
+import { detectRuntime, type RuntimeGlobals } from "../../src/device/_runtime.ts";
+import { noAdapterMessage, noEntryPointMessage } from "../../src/device/_webgpu_help.ts";
 
 const LIMITS = {
   maxStorageBufferBindingSize: 1 << 30,

@@ -3,7 +3,7 @@
 // contiguous blocks of workgroups, one per thread, gives every thread a share of the run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { dealtOrder } from "../src/_kernels/tiles.ts";
+import { dealtOrder } from "../../src/_kernels/tiles.ts";
 
 const COUNTS = [0, 1, 2, 5, 17, 63, 64, 65, 100, 128, 129, 1000, 4097];
 

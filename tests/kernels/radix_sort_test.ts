@@ -11,9 +11,9 @@ import {
   RowWiseAdagrad,
   type Variable,
   VariableStore,
-} from "../mod.ts";
-import { setRadixMinimum } from "../src/sparse/_staging.ts";
-import { type Own, upload, withDevice } from "./_gpu.ts";
+} from "../../mod.ts";
+import { setRadixMinimum } from "../../src/sparse/_staging.ts";
+import { type Own, upload, withDevice } from "../_gpu.ts";
 import {
   assertCloseL2,
   randomIndices,
@@ -21,7 +21,7 @@ import {
   refSparseStep,
   refState,
   rng,
-} from "./_reference.ts";
+} from "../_reference.ts";
 
 interface Table {
   shape: number[];

@@ -4,11 +4,11 @@
 // bound a quarter of a float32 range and half of a float16 one, and nothing complained.)
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Adagrad, type RegionDtype, VariableStore } from "../mod.ts";
-import { dispatchOnce, withDevice } from "./_gpu.ts";
-import { rng } from "./_reference.ts";
-import { halfValue } from "../src/_common/float16.ts";
-import { COPY_DST, COPY_SRC, MAP_MODE_READ, MAP_READ, STORAGE } from "../src/_common/usage.ts";
+import { Adagrad, type RegionDtype, VariableStore } from "../../mod.ts";
+import { dispatchOnce, withDevice } from "../_gpu.ts";
+import { rng } from "../_reference.ts";
+import { halfValue } from "../../src/_common/float16.ts";
+import { COPY_DST, COPY_SRC, MAP_MODE_READ, MAP_READ, STORAGE } from "../../src/_common/usage.ts";
 
 const WORKGROUP = 64;
 

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { StructInfo, VariableInfo, WgslReflect as Reflection } from "wgsl_reflect";
-import * as embedded from "../src/_kernels/shaders.ts";
+import * as embedded from "../../src/_kernels/shaders.ts";
 import {
   BINDINGS,
   ENTRY_POINTS,
@@ -20,9 +20,9 @@ import {
   TILE_TABLE,
   VARIABLE_TABLE,
   VARIABLE_TILES,
-} from "../src/_kernels/shader_interface.ts";
-import { exportName, isKernel, readShaderFiles } from "../scripts/gen_shaders.ts";
-import { repoRoot } from "./_repo.ts";
+} from "../../src/_kernels/shader_interface.ts";
+import { exportName, isKernel, readShaderFiles } from "../../scripts/gen_shaders.ts";
+import { repoRoot } from "../_repo.ts";
 
 /**
  * Table headers, each followed by one runtime-sized array (of these element structs, or of
@@ -154,7 +154,7 @@ test("each struct is declared in exactly one file of shaders/", async () => {
 
 test("the modes' names have the same values in TypeScript and in the WGSL consts", async () => {
   const { NormMode, LossScaleMode, RuleMode, Phase } = await import(
-    "../src/_kernels/specialisation.ts"
+    "../../src/_kernels/specialisation.ts"
   );
   const files = (await readShaderFiles(new URL("shaders/", repoRoot())))
     .filter((f) => f.name === "_prelude.wgsl" || f.name === "adagrad_dense.wgsl");

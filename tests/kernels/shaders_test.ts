@@ -2,14 +2,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import * as embedded from "../src/_kernels/shaders.ts";
+import * as embedded from "../../src/_kernels/shaders.ts";
 import {
   assembleShaders,
   exportName,
   readShaderFiles,
   renderShaderModule,
-} from "../scripts/gen_shaders.ts";
-import { repoRoot } from "./_repo.ts";
+} from "../../scripts/gen_shaders.ts";
+import { repoRoot } from "../_repo.ts";
 
 const root = repoRoot();
 
@@ -26,9 +26,9 @@ test("src/_kernels/shaders.ts is up to date with shaders/*.wgsl (run `deno task 
 });
 
 test("every kernel and specialisation compiles on this adapter, without messages", async () => {
-  const { kernelsFor } = await import("../src/_kernels/kernels.ts");
+  const { kernelsFor } = await import("../../src/_kernels/kernels.ts");
   const { PLAIN_SPECIALISATION, Phase, RuleMode } = await import(
-    "../src/_kernels/specialisation.ts"
+    "../../src/_kernels/specialisation.ts"
   );
   // Every pipeline of one specialisation (they compile on first use).
   const layouts = ["scalar", "vec4", "vec4_f16"] as const;
@@ -45,7 +45,7 @@ test("every kernel and specialisation compiles on this adapter, without messages
     k.sort("merge"),
     k.sort("step"),
   ];
-  const { withDevice } = await import("./_gpu.ts");
+  const { withDevice } = await import("../_gpu.ts");
   await withDevice(async (device) => {
     for (const [name, code] of Object.entries(embedded as Record<string, string>)) {
       const info = await device.createShaderModule({ code }).getCompilationInfo();

@@ -4,7 +4,7 @@
 // buffer) and the sparse update against the float64 reference, at lengths around its tile size.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Adagrad, IndexedSlices, VariableStore } from "../mod.ts";
+import { Adagrad, IndexedSlices, VariableStore } from "../../mod.ts";
 import {
   type DispatchShape,
   dispatchShapeFor,
@@ -12,12 +12,12 @@ import {
   GPU_SHAPE,
   kernelsFor,
   setDispatchShape,
-} from "../src/_kernels/kernels.ts";
-import { halfBits, halfValue } from "../src/_common/float16.ts";
-import { ADAGRAD_DENSE_WGSL } from "../src/_kernels/shaders.ts";
-import { PLAIN_SPECIALISATION } from "../src/_kernels/specialisation.ts";
-import { dispatchOnce, Snapshot, upload, withDevice } from "./_gpu.ts";
-import { isFallbackDevice, noteAdapter } from "../src/device/_adapter_kind.ts";
+} from "../../src/_kernels/kernels.ts";
+import { halfBits, halfValue } from "../../src/_common/float16.ts";
+import { ADAGRAD_DENSE_WGSL } from "../../src/_kernels/shaders.ts";
+import { PLAIN_SPECIALISATION } from "../../src/_kernels/specialisation.ts";
+import { dispatchOnce, Snapshot, upload, withDevice } from "../_gpu.ts";
+import { isFallbackDevice, noteAdapter } from "../../src/device/_adapter_kind.ts";
 import {
   assertCloseL2,
   randomIndices,
@@ -27,7 +27,7 @@ import {
   refState,
   refStep,
   rng,
-} from "./_reference.ts";
+} from "../_reference.ts";
 
 test("the dispatch shape follows the adapter: larger tiles and blocked lanes on a fallback adapter", async () => {
   await withDevice((device) => {

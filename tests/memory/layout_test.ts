@@ -1,15 +1,15 @@
 // Arena packing and tile tables: pure arithmetic, no GPU.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { alignUp, ArenaPacker } from "../src/_common/layout.ts";
+import { alignUp, ArenaPacker } from "../../src/_common/layout.ts";
 import {
   dispatchGrid,
   TILE_FIELDS,
   TILE_HEADER_BYTES,
   tilesFor,
   writeTiles,
-} from "../src/_kernels/tiles.ts";
-import { rng } from "./_reference.ts";
+} from "../../src/_kernels/tiles.ts";
+import { rng } from "../_reference.ts";
 
 test("packer: aligned offsets, no overlap, arenas never exceed their limit", () => {
   const random = rng(3);

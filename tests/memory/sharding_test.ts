@@ -11,9 +11,9 @@ import {
   RowWiseAdagrad,
   saveCheckpoint,
   VariableStore,
-} from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
-import { randomValues, rng } from "./_reference.ts";
+} from "../../mod.ts";
+import { withDevice } from "../_gpu.ts";
+import { randomValues, rng } from "../_reference.ts";
 
 const bits = (x: Float32Array) => Array.from(new Uint32Array(x.slice().buffer));
 

@@ -20,14 +20,14 @@ import {
   saveCheckpointFile,
   type Variable,
   VariableStore,
-} from "../mod.ts";
-import { COPY_SRC, STORAGE } from "../src/_common/usage.ts";
-import { type DispatchShape, setDispatchShape } from "../src/_kernels/kernels.ts";
-import { setCheckpointChunkBytes } from "../src/checkpoint/_windows.ts";
+} from "../../mod.ts";
+import { COPY_SRC, STORAGE } from "../../src/_common/usage.ts";
+import { type DispatchShape, setDispatchShape } from "../../src/_kernels/kernels.ts";
+import { setCheckpointChunkBytes } from "../../src/checkpoint/_windows.ts";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Own, upload, withDevice } from "./_gpu.ts";
+import { type Own, upload, withDevice } from "../_gpu.ts";
 import {
   assertCloseL2,
   randomIndices,
@@ -36,7 +36,7 @@ import {
   refState,
   refStep,
   rng,
-} from "./_reference.ts";
+} from "../_reference.ts";
 
 /**
  * 600 KiB arenas: a [40000, 6] table is 3 windows (16384, 16384, 7232 rows), a [300000] vector 3

@@ -1,9 +1,9 @@
 // The store: layout visible to users' shaders, lazy allocation, reads and writes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BufferRegion, VariableStore } from "../mod.ts";
-import { type LimitsChoice, withDevice } from "./_gpu.ts";
-import { randomValues, rng } from "./_reference.ts";
+import { BufferRegion, VariableStore } from "../../mod.ts";
+import { type LimitsChoice, withDevice } from "../_gpu.ts";
+import { randomValues, rng } from "../_reference.ts";
 
 for (const limits of ["default", "adapter"] as LimitsChoice[]) {
   test(`offsets honour minStorageBufferOffsetAlignment (${limits} limits)`, async () => {

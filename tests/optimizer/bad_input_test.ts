@@ -2,10 +2,16 @@
 // every variable, gradient region, accumulator and the iteration count keep their bits.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Adagrad, ExponentialDecay, RowWiseAdagrad, type Variable, VariableStore } from "../mod.ts";
-import { COPY_DST, COPY_SRC, STORAGE } from "../src/_common/usage.ts";
-import { type Own, sharedDevice, Snapshot, withDevice } from "./_gpu.ts";
-import { randomValues, rng } from "./_reference.ts";
+import {
+  Adagrad,
+  ExponentialDecay,
+  RowWiseAdagrad,
+  type Variable,
+  VariableStore,
+} from "../../mod.ts";
+import { COPY_DST, COPY_SRC, STORAGE } from "../../src/_common/usage.ts";
+import { type Own, sharedDevice, Snapshot, withDevice } from "../_gpu.ts";
+import { randomValues, rng } from "../_reference.ts";
 
 interface Fixture {
   device: GPUDevice;

@@ -9,8 +9,8 @@ import {
   InverseTimeDecay,
   PiecewiseConstantDecay,
   VariableStore,
-} from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
+} from "../../mod.ts";
+import { withDevice } from "../_gpu.ts";
 import {
   assertAllClose,
   assertCloseL2,
@@ -18,7 +18,7 @@ import {
   refState,
   refStep,
   rng,
-} from "./_reference.ts";
+} from "../_reference.ts";
 
 const DECAY_STEPS = [
   {

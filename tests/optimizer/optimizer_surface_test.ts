@@ -2,10 +2,10 @@
 // add_slot, add_weight, minimize and the missing-gradient warning.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Adagrad, RowWiseAdagrad, type Variable, VariableStore } from "../mod.ts";
-import { readFloats } from "../src/device/_transfer.ts";
-import { withDevice } from "./_gpu.ts";
-import { assertCloseL2, randomValues, refState, refStep, rng } from "./_reference.ts";
+import { Adagrad, RowWiseAdagrad, type Variable, VariableStore } from "../../mod.ts";
+import { readFloats } from "../../src/device/_transfer.ts";
+import { withDevice } from "../_gpu.ts";
+import { assertCloseL2, randomValues, refState, refStep, rng } from "../_reference.ts";
 
 async function silently<T>(fn: () => Promise<T>): Promise<{ result: T; warnings: string[] }> {
   const warnings: string[] = [];

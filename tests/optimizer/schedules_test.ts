@@ -12,9 +12,9 @@ import {
   PiecewiseConstantDecay,
   PolynomialDecay,
   serializeSchedule,
-} from "../mod.ts";
+} from "../../mod.ts";
 
-import { assertAllClose } from "./_reference.ts";
+import { assertAllClose } from "../_reference.ts";
 
 /** Checks `schedule` and its serialize/deserialize round trip at every [step, expected]. */
 function check(schedule: LearningRateSchedule, cases: [number, number][], what: string) {

@@ -8,12 +8,12 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeSafetensors } from "../mod.ts";
-import { trainSpamClassifier } from "../examples/spam_classifier.ts";
-import { countSparsity, sparsityText, trainedRows } from "../examples/spam_sparsity.ts";
-import type { SpamData } from "../examples/spam_data.ts";
-import { withDevice } from "./_gpu.ts";
-import { repoRoot } from "./_repo.ts";
+import { decodeSafetensors } from "../../mod.ts";
+import { trainSpamClassifier } from "../../examples/spam_classifier.ts";
+import { countSparsity, sparsityText, trainedRows } from "../../examples/spam_sparsity.ts";
+import type { SpamData } from "../../examples/spam_data.ts";
+import { withDevice } from "../_gpu.ts";
+import { repoRoot } from "../_repo.ts";
 
 /** A run of the demo small enough for the suite: 400 messages, one epoch, a 2^16-row table. */
 const SMALL_RUN = { epochs: 1, batch: 32, learningRate: 0.2, tableBits: 16, seed: 3, limit: 400 };
@@ -63,7 +63,7 @@ test("spam classifier in mixed precision: float16 gradients of a scaled loss lea
 });
 
 test("the wgpu-matrix example fits its 4x4 transform, in float32 and in mixed precision", async () => {
-  const { fitTransform } = await import("../examples/fit_transform.ts");
+  const { fitTransform } = await import("../../examples/fit_transform.ts");
   await withDevice(async (device) => {
     for (const mixedPrecision of [false, true]) {
       const r = await fitTransform(device, { steps: 200, points: 300, mixedPrecision });

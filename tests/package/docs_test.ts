@@ -9,9 +9,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type DocBlock, namedBlock } from "../scripts/_doc_blocks.ts";
-import { RAW_URL } from "../scripts/_repository.ts";
-import { repoRoot } from "./_repo.ts";
+import { type DocBlock, namedBlock } from "../../scripts/_doc_blocks.ts";
+import { RAW_URL } from "../../scripts/_repository.ts";
+import { repoRoot } from "../_repo.ts";
 
 const root = repoRoot();
 const read = (file: string) => readFileSync(new URL(file, root), "utf8");

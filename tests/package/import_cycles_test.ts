@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
-import { repoRoot } from "./_repo.ts";
+import { repoRoot } from "../_repo.ts";
 
 /** Every `.ts` file under `dir`, relative to the repository root. */
 async function sources(root: URL, dir: string): Promise<string[]> {

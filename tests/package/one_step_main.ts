@@ -1,10 +1,16 @@
-// A fixed training step, printed as JSON, for comparing runtimes: tests/runtimes_test.ts runs it
-// under Deno, Node (the npm build) and Bun. Dense, sparse (with duplicates) and row-wise
+// A fixed training step, printed as JSON, for comparing runtimes: tests/package/runtimes_test.ts
+// runs it under Deno, Node (the npm build) and Bun. Dense, sparse (with duplicates) and row-wise
 // gradients, norm clipping and a schedule, three steps, on fixed data.
 import process from "node:process";
-import { Adagrad, ExponentialDecay, IndexedSlices, RowWiseAdagrad, VariableStore } from "../mod.ts";
-import { sharedDevice } from "./_gpu.ts";
-import { randomValues, rng } from "./_reference.ts";
+import {
+  Adagrad,
+  ExponentialDecay,
+  IndexedSlices,
+  RowWiseAdagrad,
+  VariableStore,
+} from "../../mod.ts";
+import { sharedDevice } from "../_gpu.ts";
+import { randomValues, rng } from "../_reference.ts";
 
 /** The variables and accumulators after three steps, as float32 values. */
 export async function oneStepResults(device: GPUDevice): Promise<Record<string, number[]>> {

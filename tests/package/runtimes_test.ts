@@ -1,13 +1,14 @@
 // The same steps give the same numbers on Deno, Node (the npm build) and Bun. Run from Deno: it
-// computes the steps here, then runs tests/one_step_main.ts under Node and Bun and compares.
+// computes the steps here, then runs one_step_main.ts (beside this file) under Node and Bun and
+// compares.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { oneStepResults } from "./one_step_main.ts";
-import { withDevice } from "./_gpu.ts";
-import { repoRoot } from "./_repo.ts";
+import { withDevice } from "../_gpu.ts";
+import { repoRoot } from "../_repo.ts";
 
 const isDeno = "Deno" in globalThis;
 
@@ -22,12 +23,12 @@ test("one set of steps gives the same numbers on Deno, Node and Bun", {
   skip: isDeno ? false : "run from the Deno suite, which starts Node and Bun itself",
 }, async () => {
   const root = fileURLToPath(repoRoot());
-  const built = `${root}npm/.test/tests/one_step_main.js`;
+  const built = `${root}npm/.test/tests/package/one_step_main.js`;
   assert.ok(existsSync(built), "no npm build: run `deno task build:npm --no-checks` first");
   const here = await withDevice((device) => oneStepResults(device));
   const others = {
     node: runOther("node", built),
-    bun: runOther(`${root}node_modules/bun/bin/bun.exe`, "tests/one_step_main.ts"),
+    bun: runOther(`${root}node_modules/bun/bin/bun.exe`, "tests/package/one_step_main.ts"),
   };
   for (const [runtime, result] of Object.entries(others)) {
     assert.deepEqual(Object.keys(result), Object.keys(here), runtime);

@@ -2,7 +2,7 @@
 // demo's defaults, and a message for every setting that cannot be read.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DEFAULTS, readSettings } from "../examples/web/settings.ts";
+import { DEFAULTS, readSettings } from "../../examples/web/settings.ts";
 
 const read = (query: string) => readSettings(new URLSearchParams(query));
 

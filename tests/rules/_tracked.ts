@@ -1,9 +1,9 @@
 // The variables of the rules' reference tests: store variables of sizes around the workgroup
 // (256) and tile (4096) sizes in small arenas, and two variables in one caller buffer (the
 // scalar kernel), each with its float64 state and the region to read it back from.
-import { type VariableRef, VariableStore } from "../mod.ts";
-import { COPY_DST, COPY_SRC, STORAGE } from "../src/_common/usage.ts";
-import { randomValues } from "./_reference.ts";
+import { type VariableRef, VariableStore } from "../../mod.ts";
+import { COPY_DST, COPY_SRC, STORAGE } from "../../src/_common/usage.ts";
+import { randomValues } from "../_reference.ts";
 
 /** None a multiple of 256 or 4096 but 4096. */
 export const SIZES = [1, 7, 255, 257, 4095, 4096, 4097, 12289, 70001];

@@ -12,9 +12,9 @@ import {
   type Keras3AdagradOptions,
   type TorchAdagradOptions,
   VariableStore,
-} from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
-import { assertCloseL2, randomValues, rng } from "./_reference.ts";
+} from "../../mod.ts";
+import { withDevice } from "../_gpu.ts";
+import { assertCloseL2, randomValues, rng } from "../_reference.ts";
 import {
   Keras3Reference,
   type Keras3State,
@@ -22,7 +22,7 @@ import {
   torchSparseStep,
   torchState,
   torchStep,
-} from "./_rules_reference.ts";
+} from "../_rules_reference.ts";
 
 const FUZZ_CASES = Number(process.env.WEBGPU_ADAGRAD_FUZZ ?? 24);
 const EDGE_SIZES = [1, 3, 255, 257, 4095, 4097, 8193, 65536, 100_000];

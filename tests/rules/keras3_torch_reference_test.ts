@@ -10,9 +10,9 @@ import {
   type GradientPair,
   IndexedSlices,
   VariableStore,
-} from "../mod.ts";
-import { Snapshot, withDevice } from "./_gpu.ts";
-import { assertCloseL2, randomIndices, randomValues, rng } from "./_reference.ts";
+} from "../../mod.ts";
+import { Snapshot, withDevice } from "../_gpu.ts";
+import { assertCloseL2, randomIndices, randomValues, rng } from "../_reference.ts";
 import {
   Keras3Reference,
   type Keras3Settings,
@@ -23,12 +23,12 @@ import {
   type TorchState,
   torchState,
   torchStep,
-} from "./_rules_reference.ts";
+} from "../_rules_reference.ts";
 import { type Tracked, trackedVariables } from "./_tracked.ts";
 
 const TOL = 2e-5;
 const f = Math.fround;
-// The variables: tests/_tracked.ts.
+// The variables: tests/rules/_tracked.ts.
 const variables = trackedVariables;
 
 async function compare(

@@ -13,9 +13,9 @@ import {
   saveCheckpoint,
   type Variable,
   VariableStore,
-} from "../mod.ts";
-import { Snapshot, withDevice } from "./_gpu.ts";
-import { randomValues, rng } from "./_reference.ts";
+} from "../../mod.ts";
+import { Snapshot, withDevice } from "../_gpu.ts";
+import { randomValues, rng } from "../_reference.ts";
 
 type Case = [options: Record<string, unknown>, error: typeof TypeError, message: RegExp];
 

@@ -3,9 +3,9 @@
 // (reference adagrad_family.md, sections 2.5-2.13 and 8).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Adagrad, type GradientPair, type Variable, VariableStore } from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
-import { assertAllClose } from "./_reference.ts";
+import { Adagrad, type GradientPair, type Variable, VariableStore } from "../../mod.ts";
+import { withDevice } from "../_gpu.ts";
+import { assertAllClose } from "../_reference.ts";
 
 /** Runs `steps` steps of `opt` on fresh variables of `init`, giving `grads(step)`. */
 async function run(

@@ -21,10 +21,10 @@ import {
   restoreCheckpoint,
   saveCheckpoint,
   VariableStore,
-} from "../mod.ts";
-import { counting, reset } from "./_counting.ts";
-import { requestDevice, withDevice } from "./_gpu.ts";
-import { repoRoot } from "./_repo.ts";
+} from "../../mod.ts";
+import { counting, reset } from "../_counting.ts";
+import { requestDevice, withDevice } from "../_gpu.ts";
+import { repoRoot } from "../_repo.ts";
 import {
   assertCloseL2,
   randomValues,
@@ -34,7 +34,7 @@ import {
   refState,
   refStep,
   rng,
-} from "./_reference.ts";
+} from "../_reference.ts";
 
 /** A small model and a fixed gradient sequence: step `k` always gets the same gradients. */
 function build(device: GPUDevice) {
@@ -246,7 +246,7 @@ for (const rowWise of [false, true]) {
   const DENSE = 70_001, NNZ = 24_000;
   test(`skipNonFinite${rowWise ? " (RowWiseAdagrad)" : ""}: a step with a NaN or an infinity is skipped whole`, async () => {
     await withDevice(async (device) => {
-      const { RowWiseAdagrad } = await import("../mod.ts");
+      const { RowWiseAdagrad } = await import("../../mod.ts");
       const make = (guard: boolean) => {
         const store = new VariableStore(device);
         const random = rng(31);
@@ -320,7 +320,7 @@ for (const mode of ["bytes", "streamed"] as const) {
     const path = join(dir, "model.safetensors");
     const root = fileURLToPath(repoRoot());
     const deno = (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
-    const args = ["run", "-A", `${root}tests/write_checkpoints_main.ts`];
+    const args = ["run", "-A", `${root}tests/checkpoint/write_checkpoints_main.ts`];
     if (mode === "streamed") args.push("--streamed");
     try {
       let checked = 0;

@@ -2,9 +2,9 @@
 // expected values of its float64 reference and TF's tolerance for float32 (1e-6).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Adagrad, VariableStore } from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
-import { assertAllClose } from "./_reference.ts";
+import { Adagrad, VariableStore } from "../../mod.ts";
+import { withDevice } from "../_gpu.ts";
+import { assertAllClose } from "../_reference.ts";
 
 const BASIC = [
   {

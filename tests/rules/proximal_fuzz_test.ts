@@ -13,9 +13,9 @@ import {
   ProximalAdagrad,
   RowWiseAdagrad,
   VariableStore,
-} from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
-import { assertCloseL2, type Clip, randomValues, refClip, rng } from "./_reference.ts";
+} from "../../mod.ts";
+import { withDevice } from "../_gpu.ts";
+import { assertCloseL2, type Clip, randomValues, refClip, rng } from "../_reference.ts";
 import {
   adagradDAStep,
   coalesce,
@@ -23,7 +23,7 @@ import {
   familyState,
   fbgemmRowWiseStep,
   proximalStep,
-} from "./_proximal_reference.ts";
+} from "../_proximal_reference.ts";
 
 const FUZZ_CASES = Math.ceil(Number(process.env.WEBGPU_ADAGRAD_FUZZ ?? 24) / 2);
 const EDGE_SIZES = [1, 3, 255, 257, 4095, 4097, 8193, 65536, 100_000];

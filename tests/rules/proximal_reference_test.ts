@@ -16,10 +16,10 @@ import {
   RowWiseAdagrad,
   type RowWiseAdagradOptions,
   VariableStore,
-} from "../mod.ts";
-import { COPY_DST, COPY_SRC, STORAGE } from "../src/_common/usage.ts";
-import { halfBits, halfValue } from "../src/_common/float16.ts";
-import { Snapshot, withDevice } from "./_gpu.ts";
+} from "../../mod.ts";
+import { COPY_DST, COPY_SRC, STORAGE } from "../../src/_common/usage.ts";
+import { halfBits, halfValue } from "../../src/_common/float16.ts";
+import { Snapshot, withDevice } from "../_gpu.ts";
 import {
   assertCloseL2,
   type Clip,
@@ -27,7 +27,7 @@ import {
   randomValues,
   refClip,
   rng,
-} from "./_reference.ts";
+} from "../_reference.ts";
 import {
   adagradDAStep,
   coalesce,
@@ -37,7 +37,7 @@ import {
   fbgemmRowWiseStep,
   proximalStep,
   type Strengths,
-} from "./_proximal_reference.ts";
+} from "../_proximal_reference.ts";
 import { type Tracked as TrackedOf, trackedVariables } from "./_tracked.ts";
 
 const TOL = 2e-5;

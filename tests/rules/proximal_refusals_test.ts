@@ -14,9 +14,9 @@ import {
   RowWiseAdagrad,
   type Variable,
   VariableStore,
-} from "../mod.ts";
-import { Snapshot, withDevice } from "./_gpu.ts";
-import { randomValues, rng } from "./_reference.ts";
+} from "../../mod.ts";
+import { Snapshot, withDevice } from "../_gpu.ts";
+import { randomValues, rng } from "../_reference.ts";
 
 type Case = [options: Record<string, unknown>, error: typeof TypeError, message: RegExp];
 

@@ -10,9 +10,9 @@ import {
   ProximalAdagrad,
   RowWiseAdagrad,
   VariableStore,
-} from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
-import { assertAllClose } from "./_reference.ts";
+} from "../../mod.ts";
+import { withDevice } from "../_gpu.ts";
+import { assertAllClose } from "../_reference.ts";
 
 /** `steps` steps of `opt` on var0 and var1 from `init`, with grads0 and grads1; their values. */
 async function run(

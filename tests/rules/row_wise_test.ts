@@ -8,9 +8,9 @@ import {
   IndexedSlices,
   RowWiseAdagrad,
   VariableStore,
-} from "../mod.ts";
-import { COPY_SRC, STORAGE } from "../src/_common/usage.ts";
-import { upload, withDevice } from "./_gpu.ts";
+} from "../../mod.ts";
+import { COPY_SRC, STORAGE } from "../../src/_common/usage.ts";
+import { upload, withDevice } from "../_gpu.ts";
 import {
   assertAllClose,
   assertCloseL2,
@@ -21,7 +21,7 @@ import {
   refRowWiseStep,
   type RefState,
   rng,
-} from "./_reference.ts";
+} from "../_reference.ts";
 
 function rowState(init: Float32Array, rows: number, initial: number): RefState {
   return {

@@ -8,12 +8,12 @@ import {
   type GradientPair,
   type Variable,
   VariableStore,
-} from "../mod.ts";
-import { kernelsFor, SERIAL_PARTIALS } from "../src/_kernels/kernels.ts";
-import { PLAIN_SPECIALISATION } from "../src/_kernels/specialisation.ts";
-import { PARAMS, VARIABLE_TABLE } from "../src/_kernels/shader_interface.ts";
-import { COPY_DST, COPY_SRC, STORAGE, UNIFORM } from "../src/_common/usage.ts";
-import { Snapshot, withDevice } from "./_gpu.ts";
+} from "../../mod.ts";
+import { kernelsFor, SERIAL_PARTIALS } from "../../src/_kernels/kernels.ts";
+import { PLAIN_SPECIALISATION } from "../../src/_kernels/specialisation.ts";
+import { PARAMS, VARIABLE_TABLE } from "../../src/_kernels/shader_interface.ts";
+import { COPY_DST, COPY_SRC, STORAGE, UNIFORM } from "../../src/_common/usage.ts";
+import { Snapshot, withDevice } from "../_gpu.ts";
 import {
   assertAllClose,
   assertCloseL2,
@@ -24,7 +24,7 @@ import {
   refState,
   refStep,
   rng,
-} from "./_reference.ts";
+} from "../_reference.ts";
 
 test("Keras analogues of testGradClipValue / Norm / GlobalClipNorm, with Adagrad(1.0)", async () => {
   await withDevice(async (device, own) => {

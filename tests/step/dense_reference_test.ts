@@ -1,7 +1,7 @@
 // The fused dense update against the float64 reference, on fresh random data.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Adagrad, type GradientPair, type Variable, VariableStore } from "../mod.ts";
+import { Adagrad, type GradientPair, type Variable, VariableStore } from "../../mod.ts";
 import {
   COPY_DST,
   COPY_SRC,
@@ -9,8 +9,8 @@ import {
   MAP_READ,
   STORAGE,
   UNIFORM,
-} from "../src/_common/usage.ts";
-import { type LimitsChoice, Snapshot, withDevice } from "./_gpu.ts";
+} from "../../src/_common/usage.ts";
+import { type LimitsChoice, Snapshot, withDevice } from "../_gpu.ts";
 import {
   assertCloseL2,
   randomValues,
@@ -18,7 +18,7 @@ import {
   refState,
   refStep,
   rng,
-} from "./_reference.ts";
+} from "../_reference.ts";
 
 const TOL = 1e-5;
 

@@ -3,15 +3,15 @@
 // would swallow the caller's own validation errors from then on.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Adagrad, VariableStore } from "../mod.ts";
-import { submitStep } from "../src/optimizers/adagrad_base.ts";
-import { MAP_READ, STORAGE } from "../src/_common/usage.ts";
-import { requestDevice } from "./_gpu.ts";
+import { Adagrad, VariableStore } from "../../mod.ts";
+import { submitStep } from "../../src/optimizers/adagrad_base.ts";
+import { MAP_READ, STORAGE } from "../../src/_common/usage.ts";
+import { requestDevice } from "../_gpu.ts";
 
 /** The ways a step can fail, each after the optimizer has made its GPU state. */
 const FAILURES: Record<
   string,
-  (opt: Adagrad, w: import("../mod.ts").Variable) => Promise<unknown>
+  (opt: Adagrad, w: import("../../mod.ts").Variable) => Promise<unknown>
 > = {
   "bad input (refused before the scope)": (opt, w) =>
     opt.applyGradients([[new Float32Array(w.length + 1), w]]),

@@ -12,11 +12,11 @@ import {
   RowWiseAdagrad,
   type Variable,
   VariableStore,
-} from "../mod.ts";
-import { halfBits, halfValue } from "../src/_common/float16.ts";
-import { kernelsFor } from "../src/_kernels/kernels.ts";
-import { PLAIN_SPECIALISATION } from "../src/_kernels/specialisation.ts";
-import { upload, withDevice } from "./_gpu.ts";
+} from "../../mod.ts";
+import { halfBits, halfValue } from "../../src/_common/float16.ts";
+import { kernelsFor } from "../../src/_kernels/kernels.ts";
+import { PLAIN_SPECIALISATION } from "../../src/_kernels/specialisation.ts";
+import { upload, withDevice } from "../_gpu.ts";
 import {
   assertCloseL2,
   type Clip,
@@ -29,7 +29,7 @@ import {
   refState,
   refStep,
   rng,
-} from "./_reference.ts";
+} from "../_reference.ts";
 
 /** The runtime's Float16Array, where it has one (Deno and Bun; not Node 20). */
 type HalfArray = ArrayLike<number> & { buffer: ArrayBufferLike };

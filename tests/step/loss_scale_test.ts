@@ -13,8 +13,8 @@ import {
   RowWiseAdagrad,
   saveCheckpoint,
   VariableStore,
-} from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
+} from "../../mod.ts";
+import { withDevice } from "../_gpu.ts";
 import {
   assertCloseL2,
   type Clip,
@@ -26,7 +26,7 @@ import {
   refState,
   refStep,
   rng,
-} from "./_reference.ts";
+} from "../_reference.ts";
 
 /** Keras's _DynamicLossScaleState.update, in float32. */
 class KerasScale {
@@ -508,7 +508,7 @@ test("errors: Keras's table, and a bad call changes nothing", async () => {
     assert.equal(await opt.lossScale(), 2 ** 15, "the scale is unchanged");
 
     // The scale made on another device by scaleBinding: refused, and nothing changes.
-    const { requestDevice } = await import("./_gpu.ts");
+    const { requestDevice } = await import("../_gpu.ts");
     const other = await requestDevice();
     try {
       const elsewhere = own(new LossScaleOptimizer(new Adagrad()));

@@ -10,9 +10,9 @@ import {
   IndexedSlices,
   type Variable,
   VariableStore,
-} from "../mod.ts";
-import { STORAGE } from "../src/_common/usage.ts";
-import { Snapshot, upload, withDevice } from "./_gpu.ts";
+} from "../../mod.ts";
+import { STORAGE } from "../../src/_common/usage.ts";
+import { Snapshot, upload, withDevice } from "../_gpu.ts";
 import {
   assertAllClose,
   assertCloseL2,
@@ -24,7 +24,7 @@ import {
   refState,
   refStep,
   rng,
-} from "./_reference.ts";
+} from "../_reference.ts";
 
 /** Reads a variable and its accumulator. */
 async function readState(opt: Adagrad, v: Variable) {

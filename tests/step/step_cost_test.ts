@@ -12,10 +12,10 @@ import {
   ProximalAdagrad,
   RowWiseAdagrad,
   VariableStore,
-} from "../mod.ts";
-import { counting, type Counts, reset } from "./_counting.ts";
-import { withDevice } from "./_gpu.ts";
-import { randomValues, rng } from "./_reference.ts";
+} from "../../mod.ts";
+import { counting, type Counts, reset } from "../_counting.ts";
+import { withDevice } from "../_gpu.ts";
+import { randomValues, rng } from "../_reference.ts";
 
 for (const variables of [10, 100, 1000]) {
   test(`${variables} variables: one submit, one dispatch, no GPU allocation per step`, async () => {

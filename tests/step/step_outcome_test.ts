@@ -12,9 +12,9 @@ import {
   ProximalAdagrad,
   RowWiseAdagrad,
   VariableStore,
-} from "../mod.ts";
-import { withDevice } from "./_gpu.ts";
-import { randomValues, rng } from "./_reference.ts";
+} from "../../mod.ts";
+import { withDevice } from "../_gpu.ts";
+import { randomValues, rng } from "../_reference.ts";
 
 /** Every optimizer of the package, built with learning rate `lr`. */
 const FACTORIES: [string, (lr: number | LearningRateSchedule) => AdagradBase<object>][] = [

@@ -2,9 +2,9 @@
 // clear them on the GPU, on the caller's encoder or in a submit of their own, and nothing else.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { VariableStore } from "../mod.ts";
-import { readFloats } from "../src/device/_transfer.ts";
-import { withDevice } from "./_gpu.ts";
+import { VariableStore } from "../../mod.ts";
+import { readFloats } from "../../src/device/_transfer.ts";
+import { withDevice } from "../_gpu.ts";
 
 /** Every word of the store's gradient buffer (float16 halves read as pairs of bits). */
 async function gradientWords(device: GPUDevice, buffer: GPUBuffer): Promise<Uint32Array> {

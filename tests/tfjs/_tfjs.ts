@@ -2,10 +2,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { useDeviceForTfjs } from "../tfjs.ts";
-import { sharedDevice } from "./_gpu.ts";
-import { rng } from "./_reference.ts";
-import { patch } from "./_patch.ts";
+import { useDeviceForTfjs } from "../../tfjs.ts";
+import { sharedDevice } from "../_gpu.ts";
+import { rng } from "../_reference.ts";
+import { patch } from "../_patch.ts";
 
 /**
  * Makes TF.js's active backend a WebGPU one on the tests' shared device (one device in the
@@ -16,7 +16,7 @@ export async function tfjsOnSharedDevice(): Promise<GPUDevice> {
   const device = await sharedDevice();
   const g = globalThis as { navigator?: { gpu?: unknown } };
   if (!g.navigator?.gpu) {
-    const { gpuForTfjs } = await import("./_gpu.ts");
+    const { gpuForTfjs } = await import("../_gpu.ts");
     Object.defineProperty(globalThis, "navigator", {
       value: { ...(g.navigator ?? {}), gpu: await gpuForTfjs() },
       configurable: true,

@@ -3,8 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { ExponentialDecay, RowWiseAdagrad } from "../mod.ts";
-import { TfjsAdagrad } from "../tfjs.ts";
+import { ExponentialDecay, RowWiseAdagrad } from "../../mod.ts";
+import { TfjsAdagrad } from "../../tfjs.ts";
 import {
   assertAllClose,
   randomValues,
@@ -12,11 +12,11 @@ import {
   refState,
   refStep,
   rng,
-} from "./_reference.ts";
-import { refRowWiseStep } from "./_reference.ts";
+} from "../_reference.ts";
+import { refRowWiseStep } from "../_reference.ts";
 import { readFresh, tfjsOnSharedDevice, withTfjs } from "./_tfjs.ts";
-import { Keras3Reference, keras3State, torchState, torchStep } from "./_rules_reference.ts";
-import { adagradDAStep, denseRows, familyState, proximalStep } from "./_proximal_reference.ts";
+import { Keras3Reference, keras3State, torchState, torchStep } from "../_rules_reference.ts";
+import { adagradDAStep, denseRows, familyState, proximalStep } from "../_proximal_reference.ts";
 
 test("TfjsAdagrad: rowWise matches the float64 row-wise reference", () =>
   withTfjs(async () => {

@@ -4,9 +4,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-backend-cpu";
-import { Adagrad, VariableStore } from "../mod.ts";
-import { TfjsAdagrad, type TfjsGradient, tfjsIndexedSlices, useDeviceForTfjs } from "../tfjs.ts";
-import { requestDevice } from "./_gpu.ts";
+import { Adagrad, VariableStore } from "../../mod.ts";
+import { TfjsAdagrad, type TfjsGradient, tfjsIndexedSlices, useDeviceForTfjs } from "../../tfjs.ts";
+import { requestDevice } from "../_gpu.ts";
 import {
   assertAllClose,
   randomValues,
@@ -15,7 +15,7 @@ import {
   refState,
   refStep,
   rng,
-} from "./_reference.ts";
+} from "../_reference.ts";
 import {
   embeddingData,
   embeddingModel,
