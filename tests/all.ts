@@ -4,6 +4,7 @@
 // and Bun run the *_test.ts files directly. tests/package/test_lists_test.ts checks that this list
 // names every *_test.ts under tests/ and nothing else.
 import "./browser/assert_stand_in_test.ts";
+import "./checkpoint/atomic_save_test.ts";
 import "./checkpoint/checkpoint_file_test.ts";
 import "./checkpoint/checkpoint_stream_test.ts";
 import "./checkpoint/checkpoint_test.ts";
@@ -48,6 +49,8 @@ import "./step/dense_reference_test.ts";
 import "./step/error_scope_test.ts";
 import "./step/float16_test.ts";
 import "./step/loss_scale_test.ts";
+import "./step/skip_non_finite_test.ts";
+import "./step/soak_test.ts";
 import "./step/sparse_test.ts";
 import "./step/step_cost_test.ts";
 import "./step/step_outcome_test.ts";

@@ -7,6 +7,7 @@
 export const NOT_IN_PAGE: Record<string, string> = {
   "tests/browser/assert_stand_in_test.ts":
     "compares the stand-in with Node's own node:assert/strict, which a page has not",
+  "tests/checkpoint/atomic_save_test.ts": "spawns Deno, and kills it while it writes a file",
   "tests/checkpoint/checkpoint_stream_test.ts":
     "streams checkpoints through files (node:fs, node:os); checkpoint_file_test.ts covers the page",
   "tests/checkpoint/non_zero_rows_test.ts": "not chosen for the page (ProximalAdagrad's weights)",
@@ -32,12 +33,15 @@ export const NOT_IN_PAGE: Record<string, string> = {
   "tests/rules/keras3_torch_fuzz_test.ts":
     "reads WEBGPU_ADAGRAD_FUZZ from node:process, which the page's bundle does not stand in for",
   "tests/rules/keras_fuzz_test.ts":
-    "spawns Deno (a process killed while saving), reads the environment (node:process)",
+    "reads WEBGPU_ADAGRAD_FUZZ from node:process, which the page's bundle does not stand in for",
   "tests/rules/proximal_fuzz_test.ts":
     "reads WEBGPU_ADAGRAD_FUZZ from node:process, which the page's bundle does not stand in for",
   "tests/rules/proximal_reference_test.ts": "not chosen for the page (the proximal family)",
   "tests/rules/proximal_refusals_test.ts": "not chosen for the page (the proximal family)",
   "tests/rules/proximal_vectors_test.ts": "not chosen for the page (the proximal family)",
+  "tests/step/skip_non_finite_test.ts":
+    "not chosen for the page (40 steps of 24,000 indices and 70,001 elements, twice)",
+  "tests/step/soak_test.ts": "weighs the heap with node:process's memoryUsage over 10,000 steps",
   "tests/step/step_outcome_test.ts":
     "not chosen for the page (what each optimizer's step promises and refuses)",
 };

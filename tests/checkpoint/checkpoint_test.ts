@@ -1,5 +1,7 @@
 // Checkpoints: safetensors files keyed by name; a round trip is bit-exact, training resumed from
-// one gives the numbers of an uninterrupted run, and a restore that does not fit changes nothing.
+// one gives the numbers of an uninterrupted run, and a restore that does not fit changes nothing;
+// a restore into an optimizer of other settings is refused, naming each, unless asked to keep or
+// adopt them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -10,6 +12,7 @@ import {
   restoreCheckpoint,
   RowWiseAdagrad,
   saveCheckpoint,
+  savedOptimizerConfig,
   type Variable,
   VariableStore,
 } from "../../mod.ts";
@@ -218,4 +221,59 @@ test("safetensors: the header layout, and malformed files refused", () => {
   ) {
     assert.throws(() => decodeSafetensors(file as Uint8Array), /not a valid file/, what);
   }
+});
+
+/** A fixed gradient of `n` elements, different for each seed. */
+const gradient = (n: number, seed: number) =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(seed + 1.7 * i) / 2);
+
+test("a restore into other settings is refused, naming each; keep or adopt them on request", async () => {
+  await withDevice(async (device, own) => {
+    const store = own(new VariableStore(device));
+    const w = store.variable("w", [6], gradient(6, 1));
+    const saver = own(new Adagrad({ learningRate: 0.1, clipnorm: 1 }));
+    for (let k = 0; k < 2; k++) await saver.applyGradients([[gradient(6, 2 + k), w]]);
+    const bytes = await saveCheckpoint({ variables: [w], optimizer: saver });
+    const saved = { w: await w.read(), acc: await saver.getSlot(w, "accumulator").read() };
+
+    const target = own(new VariableStore(device));
+    const v = target.variable("w", [6], 0.5);
+    const other = own(new Adagrad({ learningRate: 0.5 }));
+    await other.applyGradients([[gradient(6, 9), v]]);
+    const before = { v: await v.read(), acc: await other.getSlot(v, "accumulator").read() };
+    assert.throws(() => restoreCheckpoint(bytes, { variables: [v], optimizer: other }), {
+      name: "TypeError",
+      message:
+        /optimizer 'Adagrad' has other settings than the checkpoint's: clipnorm unset here, 1 saved; learning_rate 0.5 here, 0.1 saved\. Pass \{ settings: "keep" \}.*Adagrad\.fromConfig\(savedOptimizerConfig\(bytes\)\)/,
+    });
+    assert.equal(other.iterations, 1, "the refusal changed nothing");
+    assert.deepEqual(await v.read(), before.v);
+    assert.deepEqual(await other.getSlot(v, "accumulator").read(), before.acc);
+    assert.throws(
+      () =>
+        restoreCheckpoint(bytes, { variables: [v], optimizer: other }, {
+          settings: "adopt" as "keep",
+        }),
+      { name: "TypeError", message: /settings must be "refuse" or "keep"/ },
+    );
+
+    // Keras's way: the state, this optimizer's settings.
+    restoreCheckpoint(bytes, { variables: [v], optimizer: other }, { settings: "keep" });
+    assert.equal(other.iterations, 2);
+    assert.equal(other.learningRate, 0.5);
+    assert.deepEqual(await other.getSlot(v, "accumulator").read(), saved.acc);
+    // PyTorch's way: an optimizer built from the saved settings.
+    const adopted = own(Adagrad.fromConfig(savedOptimizerConfig(bytes)!));
+    restoreCheckpoint(bytes, { variables: [v], optimizer: adopted });
+    assert.equal(adopted.clipnorm, 1);
+    assert.deepEqual(await v.read(), saved.w);
+
+    // A checkpoint from before the settings were compared (no optimizer_config) still loads.
+    const file = decodeSafetensors(bytes);
+    const { optimizer_config: _, ...metadata } = file.metadata;
+    const older = encodeSafetensors(file.tensors, metadata);
+    const fresh = own(new Adagrad({ learningRate: 0.5 }));
+    restoreCheckpoint(older, { variables: [v], optimizer: fresh });
+    assert.equal(fresh.iterations, 2);
+  });
 });

@@ -1,6 +1,6 @@
-// Child process for tests/rules/keras_fuzz_test.ts: writes 32 MB checkpoints to one path, alternating
-// between two contents, in a loop, until it is killed, so that it spends nearly all its time inside
-// a write. Each file is a valid safetensors file whose metadata names the value it is filled with.
+// Child process for atomic_save_test.ts (beside this file): writes 32 MB checkpoints to one path,
+// alternating between two contents, in a loop, until it is killed, so that it spends nearly all
+// its time inside a write. Each file is a valid safetensors file whose metadata names the value it is filled with.
 // `--streamed`: the checkpoint of a 32 MB store variable, streamed from the GPU by
 // saveCheckpointFile in windows of 1 MiB (so that a kill lands between windows); otherwise bytes
 // in memory written by writeFileAtomic.

@@ -1,8 +1,17 @@
 // Keras's optimizer surface: weights, get/set_weights (with Adagrad's Keras 1 override),
-// add_slot, add_weight, minimize and the missing-gradient warning.
+// add_slot, add_weight, minimize and the missing-gradient warning; after destroy(), every read
+// refuses with the step's error (never zeros).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Adagrad, RowWiseAdagrad, type Variable, VariableStore } from "../../mod.ts";
+import {
+  Adagrad,
+  IndexedSlices,
+  restoreCheckpoint,
+  RowWiseAdagrad,
+  saveCheckpoint,
+  type Variable,
+  VariableStore,
+} from "../../mod.ts";
 import { readFloats } from "../../src/device/_transfer.ts";
 import { withDevice } from "../_gpu.ts";
 import { assertCloseL2, randomValues, refState, refStep, rng } from "../_reference.ts";
@@ -193,5 +202,37 @@ test("gradient regions keep their contents after a step: in place, uploaded, cli
       assert.deepEqual(await read(a), inPlace); // the kernel clips a copy, never the region
       assert.deepEqual(await read(b), uploaded); // what applyGradients uploaded stays
     }
+  });
+});
+
+/** A fixed gradient of `n` elements, different for each seed. */
+const gradient = (n: number, seed: number) =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(seed + 1.7 * i) / 2);
+
+test("reads after destroy() refuse with the step's TypeError, never zeros", async () => {
+  await withDevice(async (device, own) => {
+    const store = own(new VariableStore(device));
+    const w = store.variable("dense/kernel", [5], gradient(5, 1));
+    const table = store.variable("table", [10, 3], 0.5);
+    const opt = new Adagrad({ learningRate: 0.1, skipNonFinite: true });
+    await opt.applyGradients([
+      [gradient(5, 2), w],
+      [new IndexedSlices(gradient(6, 3), new Int32Array([1, 4]), [10, 3]), table],
+    ]);
+    const extra = opt.addWeight("extra", [2], 3);
+    const slot = opt.getSlot(w, "accumulator");
+    const saved = await saveCheckpoint({ variables: [w, table], optimizer: opt });
+    opt.destroy();
+    const destroyed = { name: "TypeError", message: /Adagrad 'Adagrad' was destroyed/ };
+    await assert.rejects(opt.getWeights(), destroyed, "getWeights");
+    assert.throws(() => slot.read(), destroyed, "slot.read");
+    assert.throws(() => slot.write(1), destroyed, "slot.write");
+    assert.throws(() => extra.read(), destroyed, "an addWeight weight");
+    await assert.rejects(saveCheckpoint({ variables: [w], optimizer: opt }), destroyed);
+    await assert.rejects(opt.skippedSteps(), destroyed, "skippedSteps");
+    await assert.rejects(opt.skippedIndices(), destroyed, "skippedIndices");
+    await assert.rejects(opt.applyGradients([[gradient(5, 4), w]]), destroyed, "a step");
+    assert.throws(() => restoreCheckpoint(saved, { variables: [w, table], optimizer: opt }));
+    assert.equal(opt.iterations, 1);
   });
 });
