@@ -1,5 +1,6 @@
 // Counting what code does on a GPUDevice (objects created, dispatches, submits) by wrapping the
-// device's own methods: for the step-cost tests and the benchmark's per-step counts.
+// device's own methods: for the step-cost and soak tests and the benchmark's per-step counts
+// (tools/ holds what the tests and the benchmark share).
 import { patch } from "./_patch.ts";
 
 /** What a stretch of code did on a device. */

@@ -1,5 +1,5 @@
-// Replacing a method of a WebGPU object for a while, for the test helpers that watch what code
-// does on a device (tests/_gpu.ts tracks buffers, tests/_counting.ts counts calls). The
+// Replacing a method of a WebGPU object for a while, for the helpers that watch what code does on
+// a device (tests/_gpu.ts tracks buffers, _counting.ts beside this file counts calls). The
 // replacement is an own property shadowing the prototype's method; undoing it puts back exactly
 // what was there before, an earlier replacement included, so that such wrappers nest.
 

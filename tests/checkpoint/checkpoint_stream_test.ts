@@ -28,7 +28,7 @@ import { CHUNK_BYTES, setCheckpointChunkBytes, windows } from "../../src/checkpo
 import { allocateCheckpoint } from "../../src/checkpoint/_checkpoint_bytes.ts";
 import { arenaOf } from "../../src/memory/variable.ts";
 import { type Own, withDevice } from "../_gpu.ts";
-import { patch } from "../_patch.ts";
+import { patch } from "../../tools/_patch.ts";
 import { randomValues, rng } from "../_reference.ts";
 
 const fs = () => fileSystem("test");

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import { Adagrad, IndexedSlices, VariableStore } from "../../mod.ts";
-import { counting, reset } from "../_counting.ts";
+import { counting, reset } from "../../tools/_counting.ts";
 import { withDevice } from "../_gpu.ts";
 import { randomValues, rng } from "../_reference.ts";
 

@@ -13,7 +13,7 @@ import {
   RowWiseAdagrad,
   VariableStore,
 } from "../../mod.ts";
-import { counting, type Counts, reset } from "../_counting.ts";
+import { counting, type Counts, reset } from "../../tools/_counting.ts";
 import { withDevice } from "../_gpu.ts";
 import { randomValues, rng } from "../_reference.ts";
 

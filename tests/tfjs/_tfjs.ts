@@ -5,7 +5,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { useDeviceForTfjs } from "../../tfjs.ts";
 import { sharedDevice } from "../_gpu.ts";
 import { rng } from "../_reference.ts";
-import { patch } from "../_patch.ts";
+import { patch } from "../../tools/_patch.ts";
 
 /**
  * Makes TF.js's active backend a WebGPU one on the tests' shared device (one device in the
