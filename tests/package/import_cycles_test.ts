@@ -1,6 +1,8 @@
 // The package's modules import each other in one direction only: no cycle between files of src/,
 // nor between its folders, type imports included. A cycle is how a catch-all context creeps back
 // (a stage that reaches its neighbours through the whole), so a new one fails here, naming it.
+// And nothing outside tests/ imports from it: what the benchmark shares with the tests is in
+// tools/.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
@@ -80,6 +82,21 @@ test("src/ has no import cycle between files or folders, type imports included",
   }
   assert.deepEqual(cycles(fileGraph), [], "files importing each other in a loop");
   assert.deepEqual(cycles(folderGraph), [], "folders importing each other in a loop");
+});
+
+test("bench/, examples/, scripts/ and tools/ import nothing from tests/", async () => {
+  const root = repoRoot();
+  const found: string[] = [];
+  for (const dir of ["bench/", "examples/", "scripts/", "tools/"]) {
+    for (const file of await sources(root, dir)) {
+      const text = await readFile(new URL(file, root), "utf8");
+      for (const specifier of relativeImports(text)) {
+        const target = new URL(specifier, new URL(file, root)).href.slice(root.href.length);
+        if (target.startsWith("tests/")) found.push(`${file} imports ${target}`);
+      }
+    }
+  }
+  assert.deepEqual(found, [], "move what they share with the tests to tools/");
 });
 
 test("the cycle finder finds a cycle", () => {
