@@ -14,6 +14,7 @@ import {
 } from "../../mod.ts";
 import { fileSystem } from "../../src/checkpoint/_file_system.ts";
 import { withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import { randomValues, rng } from "../_reference.ts";
 
 const inBrowser = typeof (globalThis as { document?: unknown }).document !== "undefined";
@@ -46,13 +47,15 @@ if (inBrowser) {
     await withDevice(async (device, own) => {
       const random = rng(2601);
       const store = own(new VariableStore(device));
-      const w = store.variable("dense/kernel", [37, 3], randomValues(random, 111));
+      const init = randomValues(random, 111);
+      const w = store.variable("dense/kernel", [37, 3], init);
       const opt = own(new Adagrad({ learningRate: 0.05 }));
       await opt.applyGradients([[randomValues(random, 111), w]]);
       const saved = {
         weights: await w.read(),
         accumulator: await opt.getSlot(w, "accumulator").read(),
       };
+      assertMoved(saved.weights, init, "the weights saved");
       const path = `${temporaryPath()}.safetensors`;
       const fs = fileSystem("test");
       try {

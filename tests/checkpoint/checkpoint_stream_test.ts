@@ -28,6 +28,7 @@ import { CHUNK_BYTES, setCheckpointChunkBytes, windows } from "../../src/checkpo
 import { allocateCheckpoint } from "../../src/checkpoint/_checkpoint_bytes.ts";
 import { arenaOf } from "../../src/memory/variable.ts";
 import { type Own, withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import { patch } from "../../tools/_patch.ts";
 import { randomValues, rng } from "../_reference.ts";
 
@@ -56,21 +57,24 @@ const bits = (x: Float32Array) => Array.from(new Uint32Array(x.slice().buffer));
 interface Model {
   vars: Variable[];
   opt: LossScaleOptimizer;
+  /** Each variable's initial values. */
+  init: Float32Array[];
 }
 
 /** Three variables of awkward sizes, Adagrad under a dynamic loss scale, with its own weight. */
 function model(device: GPUDevice, seed: number, own: Own): Model {
   const random = rng(seed);
   const store = own(new VariableStore(device));
+  const init = [2807, 143, 3].map((n) => randomValues(random, n));
   const vars = [
-    store.variable("emb/table", [401, 7], randomValues(random, 2807)),
-    store.variable("dense/kernel", [13, 11], randomValues(random, 143)),
-    store.variable("dense/bias", [3], randomValues(random, 3)),
+    store.variable("emb/table", [401, 7], init[0]),
+    store.variable("dense/kernel", [13, 11], init[1]),
+    store.variable("dense/bias", [3], init[2]),
   ];
   const inner = new Adagrad({ learningRate: 0.05, clipnorm: 2, device });
   const opt = own(new LossScaleOptimizer(inner, { initialScale: 256, dynamicGrowthSteps: 2 }));
   inner.addWeight("extra", [5], seed);
-  return { vars, opt };
+  return { vars, opt, init };
 }
 
 /** Three finite steps: the scale doubles once and its counter ends at 1. */
@@ -100,6 +104,9 @@ test("a streamed save is saveCheckpoint's bytes, and restores bit for bit either
     const saved = model(device, 1, own);
     await train(saved, 10);
     const before = await state(saved);
+    for (const [k, v] of saved.vars.entries()) {
+      assertMoved(await v.read(), saved.init[k], `${v.name} was trained`);
+    }
     assert.equal(before.scale, 512, "the scale doubled");
     assert.equal(before.goodSteps, 1);
     const path = temporaryPath();
@@ -250,6 +257,7 @@ test("restoreCheckpointFile refuses a misfit, truncated or corrupt file before a
           m = {
             vars: target.vars,
             opt: own(new LossScaleOptimizer(inner, { initialScale: 256, dynamicGrowthSteps: 2 })),
+            init: target.init,
           };
           inner.addWeight("extra", [5]);
         }

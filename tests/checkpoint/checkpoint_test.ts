@@ -1,5 +1,6 @@
 // Checkpoints: safetensors files keyed by name; a round trip is bit-exact, training resumed from
-// one gives the numbers of an uninterrupted run, and a restore that does not fit changes nothing;
+// one gives the numbers of an uninterrupted run (whose weights moved: a step that did nothing
+// would make every run equal), and a restore that does not fit changes nothing;
 // a restore into an optimizer of other settings is refused, naming each, unless asked to keep or
 // adopt them.
 import { test } from "node:test";
@@ -17,25 +18,29 @@ import {
   VariableStore,
 } from "../../mod.ts";
 import { withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import { randomValues, rng } from "../_reference.ts";
 
 interface Model {
   store: VariableStore;
   vars: Variable[];
   opt: Adagrad;
+  /** Each variable's initial values. */
+  init: Float32Array[];
 }
 
 function model(device: GPUDevice, seed: number, rowWise = false): Model {
   const random = rng(seed);
   const store = new VariableStore(device);
+  const init = [3000, 111, 3].map((n) => randomValues(random, n));
   const vars = [
-    store.variable("emb/table", [500, 6], randomValues(random, 3000)),
-    store.variable("dense/kernel", [37, 3], randomValues(random, 111)),
-    store.variable("dense/bias", [3], randomValues(random, 3)),
+    store.variable("emb/table", [500, 6], init[0]),
+    store.variable("dense/kernel", [37, 3], init[1]),
+    store.variable("dense/bias", [3], init[2]),
   ];
   const options = { learningRate: 0.05, clipnorm: 2, decay: 0.01 };
   const opt = rowWise ? new RowWiseAdagrad(options) : new Adagrad(options);
-  return { store, vars, opt };
+  return { store, vars, opt, init };
 }
 
 /** Step `step` of a fixed gradient sequence: sparse for the table, dense for the rest. */
@@ -77,6 +82,9 @@ for (const rowWise of [false, true]) {
       assert.deepEqual(await state(second), before, "the round trip is bit-exact");
       for (let step = 3; step < 6; step++) await train(second, step);
       assert.deepEqual(await state(second), await state(straight), "resumed = uninterrupted");
+      for (const [k, v] of straight.vars.entries()) {
+        assertMoved(await v.read(), straight.init[k], v.name);
+      }
 
       // Other tools read it as a plain safetensors file, with Keras-style names.
       const file = decodeSafetensors(bytes);

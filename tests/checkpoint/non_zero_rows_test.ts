@@ -12,6 +12,7 @@ import {
   VariableStore,
 } from "../../mod.ts";
 import { withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import { randomValues, rng } from "../_reference.ts";
 
 test("a ProximalAdagrad-trained table round-trips through its non-zero rows, bit for bit", async () => {
@@ -31,6 +32,8 @@ test("a ProximalAdagrad-trained table round-trips through its non-zero rows, bit
       ]);
     }
     const before = await Promise.all([table, vector, bias].map((v) => v.read()));
+    assertMoved(before[0], 0, "the table was trained");
+    assertMoved(before[1], 0, "the vector was trained");
     const zeroRows = (values: Float32Array, w: number) => {
       let n = 0;
       for (let r = 0; r * w < values.length; r++) {

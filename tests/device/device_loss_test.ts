@@ -1,7 +1,7 @@
 // A lost device, refused with a clear error and no change of state: a step on a destroyed device
 // rejects with DeviceLostError and is not counted (in the same tick too, and as a fresh
 // optimizer's first step); every call says the device was lost, and training resumes from the
-// last checkpoint on a new device with the numbers of an uninterrupted run.
+// last checkpoint on a new device with the numbers of an uninterrupted run (whose weights moved).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -13,6 +13,7 @@ import {
   VariableStore,
 } from "../../mod.ts";
 import { requestDevice, withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import { randomValues, rng } from "../_reference.ts";
 
 /** A fixed gradient of `n` elements, different for each seed. */
@@ -23,8 +24,9 @@ const gradient = (n: number, seed: number) =>
 function build(device: GPUDevice) {
   const store = new VariableStore(device);
   const random = rng(77);
-  const w = store.variable("w", [300, 4], randomValues(random, 1200));
-  const b = store.variable("b", [7], randomValues(random, 7));
+  const init = { w: randomValues(random, 1200), b: randomValues(random, 7) };
+  const w = store.variable("w", [300, 4], init.w);
+  const b = store.variable("b", [7], init.b);
   const opt = new Adagrad({ learningRate: 0.1, decay: 0.05, clipnorm: 3 });
   const step = (k: number) => {
     const r = rng(500 + k);
@@ -34,7 +36,7 @@ function build(device: GPUDevice) {
       [randomValues(r, 7), b],
     ]);
   };
-  return { store, w, b, opt, step };
+  return { store, w, b, opt, step, init };
 }
 
 test("a lost device: every call says so; the last checkpoint resumes on a new device", async () => {
@@ -83,6 +85,8 @@ test("a lost device: every call says so; the last checkpoint resumes on a new de
       straight,
       "resumed on a new device = uninterrupted",
     );
+    assertMoved(straight[0], again.init.w, "w");
+    assertMoved(straight[1], again.init.b, "b");
     again.opt.destroy();
     again.store.destroy();
   });

@@ -1,7 +1,8 @@
 // Large sparse steps are sorted by the radix sort, small ones by the bitonic sort. Both must give
 // the same order (duplicates in the caller's order), so every result is the same to the bit
 // whichever ran: checked here by running the same steps through each, and against the float64
-// reference at a size that takes the radix sort by default.
+// reference at a size that takes the radix sort by default. Each run's tables moved from their
+// initial values (two sorts that both did nothing would agree too).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -14,6 +15,7 @@ import {
 } from "../../mod.ts";
 import { setRadixMinimum } from "../../src/sparse/_staging.ts";
 import { type Own, upload, withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import {
   assertCloseL2,
   randomIndices,
@@ -68,9 +70,8 @@ async function run(
     const random = rng(7);
     const store = own(new VariableStore(device));
     const opt = own(new (config.rowWise ? RowWiseAdagrad : Adagrad)(config.options));
-    const vars: Variable[] = config.tables.map((t, i) =>
-      store.variable(`t${i}`, t.shape, randomValues(random, t.shape.reduce((a, b) => a * b, 1)))
-    );
+    const init = config.tables.map((t) => randomValues(random, t.shape.reduce((a, b) => a * b, 1)));
+    const vars: Variable[] = config.tables.map((t, i) => store.variable(`t${i}`, t.shape, init[i]));
     for (let step = 0; step < 2; step++) {
       await opt.applyGradients(config.tables.map((t, i) => {
         const rows = t.shape[0];
@@ -84,8 +85,10 @@ async function run(
       }));
     }
     const bits: Uint32Array[] = [];
-    for (const v of vars) {
-      bits.push(new Uint32Array((await v.read()).buffer));
+    for (const [i, v] of vars.entries()) {
+      const values = await v.read();
+      assertMoved(values, init[i], `${config.name}, radix from ${radixMinimum}: ${v.name}`);
+      bits.push(new Uint32Array(values.buffer));
       bits.push(new Uint32Array((await opt.getSlot(v, "accumulator").read()).buffer));
     }
     return { bits, skipped: await opt.skippedIndices() };

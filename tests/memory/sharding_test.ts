@@ -1,6 +1,7 @@
 // docs/sharding.md's claim: a table cut into row ranges, each with an optimizer of its own, gets
 // the numbers of one table with one optimizer, when each shard receives the gradient rows of its
 // range (repeated ids included) and steps every time; and the shards' checkpoints merge by name.
+// Each shard's rows moved from their initial values (so a step that did nothing cannot pass).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -13,6 +14,7 @@ import {
   VariableStore,
 } from "../../mod.ts";
 import { withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import { randomValues, rng } from "../_reference.ts";
 
 const bits = (x: Float32Array) => Array.from(new Uint32Array(x.slice().buffer));
@@ -69,6 +71,11 @@ for (const Optimizer of [Adagrad, RowWiseAdagrad]) {
           bits(await opt.getSlot(part, "accumulator").read()),
           bits(acc.subarray(first * accWidth, (first + count) * accWidth)),
           `accumulator rows ${first}..`,
+        );
+        assertMoved(
+          await part.read(),
+          init.subarray(first * width, (first + count) * width),
+          `rows ${first}..`,
         );
       }
 

@@ -1,7 +1,8 @@
 // Variables larger than one arena (one binding), cut into windows of whole rows: every kind of
 // step gives, to the bit, what the same variable in one buffer gets (a twin in a store with large
 // arenas), and a table past WebGPU's default 128 MiB binding matches the float64 reference.
-// Small `maxArenaBytes` makes the windows' edges cheap to reach.
+// Small `maxArenaBytes` makes the windows' edges cheap to reach. Each comparison of two runs also
+// checks that the weights moved from their initial values (tests/_moved.ts).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -28,6 +29,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Own, upload, withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import {
   assertCloseL2,
   randomIndices,
@@ -53,6 +55,8 @@ const SMALL_SHAPES: Record<string, number[]> = { table: [301, 7], vector: [2500]
 interface Model {
   store: VariableStore;
   vars: Record<string, Variable>;
+  /** Each variable's initial values. */
+  init: Record<string, Float32Array>;
 }
 
 function model(
@@ -66,11 +70,12 @@ function model(
   const random = rng(seed);
   const store = own(new VariableStore(device, { maxArenaBytes, gradDtype }));
   const vars: Record<string, Variable> = {};
+  const init: Record<string, Float32Array> = {};
   for (const [name, shape] of Object.entries(shapes)) {
-    const n = shape.reduce((a, b) => a * b, 1);
-    vars[name] = store.variable(name, shape, randomValues(random, n));
+    init[name] = randomValues(random, shape.reduce((a, b) => a * b, 1));
+    vars[name] = store.variable(name, shape, init[name]);
   }
-  return { store, vars };
+  return { store, vars, init };
 }
 
 /**
@@ -185,6 +190,7 @@ for (const [label, options, arena, shapes] of OPTIONS) {
       assert.equal(a.iterations, b.iterations);
       for (const name of Object.keys(shapes)) {
         assertSameBits(await bits(a, split.vars[name]), await bits(b, whole.vars[name]), name);
+        assertMoved(await split.vars[name].read(), split.init[name], name);
       }
     });
   });
@@ -227,6 +233,7 @@ for (
         assert.equal(await a.skippedIndices(), 1);
         assert.equal(await b.skippedIndices(), 1);
         assertSameBits(await bits(a, split.vars.table), await bits(b, whole.vars.table), "table");
+        assertMoved(await split.vars.table.read(), split.init.table, "table");
       });
     } finally {
       setDispatchShape(previous);
@@ -252,6 +259,7 @@ test("RowWiseAdagrad on a split table: dense and sparse, bits equal one buffer's
       await b.applyGradients([[g, whole.vars.table]]);
     }
     assertSameBits(await bits(a, split.vars.table), await bits(b, whole.vars.table), "table");
+    assertMoved(await split.vars.table.read(), split.init.table, "table");
   });
 });
 
@@ -275,6 +283,7 @@ test("float16 gradients and a dynamic loss scale on split variables equal one bu
         await bits(b.innerOptimizer, whole.vars[name]),
         name,
       );
+      assertMoved(await split.vars[name].read(), split.init[name], name);
     }
   });
 });
@@ -288,6 +297,9 @@ test("slots, weights and checkpoints of split variables: one tensor each, either
     await a.applyGradients(
       Object.values(split.vars).map((v) => [randomValues(random, v.length), v]),
     );
+    for (const [name, v] of Object.entries(split.vars)) {
+      assertMoved(await v.read(), split.init[name], name);
+    }
     const slot = a.getSlot(split.vars.table, "accumulator");
     assert.equal(slot.regions.length, 3);
     assert.equal(slot.length, 301 * 7);
@@ -511,6 +523,7 @@ test("Keras 3's and PyTorch's rules on split variables equal one buffer's to the
         const x = new Uint32Array((await split.vars[name].read()).buffer);
         const y = new Uint32Array((await whole.vars[name].read()).buffer);
         assertSameBits([x], [y], `${a.rule} ${name}`);
+        assertMoved(await split.vars[name].read(), split.init[name], `${a.rule} ${name}`);
       }
     });
   }
@@ -565,6 +578,7 @@ test("ProximalAdagrad, AdagradDA and FBGEMM's row-wise options on split variable
         const x = new Uint32Array((await split.vars[name].read()).buffer);
         const y = new Uint32Array((await whole.vars[name].read()).buffer);
         assertSameBits([x], [y], `${what} ${name}`);
+        assertMoved(await split.vars[name].read(), split.init[name], `${what} ${name}`);
       }
     });
   }

@@ -12,13 +12,26 @@ import {
 import { sharedDevice } from "../_gpu.ts";
 import { randomValues, rng } from "../_reference.ts";
 
+/** The seed of the run's random numbers. */
+export const SEED = 2024;
+
+/** The variables' initial values: the first numbers `random` (`rng(SEED)`) draws. */
+export function initialValues(random: () => number): Record<string, Float32Array> {
+  return {
+    dense: randomValues(random, 1000),
+    table: randomValues(random, 300 * 17),
+    rows: randomValues(random, 200 * 9),
+  };
+}
+
 /** The variables and accumulators after three steps, as float32 values. */
 export async function oneStepResults(device: GPUDevice): Promise<Record<string, number[]>> {
-  const random = rng(2024);
+  const random = rng(SEED);
+  const init = initialValues(random);
   const store = new VariableStore(device);
-  const dense = store.variable("dense", [1000], randomValues(random, 1000));
-  const table = store.variable("table", [300, 17], randomValues(random, 300 * 17));
-  const rows = store.variable("rows", [200, 9], randomValues(random, 200 * 9));
+  const dense = store.variable("dense", [1000], init.dense);
+  const table = store.variable("table", [300, 17], init.table);
+  const rows = store.variable("rows", [200, 9], init.rows);
   const opt = new Adagrad({ learningRate: new ExponentialDecay(0.1, 2, 0.5), clipnorm: 4 });
   const rowWise = new RowWiseAdagrad({ learningRate: 0.05, globalClipnorm: 2 });
   for (let step = 0; step < 3; step++) {

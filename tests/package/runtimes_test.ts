@@ -1,14 +1,16 @@
 // The same steps give the same numbers on Deno, Node (the npm build) and Bun. Run from Deno: it
 // computes the steps here, then runs one_step_main.ts (beside this file) under Node and Bun and
-// compares.
+// compares (after checking that the steps moved the variables).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { oneStepResults } from "./one_step_main.ts";
+import { initialValues, oneStepResults, SEED } from "./one_step_main.ts";
 import { withDevice } from "../_gpu.ts";
 import { repoRoot } from "../_repo.ts";
+import { assertMoved } from "../_moved.ts";
+import { rng } from "../_reference.ts";
 
 const isDeno = "Deno" in globalThis;
 
@@ -26,6 +28,10 @@ test("one set of steps gives the same numbers on Deno, Node and Bun", {
   const built = `${root}npm/.test/tests/package/one_step_main.js`;
   assert.ok(existsSync(built), "no npm build: run `deno task build:npm --no-checks` first");
   const here = await withDevice((device) => oneStepResults(device));
+  // The steps moved the variables: runtimes that all did nothing would agree too.
+  for (const [name, init] of Object.entries(initialValues(rng(SEED)))) {
+    assertMoved(here[name], init, name);
+  }
   const others = {
     node: runOther("node", built),
     bun: runOther(`${root}node_modules/bun/bin/bun.exe`, "tests/package/one_step_main.ts"),

@@ -16,6 +16,7 @@ import {
   VariableStore,
 } from "../../mod.ts";
 import { Snapshot, withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import { randomValues, rng } from "../_reference.ts";
 
 type Case = [options: Record<string, unknown>, error: typeof TypeError, message: RegExp];
@@ -251,9 +252,10 @@ test("refused steps change nothing, and the next step is the one a refusal never
       const runs = [0, 1].map(() => {
         const random = rng(7);
         const store = own(new VariableStore(device));
-        const table = store.variable("table", [50, 4], randomValues(random, 200));
-        const w = store.variable("w", [33], randomValues(random, 33));
-        return { table, w, opt: own(make()) };
+        const init = { table: randomValues(random, 200), w: randomValues(random, 33) };
+        const table = store.variable("table", [50, 4], init.table);
+        const w = store.variable("w", [33], init.w);
+        return { table, w, opt: own(make()), init };
       });
       const random = rng(8);
       const steps = [0, 1].map((): GradientPair[] => [
@@ -291,6 +293,10 @@ test("refused steps change nothing, and the next step is the one a refusal never
         await state(device, runs[0].opt, [runs[0].table, runs[0].w]),
         `${what}: the step after the refusals`,
       );
+      // Runs that did nothing would agree too.
+      for (const name of ["table", "w"] as const) {
+        assertMoved(await runs[0][name].read(), runs[0].init[name], `${what}: ${name}`);
+      }
     }
   });
 });

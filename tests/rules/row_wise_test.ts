@@ -11,6 +11,7 @@ import {
 } from "../../mod.ts";
 import { COPY_SRC, STORAGE } from "../../src/_common/usage.ts";
 import { upload, withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import {
   assertAllClose,
   assertCloseL2,
@@ -127,6 +128,7 @@ test("RowWiseAdagrad on rank-1 variables is Adagrad (rows of one element)", asyn
     }
     // Equal up to the order of float32 operations (lr / d * g against g * lr / d).
     assertAllClose(await a.read(), await b.read(), "variable", 1e-6, 1e-6);
+    assertMoved(await a.read(), init, "variable"); // two optimizers that did nothing would agree
     assertAllClose(
       await rowWise.getSlot(a, "accumulator").read(),
       await plain.getSlot(b, "accumulator").read(),

@@ -1,6 +1,8 @@
 // The rules' state: checkpoints name their slots and counters by rule and refuse another rule's,
 // a resumed run gives the numbers of an uninterrupted one (mid-accumulation, PyTorch's
-// per-variable steps), and a Keras 3 or PyTorch state exported to safetensors loads.
+// per-variable steps), and a Keras 3 or PyTorch state exported to safetensors loads. The runs
+// compared moved the weights from their initial values (a step that did nothing would make every
+// run equal).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -21,12 +23,15 @@ import {
   VariableStore,
 } from "../../mod.ts";
 import { withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import { randomValues, rng } from "../_reference.ts";
 
 interface Model {
   store: VariableStore;
   vars: Variable[];
   opt: AdagradBase<object>;
+  /** Each variable's initial values. */
+  init: Float32Array[];
 }
 
 const SHAPES = [[300, 5], [257], [3]];
@@ -60,10 +65,16 @@ const make = {
 function model(device: GPUDevice, rule: keyof typeof make, seed = 1): Model {
   const random = rng(seed);
   const store = new VariableStore(device);
-  const vars = SHAPES.map((shape, i) =>
-    store.variable(`m${i}/w`, shape, randomValues(random, shape.reduce((a, b) => a * b, 1)))
-  );
-  return { store, vars, opt: make[rule]() };
+  const init = SHAPES.map((shape) => randomValues(random, shape.reduce((a, b) => a * b, 1)));
+  const vars = SHAPES.map((shape, i) => store.variable(`m${i}/w`, shape, init[i]));
+  return { store, vars, opt: make[rule](), init };
+}
+
+/** Fails unless every variable of `m` moved from its initial values. */
+async function assertVariablesMoved(m: Model, what: string): Promise<void> {
+  for (const [i, v] of m.vars.entries()) {
+    assertMoved(await v.read(), m.init[i], `${what} ${v.name}`);
+  }
 }
 
 /** Call `call` of a fixed sequence; the last variable has no gradient on even calls. */
@@ -116,6 +127,7 @@ for (const rule of ["keras3", "torch"] as const) {
       restoreCheckpoint(bytes, { variables: second.vars, optimizer: second.opt });
       for (let call = 4; call < 8; call++) await train(second, call);
       assert.deepEqual(await snapshot(second), await snapshot(whole));
+      await assertVariablesMoved(whole, rule);
       for (const m of [whole, second]) {
         m.opt.destroy();
         m.store.destroy();
@@ -166,6 +178,11 @@ test("a checkpoint of one rule refuses to load into another, naming both; nothin
       const fresh = model(device, from, 8);
       restoreCheckpoint(bytes, { variables: fresh.vars, optimizer: rebuilt });
       assert.deepEqual(await snapshot({ ...fresh, opt: rebuilt }), await snapshot(saved));
+      // One call: Keras 3's accumulation (3 calls) has only added it to its slot so far.
+      if (from === "keras3") {
+        const slot = saved.opt.getSlot(saved.vars[0], "gradient_accumulator");
+        assertMoved(await slot.read(), 0, "keras3 gradient_accumulator");
+      } else await assertVariablesMoved(saved, from);
       for (const o of [rebuilt, fresh.opt, saved.opt]) o.destroy();
       fresh.store.destroy();
       saved.store.destroy();
@@ -247,6 +264,7 @@ test("importFrameworkState: Keras 3's and PyTorch's own names, exported to safet
         rule === "torch" ? expected : await snapshot(source),
         rule,
       );
+      await assertVariablesMoved(source, rule);
       for (const m of [source, target]) {
         m.opt.destroy();
         m.store.destroy();
@@ -293,6 +311,7 @@ for (const kind of ["proximal", "adagradDA", "rowWise"] as const) {
       restoreCheckpoint(bytes, { variables: second.vars, optimizer: second.opt });
       for (let call = 3; call < 6; call++) await train(second, call);
       assert.deepEqual(await snapshot(second), await snapshot(whole));
+      await assertVariablesMoved(whole, kind);
       // Another class's state is refused, naming both.
       const other = kind === "adagradDA"
         ? model(device, "proximal", 5)

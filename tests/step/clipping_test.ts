@@ -14,6 +14,7 @@ import { PLAIN_SPECIALISATION } from "../../src/_kernels/specialisation.ts";
 import { PARAMS, VARIABLE_TABLE } from "../../src/_kernels/shader_interface.ts";
 import { COPY_DST, COPY_SRC, STORAGE, UNIFORM } from "../../src/_common/usage.ts";
 import { Snapshot, withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import {
   assertAllClose,
   assertCloseL2,
@@ -208,12 +209,17 @@ test("norm clipping is bit-identical from run to run (fixed-order sums)", async 
       const random = rng(77);
       const store = own(new VariableStore(device));
       const opt = own(new Adagrad({ learningRate: 0.05, ...clip }));
-      const vars = sizes.map((n, i) => store.variable(`v${i}`, [n], randomValues(random, n)));
+      const init = sizes.map((n) => randomValues(random, n));
+      const vars = sizes.map((n, i) => store.variable(`v${i}`, [n], init[i]));
       for (let step = 0; step < 3; step++) {
         await opt.applyGradients(vars.map((v) => [randomValues(random, v.length, 0.05, 2), v]));
       }
       return Promise.all(
-        vars.map(async (v) => Array.from(new Uint32Array((await v.read()).buffer))),
+        vars.map(async (v, i) => {
+          const values = await v.read();
+          assertMoved(values, init[i], `${JSON.stringify(clip)} ${v.name}`); // runs that did nothing
+          return Array.from(new Uint32Array(values.buffer));
+        }),
       );
     };
     for (const clip of [{ clipnorm: 1 }, { globalClipnorm: 3, clipvalue: 1.5 }]) {

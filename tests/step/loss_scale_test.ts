@@ -15,6 +15,7 @@ import {
   VariableStore,
 } from "../../mod.ts";
 import { withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import {
   assertCloseL2,
   type Clip,
@@ -356,6 +357,7 @@ test("checkpoints: a resumed run is bit-identical; inner and wrapped checkpoints
     assert.equal(await second.opt.dynamicCounter(), await first.opt.dynamicCounter());
     await run(second, 4, 8);
     assert.deepEqual(bits(await second.v.read()), bits(await whole.v.read()), "variable bits");
+    assertMoved(await whole.v.read(), init, "the uninterrupted run's variable");
     assert.deepEqual(
       bits(await second.opt.getSlot(second.v, "accumulator").read()),
       bits(await whole.opt.getSlot(whole.v, "accumulator").read()),

@@ -1,6 +1,7 @@
 // skipNonFinite: a step with a NaN or an infinity anywhere in its gradients (sparse or dense, in
 // any reduction tile) is skipped whole and not counted, so the guarded run equals a run that never
-// took the poisoned steps; without the guard a NaN propagates, as in Keras.
+// took the poisoned steps (and moved its weights: two runs that did nothing would agree too);
+// without the guard a NaN propagates, as in Keras.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -12,6 +13,7 @@ import {
   VariableStore,
 } from "../../mod.ts";
 import { withDevice } from "../_gpu.ts";
+import { assertMoved } from "../_moved.ts";
 import { randomValues, rng } from "../_reference.ts";
 
 for (const rowWise of [false, true]) {
@@ -24,10 +26,11 @@ for (const rowWise of [false, true]) {
       const make = (guard: boolean) => {
         const store = new VariableStore(device);
         const random = rng(31);
-        const w = store.variable("w", [200, 3], randomValues(random, 600));
+        const init = { w: randomValues(random, 600), b: randomValues(random, DENSE) };
+        const w = store.variable("w", [200, 3], init.w);
         // Past one reduction tile (32,768 elements; the check reads in tiles of that size), with
         // a last vector that reaches into the padding.
-        const b = store.variable("b", [DENSE], randomValues(random, DENSE));
+        const b = store.variable("b", [DENSE], init.b);
         const options: AdagradOptions = {
           // Decay and a schedule: the learning rate of every step depends on the true count.
           learningRate: new ExponentialDecay(0.2, 3, 0.5),
@@ -36,7 +39,7 @@ for (const rowWise of [false, true]) {
           skipNonFinite: guard,
         };
         const opt = rowWise ? new RowWiseAdagrad(options) : new Adagrad(options);
-        return { store, w, b, opt };
+        return { store, w, b, opt, init };
       };
       const guarded = make(true);
       const reference = make(false);
@@ -73,6 +76,7 @@ for (const rowWise of [false, true]) {
           await reference.opt.getSlot(reference[name], "accumulator").read(),
           `${name} accumulator`,
         );
+        assertMoved(await guarded[name].read(), guarded.init[name], name);
       }
       // Without the guard a NaN propagates, as in Keras.
       await reference.opt.applyGradients([[new Float32Array(DENSE).fill(NaN), reference.b]]);

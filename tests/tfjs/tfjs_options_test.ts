@@ -14,6 +14,7 @@ import {
   rng,
 } from "../_reference.ts";
 import { refRowWiseStep } from "../_reference.ts";
+import { assertMoved } from "../_moved.ts";
 import { readFresh, tfjsOnSharedDevice, withTfjs } from "./_tfjs.ts";
 import { Keras3Reference, keras3State, torchState, torchStep } from "../_rules_reference.ts";
 import { adagradDAStep, denseRows, familyState, proximalStep } from "../_proximal_reference.ts";
@@ -221,6 +222,7 @@ test("TfjsAdagrad: row-wise accumulators survive setWeights before the first ste
     loaded.applyGradients({ tfjs_rw_save_twin: g }); // a renamed variable: matched by position
     trained.applyGradients({ tfjs_rw_save: g });
     assert.deepEqual(await readFresh(twin), await readFresh(table));
+    assertMoved(await readFresh(table), t0, "the table"); // steps that did nothing would agree
     // An accumulator that does not fit a variable the optimizer has: refused, nothing changes.
     const wrong = [saved[0], {
       name: "tfjs_rw_save/accumulator",
