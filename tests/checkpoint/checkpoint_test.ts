@@ -193,44 +193,6 @@ test("a restore that does not fit throws before anything changes", async () => {
   });
 });
 
-test("safetensors: the header layout, and malformed files refused", () => {
-  const data = new Uint8Array(new Float32Array([1, 2, 3]).buffer);
-  const bytes = encodeSafetensors(new Map([["a", { dtype: "F32", shape: [3], data }]]), { k: "v" });
-  const length = Number(new DataView(bytes.buffer).getBigUint64(0, true));
-  assert.equal(length % 8, 0, "the header is padded to 8 bytes");
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
-  assert.deepEqual(header, {
-    __metadata__: { k: "v" },
-    a: { dtype: "F32", shape: [3], data_offsets: [0, 12] },
-  });
-  assert.deepEqual([...bytes.subarray(8 + length)], [...data]);
-  const withHeader = (h: unknown, body = 12) => {
-    const json = new TextEncoder().encode(JSON.stringify(h));
-    const out = new Uint8Array(8 + json.length + body);
-    new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-    out.set(json, 8);
-    return out;
-  };
-  for (
-    const [what, file] of [
-      [
-        "overlap",
-        withHeader({
-          a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
-          b: { dtype: "F32", shape: [2], data_offsets: [4, 12] },
-        }),
-      ],
-      ["gap", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, 8)],
-      ["wrong size", withHeader({ a: { dtype: "F32", shape: [2], data_offsets: [0, 12] } })],
-      ["unknown dtype", withHeader({ a: { dtype: "F33", shape: [3], data_offsets: [0, 12] } })],
-      ["not JSON", new Uint8Array([4, 0, 0, 0, 0, 0, 0, 0, 123, 123, 0, 0])],
-      ["too short", new Uint8Array(3)],
-    ] as const
-  ) {
-    assert.throws(() => decodeSafetensors(file as Uint8Array), /not a valid file/, what);
-  }
-});
-
 /** A fixed gradient of `n` elements, different for each seed. */
 const gradient = (n: number, seed: number) =>
   Float32Array.from({ length: n }, (_, i) => Math.sin(seed + 1.7 * i) / 2);
@@ -284,4 +246,42 @@ test("a restore into other settings is refused, naming each; keep or adopt them 
     restoreCheckpoint(older, { variables: [v], optimizer: fresh });
     assert.equal(fresh.iterations, 2);
   });
+});
+
+test("safetensors: the header layout, and malformed files refused", () => {
+  const data = new Uint8Array(new Float32Array([1, 2, 3]).buffer);
+  const bytes = encodeSafetensors(new Map([["a", { dtype: "F32", shape: [3], data }]]), { k: "v" });
+  const length = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  assert.equal(length % 8, 0, "the header is padded to 8 bytes");
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
+  assert.deepEqual(header, {
+    __metadata__: { k: "v" },
+    a: { dtype: "F32", shape: [3], data_offsets: [0, 12] },
+  });
+  assert.deepEqual([...bytes.subarray(8 + length)], [...data]);
+  const withHeader = (h: unknown, body = 12) => {
+    const json = new TextEncoder().encode(JSON.stringify(h));
+    const out = new Uint8Array(8 + json.length + body);
+    new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+    out.set(json, 8);
+    return out;
+  };
+  for (
+    const [what, file] of [
+      [
+        "overlap",
+        withHeader({
+          a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
+          b: { dtype: "F32", shape: [2], data_offsets: [4, 12] },
+        }),
+      ],
+      ["gap", withHeader({ a: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, 8)],
+      ["wrong size", withHeader({ a: { dtype: "F32", shape: [2], data_offsets: [0, 12] } })],
+      ["unknown dtype", withHeader({ a: { dtype: "F33", shape: [3], data_offsets: [0, 12] } })],
+      ["not JSON", new Uint8Array([4, 0, 0, 0, 0, 0, 0, 0, 123, 123, 0, 0])],
+      ["too short", new Uint8Array(3)],
+    ] as const
+  ) {
+    assert.throws(() => decodeSafetensors(file as Uint8Array), /not a valid file/, what);
+  }
 });

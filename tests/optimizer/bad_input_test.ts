@@ -280,6 +280,45 @@ test("every bad applyGradients / write call throws the right error and changes n
   });
 });
 
+/** A fixed gradient of `n` elements, different for each seed. */
+const gradient = (n: number, seed: number) =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(seed + 1.7 * i) / 2);
+
+test("two variables of one name in one optimizer are refused at the step, naming both stores", async () => {
+  await withDevice(async (device, own) => {
+    const a = own(new VariableStore(device, { label: "encoder" }));
+    const b = own(new VariableStore(device, { label: "decoder" }));
+    const wa = a.variable("dense/kernel", [4], gradient(4, 1));
+    const wb = b.variable("dense/kernel", [4], gradient(4, 2));
+    const opt = own(new Adagrad({ learningRate: 0.1 }));
+    const clash =
+      /variable 'dense\/kernel' of VariableStore 'decoder' has the name of another variable this optimizer updates, of VariableStore 'encoder'/;
+    // In one step, and across steps (the first one was updated before).
+    await assert.rejects(opt.applyGradients([[gradient(4, 3), wa], [gradient(4, 4), wb]]), {
+      name: "TypeError",
+      message: clash,
+    });
+    assert.equal(opt.iterations, 0);
+    assert.equal(opt.weights.length, 1, "no slot was made");
+    await opt.applyGradients([[gradient(4, 3), wa]]);
+    const before = [await wa.read(), await wb.read()];
+    await assert.rejects(opt.applyGradients([[gradient(4, 4), wb]]), { message: clash });
+    assert.deepEqual([await wa.read(), await wb.read()], before);
+    assert.equal(opt.iterations, 1);
+    // Two unlabelled stores: the message says they share a label.
+    const c = own(new VariableStore(device));
+    const d = own(new VariableStore(device));
+    const other = own(new Adagrad({ learningRate: 0.1 }));
+    await assert.rejects(
+      other.applyGradients([
+        [gradient(2, 1), c.variable("bias", [2], 0)],
+        [gradient(2, 2), d.variable("bias", [2], 0)],
+      ]),
+      { message: /another VariableStore also labelled 'webgpu-adagrad'/ },
+    );
+  });
+});
+
 test("a learning rate passed positionally, as Keras allows, is refused with the named form", () => {
   const schedule = new ExponentialDecay(0.1, 100, 0.9);
   const cases: [() => unknown, RegExp][] = [
@@ -392,44 +431,5 @@ test("constructor and store arguments are checked with Keras's wording", async (
     assert.deepEqual(store.variables.map((v) => v.name), ["taken"]);
     store.destroy();
     return Promise.resolve();
-  });
-});
-
-/** A fixed gradient of `n` elements, different for each seed. */
-const gradient = (n: number, seed: number) =>
-  Float32Array.from({ length: n }, (_, i) => Math.sin(seed + 1.7 * i) / 2);
-
-test("two variables of one name in one optimizer are refused at the step, naming both stores", async () => {
-  await withDevice(async (device, own) => {
-    const a = own(new VariableStore(device, { label: "encoder" }));
-    const b = own(new VariableStore(device, { label: "decoder" }));
-    const wa = a.variable("dense/kernel", [4], gradient(4, 1));
-    const wb = b.variable("dense/kernel", [4], gradient(4, 2));
-    const opt = own(new Adagrad({ learningRate: 0.1 }));
-    const clash =
-      /variable 'dense\/kernel' of VariableStore 'decoder' has the name of another variable this optimizer updates, of VariableStore 'encoder'/;
-    // In one step, and across steps (the first one was updated before).
-    await assert.rejects(opt.applyGradients([[gradient(4, 3), wa], [gradient(4, 4), wb]]), {
-      name: "TypeError",
-      message: clash,
-    });
-    assert.equal(opt.iterations, 0);
-    assert.equal(opt.weights.length, 1, "no slot was made");
-    await opt.applyGradients([[gradient(4, 3), wa]]);
-    const before = [await wa.read(), await wb.read()];
-    await assert.rejects(opt.applyGradients([[gradient(4, 4), wb]]), { message: clash });
-    assert.deepEqual([await wa.read(), await wb.read()], before);
-    assert.equal(opt.iterations, 1);
-    // Two unlabelled stores: the message says they share a label.
-    const c = own(new VariableStore(device));
-    const d = own(new VariableStore(device));
-    const other = own(new Adagrad({ learningRate: 0.1 }));
-    await assert.rejects(
-      other.applyGradients([
-        [gradient(2, 1), c.variable("bias", [2], 0)],
-        [gradient(2, 2), d.variable("bias", [2], 0)],
-      ]),
-      { message: /another VariableStore also labelled 'webgpu-adagrad'/ },
-    );
   });
 });

@@ -135,6 +135,38 @@ test("addSlot creates the accumulator before the first step, with its own initia
   });
 });
 
+/** A fixed gradient of `n` elements, different for each seed. */
+const gradient = (n: number, seed: number) =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(seed + 1.7 * i) / 2);
+
+test("reads after destroy() refuse with the step's TypeError, never zeros", async () => {
+  await withDevice(async (device, own) => {
+    const store = own(new VariableStore(device));
+    const w = store.variable("dense/kernel", [5], gradient(5, 1));
+    const table = store.variable("table", [10, 3], 0.5);
+    const opt = new Adagrad({ learningRate: 0.1, skipNonFinite: true });
+    await opt.applyGradients([
+      [gradient(5, 2), w],
+      [new IndexedSlices(gradient(6, 3), new Int32Array([1, 4]), [10, 3]), table],
+    ]);
+    const extra = opt.addWeight("extra", [2], 3);
+    const slot = opt.getSlot(w, "accumulator");
+    const saved = await saveCheckpoint({ variables: [w, table], optimizer: opt });
+    opt.destroy();
+    const destroyed = { name: "TypeError", message: /Adagrad 'Adagrad' was destroyed/ };
+    await assert.rejects(opt.getWeights(), destroyed, "getWeights");
+    assert.throws(() => slot.read(), destroyed, "slot.read");
+    assert.throws(() => slot.write(1), destroyed, "slot.write");
+    assert.throws(() => extra.read(), destroyed, "an addWeight weight");
+    await assert.rejects(saveCheckpoint({ variables: [w], optimizer: opt }), destroyed);
+    await assert.rejects(opt.skippedSteps(), destroyed, "skippedSteps");
+    await assert.rejects(opt.skippedIndices(), destroyed, "skippedIndices");
+    await assert.rejects(opt.applyGradients([[gradient(5, 4), w]]), destroyed, "a step");
+    assert.throws(() => restoreCheckpoint(saved, { variables: [w, table], optimizer: opt }));
+    assert.equal(opt.iterations, 1);
+  });
+});
+
 test("minimize: the caller computes the gradients; errors as applyGradients", async () => {
   await withDevice(async (device) => {
     const store = new VariableStore(device);
@@ -202,37 +234,5 @@ test("gradient regions keep their contents after a step: in place, uploaded, cli
       assert.deepEqual(await read(a), inPlace); // the kernel clips a copy, never the region
       assert.deepEqual(await read(b), uploaded); // what applyGradients uploaded stays
     }
-  });
-});
-
-/** A fixed gradient of `n` elements, different for each seed. */
-const gradient = (n: number, seed: number) =>
-  Float32Array.from({ length: n }, (_, i) => Math.sin(seed + 1.7 * i) / 2);
-
-test("reads after destroy() refuse with the step's TypeError, never zeros", async () => {
-  await withDevice(async (device, own) => {
-    const store = own(new VariableStore(device));
-    const w = store.variable("dense/kernel", [5], gradient(5, 1));
-    const table = store.variable("table", [10, 3], 0.5);
-    const opt = new Adagrad({ learningRate: 0.1, skipNonFinite: true });
-    await opt.applyGradients([
-      [gradient(5, 2), w],
-      [new IndexedSlices(gradient(6, 3), new Int32Array([1, 4]), [10, 3]), table],
-    ]);
-    const extra = opt.addWeight("extra", [2], 3);
-    const slot = opt.getSlot(w, "accumulator");
-    const saved = await saveCheckpoint({ variables: [w, table], optimizer: opt });
-    opt.destroy();
-    const destroyed = { name: "TypeError", message: /Adagrad 'Adagrad' was destroyed/ };
-    await assert.rejects(opt.getWeights(), destroyed, "getWeights");
-    assert.throws(() => slot.read(), destroyed, "slot.read");
-    assert.throws(() => slot.write(1), destroyed, "slot.write");
-    assert.throws(() => extra.read(), destroyed, "an addWeight weight");
-    await assert.rejects(saveCheckpoint({ variables: [w], optimizer: opt }), destroyed);
-    await assert.rejects(opt.skippedSteps(), destroyed, "skippedSteps");
-    await assert.rejects(opt.skippedIndices(), destroyed, "skippedIndices");
-    await assert.rejects(opt.applyGradients([[gradient(5, 4), w]]), destroyed, "a step");
-    assert.throws(() => restoreCheckpoint(saved, { variables: [w, table], optimizer: opt }));
-    assert.equal(opt.iterations, 1);
   });
 });
