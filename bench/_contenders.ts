@@ -13,7 +13,7 @@ import {
   type VariableStoreOptions,
 } from "../mod.ts";
 import { dispatchGrid } from "../src/_kernels/tiles.ts";
-import { counting, type Counts } from "../tests/_counting.ts";
+import { counting, type Counts } from "../tools/_counting.ts";
 import { mulberry32 } from "../examples/_random.ts";
 import { JsDenseAdagrad, JsSparseAdagrad } from "./_js_adagrad.ts";
 

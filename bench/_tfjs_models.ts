@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-webgpu";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { TfjsAdagrad } from "../tfjs.ts";
-import { counting } from "../tests/_counting.ts";
+import { counting } from "../tools/_counting.ts";
 import { median, msPerStepEach, type Timed } from "./_timing.ts";
 
 interface TfBackend {

@@ -10,8 +10,8 @@
  *
  * This file is the runtime side (files: the corpus, the WGSL, the checkpoint) for Deno, Node and
  * Bun; the data and the training are runtime-neutral (`spam_data.ts`, `spam_trainer.ts`), shared
- * with the browser page (`web/`). The CLI is `train_spam_classifier.ts`, and `tests/demo_test.ts`
- * runs it on a subset.
+ * with the browser page (`web/`). The CLI is `train_spam_classifier.ts`, and
+ * `tests/package/demo_test.ts` runs it on a subset.
  *
  * @module
  */

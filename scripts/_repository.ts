@@ -1,6 +1,6 @@
 // Where the project lives on GitHub: the one place its address is written. The npm package's
-// links and the absolute image links of README.md and docs/ (checked by tests/docs_test.ts) are
-// made from it.
+// links and the absolute image links of README.md and docs/ (checked by
+// tests/package/docs_test.ts) are made from it.
 
 /** The repository, `owner/name` on GitHub. */
 export const REPOSITORY = "webgpu-adagrad/webgpu-adagrad";

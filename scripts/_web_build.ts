@@ -22,8 +22,8 @@ const nodeStandIns: esbuild.Plugin = {
   name: "node-stand-ins",
   setup(build) {
     const standIns: Record<string, string> = {
-      "node:test": "tests/browser/node_test.ts",
-      "node:assert/strict": "tests/browser/node_assert.ts",
+      "node:test": "tests/browser/test_stand_in.ts",
+      "node:assert/strict": "tests/browser/assert_stand_in.ts",
     };
     build.onResolve({ filter: /^node:(test|assert\/strict)$/ }, (args) => ({
       path: `${Deno.cwd()}/${standIns[args.path]}`,

@@ -7,8 +7,9 @@
  *    declarations in `npm/esm/`, relative `.ts` specifiers rewritten to `.js` in the JavaScript
  *    (`rewriteRelativeImportExtensions`) and in the declarations (this script);
  * 3. `npm/package.json` generated (version from deno.json), README and LICENSE copied;
- * 4. the tests compiled into `npm/.test/` around a copy of the built `esm/` files, so that Node
- *    runs them against exactly what is published.
+ * 4. the tests (every `*_test.ts` under tests/, scripts/_test_files.ts) compiled into `npm/.test/`
+ *    around a copy of the built `esm/` files, so that Node runs them against exactly what is
+ *    published.
  *
  * Then, unless `--no-checks`, the checks of scripts/npm_checks.ts: the test suite under Node
  * against the build, the tarball's contents, and consumer projects on Node and Bun.
@@ -25,6 +26,7 @@ import { readShaderFiles, renderShaderModule, SHADER_DIR } from "./gen_shaders.t
 import { run } from "./_run.ts";
 import { NPM_NAME, OUT } from "./_npm_layout.ts";
 import { REPOSITORY_URL } from "./_repository.ts";
+import { testFiles } from "./_test_files.ts";
 
 /** Compiler options shared by the library and test builds (dnt's ESM pass, TypeScript 6). */
 const COMPILER_OPTIONS = {
@@ -132,10 +134,11 @@ export async function buildNpm(): Promise<void> {
 
   // The tests, compiled the same way; then the library part of that output is replaced by the
   // built files, so the tests import exactly what the package ships.
-  const tests = (await readdir("tests")).filter((f) => /_test\.ts$|^one_step_main\.ts$/.test(f));
+  // Every *_test.ts under tests/ (each folder), and the child process runtimes_test.ts starts.
+  const tests = [...await testFiles(), "tests/package/one_step_main.ts"];
   await tsc("tsconfig.test.json", {
     compilerOptions: { ...COMPILER_OPTIONS, outDir: ".test", types: ["node"] },
-    files: tests.map((f) => `../tests/${f}`),
+    files: tests.map((f) => `../${f}`),
   });
   await rm(`${OUT}/.test/src`, { recursive: true });
   for (const entry of ["mod.js", "tfjs.js"]) {

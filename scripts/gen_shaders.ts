@@ -6,7 +6,7 @@
  *     deno task shaders            # rewrite src/_kernels/shaders.ts
  *     deno task shaders --check    # exit 1 if src/_kernels/shaders.ts is stale
  *
- * `tests/shaders_test.ts` runs the same comparison, so a stale module fails the tests.
+ * `tests/kernels/shaders_test.ts` runs the same comparison, so a stale module fails the tests.
  *
  * Shared code: a file whose name starts with `_` (`_prelude.wgsl`) is no kernel and gets no
  * export. A kernel asks for one with a directive line at its top, before anything else:

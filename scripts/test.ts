@@ -3,15 +3,15 @@
  *
  * 1. builds the npm package (scripts/build_npm.ts), which the Node runs and the cross-runtime test
  *    need;
- * 2. Deno: `tests/all.ts` in one isolate (it includes tests/runtimes_test.ts, which runs the same
- *    steps under Node and Bun and compares the numbers);
+ * 2. Deno: `tests/all.ts` in one isolate (it includes tests/package/runtimes_test.ts, which runs
+ *    the same steps under Node and Bun and compares the numbers);
  * 3. Node: the compiled tests against the build, the tarball's contents, consumer projects on Node
  *    and Bun (scripts/npm_checks.ts);
- * 4. Bun: `bun test` on the TypeScript test files;
+ * 4. Bun: `bun test` on the TypeScript test files (every `*_test.ts` under tests/, as Node);
  * 5. the browser: the reference tests inside a page in headless Chromium, the training page, README's
  *    import-map recipe and a bundler build (scripts/browser_tests.ts);
- * 6. the JSDoc, README.md and docs/*.md examples, type-checked (tests/docs_test.ts runs README.md's
- *    Quick start and the guide's examples; the npm checks run the Node ones).
+ * 6. the JSDoc, README.md and docs/*.md examples, type-checked (tests/package/docs_test.ts runs
+ *    README.md's Quick start and the guide's examples; the npm checks run the Node ones).
  *
  * Deno's WebGPU sometimes crashes the process while tearing it down after the last test
  * (`corrupted size vs. prev_size in fastbins`, SIGABRT; see README, "Why Deno 2.8.3"). The suite
@@ -27,6 +27,7 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import { buildNpm } from "./build_npm.ts";
 import { npmChecks } from "./npm_checks.ts";
 import { run } from "./_run.ts";
+import { testFiles } from "./_test_files.ts";
 
 const only = Deno.args.length > 0; // extra flags (e.g. --filter): the Deno suite alone
 if (!only) await buildNpm();
@@ -79,13 +80,15 @@ if (!passed) Deno.exit(suite.code || 1);
 
 if (!only) {
   await npmChecks();
-  const tests = (await readdir("tests")).filter((f) => f.endsWith("_test.ts")).sort();
+  // Every *_test.ts under tests/, in any folder (the list Node runs too). Paths start with "./",
+  // which bun test takes as paths rather than as filters on its own search.
+  const tests = await testFiles();
   console.log(`bun test: ${tests.length} files`);
   run("node_modules/bun/bin/bun.exe", [
     "test",
     "--timeout",
     "300000",
-    ...tests.map((f) => `tests/${f}`),
+    ...tests.map((f) => `./${f}`),
   ]);
   // A process of its own: playwright-core reads /proc, which only --allow-all permits.
   const browser = await new Deno.Command(deno, {
@@ -96,7 +99,7 @@ if (!only) {
 }
 
 // Examples in JSDoc, README.md and docs/: type-checked, as each would otherwise run in an isolate
-// of its own (the named blocks also run, in tests/docs_test.ts and the npm checks).
+// of its own (the named blocks also run, in tests/package/docs_test.ts and the npm checks).
 const docs = (await readdir("docs")).filter((f) => f.endsWith(".md")).sort().map((f) =>
   `docs/${f}`
 );

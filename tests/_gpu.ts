@@ -3,7 +3,7 @@
 
 import { requestDevice as requestLibraryDevice } from "../mod.ts";
 import { COPY_DST, COPY_SRC, MAP_MODE_READ, MAP_READ, STORAGE } from "../src/_common/usage.ts";
-import { patch } from "./_patch.ts";
+import { patch } from "../tools/_patch.ts";
 
 let gpu: GPU | undefined; // module-level: keeps Dawn's instance alive under Node
 

@@ -2,36 +2,39 @@
 // The package's reference tests in a browser page (tests.html, built by scripts/_web_build.ts):
 // the same test files as on Deno, Node and Bun, with node:test and node:assert/strict replaced by
 // the stand-ins beside this file. Each result goes to the page and, when scripts/browser_tests.ts
-// drives the page, to the runner through the functions it exposes. No adapter is a failure.
-import { registered } from "./node_test.ts";
-import "../keras_vectors_test.ts";
-import "../dense_reference_test.ts";
-import "../sparse_test.ts";
-import "../clipping_test.ts";
-import "../row_wise_test.ts";
-import "../rule_refusals_test.ts";
-import "../rule_state_test.ts";
-import "../rule_vectors_test.ts";
-import "../rules_reference_test.ts";
-import "../checkpoint_test.ts";
-import "../checkpoint_file_test.ts";
-import "../errors_test.ts";
-import "../learning_rate_test.ts";
-import "../optimizer_surface_test.ts";
-import "../variable_store_test.ts";
-import "../variable_rows_test.ts";
-import "../region_binding_test.ts";
-import "../request_device_test.ts";
-import "../step_cost_test.ts";
-import "../schedules_test.ts";
-import "../layout_test.ts";
-import "../loss_scale_test.ts";
-import "../float16_test.ts";
-import "../tfjs_test.ts";
-import "../tfjs_options_test.ts";
-import "../refusals_test.ts";
-import "../zero_grads_test.ts";
-import "../error_scope_test.ts";
+// drives the page, to the runner through the functions it exposes. No adapter is a failure. Every
+// test file under tests/ is imported here or named in not_in_page.ts with the reason
+// (tests/package/test_lists_test.ts checks it).
+import { registered } from "./test_stand_in.ts";
+import "../rules/keras_vectors_test.ts";
+import "../step/dense_reference_test.ts";
+import "../step/sparse_test.ts";
+import "../step/clipping_test.ts";
+import "../rules/row_wise_test.ts";
+import "../rules/keras3_torch_refusals_test.ts";
+import "../rules/rule_state_test.ts";
+import "../rules/keras3_torch_vectors_test.ts";
+import "../rules/keras3_torch_reference_test.ts";
+import "../checkpoint/checkpoint_test.ts";
+import "../checkpoint/checkpoint_file_test.ts";
+import "../optimizer/bad_input_test.ts";
+import "../optimizer/learning_rate_test.ts";
+import "../optimizer/optimizer_surface_test.ts";
+import "../memory/variable_store_test.ts";
+import "../memory/variable_rows_test.ts";
+import "../rules/registry_test.ts";
+import "../kernels/region_binding_test.ts";
+import "../device/request_device_test.ts";
+import "../step/step_cost_test.ts";
+import "../optimizer/schedules_test.ts";
+import "../memory/layout_test.ts";
+import "../step/loss_scale_test.ts";
+import "../step/float16_test.ts";
+import "../tfjs/tfjs_test.ts";
+import "../tfjs/tfjs_options_test.ts";
+import "../device/device_loss_test.ts";
+import "../step/zero_grads_test.ts";
+import "../step/error_scope_test.ts";
 
 /** One test's outcome, as reported to the runner. */
 export interface TestResult {
