@@ -8,15 +8,21 @@
  *
  * `tests/kernels/shaders_test.ts` runs the same comparison, so a stale module fails the tests.
  *
- * Shared code: a file whose name starts with `_` (`_prelude.wgsl`) is no kernel and gets no
- * export. A kernel asks for one with a directive line at its top, before anything else:
+ * Shared code: a file whose name starts with `_` (`_interface.wgsl`, `_gradient.wgsl`, ...) is
+ * no kernel and gets no export. A kernel asks for one with a directive line at its top, before
+ * anything else:
  *
- *     // requires: _prelude.wgsl
+ *     // requires: _interface.wgsl
  *
  * and its export is the assembled text: each required file's text, in the order asked, in place
  * of the directive lines, then the rest of the kernel. Required files cannot require others.
  * WGSL has no includes, and this keeps every kernel one self-contained module string; the module
  * holds each shared file's text once (a private constant) and joins it to the kernels at load.
+ *
+ * Rules: each file of `shaders/rules/` is one rule (`<name>_step`, and optionally `<name>_prepare`
+ * and `<name>_lr`, behind `rules/_contract.wgsl`). They become one shared file, `_rules.wgsl`, with
+ * a `RULE_<NAME>` const per rule (its place among the sorted names) and the dispatch on `RULE`;
+ * the module exports the same numbers as `RULE_KERNELS`, for the TypeScript side.
  *
  * @module
  */

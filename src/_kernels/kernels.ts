@@ -29,7 +29,7 @@ export const TILE_ELEMENTS = 4096;
 /**
  * How the update kernels spread their work: elements per tile (one workgroup's: the dense and the
  * element-wise sparse update, and the widening of float16 sparse values), and how the dense
- * update's lanes share a tile (LANE_BLOCK in shaders/_prelude.wgsl): 0, each lane every
+ * update's lanes share a tile (LANE_BLOCK in shaders/_interface.wgsl): 0, each lane every
  * WORKGROUP_SIZE-th vector, a GPU's coalesced order; n, each batch of n lanes a contiguous block.
  */
 export interface DispatchShape {

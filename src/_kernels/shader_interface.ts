@@ -1,5 +1,5 @@
 // The TypeScript side of every struct and bind group the kernels share with the CPU. Each layout
-// is written here once, and tests/shader_interface_test.ts reflects the WGSL and compares: a field
+// is written here once, and tests/kernels/shader_interface_test.ts reflects the WGSL and compares: a field
 // or binding added on one side only fails a test instead of corrupting a step.
 
 /** A WGSL struct of 4-byte scalars (u32/f32), as the CPU writes it: field name -> word index. */

@@ -3,7 +3,7 @@
 // The scale and Keras's counter live in one small GPU buffer (`LossScale` in non_finite.wgsl), made
 // on the first step or when a user asks for the scale's binding. With a dynamic scale, the step's
 // non-finite check and `update_loss_scale` change it on the GPU, so no step reads anything back.
-// The inner optimizer is given the state (attachLossScale in optimizers/adagrad.ts): its kernels
+// The inner optimizer is given the state (attachLossScale in optimizers/adagrad_base.ts): its kernels
 // are specialised on the mode, and before each step it tells the state whether that step's
 // gradients come from the scaled loss (the `scaled` of the step's options).
 import type { Kernels } from "../_kernels/kernels.ts";
