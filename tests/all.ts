@@ -25,6 +25,7 @@ import "./proximal_fuzz_test.ts";
 import "./proximal_reference_test.ts";
 import "./proximal_refusals_test.ts";
 import "./proximal_vectors_test.ts";
+import "./quiet_warnings_test.ts";
 import "./radix_sort_test.ts";
 import "./region_binding_test.ts";
 import "./reliability_test.ts";

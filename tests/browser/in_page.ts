@@ -31,6 +31,7 @@ import "../tfjs_options_test.ts";
 import "../refusals_test.ts";
 import "../zero_grads_test.ts";
 import "../error_scope_test.ts";
+import "../quiet_warnings_test.ts";
 
 /** One test's outcome, as reported to the runner. */
 export interface TestResult {
