@@ -6,4 +6,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 DENO=$(scripts/setup.sh | tail -n 1)
+# Output going to a file (a CI log): no ANSI colours, which make it hard to read.
+[ -t 1 ] || export NO_COLOR=1
 exec "$DENO" task "$@"

@@ -45,6 +45,7 @@ import "./sharding_test.ts";
 import "./sparse_test.ts";
 import "./split_variable_test.ts";
 import "./step_cost_test.ts";
+import "./test_report_test.ts";
 import "./tile_size_test.ts";
 import "./tfjs_options_test.ts";
 import "./tfjs_test.ts";
