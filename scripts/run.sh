@@ -11,4 +11,6 @@ case "${1:-}" in
   pack | publish) export SETUP_NODE_AND_DENO_ONLY=1 ;;
 esac
 DENO=$(scripts/setup.sh | tail -n 1)
+# Output going to a file (a CI log): no ANSI colours, which make it hard to read.
+[ -t 1 ] || export NO_COLOR=1
 exec "$DENO" task "$@"

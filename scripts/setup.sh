@@ -41,6 +41,9 @@ if [ "$have" != "$want" ] || [ package-lock.json -nt node_modules/.package-lock.
   # without the others, which `npm ci` then rejects. `install --no-save` keeps the locked versions
   # and leaves package-lock.json alone.
   npm install --no-save --no-fund --no-audit --loglevel=error >&2
+  # npm leaves its record of the tree alone when nothing changed; a checkout that only touched
+  # package-lock.json would otherwise install again on every run (18 s each).
+  touch node_modules/.package-lock.json
 fi
 DENO=$(deno_bin) || { say "Deno did not install"; exit 1; }
 # Packing and publishing need Node and Deno only: no GPU driver or browser (root, 100 MB) for them.

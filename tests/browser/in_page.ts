@@ -35,6 +35,7 @@ import "../tfjs/tfjs_options_test.ts";
 import "../device/device_loss_test.ts";
 import "../step/zero_grads_test.ts";
 import "../step/error_scope_test.ts";
+import "../package/quiet_warnings_test.ts";
 
 /** One test's outcome, as reported to the runner. */
 export interface TestResult {

@@ -30,6 +30,8 @@ export const NOT_IN_PAGE: Record<string, string> = {
   "tests/package/import_cycles_test.ts": "reads src/ from the repository",
   "tests/package/runtimes_test.ts": "spawns Node and Bun",
   "tests/package/test_lists_test.ts": "reads tests/ from the repository",
+  "tests/package/test_report_test.ts":
+    "checks scripts/_test_report.ts, the test command's reading of Deno's, Bun's and Node's reports",
   "tests/package/web_settings_test.ts":
     "not chosen for the page (the training page's settings; the browser tests load that page)",
   "tests/rules/keras3_torch_fuzz_test.ts":

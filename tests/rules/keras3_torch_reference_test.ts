@@ -13,6 +13,7 @@ import {
 } from "../../mod.ts";
 import { Snapshot, withDevice } from "../_gpu.ts";
 import { assertCloseL2, randomIndices, randomValues, rng } from "../_reference.ts";
+import { skippingVariables } from "../_console.ts";
 import {
   Keras3Reference,
   type Keras3Settings,
@@ -240,7 +241,7 @@ test("PyTorch: lr_decay, weight decay and maximize, with gradients missing (per-
         torchStep(t.state, g, TORCH);
         return [g, t.ref];
       });
-      await opt.applyGradients(pairs);
+      await skippingVariables(() => opt.applyGradients(pairs));
     }
     assert.ok(new Set(tracked.map((t) => t.state.step)).size > 1, "the steps differ");
     await compare(device, opt, tracked, "torch");
@@ -273,7 +274,7 @@ test("PyTorch: IndexedSlices with lr_decay and maximize, duplicates coalesced, b
       });
       const g = randomValues(random, 4097);
       torchStep(denseState, g, settings);
-      await opt.applyGradients([...pairs, [g, dense]]);
+      await skippingVariables(() => opt.applyGradients([...pairs, [g, dense]]));
     }
     for (const t of tables) {
       assertCloseL2(await t.v.read(), t.state.value, TOL, `${t.v.name} variable`);

@@ -16,6 +16,7 @@ import {
 } from "../../mod.ts";
 import { Snapshot, withDevice } from "../_gpu.ts";
 import { randomValues, rng } from "../_reference.ts";
+import { skippingVariables } from "../_console.ts";
 
 type Case = [options: Record<string, unknown>, error: typeof TypeError, message: RegExp];
 
@@ -195,7 +196,9 @@ test("finalizeVariableValues refuses a variable without an average, writing noth
     const a = store.variable("a", [5], 1);
     const b = store.variable("b", [5], 2);
     const opt = own(Adagrad.keras3({ learningRate: 0.1, useEma: true }));
-    await opt.applyGradients([[new Float32Array(5).fill(0.5), a], [null, b]]);
+    await skippingVariables(() =>
+      opt.applyGradients([[new Float32Array(5).fill(0.5), a], [null, b]])
+    );
     const before = [await a.read(), await b.read()];
     assert.throws(() => opt.finalizeVariableValues([a, b]), {
       name: "RangeError",

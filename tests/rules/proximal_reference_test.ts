@@ -20,6 +20,7 @@ import {
 import { COPY_DST, COPY_SRC, STORAGE } from "../../src/_common/usage.ts";
 import { halfBits, halfValue } from "../../src/_common/float16.ts";
 import { Snapshot, withDevice } from "../_gpu.ts";
+import { skippingVariables } from "../_console.ts";
 import {
   assertCloseL2,
   type Clip,
@@ -197,7 +198,7 @@ for (const family of ["proximal", "adagradDA"] as const) {
         });
         const g = randomValues(random, 4097);
         step(denseState, denseRows(g, 1), 1, k + 1);
-        await opt.applyGradients([...pairs, [g, dense]]);
+        await skippingVariables(() => opt.applyGradients([...pairs, [g, dense]]));
       }
       const slots = opt.getSlotNames();
       for (const t of tables) {

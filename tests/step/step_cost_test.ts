@@ -16,6 +16,7 @@ import {
 import { counting, type Counts, reset } from "../../tools/_counting.ts";
 import { withDevice } from "../_gpu.ts";
 import { randomValues, rng } from "../_reference.ts";
+import { skippingVariables } from "../_console.ts";
 
 for (const variables of [10, 100, 1000]) {
   test(`${variables} variables: one submit, one dispatch, no GPU allocation per step`, async () => {
@@ -34,7 +35,7 @@ for (const variables of [10, 100, 1000]) {
         for (let step = 0; step < 12; step++) {
           reset(counts);
           // The set of variables with gradients changes every step (a different seventh skipped).
-          await opt.applyGradients(pairs(step % 7));
+          await skippingVariables(() => opt.applyGradients(pairs(step % 7)));
           assert.deepEqual(counts.created, {}, `step ${step} created GPU objects`);
           assert.equal(counts.submits, 1, "submits per step");
           assert.equal(counts.dispatches, store.arenaCount, "dispatches per step");
@@ -114,7 +115,7 @@ async function checkStepCost(
     await opt.applyGradients(pairs(-1));
     for (let step = 0; step < 6; step++) {
       reset(counts);
-      await opt.applyGradients(pairs(step % 5));
+      await skippingVariables(() => opt.applyGradients(pairs(step % 5)));
       assert.deepEqual(
         counts.created,
         {},
