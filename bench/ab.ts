@@ -28,15 +28,31 @@ function random(n: number, seed: number): Float32Array<ArrayBuffer> {
   });
 }
 
-/** `count` variables of `size` elements, each with its own gradient written in place. */
-function dense(count: number, size: number, options: Record<string, unknown>): Case["build"] {
+/** How a case builds its optimizer from a package. */
+type Make = (lib: Package, options: Record<string, unknown>) => {
+  applyGradients: Package["Adagrad"]["prototype"]["applyGradients"];
+  destroy(): void;
+};
+
+const keras2: Make = (lib, options) => new lib.Adagrad({ learningRate: 0.01, ...options });
+
+/**
+ * `count` variables of `size` elements, each with its own gradient written in place; the
+ * optimizer Keras 2's with `options`, or what `make` builds.
+ */
+function dense(
+  count: number,
+  size: number,
+  options: Record<string, unknown>,
+  make: Make = keras2,
+): Case["build"] {
   return (lib, device) => {
     const store = new lib.VariableStore(device);
     const vars = Array.from({ length: count }, (_, i) => store.variable(`v${i}`, [size], 0.5));
     for (const [i, v] of vars.entries()) {
       device.queue.writeBuffer(v.grad.buffer, v.grad.offset, random(size, i + 1));
     }
-    const opt = new lib.Adagrad({ learningRate: 0.01, ...options });
+    const opt = make(lib, options);
     const pairs = vars.map((v) => [v.grad, v] as const);
     return {
       step: () => opt.applyGradients(pairs),
@@ -73,6 +89,34 @@ const CASES: Case[] = [
   { name: "globalClipnorm 100 x 10k", build: dense(100, 10_000, { globalClipnorm: 1 }) },
   { name: "skipNonFinite 100 x 10k", build: dense(100, 10_000, { skipNonFinite: true }) },
   { name: "sparse 262,144 indices, 1M x 32", build: sparse(1 << 20, 32, 1 << 18) },
+  // The other rules, whose kernels the rule contract reached (issue 31).
+  {
+    name: "Keras 3, weight decay + EMA, 100 x 10k",
+    build: dense(
+      100,
+      10_000,
+      {},
+      (lib) => lib.Adagrad.keras3({ learningRate: 0.01, weightDecay: 0.004, useEma: true }),
+    ),
+  },
+  {
+    name: "PyTorch, lr_decay + weight decay, 100 x 10k",
+    build: dense(
+      100,
+      10_000,
+      {},
+      (lib) => lib.Adagrad.torch({ lr: 0.01, lrDecay: 1e-4, weightDecay: 1e-4 }),
+    ),
+  },
+  {
+    name: "AdagradDA, l1 + l2, 100 x 10k",
+    build: dense(100, 10_000, {}, (lib) =>
+      new lib.AdagradDA({
+        learningRate: 0.01,
+        l1RegularizationStrength: 1e-4,
+        l2RegularizationStrength: 1e-4,
+      })),
+  },
 ];
 
 if (import.meta.main) {

@@ -12,6 +12,7 @@ import {
 } from "../schedules/schedule_serialization.ts";
 import { camelHint, checkLearningRate, type ResolvedOptions } from "./_options.ts";
 import { resolveOptions } from "./keras2.ts";
+import type { Rule } from "./rule.ts";
 
 /**
  * The options TensorFlow's proximal Adagrads share: TF's learning rate and
@@ -221,4 +222,16 @@ export function memberOptionsFromConfig(m: Member, config: unknown): Record<stri
       : value;
   }
   return options;
+}
+
+/** What a member's Member decides of its rule: its options, its config, its learning rate's check. */
+export function memberParts(
+  m: Member,
+): Pick<Rule, "resolve" | "optionsFromConfig" | "toConfig" | "checkLearningRate"> {
+  return {
+    resolve: (options) => resolveMember(m, options),
+    optionsFromConfig: (config) => memberOptionsFromConfig(m, config),
+    toConfig: (o, lr) => memberConfig(m, o, lr),
+    checkLearningRate: checkPositiveLearningRate,
+  };
 }

@@ -4,13 +4,10 @@
 // the variable without reading it.
 import { specialisationOf, stepValuesOf } from "./_options.ts";
 import {
-  checkPositiveLearningRate,
   type Member,
-  memberConfig,
-  memberOptionsFromConfig,
+  memberParts,
   type ProximalFamilyConfig,
   type ProximalFamilyOptions,
-  resolveMember,
 } from "./_tf_proximal.ts";
 import { KERAS2 } from "./keras2.ts";
 import { lrOf, type Rule } from "./rule.ts";
@@ -65,10 +62,7 @@ export const ADAGRAD_DA: Rule<"adagradDA"> = {
   id: "adagradDA",
   framework: "TensorFlow (tf.compat.v1.train.AdagradDAOptimizer)",
   kernel: "adagrad_da",
-  resolve: (options) => resolveMember(MEMBER, options),
-  optionsFromConfig: (config) => memberOptionsFromConfig(MEMBER, config),
-  toConfig: (o, lr) => memberConfig(MEMBER, o, lr),
-  checkLearningRate: checkPositiveLearningRate,
+  ...memberParts(MEMBER),
   // TF's order of creation (AdagradDAOptimizer._create_slots).
   slots: (o) => [
     { name: "gradient_accumulator", role: "gradientSum", initial: 0 },

@@ -3,13 +3,10 @@
 // update is shaders/rules/proximal.wgsl.
 import { stepValuesOf } from "./_options.ts";
 import {
-  checkPositiveLearningRate,
   type Member,
-  memberConfig,
-  memberOptionsFromConfig,
+  memberParts,
   type ProximalFamilyConfig,
   type ProximalFamilyOptions,
-  resolveMember,
 } from "./_tf_proximal.ts";
 import { KERAS2 } from "./keras2.ts";
 import { lrOf, type Rule } from "./rule.ts";
@@ -63,10 +60,7 @@ export const PROXIMAL: Rule<"proximal"> = {
   id: "proximal",
   framework: "TensorFlow (tf.compat.v1.train.ProximalAdagradOptimizer)",
   kernel: "proximal",
-  resolve: (options) => resolveMember(MEMBER, options),
-  optionsFromConfig: (config) => memberOptionsFromConfig(MEMBER, config),
-  toConfig: (o, lr) => memberConfig(MEMBER, o, lr),
-  checkLearningRate: checkPositiveLearningRate,
+  ...memberParts(MEMBER),
   call: (o, calls, lr) => ({
     lrAt: lrOf(o, lr, calls),
     values: { ...stepValuesOf(o), args: [o.l1, o.l2, 0, 0] },
