@@ -59,7 +59,6 @@ export class ArenaSlots implements SlotHome {
         length: m.byteLength / 4,
       })),
       layout.vectorize,
-      variant.denseRows,
     );
   }
 

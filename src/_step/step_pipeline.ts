@@ -107,9 +107,17 @@ export class StepPipeline {
   readonly #norms: NormClipping;
   readonly #check: NonFiniteCheck | null;
   readonly #lossScale: LossScaleState | null;
+  /** The optimizer's variant: how its groups apply dense gradients. */
+  readonly #variant: Variant;
   #sparse: SparseStaging | null = null;
 
-  constructor(kernels: Kernels, label: string, lossScale: LossScaleState | null) {
+  constructor(
+    kernels: Kernels,
+    label: string,
+    lossScale: LossScaleState | null,
+    variant: Variant,
+  ) {
+    this.#variant = variant;
     this.kernels = kernels;
     this.uniforms = new StepUniforms(kernels.device, label);
     this.#norms = new NormClipping(kernels, this.#generation);
@@ -122,7 +130,7 @@ export class StepPipeline {
 
   /** Makes the update group of a new slot home, bound to this step's buffers. */
   readonly newGroup: GroupFactory = (label) =>
-    new UpdateGroup(this.kernels, this.#generation, label);
+    new UpdateGroup(this.kernels, this.#generation, label, this.#variant);
 
   /** The sparse staging, once a sparse step has made it. */
   get sparse(): SparseStaging | null {

@@ -82,7 +82,12 @@ export class StepRunner {
     };
     lossScale?.bufferOn(device);
     const kernels = kernelsFor(device, spec);
-    return this.#pipeline = new StepPipeline(kernels, this.#owner.name, lossScale);
+    return this.#pipeline = new StepPipeline(
+      kernels,
+      this.#owner.name,
+      lossScale,
+      this.#owner.variant,
+    );
   }
 
   /**

@@ -10,12 +10,7 @@ import { GrowingTable } from "../_kernels/growing_buffer.ts";
 import { type Kernels, REDUCE_TILE_ELEMENTS } from "../_kernels/kernels.ts";
 import type { ReductionSource } from "../_kernels/reduction_source.ts";
 import { TILE, TILE_TABLE } from "../_kernels/shader_interface.ts";
-import {
-  finishSparseTable,
-  sparseTableWords,
-  writeRowTiles,
-  writeSparseTiles,
-} from "../_kernels/sparse_tiles.ts";
+import { finishSparseTable, sparseTableWords, writeSparseTiles } from "../_kernels/sparse_tiles.ts";
 import { type GradientLayout, Phase } from "../_kernels/specialisation.ts";
 import {
   dealtOrder,
@@ -27,6 +22,14 @@ import {
 } from "../_kernels/tiles.ts";
 import type { StagedSlices } from "../sparse/_staging.ts";
 import type { Variant } from "./variant.ts";
+import {
+  type DenseUpdate,
+  denseUpdateFor,
+  type GroupBuffers,
+  type UpdateInputs,
+} from "./dense_update.ts";
+
+export type { GroupBuffers, UpdateInputs };
 
 /** One variable of a group, in elements of the bound buffers. */
 export interface GroupMember {
@@ -55,32 +58,6 @@ export interface SparseMember {
   window?: boolean;
 }
 
-/** The buffers one dispatch binds. */
-export interface GroupBuffers {
-  variables: GPUBufferBinding;
-  /** Called when a dense step first needs it (an arena allocates it then). */
-  gradients: () => GPUBuffer;
-  /** The gradients are float16 (a store with `gradDtype: "float16"`; vec4 layouts only). */
-  halfGradients?: boolean;
-  accumulators: GPUBuffer;
-  /** Keras 3's `average` slots (use_ema), laid out as the accumulators. */
-  averages?: GPUBuffer;
-  /**
-   * Keras 3's `gradient_accumulator` slots (or a rule's own sums of its gradients), laid out as
-   * the accumulators.
-   */
-  gradientSums?: GPUBuffer;
-}
-
-/** What every update reads besides the group's own buffers. */
-export interface UpdateInputs {
-  params: GPUBuffer;
-  norms: GPUBuffer;
-  verdict: GPUBuffer;
-  /** Bound in place of slots a rule does not have (two disjoint 256-byte halves). */
-  standIn: GPUBuffer;
-}
-
 /** Where the step staged its sparse gradients. */
 export interface StagedBuffers {
   values: GPUBuffer;
@@ -98,40 +75,39 @@ export class UpdateGroup implements ReductionSource {
   readonly #kernels: Kernels;
   readonly #generation: Generation;
   #buffers: GroupBuffers | null = null;
-  /** The update's tiles (the kernels' tileElements each). */
-  readonly #tiles: GrowingTable;
+  /** How the group applies its dense gradients: by elements or by rows (the variant's). */
+  readonly #dense: DenseUpdate;
   #tileCount = 0;
   /** The same variables in tiles of REDUCE_TILE_ELEMENTS, for the passes that only read. */
   readonly #reduce: GrowingTable;
   #reduceCount = 0;
   readonly #sparseTiles: GrowingTable;
   #sparseCount = 0;
-  /**
-   * A row-wise group (RowWiseAdagrad's arenas): its dense gradients are applied by the row kernel,
-   * over identity tiles of rows (`#rowTiles`), read where they lie in the gradient arena.
-   */
-  #rows = false;
-  readonly #rowTiles: GrowingTable;
-  readonly #rowGroup = new CachedBindGroup();
   #sparsePipeline: GPUComputePipeline | null = null;
   /** The members, numbering and variables' terms the tile tables were last written for. */
   #lastKey: number[] | null = null;
   #active = false;
-  readonly #updateGroup = new CachedBindGroup();
   readonly #sparseGroup = new CachedBindGroup();
   #dealtPositions = new Uint32Array(0);
   #dealtCount = -1;
 
-  constructor(kernels: Kernels, generation: Generation, label: string) {
+  constructor(kernels: Kernels, generation: Generation, label: string, variant: Variant) {
     this.#kernels = kernels;
     this.#generation = generation;
     this.label = label;
     const table = (name: string) =>
       new GrowingTable(kernels.device, generation, `${label} ${name}`, STORAGE | COPY_DST);
-    this.#tiles = table("tiles");
     this.#reduce = table("reduction tiles");
     this.#sparseTiles = table("sparse tiles");
-    this.#rowTiles = table("row tiles");
+    this.#dense = denseUpdateFor(variant, {
+      kernels,
+      generation,
+      label,
+      buffers: () => this.#bound,
+      layout: () => this.layout,
+      sparseBindGroup: (cache, name, inputs, parts) =>
+        this.#sparseBindGroup(cache, name, inputs, parts),
+    });
   }
 
   /**
@@ -143,14 +119,12 @@ export class UpdateGroup implements ReductionSource {
     buffers: GroupBuffers,
     members: readonly GroupMember[],
     vectorize = false,
-    rows = false,
   ): void {
-    this.#rows = rows;
     const vec4 = vectorize && members.every((m) => m.varOffset % 4 === 0 && m.slotOffset % 4 === 0);
     // Float16 gradients are read by the vec4 kernels only: a layout that cannot vectorize (a
     // row-wise arena) never reads dense float16 gradients (the plan refuses them).
     this.layout = buffers.halfGradients ? "vec4_f16" : vec4 ? "vec4" : "scalar";
-    this.#tiles.ensure(tableWords(members, this.#kernels.tileElements));
+    this.#dense.reserve(members);
     this.#reduce.ensure(tableWords(members, REDUCE_TILE_ELEMENTS));
     this.#buffers = buffers;
     this.members = members;
@@ -193,7 +167,7 @@ export class UpdateGroup implements ReductionSource {
       this.#kernels.tileElements,
       ...ids,
       ...terms.flatMap((r) => [r.decay, r.lag]),
-      ...(this.#rows ? widths : []),
+      ...(this.#dense.byRows ? widths : []),
     ];
     const last = this.#lastKey;
     if (last && last.length === key.length && last.every((x, i) => x === key[i])) return;
@@ -202,28 +176,9 @@ export class UpdateGroup implements ReductionSource {
       id: firstVariable + k,
       ...terms[k],
     }));
-    if (this.#rows) {
-      this.#writeRows(sources, widths, partialBase);
-      this.#lastKey = key;
-      return;
-    }
-    const tile = this.#kernels.tileElements;
-    // Sized here too: the tile size may have changed since configure (tests and the bench).
-    this.#tiles.ensure(tableWords(sources, tile));
-    this.#tileCount = writeTiles(sources, tile, this.#tiles.words, partialBase);
-    this.#tiles.write(tableUsed(this.#tileCount));
-    // Partial sums are numbered by reduction tile (StepNumbering).
-    this.#reduceCount = writeTiles(sources, REDUCE_TILE_ELEMENTS, this.#reduce.words, partialBase);
-    this.#reduce.write(tableUsed(this.#reduceCount));
-    this.#lastKey = key;
-  }
-
-  /**
-   * A row-wise group's tables: reduction tiles over the gradients (which mirror the variables,
-   * unlike the row accumulators), and the row kernel's identity tiles, a workgroup's rows each.
-   */
-  #writeRows(sources: readonly TileSource[], widths: readonly number[], partialBase: number): void {
-    const gradients = sources.map((s) => ({ ...s, slotOffset: s.varOffset }));
+    this.#tileCount = this.#dense.write(sources, widths, partialBase);
+    // Partial sums are numbered by reduction tile (StepNumbering), over where the gradients lie.
+    const gradients = sources.map((s) => this.#dense.gradientOf(s));
     this.#reduce.ensure(tableWords(gradients, REDUCE_TILE_ELEMENTS));
     this.#reduceCount = writeTiles(
       gradients,
@@ -232,14 +187,7 @@ export class UpdateGroup implements ReductionSource {
       partialBase,
     );
     this.#reduce.write(tableUsed(this.#reduceCount));
-    const unit = this.#kernels.sparseWorkgroupSize;
-    const rowsOf = (k: number) => sources[k].length / widths[k];
-    const count = sources.reduce((n, _, k) => n + Math.ceil(rowsOf(k) / unit), 0);
-    this.#rowTiles.ensure(sparseTableWords(count));
-    const out = this.#rowTiles.words;
-    const t = writeRowTiles(sources, widths, unit, out);
-    this.#tileCount = t;
-    this.#rowTiles.write(finishSparseTable(out, t));
+    this.#lastKey = key;
   }
 
   /** Reduction tiles of this step's dense gradients (0 when the group has none). */
@@ -275,30 +223,7 @@ export class UpdateGroup implements ReductionSource {
     const active = this.#active;
     if (last) this.#active = false;
     if (!active || this.#tileCount === 0) return;
-    if (this.#rows) {
-      // RowWiseAdagrad has no gradient accumulation (its rule is Keras 2's): never a phase.
-      if (phase !== Phase.step) throw new Error(`webgpu-adagrad: ${this.label}: a row-wise phase`);
-      return this.#encodeRows(pass, inputs);
-    }
-    const kernels = this.#kernels;
-    const b = this.#bound;
-    const group = this.#updateGroup.get(
-      this.#generation,
-      () =>
-        kernels.bindGroup("update", this.label, [
-          inputs.params,
-          this.#tiles.buffer,
-          b.variables,
-          b.accumulators,
-          b.gradients(),
-          inputs.norms,
-          inputs.verdict,
-          b.averages ?? { buffer: inputs.standIn, offset: 0, size: 16 },
-          b.gradientSums ?? { buffer: inputs.standIn, offset: 256, size: 16 },
-        ]),
-    );
-    const max = kernels.maxWorkgroupsPerDimension;
-    dispatch(pass, kernels.update(this.layout, phase), group, this.#tileCount, max);
+    this.#dense.encode(pass, inputs, phase, this.#tileCount);
   }
 
   /**
@@ -327,20 +252,6 @@ export class UpdateGroup implements ReductionSource {
       this.#dealtCount = count;
     }
     return this.#dealtPositions;
-  }
-
-  /** Records a row-wise group's dense update: the row kernel over its identity tiles. */
-  #encodeRows(pass: GPUComputePassEncoder, inputs: UpdateInputs): void {
-    const kernels = this.#kernels;
-    const b = this.#bound;
-    // Identity tiles read no sort pairs: a read-only stand-in (the norms, bound read-only).
-    const group = this.#sparseBindGroup(this.#rowGroup, "rows", inputs, {
-      tiles: this.#rowTiles.buffer,
-      values: b.gradients(),
-      pairs: inputs.norms,
-    });
-    const max = kernels.maxWorkgroupsPerDimension;
-    dispatch(pass, kernels.sparseUpdate("row"), group, this.#tileCount, max);
   }
 
   /** Records the sparse update of the tiles `setSparse` wrote. */
@@ -386,10 +297,9 @@ export class UpdateGroup implements ReductionSource {
   }
 
   destroy(): void {
-    this.#tiles.destroy();
+    this.#dense.destroy();
     this.#reduce.destroy();
     this.#sparseTiles.destroy();
-    this.#rowTiles.destroy();
   }
 }
 

@@ -30,7 +30,7 @@ export class PendingWeights {
 
   /**
    * The accumulator's slot name, its suffix in saved names: the rule's last slot (`accumulator`,
-   * PyTorch's `sum`, optax's `sum_of_squares`: each rule's `slots` in src/rules/).
+   * PyTorch's `sum`, and so on: each rule's `slots` in src/rules/).
    */
   #slot(): string {
     return this.#inner.getSlotNames().at(-1)!;
