@@ -355,3 +355,42 @@ test("TfjsAdagrad.proximal and .adagradDA: TF's rules through TF.js, against flo
     for (const o of [prox, da, fresh]) o.dispose();
     tf.dispose([pv, dv]);
   }));
+
+test("TfjsAdagrad.optax and an optimizer given to the constructor: optax's step, config round trip", () =>
+  withTfjs(async () => {
+    await tfjsOnSharedDevice();
+    const random = rng(71);
+    const w0 = randomValues(random, 29);
+    const w = tf.variable(tf.tensor1d(w0), true, "tfjs_optax_w");
+    const opt = TfjsAdagrad.optax({ learningRate: 0.3, initialAccumulatorValue: 0 });
+    const sum = new Float64Array(29);
+    const expected = Float64Array.from(w0);
+    for (let step = 0; step < 3; step++) {
+      const g = randomValues(random, 29);
+      const gt = tf.tensor1d(g);
+      opt.applyGradients({ tfjs_optax_w: gt });
+      gt.dispose();
+      // optax: sum += g^2; w -= lr * g / sqrt(sum + eps), 0 where sum == 0.
+      for (let i = 0; i < 29; i++) {
+        sum[i] += g[i] * g[i];
+        if (sum[i] > 0) expected[i] -= Math.fround(0.3) * g[i] / Math.sqrt(sum[i] + 1e-7);
+      }
+    }
+    const after = await w.data() as Float32Array;
+    assertMoved(after, w0, "w");
+    assertAllClose(after, expected, "w", 1e-5, 1e-6);
+    assert.equal(opt.getConfig().rule, "optax");
+    const again = TfjsAdagrad.fromConfig(TfjsAdagrad, opt.getConfig()) as TfjsAdagrad;
+    assert.equal(again.adagrad.rule, "optax");
+    assert.deepEqual(again.getConfig(), opt.getConfig());
+    // The same optimizer, given to the constructor; one that has taken steps is refused.
+    const wrapped = new TfjsAdagrad(again.adagrad);
+    assert.equal(wrapped.adagrad, again.adagrad);
+    assert.throws(() => new TfjsAdagrad(opt.adagrad), {
+      name: "TypeError",
+      message: /has already taken steps; wrap a new one/,
+    });
+    again.dispose();
+    opt.dispose();
+    w.dispose();
+  }));
