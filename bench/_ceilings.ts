@@ -60,15 +60,17 @@ export function copyCeiling(device: GPUDevice, trafficBytes: number): Running {
  * store aligns them) and tiled as the step tiles them; no Adagrad arithmetic.
  */
 export async function streamCeiling(device: GPUDevice, sizes: number[]): Promise<Running> {
-  // The package's prelude in front, as scripts/gen_shaders.ts assembles the kernels.
-  const [prelude, kernel] = await Promise.all(
+  // The package's interface and dispatch parts in front, as scripts/gen_shaders.ts assembles the
+  // kernels (shaders/_prelude.wgsl was split into them).
+  const parts = await Promise.all(
     [
-      new URL("../shaders/_prelude.wgsl", import.meta.url),
+      new URL("../shaders/_interface.wgsl", import.meta.url),
+      new URL("../shaders/_dispatch.wgsl", import.meta.url),
       new URL("stream_ceiling.wgsl", import.meta.url),
     ]
       .map((url) => Deno.readTextFile(url)),
   );
-  const code = `${prelude}\n${kernel}`;
+  const code = parts.join("\n");
   const shape = dispatchShapeFor(device); // the step's own tiles and lanes on this adapter
   const pipeline = device.createComputePipeline({
     layout: "auto",
