@@ -60,8 +60,8 @@ export function copyCeiling(device: GPUDevice, trafficBytes: number): Running {
  * store aligns them) and tiled as the step tiles them; no Adagrad arithmetic.
  */
 export async function streamCeiling(device: GPUDevice, sizes: number[]): Promise<Running> {
-  // The package's interface and dispatch geometry in front, as scripts/gen_shaders.ts assembles
-  // the kernels.
+  // The package's interface and dispatch parts in front, as scripts/gen_shaders.ts assembles the
+  // kernels (shaders/_prelude.wgsl was split into them).
   const parts = await Promise.all(
     [
       new URL("../shaders/_interface.wgsl", import.meta.url),

@@ -99,3 +99,31 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 }
+
+/** A contender that can be disposed of. */
+export type Made = Timed & { dispose(): void };
+
+/**
+ * One A/B row: B's time over A's: both made and timed in one order, disposed, then made and timed again in the
+ * other, the medians taken over the rounds of both. Of two identical 1.5 GiB dense cases, the one
+ * made first measured up to 5% apart from the other in scratch runs: making each first once cancels
+ * that.
+ */
+export async function timePair(
+  name: string,
+  makeA: () => Made,
+  makeB: () => Made,
+  rounds = 7,
+): Promise<{ name: string; a: number; b: number; ratio: number }> {
+  const times: number[][] = [[], []];
+  for (const first of [0, 1]) {
+    const made: Made[] = [];
+    made[first] = [makeA, makeB][first]();
+    made[1 - first] = [makeA, makeB][1 - first]();
+    const results = await msPerStepEach(made, { rounds, steps: 3, warmup: 2 });
+    results.forEach((r, k) => times[k].push(...r.rounds));
+    for (const m of made) m.dispose();
+  }
+  const [a, b] = times.map(median);
+  return { name, a, b, ratio: b / a };
+}

@@ -573,7 +573,8 @@ console.log(table);
 const slug = description.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
 const dir = new URL("results/", import.meta.url);
 await mkdir(dir, { recursive: true });
-const suffix = quick || only ? ".tmp" : "";
+// --scratch (the gpu-report): the committed results stay as they are.
+const suffix = quick || only || args.includes("--scratch") ? ".tmp" : "";
 await writeFile(new URL(`${slug}.md${suffix}`, dir), table);
 const chartRows = byCount.filter((r) => r.unfused && r.tfjs);
 if (chartRows.length > 1) {

@@ -30,7 +30,7 @@ import {
 import { JsSparseAdagrad } from "./_js_adagrad.ts";
 import { isFallbackDevice } from "../src/device/_adapter_kind.ts";
 import { fused, sparseData } from "./_contenders.ts";
-import { median, msPerStepEach, type Timed } from "./_timing.ts";
+import { type Made, timePair as pair } from "./_timing.ts";
 
 const quick = process.argv.includes("--quick");
 const device = await requestDevice(); // WebGPU's default limits: 128 MiB per binding
@@ -47,28 +47,6 @@ const sparseStep = (rows: number, nnz: number, maxArenaBytes?: number) =>
 /** Dense steps on `vars` variables of `length` each, their gradients written in place. */
 const denseStep = (vars: number, length: number) =>
   fused(device, { name: "", sizes: Array.from({ length: vars }, () => length) });
-
-type Made = Timed & { dispose(): void };
-
-/**
- * B's time over A's: both made and timed in one order, disposed, then made and timed again in the
- * other, the medians taken over the rounds of both. Of two identical 1.5 GiB dense cases, the one
- * made first measured up to 5% apart from the other in scratch runs: making each first once cancels
- * that.
- */
-async function pair(name: string, makeA: () => Made, makeB: () => Made, rounds = 7) {
-  const times: number[][] = [[], []];
-  for (const first of [0, 1]) {
-    const made: Made[] = [];
-    made[first] = [makeA, makeB][first]();
-    made[1 - first] = [makeA, makeB][1 - first]();
-    const results = await msPerStepEach(made, { rounds, steps: 3, warmup: 2 });
-    results.forEach((r, k) => times[k].push(...r.rounds));
-    for (const m of made) m.dispose();
-  }
-  const [a, b] = times.map(median);
-  return { name, a, b, ratio: b / a };
-}
 
 const SIZES = [[1 << 20, "1M"], [4 << 20, "4M"], [16 << 20, "16M"]] as const;
 const rows: { name: string; a: number; b: number; ratio: number; target: string }[] = [];

@@ -5,8 +5,8 @@
 // one add per stored vector, so that no store writes back the value it loaded and the gradient is
 // not dead (a compiler may drop either).
 
-// bench/_ceilings.ts puts shaders/_interface.wgsl and _dispatch.wgsl in front: Tile, TileTable,
-// Invocation, tile_index, lane_run (with the step's LANE_BLOCK) and WORKGROUP_SIZE are the step's.
+// bench/_ceilings.ts puts shaders/_interface.wgsl and _dispatch.wgsl in front: Tile, TileTable, Invocation,
+// tile_index, lane_run (with the step's LANE_BLOCK) and WORKGROUP_SIZE are the step's own.
 
 @group(0) @binding(0) var<storage, read> table: TileTable;
 @group(0) @binding(1) var<storage, read_write> variables: array<vec4f>;

@@ -38,7 +38,11 @@ fn store_gradient_sum(i: u32, x: f32) {
 // This workgroup's tile; an empty one (no elements, no rows) past the table's end or when the step
 // is skipped, as the dense update's `workgroup_tile`.
 fn sparse_tile(id: Invocation) -> SparseTile {
-  let t = tile_index(id.group, id.groups);
+  return sparse_tile_at(tile_index(id.group, id.groups));
+}
+
+// Tile `t`, or an empty one, as `sparse_tile`; for kernels with barriers (`Workgroup`).
+fn sparse_tile_at(t: u32) -> SparseTile {
   if (t >= table.count || skip_step(verdict)) {
     return SparseTile();
   }

@@ -25,6 +25,11 @@
 // updates the row's accumulator, then walks the row again to update the variable. The tiles'
 // `start` and `length` count rows (sorted positions), and `slot_offset` is where the variable's row
 // accumulators start.
+//
+// `rowwise_update_lanes` is the same update with FBGEMM's layout, a GPU's: a row over ROW_LANES
+// lanes (a power of two dividing the workgroup), columns contiguous across them, the row's sums
+// added in lane order behind barriers (`row_sum`). Chosen per adapter (DispatchShape.rowLanes in
+// src/_kernels/kernels.ts): a CPU adapter pays for each barrier, and ran it 4.5x slower.
 
 fn clipped(x: f32, divisor: f32) -> f32 {
   return clip(x, params, verdict.unscale, divisor, norms.global_scale);
@@ -104,6 +109,96 @@ fn rowwise_update(id: Invocation) {
     if (norm > args.y) {
       let scale = args.y / norm;
       for (var c = 0u; c < tile.width; c++) {
+        store_variable(base + c, load_variable(base + c) * scale);
+      }
+    }
+  }
+}
+
+// Lanes per row of rowwise_update_lanes.
+override ROW_LANES: u32 = 16u;
+
+// The sum of `value` over the `lanes` lanes of `lane`'s row, in lane order, for every lane of the
+// row. Call it in uniform control flow: two barriers (the second before lane_values is written
+// again).
+fn row_sum(lane: u32, lanes: u32, value: f32) -> f32 {
+  lane_values[lane] = value;
+  workgroupBarrier();
+  let first = lane / lanes * lanes;
+  var total = 0.0;
+  for (var k = first; k < first + lanes; k++) {
+    total += lane_values[k];
+  }
+  workgroupBarrier();
+  return total;
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn rowwise_update_lanes(w: Workgroup, @builtin(local_invocation_index) lane: u32) {
+  let tile = sparse_tile_at(workgroup_index(w));
+  let lanes = clamp(ROW_LANES, 1u, WORKGROUP_SIZE);
+  let column = lane % lanes;
+  let s = tile.start + lane / lanes;
+  var working = lane / lanes < tile.length &&
+    !keys_outside(tile, tile.start, tile.start + tile.length - 1u);
+  let p = tile.nnz_base + s;
+  var row = s;
+  var key = 0u;
+  if (working && tile.identity == 0u) {
+    key = pairs[p].x;
+    row = key - tile.row_base;
+    // Out of range (skipped and counted by sparse_keys), or not the first of its duplicates.
+    working = row < tile.rows && !(s > 0u && pairs[p - 1u].x == key);
+  }
+  var norm_divisor = 1.0;
+  if (NORM_MODE == NORM_CLIPNORM) {
+    norm_divisor = norms.divisors[tile.variable];
+  }
+  let lr = step_lr(params, verdict);
+  let base = tile.var_offset + row * tile.width;
+  let args = rule_args(params);
+  let wd = args.x;
+  let slot = tile.slot_offset + row;
+  var squares = 0.0;
+  var before = 0.0;
+  if (working) {
+    for (var c = column; c < tile.width; c += lanes) {
+      var g = gradient(tile, p, key, c, norm_divisor);
+      if (ROW_DECAY == ROW_DECAY_L2) {
+        g += wd * load_variable(base + c); // for the statistic only
+      }
+      squares += g * g;
+    }
+    before = load_accumulator(slot); // every lane of the row, before its first lane stores
+  }
+  let m = before + row_sum(lane, lanes, squares) / f32(tile.width);
+  let multiplier = lr / denominator(m, params.epsilon);
+  var correction = 1.0;
+  if (ROW_DECAY == ROW_DECAY_L2) {
+    correction = 1.0 - multiplier * wd;
+  } else if (ROW_DECAY == ROW_DECAY_DECOUPLED) {
+    correction = 1.0 - lr * wd;
+  }
+  var norm_squared = 0.0;
+  if (working) {
+    if (column == 0u) {
+      store_accumulator(slot, m);
+    }
+    for (var c = column; c < tile.width; c += lanes) {
+      var x = load_variable(base + c);
+      if (ROW_DECAY != ROW_DECAY_NONE) {
+        x = correction * x;
+      }
+      x = x - multiplier * gradient(tile, p, key, c, norm_divisor);
+      store_variable(base + c, x);
+      norm_squared += x * x;
+    }
+  }
+  if (MAX_NORM) {
+    let norm = sqrt(row_sum(lane, lanes, norm_squared));
+    if (working && norm > args.y) {
+      let scale = args.y / norm;
+      for (var c = column; c < tile.width; c += lanes) {
         store_variable(base + c, load_variable(base + c) * scale);
       }
     }

@@ -14,6 +14,7 @@ import "./device/device_loss_test.ts";
 import "./device/install_gpu_test.ts";
 import "./device/request_device_test.ts";
 import "./kernels/dealt_tiles_test.ts";
+import "./kernels/gpu_shapes_test.ts";
 import "./kernels/radix_sort_test.ts";
 import "./kernels/region_binding_test.ts";
 import "./kernels/shader_interface_test.ts";

@@ -31,16 +31,27 @@ export const TILE_ELEMENTS = 4096;
  * element-wise sparse update, and the widening of float16 sparse values), and how the dense
  * update's lanes share a tile (LANE_BLOCK in shaders/_interface.wgsl): 0, each lane every
  * WORKGROUP_SIZE-th vector, a GPU's coalesced order; n, each batch of n lanes a contiguous block.
+ * `dealSparse`: a group holding a window of a variable past one binding deals its sparse tiles out
+ * (dealtOrder, for a CPU adapter's threads) instead of leaving them in table order. `rowLanes`:
+ * the row kernel's layout (rowwise_adagrad.wgsl), 0 one thread per row, n (a power of two) a row
+ * over n lanes with contiguous loads and a workgroup reduction of its squares (FBGEMM's).
  */
 export interface DispatchShape {
   tileElements: number;
   laneBlock: number;
+  dealSparse: boolean;
+  rowLanes: number;
 }
 
-/** A GPU's: small tiles (many workgroups in flight), lanes side by side. */
+/**
+ * A GPU's: small tiles (many workgroups in flight), lanes side by side, sparse tiles in table
+ * order, a row over 16 lanes (FBGEMM's layout; not yet timed on a GPU: `scripts/run.sh gpu-report`).
+ */
 export const GPU_SHAPE: DispatchShape = Object.freeze({
   tileElements: TILE_ELEMENTS,
   laneBlock: 0,
+  dealSparse: false,
+  rowLanes: 16,
 });
 
 /**
@@ -50,9 +61,15 @@ export const GPU_SHAPE: DispatchShape = Object.freeze({
  * shape's time at 1 x 16M on lavapipe, 0.87-0.99x at 1M and 4M (docs/benchmarks.md). 8,192-element
  * tiles alone gave 0.87-0.91x at 16M; 16,384 with strided lanes anywhere from 0.87x to 1.10x. The
  * sparse update, lane-strided, measured 0.89-0.99x 4,096's time with these tiles (the float16
- * widening was not timed apart).
+ * widening was not timed apart). Sparse tiles dealt out to lavapipe's threads; one thread per row
+ * in the row kernel (a row over 16 lanes ran 4.5x slower there: its barriers).
  */
-export const FALLBACK_SHAPE: DispatchShape = Object.freeze({ tileElements: 32768, laneBlock: 8 });
+export const FALLBACK_SHAPE: DispatchShape = Object.freeze({
+  tileElements: 32768,
+  laneBlock: 8,
+  dealSparse: true,
+  rowLanes: 0,
+});
 
 let shapeOverride: DispatchShape | null = null;
 
@@ -62,12 +79,16 @@ let shapeOverride: DispatchShape | null = null;
  */
 export function setDispatchShape(shape: DispatchShape | null): DispatchShape | null {
   if (shape !== null) {
-    const { tileElements: t, laneBlock: l } = shape;
-    // Tiles start on whole vectors (the vec4 kernels' loads).
-    if (!Number.isInteger(t) || t < 4 || t % 4 !== 0 || !Number.isInteger(l) || l < 0) {
+    const { tileElements: t, laneBlock: l, dealSparse: d, rowLanes: r } = shape;
+    // Tiles start on whole vectors (the vec4 kernels' loads); a row's lanes divide a workgroup.
+    if (
+      !Number.isInteger(t) || t < 4 || t % 4 !== 0 || !Number.isInteger(l) || l < 0 ||
+      typeof d !== "boolean" || !Number.isInteger(r) || r < 0 || (r & (r - 1)) !== 0
+    ) {
       throw new RangeError(
-        `setDispatchShape: tileElements must be a positive multiple of 4 and ` +
-          `laneBlock an integer >= 0, got ${JSON.stringify(shape)}`,
+        `setDispatchShape: tileElements must be a positive multiple of 4, ` +
+          `laneBlock an integer >= 0, dealSparse a boolean and rowLanes 0 or a power of two, ` +
+          `got ${JSON.stringify(shape)}`,
       );
     }
   }
@@ -152,6 +173,21 @@ export class Kernels {
     return dispatchShapeFor(this.device).tileElements;
   }
 
+  /** Whether a group holding a window deals its sparse tiles out: by adapter. */
+  get dealSparse(): boolean {
+    return dispatchShapeFor(this.device).dealSparse;
+  }
+
+  /** Lanes per row of the row kernel (1: one thread per row), at most a workgroup's: by adapter. */
+  get rowLanes(): number {
+    return Math.max(1, Math.min(dispatchShapeFor(this.device).rowLanes, this.sparseWorkgroupSize));
+  }
+
+  /** Rows per tile (one workgroup's) of the row kernel. */
+  get rowsPerTile(): number {
+    return this.sparseWorkgroupSize / this.rowLanes;
+  }
+
   constructor(device: GPUDevice, spec: Specialisation) {
     this.device = device;
     this.spec = spec;
@@ -233,9 +269,15 @@ export class Kernels {
   /** The update of touched rows: element-wise (adagrad_sparse.wgsl) or row-wise. */
   sparseUpdate(rule: SparseKernel): GPUComputePipeline {
     const size = this.sparseWorkgroupSize;
-    return rule === "row"
+    if (rule === "element") {
+      return this.#rule(ADAGRAD_SPARSE_WGSL, "sparse_update", "sparseUpdate", size);
+    }
+    const lanes = this.rowLanes;
+    return lanes === 1
       ? this.#rule(ROWWISE_ADAGRAD_WGSL, "rowwise_update", "sparseUpdate", size)
-      : this.#rule(ADAGRAD_SPARSE_WGSL, "sparse_update", "sparseUpdate", size);
+      : this.#rule(ROWWISE_ADAGRAD_WGSL, "rowwise_update_lanes", "sparseUpdate", size, {
+        ROW_LANES: lanes,
+      });
   }
 
   /** An update kernel, specialised on the whole step. */

@@ -162,7 +162,7 @@ class RowUpdate implements DenseUpdate {
   reserve(): void {} // sized by each step's rows (a few words per workgroup of rows)
 
   write(sources: readonly TileSource[], widths: readonly number[]): number {
-    const unit = this.#context.kernels.sparseWorkgroupSize;
+    const unit = this.#context.kernels.rowsPerTile;
     const count = sources.reduce((n, s, k) => n + Math.ceil(s.length / widths[k] / unit), 0);
     this.#tiles.ensure(sparseTableWords(count));
     const out = this.#tiles.words;

@@ -165,6 +165,7 @@ export class UpdateGroup implements ReductionSource {
       firstVariable,
       partialBase,
       this.#kernels.tileElements,
+      this.#kernels.rowsPerTile,
       ...ids,
       ...terms.flatMap((r) => [r.decay, r.lag]),
       ...(this.#dense.byRows ? widths : []),
@@ -236,8 +237,10 @@ export class UpdateGroup implements ReductionSource {
     const count = tilings.reduce((n, { unit, length }) => n + Math.ceil(length / unit), 0);
     this.#sparseTiles.ensure(sparseTableWords(count));
     const out = this.#sparseTiles.words;
-    // A window's work lies in a run of consecutive tiles: dealt out, every thread gets some.
-    const dealt = members.some((m) => m.window) ? this.#dealt(count) : null;
+    // A window's work lies in a run of consecutive tiles: dealt out, every thread of a CPU adapter
+    // gets some; a GPU's scheduler takes workgroups as they come, so it keeps table order.
+    const deal = kernels.dealSparse && members.some((m) => m.window);
+    const dealt = deal ? this.#dealt(count) : null;
     const t = writeSparseTiles(members, tilings, dealt, out);
     this.#sparseCount = t;
     this.#sparsePipeline = kernels.sparseUpdate(variant.sparseKernel);

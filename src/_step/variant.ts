@@ -86,8 +86,8 @@ export const ROW_WISE: Variant = {
   },
   // Every row once, in order, from the gradient arena: the row kernel's identity tiles.
   denseRows: true,
-  // One row (sorted position) per thread.
-  sparseTiling: (s, kernels) => ({ unit: kernels.sparseWorkgroupSize, length: s.nnz }),
+  // One row (sorted position) per thread, or per kernels.rowLanes lanes.
+  sparseTiling: (s, kernels) => ({ unit: kernels.rowsPerTile, length: s.nnz }),
   sparseKernel: "row",
   checkExternal: (optimizer, name) => {
     throw new TypeError(

@@ -16,6 +16,7 @@ export const NOT_IN_PAGE: Record<string, string> = {
   "tests/device/install_gpu_test.ts":
     "installGpu is webgpu-adagrad/node's, for Node and Bun; a page has navigator.gpu",
   "tests/kernels/dealt_tiles_test.ts": "not chosen for the page (the tile table's arithmetic)",
+  "tests/kernels/gpu_shapes_test.ts": "not chosen for the page (each dispatch shape forced)",
   "tests/kernels/radix_sort_test.ts": "not chosen for the page (steps of 200,000 indices)",
   "tests/kernels/shader_interface_test.ts":
     "reads shaders/ from the repository and reflects it with wgsl_reflect from node_modules",

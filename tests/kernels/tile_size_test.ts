@@ -143,7 +143,7 @@ const rounded = (values: Float32Array) => Float64Array.from(values, (x) => halfV
 const SHAPES: [string, DispatchShape][] = [
   ["a GPU's shape", GPU_SHAPE],
   ["a fallback adapter's shape", FALLBACK_SHAPE],
-  ["blocked lanes over 4,096-element tiles", { tileElements: 4096, laneBlock: 8 }],
+  ["blocked lanes over 4,096-element tiles", { ...GPU_SHAPE, laneBlock: 8 }],
 ];
 
 for (const [name, shape] of SHAPES) {

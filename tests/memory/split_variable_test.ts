@@ -23,7 +23,11 @@ import {
   VariableStore,
 } from "../../mod.ts";
 import { COPY_SRC, STORAGE } from "../../src/_common/usage.ts";
-import { type DispatchShape, setDispatchShape } from "../../src/_kernels/kernels.ts";
+import {
+  type DispatchShape,
+  FALLBACK_SHAPE,
+  setDispatchShape,
+} from "../../src/_kernels/kernels.ts";
 import { setCheckpointChunkBytes } from "../../src/checkpoint/_windows.ts";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -48,7 +52,7 @@ import {
  * a reduction tile.
  */
 const ARENA = 600 * 1024;
-const TINY_TILES: DispatchShape = { tileElements: 16, laneBlock: 8 };
+const TINY_TILES: DispatchShape = { ...FALLBACK_SHAPE, tileElements: 16 };
 const SMALL = 4096;
 const SHAPES: Record<string, number[]> = { table: [40000, 6], vector: [300000], bias: [5] };
 const SMALL_SHAPES: Record<string, number[]> = { table: [301, 7], vector: [2500], bias: [5] };
