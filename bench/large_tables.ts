@@ -30,7 +30,7 @@ import {
 import { JsSparseAdagrad } from "./_js_adagrad.ts";
 import { isFallbackDevice } from "../src/device/_adapter_kind.ts";
 import { fused, sparseData } from "./_contenders.ts";
-import { type Made, timePair as pair } from "./_timing.ts";
+import { timePair as pair } from "./_timing.ts";
 
 const quick = process.argv.includes("--quick");
 const device = await requestDevice(); // WebGPU's default limits: 128 MiB per binding
