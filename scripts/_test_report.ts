@@ -1,7 +1,7 @@
 /**
  * What `deno task test` (scripts/test.ts) says about its stages, without running anything: the
  * counts in the reports the test runners write, the verdict on a stage, and the output of stages
- * that run at the same time, printed in order. Plain TypeScript (tests/test_report_test.ts runs it
+ * that run at the same time, printed in order. Plain TypeScript (tests/package/test_report_test.ts runs it
  * on every runtime); the processes are scripts/_stages.ts's.
  *
  * @module

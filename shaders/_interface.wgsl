@@ -7,7 +7,8 @@
 
 // Threads per workgroup; fixed at pipeline creation.
 override WORKGROUP_SIZE: u32 = 256u;
-// Opt-in rule of tf.keras 2.11+, Keras 3, TF.js and JAX's optimizers: var -= lr * g / sqrt(accum + eps).
+// Opt-in rule of tf.keras 2.11+, Keras 3, TF.js and JAX's optimizers:
+// var -= lr * g / sqrt(accum + eps).
 override EPSILON_INSIDE_SQRT: bool = false;
 // Keras's clipping, in Keras's order: clipvalue, then clipnorm or global_clipnorm (NORM_MODE).
 override CLIP_VALUE: bool = false;

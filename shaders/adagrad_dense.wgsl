@@ -4,7 +4,7 @@
 // requires: _rules.wgsl
 // Fused dense Adagrad update: per element, the raw gradient is prepared and clipped
 // (_gradient.wgsl), then the rule RULE names steps the element's state (`rule_step`, one file of
-// shaders/rules/ per rule; Keras 2's, the default, is TensorFlow's ResourceApplyAdagradV2:
+// shaders/rules/ per rule; Keras 2's, for example, is TensorFlow's ResourceApplyAdagradV2:
 // accum <- accum + g * g, var <- var - (g * lr) / (sqrt(accum) + epsilon)). Around any rule the
 // kernel runs Keras 3's whole-variable options: the moving average after the step (the `averages`
 // slot) and gradient accumulation (the `gradient_sums` slot, PHASE below). A rule that keeps a sum

@@ -19,9 +19,9 @@
 //   ROW_DECAY_DECOUPLED: var[r, c] <- (1 - lr * wd) * var[r, c] - multiplier * g_c
 //   MAX_NORM:            a row whose new L2 norm exceeds max_norm is scaled to it.
 //
-// A dense gradient is a tile flagged
-// `identity`: every row once, in order, no sort. The row-wise rule's arguments (`rule_args`): x the
-// weight decay, y max_norm; its gradients are prepared by RULE's `rule_prepare` (Keras 2's: as is). One thread per row: it sums the row's squares,
+// A dense gradient is a tile flagged `identity`: every row once, in order, no sort. The row-wise
+// rule's arguments (`rule_args`): x the weight decay, y max_norm; its gradients are prepared by
+// RULE's `rule_prepare` (Keras 2's: as is). One thread per row: it sums the row's squares,
 // updates the row's accumulator, then walks the row again to update the variable. The tiles'
 // `start` and `length` count rows (sorted positions), and `slot_offset` is where the variable's row
 // accumulators start.

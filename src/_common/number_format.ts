@@ -1,8 +1,9 @@
 // How a slot or a variable stores its numbers on the GPU: one codec per format, the bytes an
 // element takes and its conversion to and from the float32 the CPU side always gives and takes
 // (reads, writes, checkpoints), and the value the kernels' STATE_FORMAT override takes for it
-// (shaders/_state.wgsl's load and store of that format). float32 is the only format today; a new
-// one is a codec here and a branch in _state.wgsl (docs/development.md, "Adding a number format").
+// (the `load_*`/`store_*` functions of adagrad_dense.wgsl and _sparse_update.wgsl). float32 is the
+// only format today; a new one is a codec here and a branch there (docs/development.md, "Adding a
+// number format").
 
 /**
  * A storage format of optimizer state or weights: how many bytes its elements take on the GPU
@@ -18,7 +19,7 @@
 export interface NumberFormat {
   /** Its name, as options and checkpoints write it. */
   readonly name: string;
-  /** `STATE_FORMAT`'s value for it (FORMAT_* in shaders/_state.wgsl, compared by a test). */
+  /** `STATE_FORMAT`'s value for it (FORMAT_* in shaders/_interface.wgsl, compared by a test). */
   readonly kernel: number;
   /** Bytes of `elements` elements stored. */
   bytes(elements: number): number;

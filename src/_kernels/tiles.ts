@@ -68,6 +68,11 @@ export function tableWords(sources: readonly { length: number }[], tileElements:
   return TILE_TABLE.words + Math.max(tiles, 1) * TILE.words;
 }
 
+/** u32 words a tile table of `tiles` tiles uses (what `writeTiles` wrote, to upload). */
+export function tableUsed(tiles: number): number {
+  return TILE_TABLE.words + tiles * TILE.words;
+}
+
 /**
  * Writes the tile table for `sources` into `out` (u32 words: a 4-word header holding the tile
  * count and `partialBase`, the index of this table's first tile among the step's partial sums,

@@ -6,10 +6,9 @@ import { COPY_DST, STORAGE } from "../_common/usage.ts";
 import { CachedBindGroup, type Generation } from "../_kernels/cached_bind_group.ts";
 import { GrowingTable } from "../_kernels/growing_buffer.ts";
 import type { Kernels } from "../_kernels/kernels.ts";
-import { TILE, TILE_TABLE } from "../_kernels/shader_interface.ts";
 import { type GradientLayout, Phase } from "../_kernels/specialisation.ts";
 import { finishSparseTable, sparseTableWords, writeRowTiles } from "../_kernels/sparse_tiles.ts";
-import { dispatch, tableWords, type TileSource, writeTiles } from "../_kernels/tiles.ts";
+import { dispatch, tableUsed, tableWords, type TileSource, writeTiles } from "../_kernels/tiles.ts";
 import type { Variant } from "./variant.ts";
 
 /** What every update reads besides the group's own buffers. */
@@ -109,7 +108,7 @@ class ElementUpdate implements DenseUpdate {
     // Sized here, not once: the tile size may change (tests and the bench force shapes).
     this.#tiles.ensure(tableWords(sources, tile));
     const count = writeTiles(sources, tile, this.#tiles.words, partialBase);
-    this.#tiles.write(TILE_TABLE.words + count * TILE.words);
+    this.#tiles.write(tableUsed(count));
     return count;
   }
 

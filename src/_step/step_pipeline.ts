@@ -83,7 +83,6 @@ const NO_TERMS: VariableTerms = { decay: 0, lag: 0 };
 /** One step as the optimizer describes it. */
 export interface StepRun {
   entries: readonly StepEntry[];
-  variant: Variant;
   /** The optimizer's name, for labels and messages. */
   name: string;
   /** The call: its learning rates, uniforms, accumulation phase and variables' terms. */
@@ -143,7 +142,7 @@ export class StepPipeline {
    */
   submit(run: StepRun): Promise<void> {
     const device = this.kernels.device;
-    const label = `${run.variant.optimizerClass} '${run.name}'`;
+    const label = `${this.#variant.optimizerClass} '${run.name}'`;
     const outcome = submitInScope(device, label, () => {
       this.uniforms.writeParams(run.call.lrAt(0), run.call.values);
       this.#lossScale?.beginStep(device, this.uniforms, run.scaled);
@@ -165,7 +164,8 @@ export class StepPipeline {
 
   /** Records the whole step on `encoder` (copies, then one compute pass). */
   #encode(encoder: GPUCommandEncoder, run: StepRun): void {
-    const { variant, name: label } = run;
+    const variant = this.#variant;
+    const label = run.name;
     const gathered = this.#gather(encoder, run);
     const numbering = new StepNumbering();
     for (const [group, members] of gathered.dense) {

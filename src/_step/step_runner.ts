@@ -131,7 +131,6 @@ export class StepRunner {
     }
     return pipeline.submit({
       entries,
-      variant: owner.variant,
       name: owner.name,
       call,
       skippedKnown: this.#skippedKnown,

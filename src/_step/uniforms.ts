@@ -1,7 +1,8 @@
 // The two small buffers every update reads: `Params` (lr_t, epsilon, the clipping thresholds,
-// Keras 3's counters, the call's step and the rule's own arguments), written by the CPU each step, and the `Verdict` (whether the step runs, its learning rate, a
-// loss scale's factor), written by the non-finite stages or, for a fixed loss scale, the CPU. Made
-// once and never replaced, so bind groups holding them never go stale on their account.
+// Keras 3's counters, the call's step and the rule's own arguments), written by the CPU each
+// step, and the `Verdict` (whether the step runs, its learning rate, a loss scale's factor),
+// written by the non-finite stages or, for a fixed loss scale, the CPU. Made once and never
+// replaced, so bind groups holding them never go stale on their account.
 import { COPY_DST, STORAGE, UNIFORM } from "../_common/usage.ts";
 import { PARAMS, VERDICT } from "../_kernels/shader_interface.ts";
 

@@ -9,13 +9,13 @@ import { CachedBindGroup, type Generation } from "../_kernels/cached_bind_group.
 import { GrowingTable } from "../_kernels/growing_buffer.ts";
 import { type Kernels, REDUCE_TILE_ELEMENTS } from "../_kernels/kernels.ts";
 import type { ReductionSource } from "../_kernels/reduction_source.ts";
-import { TILE, TILE_TABLE } from "../_kernels/shader_interface.ts";
 import { finishSparseTable, sparseTableWords, writeSparseTiles } from "../_kernels/sparse_tiles.ts";
 import { type GradientLayout, Phase } from "../_kernels/specialisation.ts";
 import {
   dealtOrder,
   dispatch,
   type StepNumbering,
+  tableUsed,
   tableWords,
   type TileSource,
   writeTiles,
@@ -63,9 +63,6 @@ export interface StagedBuffers {
   values: GPUBuffer;
   pairs: GPUBuffer;
 }
-
-/** u32 words of a tile table of `tiles` tiles. */
-const tableUsed = (tiles: number) => TILE_TABLE.words + tiles * TILE.words;
 
 export class UpdateGroup implements ReductionSource {
   readonly label: string;

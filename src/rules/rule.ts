@@ -19,6 +19,8 @@ export interface Rule<Id extends string = string> {
   readonly kernel: string;
   /** The iteration count's weight and checkpoint name (Keras 2 `iter`, Keras 3 `iteration`). */
   readonly iterationsName: "iter" | "iteration";
+  /** The learning rate's key in the rule's config (absent: `learning_rate`; PyTorch's `lr`). */
+  readonly learningRateKey?: string;
   /**
    * Per-variable step counts (PyTorch's `state["step"]`): each variable's own steps are counted,
    * checkpointed, and written into its tiles as a lag behind the call's step.

@@ -197,6 +197,7 @@ export const TORCH: Rule<"torch"> = {
   id: "torch",
   framework: "PyTorch (torch.optim.Adagrad)",
   kernel: "torch",
+  learningRateKey: "lr",
   variableSteps: true,
   iterationsName: "iter",
   resolve: resolveTorchOptions,
@@ -210,7 +211,7 @@ export const TORCH: Rule<"torch"> = {
   iterations: (_, calls) => calls,
   call: (o, calls, lr) => ({
     lrAt: lrOf(o, lr, calls),
-    // A variable's step is this call's number less its lag (member rules).
+    // A variable's step is this call's number less its lag (VariableTerms, _variable_terms.ts).
     values: {
       ...stepValuesOf(o),
       args: [o.weightDecay ?? 0, o.lrDecay, o.maximize ? 1 : 0, 0],

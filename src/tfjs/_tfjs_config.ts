@@ -41,9 +41,13 @@ export function optimizerFromConfig(config: TfjsConfig): AdagradBase<object> {
     );
   }
   const keys = Object.fromEntries(Object.entries(rest).map(([k, v]) => [snake(k), v]));
-  if (keys.lr !== undefined) keys.lr = pythonicSchedule(keys.lr);
-  const lr = learning_rate ?? learningRate;
-  if (lr !== undefined) keys.learning_rate = pythonicSchedule(lr);
+  // The learning rate under the rule's own key, whichever spelling the config has (`lr` first,
+  // as Keras's from_config pops it into `learning_rate`).
+  const lr = keys.lr ?? learning_rate ?? learningRate;
+  if (lr !== undefined) {
+    delete keys.lr;
+    keys[entry.rule.learningRateKey ?? "learning_rate"] = pythonicSchedule(lr);
+  }
   return entry.fromConfig(keys);
 }
 

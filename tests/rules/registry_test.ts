@@ -24,6 +24,19 @@ const LR = 0.1;
 /** One dense step from fresh state: the weights after it, and each slot, in float64. */
 type Formula = (w: Float32Array, g: Float32Array) => { w: number[]; slots: number[][] };
 
+/**
+ * Each rule's options besides its learning rate: a large epsilon where the rule has one, so that
+ * its place (inside or outside the square root) shows at float32 precision, and optax's guard
+ * with an accumulator from 0 and no epsilon (a zero gradient would be NaN without it).
+ */
+const OPTIONS: Record<string, Record<string, unknown>> = {
+  "Adagrad:keras2": { epsilon: 0.5 },
+  "Adagrad:keras3": { epsilon: 0.5 },
+  "Adagrad:torch": { eps: 0.5 },
+  "Adagrad:optax": { eps: 0, initialAccumulatorValue: 0 },
+  "RowWiseAdagrad:keras2": { epsilon: 0.5 },
+};
+
 const elementWise = (f: (w: number, g: number) => [number, ...number[]]) =>
 (
   w: Float32Array,
@@ -38,25 +51,25 @@ const elementWise = (f: (w: number, g: number) => [number, ...number[]]) =>
 
 /** Each rule's formula with its defaults (and learning rate LR), keyed `Class:rule`. */
 const FORMULAS: Record<string, Formula> = {
-  // Keras 2: accum 0.1 + g^2; var - lr g / (sqrt(accum) + 1e-7).
+  // Keras 2: accum 0.1 + g^2; var - lr g / (sqrt(accum) + epsilon).
   "Adagrad:keras2": elementWise((w, g) => {
     const a = 0.1 + g * g;
-    return [w - LR * g / (Math.sqrt(a) + 1e-7), a];
+    return [w - LR * g / (Math.sqrt(a) + 0.5), a];
   }),
   // Keras 3: epsilon inside the square root.
   "Adagrad:keras3": elementWise((w, g) => {
     const a = 0.1 + g * g;
-    return [w - LR * g / Math.sqrt(a + 1e-7), a];
+    return [w - LR * g / Math.sqrt(a + 0.5), a];
   }),
-  // PyTorch: sum starts at 0, eps 1e-10 outside.
+  // PyTorch: sum starts at 0, eps outside.
   "Adagrad:torch": elementWise((w, g) => {
     const a = g * g;
-    return [w - LR * g / (Math.sqrt(a) + 1e-10), a];
+    return [w - LR * g / (Math.sqrt(a) + 0.5), a];
   }),
-  // optax: sum 0.1 + g^2; var - lr g rsqrt(sum + 1e-7).
+  // optax: sum + g^2; var - lr g rsqrt(sum + eps), no step where the sum is 0.
   "Adagrad:optax": elementWise((w, g) => {
-    const a = 0.1 + g * g;
-    return [w - LR * g / Math.sqrt(a + 1e-7), a];
+    const a = g * g;
+    return [a > 0 ? w - LR * g / Math.sqrt(a) : w, a];
   }),
   // TF's ProximalAdagrad without L1 and L2: no epsilon.
   "ProximalAdagrad:proximal": elementWise((w, g) => {
@@ -76,7 +89,7 @@ const FORMULAS: Record<string, Formula> = {
       let squares = 0;
       for (let c = 0; c < WIDTH; c++) squares += g[r * WIDTH + c] ** 2;
       m.push(0.1 + squares / WIDTH);
-      const k = LR / (Math.sqrt(m[r]) + 1e-7);
+      const k = LR / (Math.sqrt(m[r]) + 0.5);
       for (let c = 0; c < WIDTH; c++) out[r * WIDTH + c] -= k * g[r * WIDTH + c];
     }
     return { w: out, slots: [m] };
@@ -85,13 +98,14 @@ const FORMULAS: Record<string, Formula> = {
 
 const key = (r: RegisteredRule) => `${r.className}:${r.rule.id}`;
 
-/** The entry's optimizer with learning rate LR (PyTorch's option is `lr`). */
+/** The entry's optimizer with learning rate LR (PyTorch's option is `lr`) and OPTIONS. */
 function create(entry: RegisteredRule): AdagradBase<object> {
+  const more = OPTIONS[key(entry)] ?? {};
   try {
-    return entry.create({ learningRate: LR });
+    return entry.create({ learningRate: LR, ...more });
   } catch (e) {
     if (!(e instanceof TypeError)) throw e;
-    return entry.create({ lr: LR });
+    return entry.create({ lr: LR, ...more });
   }
 }
 
@@ -118,6 +132,9 @@ for (const entry of REGISTRY) {
       const store = own(new VariableStore(device));
       const init = randomValues(random, ROWS * WIDTH, -1, 1);
       const g = randomValues(random, ROWS * WIDTH, -1, 1);
+      // Some gradients exactly 0, and a whole row of them (optax's guard, row-wise's rows).
+      for (let i = 0; i < g.length; i += 7) g[i] = 0;
+      g.fill(0, 3 * WIDTH, 4 * WIDTH);
       const w = store.variable("w", [ROWS, WIDTH], init);
       const opt = own(create(entry));
       assert.equal(opt.rule, entry.rule.id);

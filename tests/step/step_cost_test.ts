@@ -211,6 +211,7 @@ const RULES: [string, () => AdagradBase<object>, number][] = [
       lossScaleFactor: 2,
       clipvalue: 1,
     }), 1],
+  ["optax", () => Adagrad.optax({ learningRate: 0.01, initialAccumulatorValue: 0 }), 1],
   [
     "PyTorch, lr_decay, weight decay, maximize",
     () => Adagrad.torch({ lr: 0.01, lrDecay: 0.1, weightDecay: 0.01, maximize: true }),

@@ -22,6 +22,7 @@ const FACTORIES: [string, (lr: number | LearningRateSchedule) => AdagradBase<obj
   ["Adagrad.keras3", (lr) => Adagrad.keras3({ learningRate: lr })],
   ["Adagrad.torch", (lr) => Adagrad.torch({ lr })],
   ["RowWiseAdagrad", (lr) => new RowWiseAdagrad({ learningRate: lr })],
+  ["Adagrad.optax", (lr) => Adagrad.optax({ learningRate: lr })],
   ["ProximalAdagrad", (lr) => new ProximalAdagrad({ learningRate: lr })],
   ["AdagradDA", (lr) => new AdagradDA({ learningRate: lr })],
 ];
@@ -71,8 +72,8 @@ test("a negative, NaN or infinite learning rate is refused at construction, in e
       assert.throws(() => make(lr), RangeError, `${name} with ${lr}`);
     }
   }
-  // Keras's and PyTorch's zero stays allowed; TF's proximal kernels refuse it (their own check).
-  for (const [name, make] of FACTORIES.slice(0, 4)) assert.equal(make(0).learningRate, 0, name);
+  // Keras's, PyTorch's and optax's zero stays allowed; TF's proximal kernels refuse it.
+  for (const [name, make] of FACTORIES.slice(0, 5)) assert.equal(make(0).learningRate, 0, name);
   assert.throws(() => new Adagrad({ learningRate: -0.1 }), {
     name: "RangeError",
     message: /^learningRate must be finite and >= 0, got -0\.1; unlike Keras/,

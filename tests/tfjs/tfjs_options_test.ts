@@ -383,6 +383,22 @@ test("TfjsAdagrad.optax and an optimizer given to the constructor: optax's step,
     const again = TfjsAdagrad.fromConfig(TfjsAdagrad, opt.getConfig()) as TfjsAdagrad;
     assert.equal(again.adagrad.rule, "optax");
     assert.deepEqual(again.getConfig(), opt.getConfig());
+    // The learning rate under any spelling lands on each rule's own key (PyTorch's `lr`).
+    for (
+      const [rule, config] of [
+        ["torch", { rule: "torch", learning_rate: 0.25 }],
+        ["torch", { rule: "torch", learningRate: 0.25 }],
+        ["torch", { rule: "torch", lr: 0.25 }],
+        ["keras3", { rule: "keras3", lr: 0.25 }],
+        ["optax", { rule: "optax", learningRate: 0.25 }],
+        ["keras2", { lr: 0.25 }],
+      ] as const
+    ) {
+      const built = TfjsAdagrad.fromConfig(TfjsAdagrad, { ...config }) as TfjsAdagrad;
+      assert.equal(built.adagrad.rule, rule, JSON.stringify(config));
+      assert.equal(built.learningRate, 0.25, JSON.stringify(config));
+      built.dispose();
+    }
     // The same optimizer, given to the constructor; one that has taken steps is refused.
     const wrapped = new TfjsAdagrad(again.adagrad);
     assert.equal(wrapped.adagrad, again.adagrad);
