@@ -50,6 +50,42 @@ fn gradient(tile: SparseTile, first: u32, key: u32, column: u32, norm_divisor: f
   return g;
 }
 
+// The row's step size and FBGEMM's decay factor of its weights, from its new accumulator `m`.
+struct RowStep {
+  multiplier: f32,
+  correction: f32,
+}
+
+fn row_step(m: f32, lr: f32, wd: f32) -> RowStep {
+  let multiplier = lr / denominator(m, params.epsilon);
+  var correction = 1.0;
+  if (ROW_DECAY == ROW_DECAY_L2) {
+    correction = 1.0 - multiplier * wd;
+  } else if (ROW_DECAY == ROW_DECAY_DECOUPLED) {
+    correction = 1.0 - lr * wd;
+  }
+  return RowStep(multiplier, correction);
+}
+
+// Column c of the row at `base`, stepped and stored; its new weight.
+fn step_column(
+  step: RowStep,
+  base: u32,
+  c: u32,
+  tile: SparseTile,
+  first: u32,
+  key: u32,
+  norm_divisor: f32,
+) -> f32 {
+  var x = load_variable(base + c);
+  if (ROW_DECAY != ROW_DECAY_NONE) {
+    x = step.correction * x;
+  }
+  x = x - step.multiplier * gradient(tile, first, key, c, norm_divisor);
+  store_variable(base + c, x);
+  return x;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn rowwise_update(id: Invocation) {
   let tile = sparse_tile(id);
@@ -87,21 +123,10 @@ fn rowwise_update(id: Invocation) {
   let slot = tile.slot_offset + row;
   let m = load_accumulator(slot) + squares / f32(tile.width);
   store_accumulator(slot, m);
-  let multiplier = lr / denominator(m, params.epsilon);
-  var correction = 1.0;
-  if (ROW_DECAY == ROW_DECAY_L2) {
-    correction = 1.0 - multiplier * wd;
-  } else if (ROW_DECAY == ROW_DECAY_DECOUPLED) {
-    correction = 1.0 - lr * wd;
-  }
+  let step = row_step(m, lr, wd);
   var norm_squared = 0.0;
   for (var c = 0u; c < tile.width; c++) {
-    var w = load_variable(base + c);
-    if (ROW_DECAY != ROW_DECAY_NONE) {
-      w = correction * w;
-    }
-    w = w - multiplier * gradient(tile, p, key, c, norm_divisor);
-    store_variable(base + c, w);
+    let w = step_column(step, base, c, tile, p, key, norm_divisor);
     norm_squared += w * w;
   }
   if (MAX_NORM) {
@@ -172,25 +197,14 @@ fn rowwise_update_lanes(w: Workgroup, @builtin(local_invocation_index) lane: u32
     before = load_accumulator(slot); // every lane of the row, before its first lane stores
   }
   let m = before + row_sum(lane, lanes, squares) / f32(tile.width);
-  let multiplier = lr / denominator(m, params.epsilon);
-  var correction = 1.0;
-  if (ROW_DECAY == ROW_DECAY_L2) {
-    correction = 1.0 - multiplier * wd;
-  } else if (ROW_DECAY == ROW_DECAY_DECOUPLED) {
-    correction = 1.0 - lr * wd;
-  }
+  let step = row_step(m, lr, wd);
   var norm_squared = 0.0;
   if (working) {
     if (column == 0u) {
       store_accumulator(slot, m);
     }
     for (var c = column; c < tile.width; c += lanes) {
-      var x = load_variable(base + c);
-      if (ROW_DECAY != ROW_DECAY_NONE) {
-        x = correction * x;
-      }
-      x = x - multiplier * gradient(tile, p, key, c, norm_divisor);
-      store_variable(base + c, x);
+      let x = step_column(step, base, c, tile, p, key, norm_divisor);
       norm_squared += x * x;
     }
   }
