@@ -33,17 +33,19 @@ const device = await requestDevice();
 const fallback = isFallbackDevice(device);
 
 /** `c`'s step with `shape` forced before each call. */
+/** `made`, each of its steps taken under `shape` (the pair's other side takes its own). */
+const underShape = (shape: DispatchShape, made: Made): Made => ({
+  step: () => {
+    setDispatchShape(shape);
+    return made.step();
+  },
+  sync: made.sync,
+  dispose: () => made.dispose(),
+});
+
 const shaped = (c: BenchCase, shape: DispatchShape, rowWise = false) => (): Made => {
   const make = () => new RowWiseAdagrad({ learningRate: 0.01 });
-  const s = fused(device, c, rowWise ? { make } : {});
-  return {
-    step: () => {
-      setDispatchShape(shape);
-      return s.step();
-    },
-    sync: s.sync,
-    dispose: () => s.dispose(),
-  };
+  return underShape(shape, fused(device, c, rowWise ? { make } : {}));
 };
 
 const n = quick ? 1 << 16 : 4 << 20;
@@ -82,15 +84,10 @@ for (const [label, c] of [["dense", rowDense], ["sparse", rowSparse]] as const) 
 const split: BenchCase = { name: "", sizes: [], sparse: { rows: table, width: 16, nnz } };
 const splitStep = (shape: DispatchShape) => (): Made => {
   // Windows: a quarter of the table's bytes per arena.
-  const s = fused(device, split, { store: { maxArenaBytes: (table * 16 * 4) / 4 } });
-  return {
-    step: () => {
-      setDispatchShape(shape);
-      return s.step();
-    },
-    sync: s.sync,
-    dispose: () => s.dispose(),
-  };
+  return underShape(
+    shape,
+    fused(device, split, { store: { maxArenaBytes: (table * 16 * 4) / 4 } }),
+  );
 };
 await row(
   "sparse tiles of a split table (A: table order; B: dealt out)",

@@ -7,41 +7,21 @@ import assert from "node:assert/strict";
 import {
   Adagrad,
   DeviceLostError,
-  IndexedSlices,
   restoreCheckpoint,
   saveCheckpoint,
   VariableStore,
 } from "../../mod.ts";
 import { requestDevice, withDevice } from "../_gpu.ts";
+import { smallModel } from "../_small_model.ts";
 import { assertMoved } from "../_moved.ts";
-import { randomValues, rng } from "../_reference.ts";
 
 /** A fixed gradient of `n` elements, different for each seed. */
 const gradient = (n: number, seed: number) =>
   Float32Array.from({ length: n }, (_, i) => Math.sin(seed + 1.7 * i) / 2);
 
-/** A small model and a fixed gradient sequence: step `k` always gets the same gradients. */
-function build(device: GPUDevice) {
-  const store = new VariableStore(device);
-  const random = rng(77);
-  const init = { w: randomValues(random, 1200), b: randomValues(random, 7) };
-  const w = store.variable("w", [300, 4], init.w);
-  const b = store.variable("b", [7], init.b);
-  const opt = new Adagrad({ learningRate: 0.1, decay: 0.05, clipnorm: 3 });
-  const step = (k: number) => {
-    const r = rng(500 + k);
-    const indices = Int32Array.from({ length: 50 }, () => Math.floor(r() * 40));
-    return opt.applyGradients([
-      [new IndexedSlices(randomValues(r, 200), indices, [300, 4]), w],
-      [randomValues(r, 7), b],
-    ]);
-  };
-  return { store, w, b, opt, step, init };
-}
-
 test("a lost device: every call says so; the last checkpoint resumes on a new device", async () => {
   const straight = await withDevice(async (device) => {
-    const m = build(device);
+    const m = smallModel(device);
     for (let k = 0; k < 5; k++) await m.step(k);
     const out = [
       await m.w.read(),
@@ -54,7 +34,7 @@ test("a lost device: every call says so; the last checkpoint resumes on a new de
   });
 
   const doomed = await requestDevice();
-  const m = build(doomed);
+  const m = smallModel(doomed);
   for (let k = 0; k < 3; k++) await m.step(k);
   const checkpoint = await saveCheckpoint({ variables: [m.w, m.b], optimizer: m.opt });
   await m.step(3); // work after the checkpoint, lost with the device
@@ -73,7 +53,7 @@ test("a lost device: every call says so; the last checkpoint resumes on a new de
   assert.match(error.message, /the GPU device was lost \(destroyed.*restoreCheckpoint/);
 
   await withDevice(async (device) => {
-    const again = build(device);
+    const again = smallModel(device);
     restoreCheckpoint(checkpoint, { variables: [again.w, again.b], optimizer: again.opt });
     for (let k = 3; k < 5; k++) await again.step(k);
     assert.deepEqual(

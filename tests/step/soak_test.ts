@@ -3,33 +3,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { Adagrad, IndexedSlices, VariableStore } from "../../mod.ts";
 import { counting, reset } from "../../tools/_counting.ts";
 import { withDevice } from "../_gpu.ts";
-import { randomValues, rng } from "../_reference.ts";
-
-/** A small model and a fixed gradient sequence: step `k` always gets the same gradients. */
-function build(device: GPUDevice) {
-  const store = new VariableStore(device);
-  const random = rng(77);
-  const w = store.variable("w", [300, 4], randomValues(random, 1200));
-  const b = store.variable("b", [7], randomValues(random, 7));
-  const opt = new Adagrad({ learningRate: 0.1, decay: 0.05, clipnorm: 3 });
-  const step = (k: number) => {
-    const r = rng(500 + k);
-    const indices = Int32Array.from({ length: 50 }, () => Math.floor(r() * 40));
-    return opt.applyGradients([
-      [new IndexedSlices(randomValues(r, 200), indices, [300, 4]), w],
-      [randomValues(r, 7), b],
-    ]);
-  };
-  return { store, w, b, opt, step };
-}
+import { smallModel } from "../_small_model.ts";
 
 test("soak: 10,000 steps create no GPU object and do not grow the heap", async () => {
   await withDevice((device) =>
     counting(device, async (counts) => {
-      const m = build(device);
+      const m = smallModel(device);
       for (let k = 0; k < 20; k++) await m.step(k % 50); // sizes every buffer
       await device.queue.onSubmittedWorkDone();
       // Heap after a full collection where the runtime offers one (the test commands turn it on:
